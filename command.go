@@ -1,0 +1,132 @@
+package placement
+
+import "fmt"
+
+// Command is one replicated change to the placement map. The set of commands
+// is closed: the concrete types are AddNode, SetNodeState, RemoveNode,
+// CreateShard, PlaceSplit, PlaceMerge and PlaceTransfer. Commands are values;
+// Encode turns a batch of them into one raft log entry and
+// ShardRegistry.Apply applies one.
+type Command interface {
+	// Type returns the command's wire type number.
+	Type() CommandType
+	fmt.Stringer
+}
+
+// CommandType is a command's wire type number. Numbers are append-only: a
+// type, once released, keeps its number forever.
+type CommandType uint8
+
+// Wire type numbers.
+const (
+	TypeAddNode       CommandType = 1
+	TypeSetNodeState  CommandType = 2
+	TypeRemoveNode    CommandType = 3
+	TypeCreateShard   CommandType = 4
+	TypePlaceSplit    CommandType = 5
+	TypePlaceMerge    CommandType = 6
+	TypePlaceTransfer CommandType = 7
+)
+
+// AddNode registers a data node in state NodeUp.
+type AddNode struct {
+	Node NodeID
+}
+
+// SetNodeState changes a node's state. Setting the state a node already has
+// is a successful no-op.
+type SetNodeState struct {
+	Node  NodeID
+	State NodeState
+}
+
+// RemoveNode forgets a node. It is rejected while the node owns shards.
+type RemoveNode struct {
+	Node NodeID
+}
+
+// CreateShard adds a shard with epoch 1, for bootstrapping. A zero ID asks
+// the registry to assign the next ID; an explicit ID must be at or above the
+// next-ID counter, which then moves past it. The range must not overlap an
+// existing shard and Node must be up.
+type CreateShard struct {
+	ID    ShardID
+	Range KeyRange
+	Node  NodeID
+}
+
+// PlaceSplit splits a shard at SplitKey, if it is still at Epoch and the key
+// lies strictly inside its range. The shard keeps its ID for [Start,
+// SplitKey); [SplitKey, End) becomes a new shard with the registry's next ID
+// on the same node. Both parts get epoch Epoch+1.
+type PlaceSplit struct {
+	Shard    ShardID
+	Epoch    uint64
+	SplitKey []byte
+}
+
+// PlaceMerge merges Right into Left if both are at the given epochs, are
+// adjacent (Left's range ends where Right's begins) and are owned by the
+// same node. Left keeps its ID, spans both ranges and moves to the next
+// epoch; Right is gone.
+type PlaceMerge struct {
+	Left       ShardID
+	LeftEpoch  uint64
+	Right      ShardID
+	RightEpoch uint64
+}
+
+// PlaceTransfer moves a shard from node From to node To, if it is still on
+// From at Epoch and To is up. Moving the data is the host's job; the
+// registry records the decision.
+type PlaceTransfer struct {
+	Shard ShardID
+	Epoch uint64
+	From  NodeID
+	To    NodeID
+}
+
+// Type implements Command.
+func (AddNode) Type() CommandType { return TypeAddNode }
+
+// Type implements Command.
+func (SetNodeState) Type() CommandType { return TypeSetNodeState }
+
+// Type implements Command.
+func (RemoveNode) Type() CommandType { return TypeRemoveNode }
+
+// Type implements Command.
+func (CreateShard) Type() CommandType { return TypeCreateShard }
+
+// Type implements Command.
+func (PlaceSplit) Type() CommandType { return TypePlaceSplit }
+
+// Type implements Command.
+func (PlaceMerge) Type() CommandType { return TypePlaceMerge }
+
+// Type implements Command.
+func (PlaceTransfer) Type() CommandType { return TypePlaceTransfer }
+
+func (c AddNode) String() string { return fmt.Sprintf("add-node %d", c.Node) }
+
+func (c SetNodeState) String() string {
+	return fmt.Sprintf("set-node-state %d %s", c.Node, c.State)
+}
+
+func (c RemoveNode) String() string { return fmt.Sprintf("remove-node %d", c.Node) }
+
+func (c CreateShard) String() string {
+	return fmt.Sprintf("create-shard %d %s on %d", c.ID, c.Range, c.Node)
+}
+
+func (c PlaceSplit) String() string {
+	return fmt.Sprintf("split %d@%d at %q", c.Shard, c.Epoch, c.SplitKey)
+}
+
+func (c PlaceMerge) String() string {
+	return fmt.Sprintf("merge %d@%d <- %d@%d", c.Left, c.LeftEpoch, c.Right, c.RightEpoch)
+}
+
+func (c PlaceTransfer) String() string {
+	return fmt.Sprintf("transfer %d@%d %d -> %d", c.Shard, c.Epoch, c.From, c.To)
+}

@@ -1,0 +1,3 @@
+module github.com/ukehi/placement
+
+go 1.25

@@ -1,0 +1,153 @@
+package placement
+
+import "fmt"
+
+// check returns why cmd cannot apply to s, or nil. It never modifies s, so
+// a rejected command leaves the registry exactly as it was.
+func check(s *state, cmd Command) error {
+	switch c := cmd.(type) {
+	case AddNode:
+		return checkAddNode(s, c)
+	case SetNodeState:
+		return checkSetNodeState(s, c)
+	case RemoveNode:
+		return checkRemoveNode(s, c)
+	case CreateShard:
+		return checkCreate(s, c)
+	case PlaceSplit:
+		return checkSplit(s, c)
+	case PlaceMerge:
+		return checkMerge(s, c)
+	case PlaceTransfer:
+		return checkTransfer(s, c)
+	case nil:
+		return fmt.Errorf("nil command: %w", ErrInvalidCommand)
+	}
+	return fmt.Errorf("command type %T: %w", cmd, ErrInvalidCommand)
+}
+
+func checkAddNode(s *state, c AddNode) error {
+	if c.Node == 0 {
+		return fmt.Errorf("%v: node 0: %w", c, ErrInvalidCommand)
+	}
+	if s.nodeIndex(c.Node) >= 0 {
+		return fmt.Errorf("%v: %w", c, ErrNodeExists)
+	}
+	return nil
+}
+
+func checkSetNodeState(s *state, c SetNodeState) error {
+	if !c.State.Valid() {
+		return fmt.Errorf("%v: %w", c, ErrInvalidCommand)
+	}
+	if s.nodeIndex(c.Node) < 0 {
+		return fmt.Errorf("%v: %w", c, ErrUnknownNode)
+	}
+	return nil
+}
+
+func checkRemoveNode(s *state, c RemoveNode) error {
+	i := s.nodeIndex(c.Node)
+	if i < 0 {
+		return fmt.Errorf("%v: %w", c, ErrUnknownNode)
+	}
+	if n := s.nodes[i].Shards; n > 0 {
+		return fmt.Errorf("%v: owns %d shards: %w", c, n, ErrNodeNotEmpty)
+	}
+	return nil
+}
+
+// checkUp returns nil if node exists and is up.
+func checkUp(s *state, cmd Command, node NodeID) error {
+	i := s.nodeIndex(node)
+	if i < 0 {
+		return fmt.Errorf("%v: node %d: %w", cmd, node, ErrUnknownNode)
+	}
+	if st := s.nodes[i].State; st != NodeUp {
+		return fmt.Errorf("%v: node %d is %v: %w", cmd, node, st, ErrNodeNotUp)
+	}
+	return nil
+}
+
+func checkCreate(s *state, c CreateShard) error {
+	if c.ID != 0 && c.ID < s.nextID {
+		return fmt.Errorf("%v: next ID is %d: %w", c, s.nextID, ErrShardExists)
+	}
+	if c.ID == ShardID(maxShardID) || (c.ID == 0 && s.nextID == ShardID(maxShardID)) {
+		return fmt.Errorf("%v: shard IDs exhausted: %w", c, ErrInvalidCommand)
+	}
+	if !c.Range.Valid() {
+		return fmt.Errorf("%v: %w", c, ErrInvalidRange)
+	}
+	if err := checkUp(s, c, c.Node); err != nil {
+		return err
+	}
+	if p, ok := s.floor(c.Range.Start); ok && p.Range.Overlaps(c.Range) {
+		return fmt.Errorf("%v: shard %d: %w", c, p.ID, ErrOverlap)
+	}
+	if n, ok := s.ceil(c.Range.Start); ok && n.Range.Overlaps(c.Range) {
+		return fmt.Errorf("%v: shard %d: %w", c, n.ID, ErrOverlap)
+	}
+	return nil
+}
+
+// maxShardID is reserved so the next-ID counter never wraps to zero.
+const maxShardID = ^uint64(0)
+
+// checkEpoch returns the shard if it exists at the given epoch.
+func checkEpoch(s *state, cmd Command, id ShardID, epoch uint64) (*shardRec, error) {
+	r, ok := s.shard(id)
+	if !ok {
+		return nil, fmt.Errorf("%v: shard %d: %w", cmd, id, ErrUnknownShard)
+	}
+	if r.Epoch != epoch {
+		return nil, fmt.Errorf("%v: shard %d is at epoch %d: %w", cmd, id, r.Epoch, ErrStaleEpoch)
+	}
+	return r, nil
+}
+
+func checkSplit(s *state, c PlaceSplit) error {
+	r, err := checkEpoch(s, c, c.Shard, c.Epoch)
+	if err != nil {
+		return err
+	}
+	if !r.Range.Inside(c.SplitKey) {
+		return fmt.Errorf("%v: range %v: %w", c, r.Range, ErrBadSplitKey)
+	}
+	if s.nextID == ShardID(maxShardID) {
+		return fmt.Errorf("%v: shard IDs exhausted: %w", c, ErrInvalidCommand)
+	}
+	return nil
+}
+
+func checkMerge(s *state, c PlaceMerge) error {
+	l, err := checkEpoch(s, c, c.Left, c.LeftEpoch)
+	if err != nil {
+		return err
+	}
+	r, err := checkEpoch(s, c, c.Right, c.RightEpoch)
+	if err != nil {
+		return err
+	}
+	if !l.Range.Adjacent(r.Range) {
+		return fmt.Errorf("%v: %v then %v: %w", c, l.Range, r.Range, ErrNotAdjacent)
+	}
+	if l.Node != r.Node {
+		return fmt.Errorf("%v: nodes %d and %d: %w", c, l.Node, r.Node, ErrNodeMismatch)
+	}
+	return nil
+}
+
+func checkTransfer(s *state, c PlaceTransfer) error {
+	if c.From == c.To {
+		return fmt.Errorf("%v: same node: %w", c, ErrInvalidCommand)
+	}
+	r, err := checkEpoch(s, c, c.Shard, c.Epoch)
+	if err != nil {
+		return err
+	}
+	if r.Node != c.From {
+		return fmt.Errorf("%v: shard is on node %d: %w", c, r.Node, ErrWrongOwner)
+	}
+	return checkUp(s, c, c.To)
+}

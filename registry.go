@@ -1,0 +1,202 @@
+package placement
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// ShardRegistry is the placement map: data nodes with their states, and
+// shards with their ranges, owners and epochs. It is the FSM's state.
+//
+// Apply is the only way to change placement. It is deterministic and checks
+// every precondition, so replicas that apply the same commands in the same
+// order hold identical maps. ReportStats records soft state that Apply never
+// reads. View returns an immutable snapshot in O(1).
+//
+// A ShardRegistry is safe for concurrent use.
+type ShardRegistry struct {
+	// mu guards cur and shared. A plain mutex: taking a View flips shared,
+	// so even readers write.
+	mu  sync.Mutex
+	cur *state
+	// shared is set while cur is referenced by a View; the next write
+	// clones cur first, leaving the View's version untouched.
+	shared bool
+}
+
+// NewShardRegistry returns an empty registry whose next shard ID is 1.
+func NewShardRegistry() *ShardRegistry {
+	return &ShardRegistry{cur: newState()}
+}
+
+// View returns a consistent snapshot of the registry in O(1). It never
+// changes after it is taken and is safe to read from any goroutine.
+func (g *ShardRegistry) View() View {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shared = true
+	return View{s: g.cur}
+}
+
+// writable returns the state to modify, cloning it first if a View holds it.
+// g.mu must be held.
+func (g *ShardRegistry) writable() *state {
+	if g.shared {
+		g.cur = g.cur.clone()
+		g.shared = false
+	}
+	return g.cur
+}
+
+// Apply applies one command. A command that does not fit the current map
+// (stale epoch, wrong owner, unknown shard or node, and so on) changes
+// nothing and returns an error wrapping ErrRejected and a specific reason
+// such as ErrStaleEpoch.
+func (g *ShardRegistry) Apply(cmd Command) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := check(g.cur, cmd); err != nil {
+		return err
+	}
+	s := g.writable()
+	switch c := cmd.(type) {
+	case AddNode:
+		s.addNode(c.Node)
+	case SetNodeState:
+		s.nodes[s.nodeIndex(c.Node)].State = c.State
+	case RemoveNode:
+		i := s.nodeIndex(c.Node)
+		s.nodes = append(s.nodes[:i], s.nodes[i+1:]...)
+	case CreateShard:
+		s.create(c)
+	case PlaceSplit:
+		s.split(c)
+	case PlaceMerge:
+		s.merge(c)
+	case PlaceTransfer:
+		old, _ := s.shard(c.Shard)
+		moved := *old
+		moved.Node = c.To
+		moved.Epoch++
+		s.update(old, &moved)
+	}
+	return nil
+}
+
+// ReportStats records the host's latest size figures for a shard. Stats are
+// soft state: not replicated, not in snapshots, never read by Apply. The
+// split-key hint is copied.
+func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old, ok := g.cur.shard(id)
+	if !ok {
+		return fmt.Errorf("report stats for shard %d: %w", id, ErrUnknownShard)
+	}
+	s := g.writable()
+	rec := *old
+	rec.keys, rec.bytes, rec.known = st.Keys, st.Bytes, true
+	rec.hint = nil
+	if st.SplitKey != nil {
+		rec.hint = append([]byte{}, st.SplitKey...)
+	}
+	if rec.sinceSplit < neverSplit-1 {
+		rec.sinceSplit++
+	}
+	s.update(old, &rec)
+	return nil
+}
+
+func (s *state) addNode(id NodeID) {
+	i := len(s.nodes)
+	for i > 0 && s.nodes[i-1].ID > id {
+		i--
+	}
+	s.nodes = append(s.nodes, Node{})
+	copy(s.nodes[i+1:], s.nodes[i:])
+	s.nodes[i] = Node{ID: id, State: NodeUp}
+}
+
+func (s *state) create(c CreateShard) {
+	id := c.ID
+	if id == 0 {
+		id = s.nextID
+	}
+	s.nextID = id + 1
+	rec := &shardRec{
+		Shard:      Shard{ID: id, Range: s.internRange(c.Range), Node: c.Node, Epoch: 1},
+		sinceSplit: neverSplit,
+	}
+	s.insert(rec)
+	s.link(rec)
+}
+
+// internRange copies r, sharing key bytes with the neighbours whose bounds
+// equal r's so that adjacent shards hold each boundary key once.
+func (s *state) internRange(r KeyRange) KeyRange {
+	out := KeyRange{Start: []byte{}}
+	if p, ok := s.floor(r.Start); ok && p.Range.End != nil && string(p.Range.End) == string(r.Start) {
+		out.Start = p.Range.End
+	} else if len(r.Start) > 0 {
+		out.Start = append([]byte(nil), r.Start...)
+	}
+	if r.End != nil {
+		if n, ok := s.ceil(r.End); ok && string(n.Range.Start) == string(r.End) {
+			out.End = n.Range.Start
+		} else {
+			out.End = append([]byte{}, r.End...)
+		}
+	}
+	return out
+}
+
+func (s *state) split(c PlaceSplit) {
+	old, _ := s.shard(c.Shard)
+	key := append([]byte(nil), c.SplitKey...)
+	left, right := *old, *old
+	left.Epoch++
+	left.Range.End = key
+	right.ID = s.nextID
+	right.Epoch = left.Epoch
+	right.Range.Start = key
+	s.nextID++
+	left.hint, right.hint = nil, nil
+	left.sinceSplit, right.sinceSplit = 0, 0
+	left.keys, right.keys = old.keys/2, old.keys-old.keys/2
+	left.bytes, right.bytes = old.bytes/2, old.bytes-old.bytes/2
+	s.unlink(old)
+	s.remove(old)
+	s.insert(&left)
+	s.insert(&right)
+	s.link(&left)
+	s.link(&right)
+}
+
+func (s *state) merge(c PlaceMerge) {
+	l, _ := s.shard(c.Left)
+	r, _ := s.shard(c.Right)
+	m := *l
+	m.Epoch++
+	m.Range.End = r.Range.End
+	m.hint = nil
+	m.known = l.known && r.known
+	m.keys, m.bytes = satAdd(l.keys, r.keys), satAdd(l.bytes, r.bytes)
+	if !m.known {
+		m.keys, m.bytes = 0, 0
+	}
+	m.sinceSplit = min(l.sinceSplit, r.sinceSplit)
+	s.unlink(l)
+	s.unlink(r)
+	s.remove(l)
+	s.remove(r)
+	s.insert(&m)
+	s.link(&m)
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
+}

@@ -1,0 +1,300 @@
+package placement
+
+import (
+	"bytes"
+	"math"
+	"sort"
+
+	"github.com/google/btree"
+)
+
+// treeDegree is the B-tree degree of every index. 32 keeps nodes within a
+// few cache lines of pointers while the trees stay shallow at 1M shards.
+const treeDegree = 32
+
+// neverSplit is sinceSplit for a shard that was not created by a split.
+const neverSplit = math.MaxUint32
+
+// shardRec is one shard with its soft stats. Records are immutable once they
+// are in a tree: every change builds a new record and swaps it in, so a View
+// that shares the trees never sees a change.
+type shardRec struct {
+	Shard
+	keys, bytes uint64
+	hint        []byte
+	// known is set once the host reported stats, or when the shard inherits
+	// estimates from a split or merge of shards with known stats.
+	known bool
+	// sinceSplit counts stats reports since the shard was created by a
+	// split (saturating); neverSplit for a shard that was not.
+	sinceSplit uint32
+}
+
+func (r *shardRec) stats() (Stats, bool) {
+	return Stats{Keys: r.keys, Bytes: r.bytes, SplitKey: r.hint}, r.known
+}
+
+// cost orders a node's shards for moving: cheapest (fewest known bytes)
+// first, unknown sizes last.
+func (r *shardRec) cost() uint64 {
+	if !r.known {
+		return math.MaxUint64
+	}
+	return r.bytes
+}
+
+// mergePair indexes two adjacent shards on the same node, both with known
+// stats, by their combined key count, so the planner finds the coldest
+// mergeable neighbours without scanning every shard.
+type mergePair struct {
+	keys uint64 // combined keys, saturating
+	left ShardID
+}
+
+func lessStart(a, b *shardRec) bool { return bytes.Compare(a.Range.Start, b.Range.Start) < 0 }
+func lessID(a, b *shardRec) bool    { return a.ID < b.ID }
+
+func lessNodeCost(a, b *shardRec) bool {
+	if a.Node != b.Node {
+		return a.Node < b.Node
+	}
+	if ca, cb := a.cost(), b.cost(); ca != cb {
+		return ca < cb
+	}
+	return a.ID < b.ID
+}
+
+func lessKeysDesc(a, b *shardRec) bool {
+	if a.keys != b.keys {
+		return a.keys > b.keys
+	}
+	return a.ID < b.ID
+}
+
+func lessBytesDesc(a, b *shardRec) bool {
+	if a.bytes != b.bytes {
+		return a.bytes > b.bytes
+	}
+	return a.ID < b.ID
+}
+
+func lessPair(a, b mergePair) bool {
+	if a.keys != b.keys {
+		return a.keys < b.keys
+	}
+	return a.left < b.left
+}
+
+// state is one version of the placement map and its indexes. A state shared
+// with a View is never written; the registry clones it (O(1) per tree, plus
+// the small node slice) before its next write.
+type state struct {
+	byStart *btree.BTreeG[*shardRec] // all shards, by range start
+	byID    *btree.BTreeG[*shardRec] // all shards, by ID
+	byNode  *btree.BTreeG[*shardRec] // all shards, by (node, cost, ID)
+	byKeys  *btree.BTreeG[*shardRec] // shards with known stats, most keys first
+	byBytes *btree.BTreeG[*shardRec] // shards with known stats, most bytes first
+	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
+	nodes   []Node                   // sorted by ID; Shards maintained
+	nextID  ShardID
+}
+
+func newState() *state {
+	return &state{
+		byStart: btree.NewG(treeDegree, lessStart),
+		byID:    btree.NewG(treeDegree, lessID),
+		byNode:  btree.NewG(treeDegree, lessNodeCost),
+		byKeys:  btree.NewG(treeDegree, lessKeysDesc),
+		byBytes: btree.NewG(treeDegree, lessBytesDesc),
+		pairs:   btree.NewG(treeDegree, lessPair),
+		nextID:  1,
+	}
+}
+
+// clone returns a writable copy of s. Clone is O(1) per tree: nodes are
+// copied lazily on the first write to each.
+func (s *state) clone() *state {
+	return &state{
+		byStart: s.byStart.Clone(),
+		byID:    s.byID.Clone(),
+		byNode:  s.byNode.Clone(),
+		byKeys:  s.byKeys.Clone(),
+		byBytes: s.byBytes.Clone(),
+		pairs:   s.pairs.Clone(),
+		nodes:   append([]Node(nil), s.nodes...),
+		nextID:  s.nextID,
+	}
+}
+
+// nodeIndex returns the position of id in s.nodes, or -1.
+func (s *state) nodeIndex(id NodeID) int {
+	i := sort.Search(len(s.nodes), func(i int) bool { return s.nodes[i].ID >= id })
+	if i < len(s.nodes) && s.nodes[i].ID == id {
+		return i
+	}
+	return -1
+}
+
+func (s *state) shard(id ShardID) (*shardRec, bool) {
+	return s.byID.Get(&shardRec{Shard: Shard{ID: id}})
+}
+
+// floor returns the shard with the greatest start at or below key.
+func (s *state) floor(key []byte) (rec *shardRec, ok bool) {
+	s.byStart.DescendLessOrEqual(&shardRec{Shard: Shard{Range: KeyRange{Start: key}}},
+		func(r *shardRec) bool { rec, ok = r, true; return false })
+	return rec, ok
+}
+
+// ceil returns the shard with the least start at or above key.
+func (s *state) ceil(key []byte) (rec *shardRec, ok bool) {
+	s.byStart.AscendGreaterOrEqual(&shardRec{Shard: Shard{Range: KeyRange{Start: key}}},
+		func(r *shardRec) bool { rec, ok = r, true; return false })
+	return rec, ok
+}
+
+// prev returns the shard that ends where r starts, if any.
+func (s *state) prev(r *shardRec) (*shardRec, bool) {
+	var out *shardRec
+	s.byStart.DescendLessOrEqual(r, func(p *shardRec) bool {
+		if p == r || bytes.Equal(p.Range.Start, r.Range.Start) {
+			return true
+		}
+		out = p
+		return false
+	})
+	if out == nil || !out.Range.Adjacent(r.Range) {
+		return nil, false
+	}
+	return out, true
+}
+
+// next returns the shard that starts where r ends, if any.
+func (s *state) next(r *shardRec) (*shardRec, bool) {
+	if r.Range.End == nil {
+		return nil, false
+	}
+	n, ok := s.ceil(r.Range.End)
+	if !ok || !r.Range.Adjacent(n.Range) {
+		return nil, false
+	}
+	return n, true
+}
+
+// insert adds r to every index and counts it on its node. It does not touch
+// merge pairs; see link.
+func (s *state) insert(r *shardRec) {
+	s.byStart.ReplaceOrInsert(r)
+	s.byID.ReplaceOrInsert(r)
+	s.byNode.ReplaceOrInsert(r)
+	if r.known {
+		s.byKeys.ReplaceOrInsert(r)
+		s.byBytes.ReplaceOrInsert(r)
+	}
+	s.nodes[s.nodeIndex(r.Node)].Shards++
+}
+
+// remove undoes insert.
+func (s *state) remove(r *shardRec) {
+	s.byStart.Delete(r)
+	s.byID.Delete(r)
+	s.byNode.Delete(r)
+	if r.known {
+		s.byKeys.Delete(r)
+		s.byBytes.Delete(r)
+	}
+	s.nodes[s.nodeIndex(r.Node)].Shards--
+}
+
+// pairOf returns the merge-pair entry for two adjacent shards, if they are
+// on one node and both have known stats.
+func pairOf(l, r *shardRec) (mergePair, bool) {
+	if l.Node != r.Node || !l.known || !r.known {
+		return mergePair{}, false
+	}
+	sum := l.keys + r.keys
+	if sum < l.keys {
+		sum = math.MaxUint64
+	}
+	return mergePair{keys: sum, left: l.ID}, true
+}
+
+// unlink drops the merge pairs r is part of; call it before r leaves the
+// trees.
+func (s *state) unlink(r *shardRec) {
+	if p, ok := s.prev(r); ok {
+		if mp, ok := pairOf(p, r); ok {
+			s.pairs.Delete(mp)
+		}
+	}
+	if n, ok := s.next(r); ok {
+		if mp, ok := pairOf(r, n); ok {
+			s.pairs.Delete(mp)
+		}
+	}
+}
+
+// link adds the merge pairs r is part of; call it after r is in the trees.
+func (s *state) link(r *shardRec) {
+	if p, ok := s.prev(r); ok {
+		if mp, ok := pairOf(p, r); ok {
+			s.pairs.ReplaceOrInsert(mp)
+		}
+	}
+	if n, ok := s.next(r); ok {
+		if mp, ok := pairOf(r, n); ok {
+			s.pairs.ReplaceOrInsert(mp)
+		}
+	}
+}
+
+// update swaps old for new when both cover the same range (a transfer or a
+// stats report). It touches only the indexes whose ordering changed, and
+// looks up the neighbours once.
+func (s *state) update(old, new *shardRec) {
+	p, hasPrev := s.prev(old)
+	n, hasNext := s.next(old)
+	if hasPrev {
+		s.repair(p, old, p, new)
+	}
+	if hasNext {
+		s.repair(old, n, new, n)
+	}
+	s.byStart.ReplaceOrInsert(new)
+	s.byID.ReplaceOrInsert(new)
+	if old.Node == new.Node && old.cost() == new.cost() {
+		s.byNode.ReplaceOrInsert(new)
+	} else {
+		s.byNode.Delete(old)
+		s.byNode.ReplaceOrInsert(new)
+	}
+	if old.known && (!new.known || old.keys != new.keys) {
+		s.byKeys.Delete(old)
+	}
+	if old.known && (!new.known || old.bytes != new.bytes) {
+		s.byBytes.Delete(old)
+	}
+	if new.known {
+		s.byKeys.ReplaceOrInsert(new)
+		s.byBytes.ReplaceOrInsert(new)
+	}
+	if old.Node != new.Node {
+		s.nodes[s.nodeIndex(old.Node)].Shards--
+		s.nodes[s.nodeIndex(new.Node)].Shards++
+	}
+}
+
+// repair replaces the merge pair of (l0, r0) with that of (l1, r1).
+func (s *state) repair(l0, r0, l1, r1 *shardRec) {
+	before, had := pairOf(l0, r0)
+	after, has := pairOf(l1, r1)
+	if had && has && before == after {
+		return
+	}
+	if had {
+		s.pairs.Delete(before)
+	}
+	if has {
+		s.pairs.ReplaceOrInsert(after)
+	}
+}

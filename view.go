@@ -1,0 +1,97 @@
+package placement
+
+import (
+	"iter"
+)
+
+// View is an immutable snapshot of a ShardRegistry, taken in O(1) by
+// ShardRegistry.View. It is safe for concurrent reads and never changes. The
+// zero View is empty.
+//
+// Shards a View returns share key bytes with the registry: do not modify
+// them.
+type View struct {
+	s *state
+}
+
+func (v View) state() *state {
+	if v.s == nil {
+		return emptyState
+	}
+	return v.s
+}
+
+var emptyState = newState()
+
+// Shard returns the shard with the given ID.
+func (v View) Shard(id ShardID) (Shard, bool) {
+	r, ok := v.state().shard(id)
+	if !ok {
+		return Shard{}, false
+	}
+	return r.Shard, true
+}
+
+// Lookup returns the shard whose range contains key, in O(log shards).
+func (v View) Lookup(key []byte) (Shard, bool) {
+	r, ok := v.state().floor(key)
+	if !ok || !r.Range.Contains(key) {
+		return Shard{}, false
+	}
+	return r.Shard, true
+}
+
+// Stats returns the soft stats last reported for a shard (or estimated from a
+// split or merge); ok is false when they are unknown or the shard does not
+// exist. The SplitKey hint must not be modified.
+func (v View) Stats(id ShardID) (Stats, bool) {
+	r, ok := v.state().shard(id)
+	if !ok {
+		return Stats{}, false
+	}
+	return r.stats()
+}
+
+// Shards yields every shard in key order.
+func (v View) Shards() iter.Seq[Shard] {
+	return func(yield func(Shard) bool) {
+		v.state().byStart.Ascend(func(r *shardRec) bool { return yield(r.Shard) })
+	}
+}
+
+// ShardsOn yields the shards owned by node, cheapest to move first (fewest
+// known bytes, then lowest ID; shards with unknown stats last).
+func (v View) ShardsOn(node NodeID) iter.Seq[Shard] {
+	return func(yield func(Shard) bool) {
+		v.state().byNode.AscendGreaterOrEqual(&shardRec{Shard: Shard{Node: node}}, func(r *shardRec) bool {
+			return r.Node == node && yield(r.Shard)
+		})
+	}
+}
+
+// ShardCount returns the number of shards.
+func (v View) ShardCount() int { return v.state().byID.Len() }
+
+// Nodes returns the data nodes in ID order with their states and shard
+// counts. The slice is a copy.
+func (v View) Nodes() []Node { return append([]Node(nil), v.state().nodes...) }
+
+// Node returns one data node.
+func (v View) Node(id NodeID) (Node, bool) {
+	s := v.state()
+	i := s.nodeIndex(id)
+	if i < 0 {
+		return Node{}, false
+	}
+	return s.nodes[i], true
+}
+
+// Count returns the number of shards node owns (0 for an unknown node).
+func (v View) Count(node NodeID) int {
+	n, _ := v.Node(node)
+	return n.Shards
+}
+
+// NextShardID returns the ID the next split (or a CreateShard without an ID)
+// will take.
+func (v View) NextShardID() ShardID { return v.state().nextID }

@@ -94,7 +94,7 @@ func midUnbounded(start []byte) []byte {
 	for i, b := range start {
 		if b != 0xff {
 			out := append([]byte(nil), start[:i+1]...)
-			out[i] = b + (0xff-b+1)/2
+			out[i] = b + byte((0x100-int(b))/2)
 			return out
 		}
 	}

@@ -1,0 +1,190 @@
+package placement_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"pgregory.net/rapid"
+
+	"github.com/ukehi/placement"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	require.NoError(t, placement.DefaultPolicy().Validate())
+	require.NoError(t, placement.DefaultConfig().Validate())
+	require.Equal(t, placement.DefaultPolicy(), placement.DefaultConfig().Policy)
+}
+
+// TestPolicyValidateRejects runs every rejection through Policy.Validate and
+// through Config.Validate, which must pass the Policy's error on.
+func TestPolicyValidateRejects(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name   string
+		mutate func(p *placement.Policy)
+		field  string // the field the error must name
+	}{
+		{name: "split keys zero", mutate: func(p *placement.Policy) { p.SplitKeys = 0 }, field: "Policy.SplitKeys"},
+		{name: "split bytes zero", mutate: func(p *placement.Policy) { p.SplitBytes = 0 }, field: "Policy.SplitBytes"},
+		{name: "merge keys equal split keys", mutate: func(p *placement.Policy) { p.MergeKeys = p.SplitKeys }, field: "Policy.MergeKeys"},
+		{name: "merge keys above split keys", mutate: func(p *placement.Policy) { p.MergeKeys = p.SplitKeys + 1 }, field: "Policy.MergeKeys"},
+		{name: "merge bytes equal split bytes", mutate: func(p *placement.Policy) { p.MergeBytes = p.SplitBytes }, field: "Policy.MergeBytes"},
+		{name: "merge bytes above split bytes", mutate: func(p *placement.Policy) { p.MergeBytes = math.MaxUint64 }, field: "Policy.MergeBytes"},
+		{name: "merge fraction zero", mutate: func(p *placement.Policy) { p.MergeMaxFraction = 0 }, field: "Policy.MergeMaxFraction"},
+		{name: "merge fraction negative", mutate: func(p *placement.Policy) { p.MergeMaxFraction = -0.5 }, field: "Policy.MergeMaxFraction"},
+		{name: "merge fraction above one", mutate: func(p *placement.Policy) { p.MergeMaxFraction = 1.0000001 }, field: "Policy.MergeMaxFraction"},
+		{name: "merge fraction NaN", mutate: func(p *placement.Policy) { p.MergeMaxFraction = nan }, field: "Policy.MergeMaxFraction"},
+		{name: "merge fraction +Inf", mutate: func(p *placement.Policy) { p.MergeMaxFraction = inf }, field: "Policy.MergeMaxFraction"},
+		{name: "merge fraction -Inf", mutate: func(p *placement.Policy) { p.MergeMaxFraction = -inf }, field: "Policy.MergeMaxFraction"},
+		{name: "imbalance threshold negative", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = -0.1 }, field: "Policy.ImbalanceThreshold"},
+		{name: "imbalance threshold NaN", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = nan }, field: "Policy.ImbalanceThreshold"},
+		{name: "imbalance threshold +Inf", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = inf }, field: "Policy.ImbalanceThreshold"},
+		{name: "imbalance threshold -Inf", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = -inf }, field: "Policy.ImbalanceThreshold"},
+		{name: "stop band negative", mutate: func(p *placement.Policy) { p.StopBand = -0.01 }, field: "Policy.StopBand"},
+		{name: "stop band NaN", mutate: func(p *placement.Policy) { p.StopBand = nan }, field: "Policy.StopBand"},
+		{name: "stop band +Inf", mutate: func(p *placement.Policy) { p.StopBand = inf }, field: "Policy.StopBand"},
+		{name: "stop band above threshold", mutate: func(p *placement.Policy) { p.StopBand = p.ImbalanceThreshold + 0.01 }, field: "Policy.StopBand"},
+		{name: "stop band above zero threshold", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = 0 }, field: "Policy.StopBand"},
+		{name: "max moves zero", mutate: func(p *placement.Policy) { p.MaxMovesPerNode = 0 }, field: "Policy.MaxMovesPerNode"},
+		{name: "max moves negative", mutate: func(p *placement.Policy) { p.MaxMovesPerNode = -1 }, field: "Policy.MaxMovesPerNode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := placement.DefaultPolicy()
+			tc.mutate(&p)
+			cfg := placement.DefaultConfig()
+			cfg.Policy = p
+
+			err := p.Validate()
+			require.ErrorIs(t, err, placement.ErrInvalidConfig)
+			require.ErrorContains(t, err, tc.field)
+			require.EqualError(t, cfg.Validate(), err.Error())
+		})
+	}
+}
+
+func TestConfigValidateRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *placement.Config)
+		field  string // the field the error must name
+	}{
+		{name: "tick interval zero", mutate: func(c *placement.Config) { c.TickInterval = 0 }, field: "Config.TickInterval"},
+		{name: "tick interval negative", mutate: func(c *placement.Config) { c.TickInterval = -time.Second }, field: "Config.TickInterval"},
+		{name: "max actions zero", mutate: func(c *placement.Config) { c.MaxActionsPerTick = 0 }, field: "Config.MaxActionsPerTick"},
+		{name: "max actions negative", mutate: func(c *placement.Config) { c.MaxActionsPerTick = -1 }, field: "Config.MaxActionsPerTick"},
+		{name: "apply timeout zero", mutate: func(c *placement.Config) { c.ApplyTimeout = 0 }, field: "Config.ApplyTimeout"},
+		{name: "apply timeout negative", mutate: func(c *placement.Config) { c.ApplyTimeout = -time.Millisecond }, field: "Config.ApplyTimeout"},
+		{name: "zero policy", mutate: func(c *placement.Config) { c.Policy = placement.Policy{} }, field: "Policy.SplitKeys"},
+		{name: "promoted policy field", mutate: func(c *placement.Config) { c.MaxMovesPerNode = 0 }, field: "Policy.MaxMovesPerNode"},
+		{name: "zero config", mutate: func(c *placement.Config) { *c = placement.Config{} }, field: "Config.TickInterval"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := placement.DefaultConfig()
+			tc.mutate(&cfg)
+
+			err := cfg.Validate()
+			require.ErrorIs(t, err, placement.ErrInvalidConfig)
+			require.ErrorContains(t, err, tc.field)
+		})
+	}
+}
+
+// TestConfigValidateAccepts pins the boundaries: each case is the edge of a
+// rule that TestPolicyValidateRejects and TestConfigValidateRejects cross.
+func TestConfigValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *placement.Config)
+	}{
+		{name: "smallest tick interval", mutate: func(c *placement.Config) { c.TickInterval = time.Nanosecond }},
+		{name: "one action per tick", mutate: func(c *placement.Config) { c.MaxActionsPerTick = 1 }},
+		{name: "smallest apply timeout", mutate: func(c *placement.Config) { c.ApplyTimeout = time.Nanosecond }},
+		{name: "logger set", mutate: func(c *placement.Config) { c.Logger = zap.NewNop() }},
+		{name: "merge thresholds zero disable merging", mutate: func(c *placement.Config) { c.MergeKeys, c.MergeBytes = 0, 0 }},
+		{name: "merge thresholds just below split", mutate: func(c *placement.Config) { c.MergeKeys, c.MergeBytes = c.SplitKeys-1, c.SplitBytes-1 }},
+		{name: "merge fraction one", mutate: func(c *placement.Config) { c.MergeMaxFraction = 1 }},
+		{name: "smallest merge fraction", mutate: func(c *placement.Config) { c.MergeMaxFraction = math.SmallestNonzeroFloat64 }},
+		{name: "no merge embargo", mutate: func(c *placement.Config) { c.MergeEmbargo = 0 }},
+		{name: "stop band equals threshold", mutate: func(c *placement.Config) { c.StopBand = c.ImbalanceThreshold }},
+		{name: "threshold and stop band zero", mutate: func(c *placement.Config) { c.ImbalanceThreshold, c.StopBand = 0, 0 }},
+		{name: "one move per node", mutate: func(c *placement.Config) { c.MaxMovesPerNode = 1 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := placement.DefaultConfig()
+			tc.mutate(&cfg)
+			require.NoError(t, cfg.Validate())
+		})
+	}
+}
+
+func TestConfigValidateDoesNotModify(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  placement.Config
+	}{
+		{name: "zero", cfg: placement.Config{}},
+		{name: "default", cfg: placement.DefaultConfig()},
+		{name: "default with logger", cfg: func() placement.Config {
+			c := placement.DefaultConfig()
+			c.Logger = zap.NewNop()
+			return c
+		}()},
+		{name: "invalid policy", cfg: func() placement.Config {
+			c := placement.DefaultConfig()
+			c.StopBand = 1
+			return c
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			_ = cfg.Validate()
+			_ = cfg.Policy.Validate()
+			require.Equal(t, tc.cfg, cfg)
+		})
+	}
+}
+
+// TestPolicyValidateProperty checks Validate against the rules stated on
+// Policy's fields, on arbitrary input including NaN and infinities: it never
+// panics, every error wraps ErrInvalidConfig, and every accepted Policy
+// obeys every rule.
+func TestPolicyValidateProperty(t *testing.T) {
+	ratio := rapid.OneOf(
+		rapid.Float64(),
+		rapid.Float64Range(-0.5, 1.5),
+		rapid.SampledFrom([]float64{0, 1, math.NaN(), math.Inf(1), math.Inf(-1)}),
+	)
+	count := rapid.OneOf(rapid.Uint64(), rapid.Uint64Range(0, 4))
+	rapid.Check(t, func(t *rapid.T) {
+		p := placement.Policy{
+			SplitKeys:          count.Draw(t, "SplitKeys"),
+			SplitBytes:         count.Draw(t, "SplitBytes"),
+			MergeKeys:          count.Draw(t, "MergeKeys"),
+			MergeBytes:         count.Draw(t, "MergeBytes"),
+			MergeMaxFraction:   ratio.Draw(t, "MergeMaxFraction"),
+			MergeEmbargo:       rapid.Uint32().Draw(t, "MergeEmbargo"),
+			ImbalanceThreshold: ratio.Draw(t, "ImbalanceThreshold"),
+			StopBand:           ratio.Draw(t, "StopBand"),
+			MaxMovesPerNode:    rapid.IntRange(-2, 10).Draw(t, "MaxMovesPerNode"),
+		}
+		valid := p.SplitKeys > 0 && p.SplitBytes > 0 &&
+			p.MergeKeys < p.SplitKeys && p.MergeBytes < p.SplitBytes &&
+			p.MergeMaxFraction > 0 && p.MergeMaxFraction <= 1 &&
+			p.ImbalanceThreshold >= 0 && !math.IsInf(p.ImbalanceThreshold, 0) &&
+			p.StopBand >= 0 && p.StopBand <= p.ImbalanceThreshold &&
+			p.MaxMovesPerNode >= 1
+
+		err := p.Validate()
+		require.Equal(t, valid, err == nil, "Validate() = %v", err)
+		if err != nil {
+			require.ErrorIs(t, err, placement.ErrInvalidConfig)
+		}
+	})
+}

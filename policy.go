@@ -1,0 +1,124 @@
+package placement
+
+import (
+	"fmt"
+	"math"
+)
+
+// Policy holds the thresholds the Coordinator plans with: when a shard is
+// split, when two neighbours are merged, and when shards are moved between
+// nodes. A Policy is a plain value; start from DefaultPolicy and change the
+// fields you need, then call Validate.
+//
+// Thresholds apply to a shard's known stats only: a shard whose stats have
+// not been reported is neither split nor merged.
+type Policy struct {
+	// SplitKeys is a key count. A shard whose reported key count exceeds
+	// it is split. Default 100,000. Zero is invalid.
+	SplitKeys uint64
+
+	// SplitBytes is a size in bytes. A shard whose reported size exceeds it
+	// is split. Default 512 MiB. Zero is invalid.
+	SplitBytes uint64
+
+	// MergeKeys is a key count, below SplitKeys. A shard is cold (a merge
+	// candidate) only when its reported key count is below MergeKeys and
+	// its size below MergeBytes. Default 1,000. Zero means no shard is
+	// cold, which disables merging.
+	MergeKeys uint64
+
+	// MergeBytes is a size in bytes, below SplitBytes; see MergeKeys.
+	// Default 10 MiB. Zero means no shard is cold, which disables merging.
+	MergeBytes uint64
+
+	// MergeMaxFraction is a fraction in (0, 1]. Two cold neighbours merge
+	// only if their combined keys stay at or below MergeMaxFraction ×
+	// SplitKeys and their combined bytes at or below MergeMaxFraction ×
+	// SplitBytes, so a merged shard is never split straight back.
+	// Default 0.5. Zero is invalid.
+	MergeMaxFraction float64
+
+	// MergeEmbargo is a count of stats reports. After a split, neither half
+	// is merged until the host has reported stats for it this many times.
+	// It is a logical clock driven by the host's ReportStats calls; the
+	// planner reads no wall clock. Default 3. Zero means the halves may
+	// merge as soon as they are cold.
+	MergeEmbargo uint32
+
+	// ImbalanceThreshold is a ratio: rebalancing by shard count starts when
+	// Imbalance ((max − min) / mean over up nodes) exceeds it. It must be
+	// finite and at least zero. Default 0.2. Zero means any imbalance that
+	// moves can reduce starts rebalancing.
+	ImbalanceThreshold float64
+
+	// StopBand is a ratio: once started, rebalancing continues until
+	// Imbalance is at or below StopBand, or the counts are as even as they
+	// can be. It must be finite, at least zero and at most
+	// ImbalanceThreshold; the gap between the two is the hysteresis that
+	// keeps rebalancing from stopping just under the trigger and starting
+	// again after one split. Default 0.05. Zero means rebalance until the
+	// counts are as even as they can be.
+	StopBand float64
+
+	// MaxMovesPerNode is a count of transfers: one plan moves at most this
+	// many shards into, and at most this many out of, any one node.
+	// Default 5. Values below 1 are invalid.
+	MaxMovesPerNode int
+}
+
+// DefaultPolicy returns the default thresholds. It passes Validate.
+func DefaultPolicy() Policy {
+	return Policy{
+		SplitKeys:          100_000,
+		SplitBytes:         512 << 20,
+		MergeKeys:          1_000,
+		MergeBytes:         10 << 20,
+		MergeMaxFraction:   0.5,
+		MergeEmbargo:       3,
+		ImbalanceThreshold: 0.2,
+		StopBand:           0.05,
+		MaxMovesPerNode:    5,
+	}
+}
+
+// Validate reports the first invalid field, as an error that wraps
+// ErrInvalidConfig and names the field. It does not modify p or fill in
+// defaults.
+func (p Policy) Validate() error {
+	switch {
+	case p.SplitKeys == 0:
+		return fmt.Errorf("%w: Policy.SplitKeys must be > 0", ErrInvalidConfig)
+	case p.SplitBytes == 0:
+		return fmt.Errorf("%w: Policy.SplitBytes must be > 0", ErrInvalidConfig)
+	case p.MergeKeys >= p.SplitKeys:
+		return fmt.Errorf("%w: Policy.MergeKeys %d not below SplitKeys %d",
+			ErrInvalidConfig, p.MergeKeys, p.SplitKeys)
+	case p.MergeBytes >= p.SplitBytes:
+		return fmt.Errorf("%w: Policy.MergeBytes %d not below SplitBytes %d",
+			ErrInvalidConfig, p.MergeBytes, p.SplitBytes)
+	case !(p.MergeMaxFraction > 0 && p.MergeMaxFraction <= 1):
+		// Written as a negation so that NaN, which fails every
+		// comparison, is rejected too.
+		return fmt.Errorf("%w: Policy.MergeMaxFraction %v not in (0, 1]",
+			ErrInvalidConfig, p.MergeMaxFraction)
+	case !finiteNonNegative(p.ImbalanceThreshold):
+		return fmt.Errorf("%w: Policy.ImbalanceThreshold %v must be finite and >= 0",
+			ErrInvalidConfig, p.ImbalanceThreshold)
+	case !finiteNonNegative(p.StopBand):
+		return fmt.Errorf("%w: Policy.StopBand %v must be finite and >= 0",
+			ErrInvalidConfig, p.StopBand)
+	case p.StopBand > p.ImbalanceThreshold:
+		return fmt.Errorf("%w: Policy.StopBand %v above ImbalanceThreshold %v",
+			ErrInvalidConfig, p.StopBand, p.ImbalanceThreshold)
+	case p.MaxMovesPerNode < 1:
+		return fmt.Errorf("%w: Policy.MaxMovesPerNode %d must be >= 1",
+			ErrInvalidConfig, p.MaxMovesPerNode)
+	}
+	return nil
+}
+
+// finiteNonNegative reports whether f is a real number at or above zero
+// (not NaN, not +Inf).
+func finiteNonNegative(f float64) bool {
+	return f >= 0 && !math.IsInf(f, 1)
+}

@@ -1,0 +1,113 @@
+package placement
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Plan is what Coordinator.Plan decided: the commands to propose, in order,
+// and why other candidates were left out.
+type Plan struct {
+	// Commands are at most the limit, drains first, then splits, merges and
+	// rebalancing transfers. No shard appears in two of them.
+	Commands []Command
+	// Skipped lists the candidates left out and why. Aggregate reasons
+	// (stats unknown, within tolerance) appear once with a Count.
+	Skipped []Skip
+	// Imbalance is Imbalance(view) when the plan was made.
+	Imbalance float64
+	// Rebalancing reports whether rebalancing is in progress after this
+	// plan: it started because Imbalance exceeded the threshold and has not
+	// yet reached the stop band.
+	Rebalancing bool
+	// MinMoves is the fewest transfers that would bring the up nodes'
+	// shard counts (after this plan's splits and merges) into the stop
+	// band; zero when not rebalancing.
+	MinMoves int
+}
+
+// Skip is one candidate the planner left out, with the reason.
+type Skip struct {
+	Reason SkipReason
+	// Shard is the candidate shard, or 0 when the skip is about a node or
+	// the whole plan.
+	Shard ShardID
+	// Node is the node concerned, or 0.
+	Node NodeID
+	// Count is, for aggregate reasons, how many shards it covers.
+	Count int
+}
+
+// String formats the skip for logs and tests.
+func (s Skip) String() string {
+	out := s.Reason.String()
+	if s.Shard != 0 {
+		out += " shard=" + strconv.FormatUint(uint64(s.Shard), 10)
+	}
+	if s.Node != 0 {
+		out += " node=" + strconv.FormatUint(uint64(s.Node), 10)
+	}
+	if s.Count != 0 {
+		out += " count=" + strconv.Itoa(s.Count)
+	}
+	return out
+}
+
+// SkipReason says why a candidate was not planned.
+type SkipReason uint8
+
+// Skip reasons.
+const (
+	// SkipStatsUnknown: shards with no reported stats are neither split
+	// nor merged (unknown is not cold). Reported once, with a Count.
+	SkipStatsUnknown SkipReason = iota + 1
+	// SkipNoSplitKey: an oversized shard whose range has no key strictly
+	// inside it, and no valid hint.
+	SkipNoSplitKey
+	// SkipMergeTooBig: merging the cold neighbours would exceed
+	// MergeMaxFraction of a split threshold.
+	SkipMergeTooBig
+	// SkipRecentlySplit: a shard split less than MergeEmbargo stats reports
+	// ago is not merged.
+	SkipRecentlySplit
+	// SkipNodeNotUp: the shard's node is draining or down, so it is not
+	// split or merged, or (for a down node) its shards are not moved.
+	SkipNodeNotUp
+	// SkipInPlan: the shard is already in a command of this plan.
+	SkipInPlan
+	// SkipLimitReached: more work remained when the plan held limit
+	// commands.
+	SkipLimitReached
+	// SkipNodeCap: a node reached MaxMovesPerNode transfers in or out.
+	SkipNodeCap
+	// SkipNoTarget: no up node can take a shard.
+	SkipNoTarget
+	// SkipWithinTolerance: shard counts are within the imbalance threshold
+	// (or the stop band, once rebalancing), or as even as they can be.
+	SkipWithinTolerance
+	// SkipScanBudget: the planner examined its budget of candidates in one
+	// phase without filling the plan; the rest wait for the next plan.
+	SkipScanBudget
+)
+
+var skipNames = [...]string{
+	SkipStatsUnknown:    "stats unknown",
+	SkipNoSplitKey:      "no split key inside the range",
+	SkipMergeTooBig:     "merged shard would be too big",
+	SkipRecentlySplit:   "recently split",
+	SkipNodeNotUp:       "node not up",
+	SkipInPlan:          "already in the plan",
+	SkipLimitReached:    "limit reached",
+	SkipNodeCap:         "node move cap reached",
+	SkipNoTarget:        "no target node",
+	SkipWithinTolerance: "within tolerance",
+	SkipScanBudget:      "scan budget spent",
+}
+
+// String returns the reason in words.
+func (r SkipReason) String() string {
+	if int(r) < len(skipNames) && skipNames[r] != "" {
+		return skipNames[r]
+	}
+	return fmt.Sprintf("SkipReason(%d)", uint8(r))
+}

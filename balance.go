@@ -40,6 +40,10 @@ func (pl *planner) rebalance() {
 	target := pl.targets(up, total)
 	drained := map[int]bool{}
 	for pl.spread(up) > w {
+		if pl.full() {
+			pl.skip(Skip{Reason: SkipLimitReached})
+			return
+		}
 		src, dst, capped := -1, -1, false
 		for k, i := range up {
 			id := pl.s.nodes[i].ID
@@ -64,10 +68,6 @@ func (pl *planner) rebalance() {
 				reason = SkipNodeCap
 			}
 			pl.skip(Skip{Reason: reason})
-			return
-		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached, Node: pl.s.nodes[up[src]].ID})
 			return
 		}
 		r := pl.cheapest(pl.s.nodes[up[src]].ID)

@@ -120,7 +120,7 @@ func (c CreateShard) String() string {
 }
 
 func (c PlaceSplit) String() string {
-	return fmt.Sprintf("split %d@%d at %q", c.Shard, c.Epoch, c.SplitKey)
+	return fmt.Sprintf("split %d@%d at %s", c.Shard, c.Epoch, QuoteKey(c.SplitKey))
 }
 
 func (c PlaceMerge) String() string {

@@ -1,9 +1,6 @@
 package placement
 
-import (
-	"bytes"
-	"strconv"
-)
+import "bytes"
 
 // KeyRange is the half-open key range [Start, End). Keys are compared with
 // bytes.Compare; a nil or empty Start is the smallest key. A nil End means
@@ -57,10 +54,31 @@ func (r KeyRange) Inside(key []byte) bool {
 func (r KeyRange) String() string {
 	end := "+inf"
 	if r.End != nil {
-		end = strconv.Quote(string(r.End))
+		end = QuoteKey(r.End)
 	}
-	return "[" + strconv.Quote(string(r.Start)) + ", " + end + ")"
+	return "[" + QuoteKey(r.Start) + ", " + end + ")"
 }
+
+// QuoteKey returns key as a double-quoted Go string literal in which every
+// byte outside printable ASCII is a \xNN escape, so binary keys print
+// unambiguously.
+func QuoteKey(key []byte) string {
+	out := make([]byte, 0, len(key)+2)
+	out = append(out, '"')
+	for _, b := range key {
+		switch {
+		case b == '"' || b == '\\':
+			out = append(out, '\\', b)
+		case b >= 0x20 && b < 0x7f:
+			out = append(out, b)
+		default:
+			out = append(out, '\\', 'x', hexDigits[b>>4], hexDigits[b&0xf])
+		}
+	}
+	return string(append(out, '"'))
+}
+
+const hexDigits = "0123456789abcdef"
 
 // MidKey returns a key strictly inside r (Start < key < End), close to the
 // middle of the range when both bounds are known. It returns false when no

@@ -1,0 +1,230 @@
+package placement
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/plan scenarios")
+
+// TestPlanScenarios runs the planner scenarios in testdata/plan. Each file is
+// a script of directives; after every "plan" or "run" directive comes a
+// "----" line and the expected output up to the next blank line. Run with
+// -rewrite to regenerate the expected output.
+//
+// Directives:
+//
+//	policy split-keys=N split-bytes=N merge-keys=N merge-bytes=N fraction=F embargo=N trigger=F stop=F cap=N
+//	node ID                     (an up node)
+//	state ID up|draining|down
+//	shard ID START END NODE     (END "+inf" is unbounded; keys may be Go-quoted)
+//	shards NODE COUNT           (COUNT consecutive shards after the last one)
+//	stats ID keys=N bytes=N [hint=KEY] [times=N]
+//	split ID KEY                (apply a split now)
+//	plan limit=N                (print one plan)
+//	run limit=N                 (plan and apply until a plan is empty; print each)
+func TestPlanScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/plan/*.txt")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 15)
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			got := runScenario(t, string(data))
+			if *rewrite {
+				require.NoError(t, os.WriteFile(file, []byte(got), 0o644))
+				return
+			}
+			require.Equal(t, string(data), got)
+		})
+	}
+}
+
+// runScenario executes a script and returns it with fresh expected output.
+func runScenario(t *testing.T, script string) string {
+	sc := &scenario{t: t, g: NewShardRegistry(), pol: DefaultPolicy()}
+	var out strings.Builder
+	lines := strings.Split(strings.TrimRight(script, "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		out.WriteString(line + "\n")
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		result, printed := sc.do(fields)
+		if !printed {
+			continue
+		}
+		// Drop the old expected block, write the new one.
+		if i+1 < len(lines) && lines[i+1] == "----" {
+			i++
+			for i+1 < len(lines) && lines[i+1] != "" {
+				i++
+			}
+		}
+		out.WriteString("----\n" + result + "\n")
+		if i+1 < len(lines) && lines[i+1] == "" {
+			i++ // the blank line that ended the old block
+		}
+	}
+	return strings.TrimRight(out.String(), "\n") + "\n"
+}
+
+type scenario struct {
+	t     *testing.T
+	g     *ShardRegistry
+	pol   Policy
+	coord *Coordinator
+	next  int // name of the next bulk shard
+}
+
+func (sc *scenario) do(f []string) (string, bool) {
+	t := sc.t
+	args := kv(f[1:])
+	switch f[0] {
+	case "policy":
+		sc.setPolicy(args)
+	case "node":
+		require.NoError(t, sc.g.Apply(AddNode{Node: NodeID(atoi(t, f[1]))}))
+	case "state":
+		st, ok := map[string]NodeState{"up": NodeUp, "draining": NodeDraining, "down": NodeDown}[f[2]]
+		require.True(t, ok, "unknown state %q", f[2])
+		require.NoError(t, sc.g.Apply(SetNodeState{Node: NodeID(atoi(t, f[1])), State: st}))
+	case "shard":
+		r := KeyRange{Start: scenarioKey(t, f[2])}
+		if f[3] != "+inf" {
+			r.End = scenarioKey(t, f[3])
+		}
+		require.NoError(t, sc.g.Apply(CreateShard{ID: ShardID(atoi(t, f[1])), Range: r, Node: NodeID(atoi(t, f[4]))}))
+	case "shards":
+		for n := atoi(t, f[2]); n > 0; n-- {
+			r := KeyRange{Start: []byte(fmt.Sprintf("s%04d", sc.next)), End: []byte(fmt.Sprintf("s%04d", sc.next+1))}
+			sc.next++
+			require.NoError(t, sc.g.Apply(CreateShard{Range: r, Node: NodeID(atoi(t, f[1]))}))
+		}
+	case "stats":
+		st := Stats{Keys: uint64(atoi(t, args["keys"])), Bytes: uint64(atoi(t, args["bytes"]))}
+		if h, ok := args["hint"]; ok {
+			st.SplitKey = scenarioKey(t, h)
+		}
+		times := 1
+		if n, ok := args["times"]; ok {
+			times = atoi(t, n)
+		}
+		for ; times > 0; times-- {
+			require.NoError(t, sc.g.ReportStats(ShardID(atoi(t, f[1])), st))
+		}
+	case "split":
+		sh, ok := sc.g.View().Shard(ShardID(atoi(t, f[1])))
+		require.True(t, ok)
+		require.NoError(t, sc.g.Apply(PlaceSplit{Shard: sh.ID, Epoch: sh.Epoch, SplitKey: scenarioKey(t, f[2])}))
+	case "plan":
+		return formatPlan(sc.coordinator().Plan(sc.g.View(), atoi(t, args["limit"]))), true
+	case "run":
+		var b strings.Builder
+		for round := 1; round <= 100; round++ {
+			p := sc.coordinator().Plan(sc.g.View(), atoi(t, args["limit"]))
+			fmt.Fprintf(&b, "round %d: ", round)
+			b.WriteString(formatPlan(p))
+			if len(p.Commands) == 0 {
+				break
+			}
+			for _, c := range p.Commands {
+				require.NoError(t, sc.g.Apply(c))
+			}
+		}
+		fmt.Fprintf(&b, "counts %v\n", nodeCounts(sc.g.View()))
+		return b.String(), true
+	default:
+		t.Fatalf("unknown directive %q", f[0])
+	}
+	return "", false
+}
+
+func (sc *scenario) coordinator() *Coordinator {
+	if sc.coord == nil {
+		require.NoError(sc.t, sc.pol.Validate())
+		sc.coord = NewCoordinator(sc.pol)
+	}
+	return sc.coord
+}
+
+func (sc *scenario) setPolicy(args map[string]string) {
+	t, p := sc.t, &sc.pol
+	u := func(s string) uint64 { return uint64(atoi(t, s)) }
+	fl := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		require.NoError(t, err)
+		return v
+	}
+	setters := map[string]func(string){
+		"split-keys":  func(s string) { p.SplitKeys = u(s) },
+		"split-bytes": func(s string) { p.SplitBytes = u(s) },
+		"merge-keys":  func(s string) { p.MergeKeys = u(s) },
+		"merge-bytes": func(s string) { p.MergeBytes = u(s) },
+		"fraction":    func(s string) { p.MergeMaxFraction = fl(s) },
+		"embargo":     func(s string) { p.MergeEmbargo = uint32(u(s)) },
+		"trigger":     func(s string) { p.ImbalanceThreshold = fl(s) },
+		"stop":        func(s string) { p.StopBand = fl(s) },
+		"cap":         func(s string) { p.MaxMovesPerNode = atoi(t, s) },
+	}
+	for k, v := range args {
+		set, ok := setters[k]
+		require.True(t, ok, "unknown policy field %q", k)
+		set(v)
+	}
+}
+
+func formatPlan(p Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "imbalance=%.2f rebalancing=%t min-moves=%d\n", p.Imbalance, p.Rebalancing, p.MinMoves)
+	for _, c := range p.Commands {
+		b.WriteString("  " + c.String() + "\n")
+	}
+	for _, s := range p.Skipped {
+		b.WriteString("  skip: " + s.String() + "\n")
+	}
+	return b.String()
+}
+
+func nodeCounts(v View) []string {
+	var out []string
+	for _, n := range v.Nodes() {
+		out = append(out, fmt.Sprintf("%d:%d", n.ID, n.Shards))
+	}
+	return out
+}
+
+func kv(fields []string) map[string]string {
+	m := map[string]string{}
+	for _, f := range fields {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, "number %q", s)
+	return n
+}
+
+func scenarioKey(t *testing.T, s string) []byte {
+	if strings.HasPrefix(s, `"`) {
+		u, err := strconv.Unquote(s)
+		require.NoError(t, err)
+		return []byte(u)
+	}
+	return []byte(s)
+}

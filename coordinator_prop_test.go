@@ -184,3 +184,49 @@ func sum(xs []int) int {
 	}
 	return t
 }
+
+// With fixed stats (every shard re-reports what the registry estimates for
+// it), repeated planning and applying of splits and merges stops: a merged
+// shard stays under the split threshold and split halves are not merged
+// back, so there is no split–merge loop.
+func TestSplitMergeReachesFixedPoint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		pol := DefaultPolicy()
+		pol.SplitKeys = rapid.Uint64Range(100, 10_000).Draw(t, "splitkeys")
+		pol.MergeKeys = rapid.Uint64Range(1, pol.SplitKeys-1).Draw(t, "mergekeys")
+		pol.MergeMaxFraction = rapid.Float64Range(0.05, 1).Draw(t, "fraction")
+		pol.MergeEmbargo = uint32(rapid.IntRange(0, 3).Draw(t, "embargo"))
+		pol.ImbalanceThreshold = 1e9 // only splits and merges here
+		g := NewShardRegistry()
+		require.NoError(t, g.Apply(AddNode{Node: 1}))
+		n := rapid.IntRange(1, 40).Draw(t, "shards")
+		for i := 0; i < n; i++ {
+			r := KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
+			require.NoError(t, g.Apply(CreateShard{Range: r, Node: 1}))
+			keys := rapid.Uint64Range(0, 4*pol.SplitKeys).Draw(t, "keys")
+			require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: keys, Bytes: keys}))
+		}
+		c := NewCoordinator(pol)
+		for round := 0; ; round++ {
+			require.Less(t, round, 200, "no fixed point: split/merge loop")
+			p := c.Plan(g.View(), 8)
+			if len(p.Commands) == 0 {
+				break
+			}
+			for _, cmd := range p.Commands {
+				require.NoError(t, g.Apply(cmd))
+			}
+			v := g.View()
+			for sh := range v.Shards() {
+				st, _ := v.Stats(sh.ID)
+				require.NoError(t, g.ReportStats(sh.ID, Stats{Keys: st.Keys, Bytes: st.Bytes}))
+			}
+		}
+		v := g.View()
+		for sh := range v.Shards() {
+			st, ok := v.Stats(sh.ID)
+			require.True(t, ok)
+			require.LessOrEqual(t, st.Keys, pol.SplitKeys, "shard %d still oversized at the fixed point", sh.ID)
+		}
+	})
+}

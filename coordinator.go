@@ -115,7 +115,7 @@ func (pl *planner) transfer(r *shardRec, src, dst int) {
 
 // cheapest returns the cheapest shard on node that is not in the plan yet.
 func (pl *planner) cheapest(node NodeID) (out *shardRec) {
-	pl.s.byNode.AscendGreaterOrEqual(&shardRec{Shard: Shard{Node: node}}, func(r *shardRec) bool {
+	pl.s.byNode.AscendGreaterOrEqual(nodeProbe(node), func(r *shardRec) bool {
 		if r.Node != node {
 			return false
 		}

@@ -27,6 +27,18 @@ func genCluster(t *rapid.T, allowDown bool) *ShardRegistry {
 		r := KeyRange{Start: []byte{byte(i >> 8), byte(i)}, End: []byte{byte((i + 1) >> 8), byte(i + 1)}}
 		require.NoError(t, g.Apply(CreateShard{Range: r, Node: owner}))
 	}
+	// Middling stats for some shards: neither hot nor cold, but they order
+	// each node's shards by cost.
+	pol := DefaultPolicy()
+	for id := ShardID(1); id <= ShardID(shards); id++ {
+		if rapid.Bool().Draw(t, "hasstats") {
+			st := Stats{
+				Keys:  rapid.Uint64Range(pol.MergeKeys, pol.SplitKeys).Draw(t, "keys"),
+				Bytes: rapid.Uint64Range(pol.MergeBytes, pol.SplitBytes).Draw(t, "bytes"),
+			}
+			require.NoError(t, g.ReportStats(id, st))
+		}
+	}
 	if allowDown {
 		for n := 1; n <= nodes; n++ {
 			if rapid.IntRange(0, 5).Draw(t, "down") == 0 {

@@ -179,3 +179,20 @@ func TestRemoveNodeAndStates(t *testing.T) {
 	err := g.ReportStats(99, Stats{})
 	require.True(t, errors.Is(err, ErrUnknownShard))
 }
+
+func TestShardsOnCheapestFirst(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2})
+	for i := 0; i < 5; i++ {
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: 1})
+	}
+	mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{9}}, Node: 2})
+	require.NoError(t, g.ReportStats(2, Stats{Bytes: 50}))
+	require.NoError(t, g.ReportStats(4, Stats{Bytes: 10}))
+	require.NoError(t, g.ReportStats(5, Stats{Bytes: 0}))
+	var ids []ShardID
+	for sh := range g.View().ShardsOn(1) {
+		ids = append(ids, sh.ID)
+	}
+	require.Equal(t, []ShardID{5, 4, 2, 1, 3}, ids, "known sizes ascending, then unknown by ID")
+}

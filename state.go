@@ -298,3 +298,9 @@ func (s *state) repair(l0, r0, l1, r1 *shardRec) {
 		s.pairs.ReplaceOrInsert(after)
 	}
 }
+
+// nodeProbe sorts before every shard of node in byNode: known stats with
+// zero cost and ID 0.
+func nodeProbe(node NodeID) *shardRec {
+	return &shardRec{Shard: Shard{Node: node}, known: true}
+}

@@ -63,7 +63,7 @@ func (v View) Shards() iter.Seq[Shard] {
 // known bytes, then lowest ID; shards with unknown stats last).
 func (v View) ShardsOn(node NodeID) iter.Seq[Shard] {
 	return func(yield func(Shard) bool) {
-		v.state().byNode.AscendGreaterOrEqual(&shardRec{Shard: Shard{Node: node}}, func(r *shardRec) bool {
+		v.state().byNode.AscendGreaterOrEqual(nodeProbe(node), func(r *shardRec) bool {
 			return r.Node == node && yield(r.Shard)
 		})
 	}

@@ -1,0 +1,175 @@
+package placement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+var _ RaftNode = (*RaftAdapter)(nil)
+
+// RaftAdapter is the RaftNode over a host's *raft.Raft. It is safe for
+// concurrent use. It never touches r.LeaderCh, which belongs to the host, and
+// it starts no goroutine of its own except one per Apply or Barrier in
+// flight (see Apply).
+type RaftAdapter struct {
+	r        *raft.Raft
+	changes  chan struct{}
+	observer *raft.Observer
+	close    sync.Once
+}
+
+// NewRaftNode adapts r, which must not be nil, and registers a raft observer
+// that feeds LeadershipChanges. Call Close to deregister it when the adapter
+// is no longer used; r itself is left to the host to shut down.
+func NewRaftNode(r *raft.Raft) *RaftAdapter {
+	a := &RaftAdapter{r: r, changes: make(chan struct{}, 1)}
+	// The filter runs on raft's goroutine under raft's observer lock: it
+	// signals without blocking and returns false, so raft queues nothing and
+	// no goroutine is needed to drain an observation channel.
+	a.observer = raft.NewObserver(nil, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.LeaderObservation, raft.RaftState:
+			select {
+			case a.changes <- struct{}{}:
+			default: // a signal is already pending; coalesce.
+			}
+		}
+		return false
+	})
+	r.RegisterObserver(a.observer)
+	return a
+}
+
+// Close deregisters the observer, so LeadershipChanges receives nothing more.
+// The channel is not closed: a closed channel would look like an endless
+// stream of changes to a receiver. Leader, Barrier and Apply keep working.
+// Close is idempotent and safe to call concurrently.
+func (a *RaftAdapter) Close() {
+	a.close.Do(func() { a.r.DeregisterObserver(a.observer) })
+}
+
+// Leader reports whether r is the leader and its current term. The two are
+// read separately, so they may straddle a change; the change is then also
+// signalled on LeadershipChanges.
+func (a *RaftAdapter) Leader() (isLeader bool, term uint64) {
+	return a.r.State() == raft.Leader, a.r.CurrentTerm()
+}
+
+// LeadershipChanges returns a channel of capacity 1 that receives a value
+// after raft's state (follower, candidate, leader, shutdown) or its known
+// leader changes. Values are coalesced; a receiver re-reads Leader.
+func (a *RaftAdapter) LeadershipChanges() <-chan struct{} { return a.changes }
+
+// Barrier waits until every entry committed before it has been applied to the
+// local FSM. It fails with an error wrapping ErrNotLeader on a follower; ctx
+// ends the wait as described for Apply.
+func (a *RaftAdapter) Barrier(ctx context.Context) error {
+	_, err := a.await(ctx, "barrier", func(timeout time.Duration) raft.Future {
+		return a.r.Barrier(timeout)
+	})
+	return err
+}
+
+// Apply proposes entry and waits until the local FSM has applied it,
+// returning the FSM's response. A response that is an error is returned as
+// the error: that is how the FSM reports a failure.
+//
+// Raft's futures cannot be cancelled, so the proposal and the wait run in a
+// goroutine and Apply returns when ctx ends, with an error wrapping ctx.Err()
+// that means "outcome unknown": the entry may still be committed. That
+// goroutine ends when raft resolves the future, which it does on commit, on
+// losing leadership and on shutdown. (raft v1.8.0 leaves one narrow gap: an
+// entry committed but still queued for the FSM when raft shuts down is never
+// resolved, and its goroutine stays blocked.) Raft is given ctx's deadline as
+// its enqueue timeout, so a deadline also bounds the proposal itself.
+func (a *RaftAdapter) Apply(ctx context.Context, entry []byte) (any, error) {
+	f, err := a.await(ctx, "apply", func(timeout time.Duration) raft.Future {
+		return a.r.Apply(entry, timeout)
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := f.(raft.ApplyFuture).Response()
+	if fsmErr, ok := resp.(error); ok {
+		return nil, fsmErr
+	}
+	return resp, nil
+}
+
+// await starts an operation with an enqueue timeout taken from ctx's deadline
+// and waits for its future or for ctx, whichever comes first.
+func (a *RaftAdapter) await(ctx context.Context, op string, start func(time.Duration) raft.Future) (raft.Future, error) {
+	if err := ctx.Err(); err != nil {
+		// Nothing was proposed, so here the outcome is known; the error is
+		// the same as when ctx ends later, for one code path in the caller.
+		return nil, fmt.Errorf("placement: %s: %w", op, err)
+	}
+	var timeout time.Duration // 0: raft waits as long as it takes to enqueue.
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(deadline), time.Nanosecond)
+	}
+	var (
+		future raft.Future
+		err    error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		future = start(timeout)
+		err = future.Error()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		select {
+		case <-done: // resolved meanwhile: a known outcome beats an unknown one.
+		default:
+			return nil, fmt.Errorf("placement: %s: outcome unknown: %w", op, ctx.Err())
+		}
+	}
+	if err != nil {
+		return nil, raftError(op, err)
+	}
+	return future, nil
+}
+
+// raftError wraps err from raft, adding ErrNotLeader for raft's not-leader
+// family so callers need test only our sentinel.
+func raftError(op string, err error) error {
+	for _, target := range notLeaderFamily {
+		if errors.Is(err, target) {
+			return &notLeaderError{op: op, err: err}
+		}
+	}
+	return fmt.Errorf("placement: %s: %w", op, err)
+}
+
+// notLeaderFamily lists raft's errors meaning "propose on the leader, or
+// later": the proposal was refused, aborted or left in doubt by a change of
+// leadership, a shutdown, a restore, or a main loop too busy to take it.
+var notLeaderFamily = []error{
+	raft.ErrNotLeader,
+	raft.ErrLeadershipLost,
+	raft.ErrLeadershipTransferInProgress,
+	raft.ErrRaftShutdown,
+	raft.ErrAbortedByRestore,
+	raft.ErrEnqueueTimeout,
+}
+
+// notLeaderError matches both ErrNotLeader and raft's own error, so a caller
+// can test the broad class or the exact cause (ErrLeadershipLost: in doubt).
+type notLeaderError struct {
+	op  string
+	err error
+}
+
+func (e *notLeaderError) Error() string {
+	return fmt.Sprintf("%v: %s: %v", ErrNotLeader, e.op, e.err)
+}
+
+func (e *notLeaderError) Unwrap() []error { return []error{ErrNotLeader, e.err} }

@@ -200,6 +200,8 @@ type decoder struct {
 	buf []byte
 	off int
 	err error
+	// sentinel is what errors wrap: ErrCorruptCommand when nil.
+	sentinel error
 }
 
 func (d *decoder) command() Command {
@@ -316,6 +318,9 @@ func (d *decoder) key(field string) []byte {
 func (d *decoder) fail(off int, format string, args ...any) {
 	if d.err == nil {
 		d.err = corrupt(off, format, args...)
+		if d.sentinel != nil {
+			d.err = fmt.Errorf("%w: %s at byte offset %d", d.sentinel, fmt.Sprintf(format, args...), off)
+		}
 	}
 	d.off = len(d.buf)
 }

@@ -1,0 +1,126 @@
+package placement
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/hashicorp/raft"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+func TestFSMApplyEntry(t *testing.T) {
+	g := fixture(t)
+	type applied struct {
+		index uint64
+		cmd   Command
+	}
+	var seen []applied
+	f := NewFSM(g, WithApplyFunc(func(i uint64, c Command) { seen = append(seen, applied{i, c}) }))
+	ok := PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2}
+	stale := PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2} // replayed: now stale
+	res := f.Apply(&raft.Log{Index: 7, Type: raft.LogCommand, Data: Encode(ok, stale)})
+	results, isResults := res.([]error)
+	require.True(t, isResults)
+	require.Len(t, results, 2)
+	require.NoError(t, results[0])
+	require.ErrorIs(t, results[1], ErrStaleEpoch)
+	require.Equal(t, []applied{{7, ok}}, seen, "only applied commands are reported")
+}
+
+func TestFSMApplyCorruptEntry(t *testing.T) {
+	g := fixture(t)
+	before := dumpOf(g.View())
+	f := NewFSM(g)
+	entry := Encode(PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
+	for _, bad := range [][]byte{nil, {0x00}, entry[:len(entry)-1], append(entry, 0)} {
+		res := f.ApplyEntry(1, bad)
+		err, isErr := res.(error)
+		require.True(t, isErr)
+		require.ErrorIs(t, err, ErrCorruptCommand)
+	}
+	require.Equal(t, before, dumpOf(g.View()))
+}
+
+// replicated drops the soft stats, which snapshots do not carry.
+func replicated(v View) dump {
+	d := dumpOf(v)
+	d.Stats = map[ShardID]Stats{}
+	return d
+}
+
+func snapshotBytes(t require.TestingT, v View) []byte {
+	var buf bytes.Buffer
+	require.NoError(t, v.WriteSnapshot(&buf))
+	return buf.Bytes()
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := NewShardRegistry()
+		for i := rapid.IntRange(0, 80).Draw(t, "steps"); i > 0; i-- {
+			_ = g.Apply(genCommand(t, g.View()))
+		}
+		v := g.View()
+		snap := snapshotBytes(t, v)
+		restored := NewShardRegistry()
+		require.NoError(t, restored.Apply(AddNode{Node: 99}), "restore replaces whatever was there")
+		require.NoError(t, restored.ReadSnapshot(bytes.NewReader(snap)))
+		rv := restored.View()
+		require.Equal(t, replicated(v), replicated(rv))
+		require.NoError(t, checkInvariants(rv))
+		require.Equal(t, snap, snapshotBytes(t, rv), "a restored map snapshots byte-identically")
+		// The restored registry goes on exactly like the original.
+		cmd := genCommand(t, v)
+		require.Equal(t, g.Apply(cmd) == nil, restored.Apply(cmd) == nil)
+		require.Equal(t, replicated(g.View()), replicated(restored.View()))
+	})
+}
+
+func TestSnapshotRejectsCorruption(t *testing.T) {
+	g := fixture(t)
+	mustApply(t, g, PlaceSplit{Shard: 3, Epoch: 1, SplitKey: key("w")})
+	snap := snapshotBytes(t, g.View())
+	victim := NewShardRegistry()
+	require.NoError(t, victim.Apply(AddNode{Node: 42}))
+	before := dumpOf(victim.View())
+	for n := 0; n < len(snap); n++ {
+		err := victim.ReadSnapshot(bytes.NewReader(snap[:n]))
+		require.ErrorIs(t, err, ErrCorruptSnapshot, "prefix %d", n)
+	}
+	for i := range snap {
+		bad := append([]byte(nil), snap...)
+		bad[i] ^= 0x41
+		require.ErrorIs(t, victim.ReadSnapshot(bytes.NewReader(bad)), ErrCorruptSnapshot, "flip at %d", i)
+	}
+	require.ErrorIs(t, victim.ReadSnapshot(bytes.NewReader(append(snap, 0))), ErrCorruptSnapshot)
+	require.Equal(t, before, dumpOf(victim.View()), "a rejected snapshot changed the registry")
+}
+
+type memSink struct {
+	bytes.Buffer
+	cancelled, closed bool
+}
+
+func (s *memSink) ID() string    { return "mem" }
+func (s *memSink) Cancel() error { s.cancelled = true; return nil }
+func (s *memSink) Close() error  { s.closed = true; return nil }
+
+func TestFSMSnapshotIsStableWhileApplying(t *testing.T) {
+	g := fixture(t)
+	f := NewFSM(g)
+	want := snapshotBytes(t, g.View())
+	snap, err := f.Snapshot()
+	require.NoError(t, err)
+	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2}, AddNode{Node: 9})
+	sink := &memSink{}
+	require.NoError(t, snap.Persist(sink))
+	snap.Release()
+	require.True(t, sink.closed)
+	require.Equal(t, want, sink.Bytes(), "the snapshot is of the map when Snapshot was called")
+
+	other := NewShardRegistry()
+	require.NoError(t, NewFSM(other).Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))))
+	require.Equal(t, ShardID(4), other.View().NextShardID(), "restore keeps the ID counter")
+}

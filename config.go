@@ -34,6 +34,12 @@ type Config struct {
 	// Logger receives the scheduler's logs. Default nil, which means no
 	// logging.
 	Logger *zap.Logger
+
+	// OnTick, if set, is called by Run after every tick with its report and
+	// error, on the scheduler's goroutine; it must return quickly. Default
+	// nil, which means no callback. Ticks run by calling Tick directly are
+	// not reported here.
+	OnTick func(TickReport, error)
 }
 
 // DefaultConfig returns the default configuration. It passes Validate.

@@ -1,0 +1,187 @@
+package placement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-metrics"
+	"go.uber.org/zap"
+)
+
+// Scheduler drives the Coordinator on the raft leader: every TickInterval it
+// plans on a fresh View and proposes at most MaxActionsPerTick commands as
+// one log entry. On a follower a tick does nothing.
+//
+// In a new term, and after an apply whose outcome is unknown, it issues a
+// raft barrier before planning, so it never plans on a map that has not
+// caught up. A not-leader error ends the tick at once. Metrics go to
+// hashicorp/go-metrics' global sink under "placement".
+type Scheduler struct {
+	raft RaftNode
+	reg  *ShardRegistry
+	cfg  Config
+	log  *zap.Logger
+
+	paused atomic.Bool
+	wake   chan struct{} // Resume asks the loop for a prompt tick
+
+	tickMu      sync.Mutex // one tick at a time; guards the fields below
+	coord       *Coordinator
+	leader      bool
+	term        uint64
+	needBarrier bool
+
+	runMu  sync.Mutex // guards handle
+	handle *Handle
+}
+
+// New returns a scheduler that proposes through node and plans on reg, which
+// must be the registry node's FSM applies to. It validates cfg and keeps a
+// copy of it. It starts nothing; see Run and Start.
+func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
+	if node == nil || reg == nil {
+		return nil, fmt.Errorf("%w: New needs a RaftNode and a ShardRegistry", ErrInvalidConfig)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Scheduler{
+		raft:  node,
+		reg:   reg,
+		cfg:   cfg,
+		log:   log.Named("placement"),
+		wake:  make(chan struct{}, 1),
+		coord: NewCoordinator(cfg.Policy),
+	}, nil
+}
+
+// Pause stops the scheduler from proposing until Resume. Ticks still run
+// and report Paused.
+func (s *Scheduler) Pause() { s.paused.Store(true) }
+
+// Resume undoes Pause and asks a running loop for a prompt tick.
+func (s *Scheduler) Resume() {
+	s.paused.Store(false)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Paused reports whether the scheduler is paused.
+func (s *Scheduler) Paused() bool { return s.paused.Load() }
+
+// DryRun returns the plan a tick would propose now, without proposing it or
+// advancing the planner's hysteresis. It works on any server, leader or not.
+func (s *Scheduler) DryRun() Plan {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	return s.coord.preview(s.reg.View(), s.cfg.MaxActionsPerTick)
+}
+
+// Tick runs one cycle now: on the leader, a barrier if needed, then a plan,
+// then one apply of at most MaxActionsPerTick commands. Concurrent calls run
+// one after another. A not-leader failure returns an error wrapping
+// ErrNotLeader (and raft's own error).
+func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	metrics.IncrCounter([]string{"placement", "ticks"}, 1)
+
+	var rep TickReport
+	rep.Leader, rep.Term = s.raft.Leader()
+	if !s.observe(rep.Leader, rep.Term) {
+		return rep, nil
+	}
+	if s.paused.Load() {
+		rep.Paused = true
+		return rep, nil
+	}
+	if s.needBarrier {
+		rep.Barrier = true
+		if err := s.barrier(ctx); err != nil {
+			return rep, err
+		}
+	}
+
+	start := time.Now()
+	plan := s.coord.Plan(s.reg.View(), s.cfg.MaxActionsPerTick)
+	rep.PlanTime = time.Since(start)
+	metrics.MeasureSince([]string{"placement", "plan"}, start)
+	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))
+	rep.Imbalance, rep.Skipped = plan.Imbalance, plan.Skipped
+	rep.Rebalancing, rep.MinMoves = plan.Rebalancing, plan.MinMoves
+	if len(plan.Commands) == 0 {
+		return rep, nil
+	}
+	rep.Commands = plan.Commands
+	for _, c := range plan.Commands {
+		s.log.Debug("proposing", zap.Stringer("command", c))
+	}
+
+	start = time.Now()
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	resp, err := s.raft.Apply(actx, Encode(plan.Commands...))
+	cancel()
+	rep.ApplyTime = time.Since(start)
+	metrics.MeasureSince([]string{"placement", "apply"}, start)
+	if err != nil {
+		// The entry may or may not commit; plan again only after a barrier.
+		s.needBarrier = true
+		s.lost(err)
+		return rep, fmt.Errorf("placement: propose %d commands: %w", len(plan.Commands), err)
+	}
+	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
+	if results, ok := resp.([]error); ok {
+		rep.Results = results
+	}
+	if n := rep.Rejected(); n > 0 {
+		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
+		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
+	}
+	return rep, nil
+}
+
+// observe records leadership and term, and reports whether this server is
+// the leader. A new term means a fresh planner that resumes any rebalance
+// its predecessor left unfinished, and a barrier before the first plan.
+func (s *Scheduler) observe(leader bool, term uint64) bool {
+	if leader != s.leader {
+		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
+	}
+	if leader && (!s.leader || term != s.term) {
+		s.coord = NewCoordinator(s.cfg.Policy)
+		s.coord.ResumeRebalancing()
+		s.needBarrier = true
+	}
+	s.leader, s.term = leader, term
+	return leader
+}
+
+// lost notes a not-leader error so the next leader tick starts a new term
+// cleanly.
+func (s *Scheduler) lost(err error) {
+	if errors.Is(err, ErrNotLeader) {
+		s.leader = false
+		s.log.Info("leadership lost", zap.Error(err))
+	}
+}
+
+func (s *Scheduler) barrier(ctx context.Context) error {
+	bctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	if err := s.raft.Barrier(bctx); err != nil {
+		s.lost(err)
+		return fmt.Errorf("placement: barrier: %w", err)
+	}
+	s.needBarrier = false
+	return nil
+}

@@ -1,0 +1,67 @@
+package placement
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TickReport describes one tick of the Scheduler.
+type TickReport struct {
+	// Leader reports whether this server was the leader; a follower's tick
+	// does nothing else.
+	Leader bool
+	// Term is the raft term the tick saw.
+	Term uint64
+	// Paused reports that the tick planned nothing because the scheduler is
+	// paused.
+	Paused bool
+	// Barrier reports that the tick issued a raft barrier before planning
+	// (the first tick of a term, or after an apply whose outcome was
+	// unknown).
+	Barrier bool
+	// Imbalance is the imbalance of the map the tick planned on.
+	Imbalance float64
+	// Commands are the commands proposed, as one log entry.
+	Commands []Command
+	// Results holds, for each command, nil if it was applied or the reason
+	// it was rejected; empty when the entry was not applied.
+	Results []error
+	// Skipped are the planner's reasons for what it left out.
+	Skipped []Skip
+	// Rebalancing and MinMoves are the plan's: whether rebalancing is in
+	// progress, and the fewest transfers that reach the stop band.
+	Rebalancing bool
+	MinMoves    int
+	// PlanTime and ApplyTime are the wall-clock durations of planning and
+	// of the raft apply.
+	PlanTime, ApplyTime time.Duration
+}
+
+// Rejected returns how many of the proposed commands were rejected.
+func (r TickReport) Rejected() int {
+	n := 0
+	for _, err := range r.Results {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// String formats the report on one line.
+func (r TickReport) String() string {
+	if !r.Leader {
+		return fmt.Sprintf("follower term=%d", r.Term)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "leader term=%d imbalance=%.2f", r.Term, r.Imbalance)
+	if r.Paused {
+		b.WriteString(" paused")
+	}
+	if r.Barrier {
+		b.WriteString(" barrier")
+	}
+	fmt.Fprintf(&b, " proposed=%d rejected=%d", len(r.Commands), r.Rejected())
+	return b.String()
+}

@@ -1,0 +1,374 @@
+package placementtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"github.com/ukehi/placement"
+)
+
+// ClusterOptions configures a Cluster. The zero value is a 3-server
+// cluster whose schedulers tick every 50ms.
+type ClusterOptions struct {
+	// Servers is the number of raft servers; 0 means 3.
+	Servers int
+	// Config is each server's scheduler config; a Config with a zero
+	// TickInterval means placement.DefaultConfig() with a 50ms
+	// TickInterval.
+	Config placement.Config
+	// ManualTicks leaves the schedulers stopped, so the test drives them
+	// with Scheduler.Tick.
+	ManualTicks bool
+	// SnapshotThreshold and TrailingLogs are passed to raft when non-zero,
+	// to force snapshots and snapshot installs in tests.
+	SnapshotThreshold, TrailingLogs uint64
+	// OnApply, if set, is told of every command each server's FSM applies.
+	OnApply func(server int, index uint64, cmd placement.Command)
+	// OnTick, if set, receives every tick report of each server's running
+	// scheduler, on that scheduler's goroutine. It must not call the
+	// Cluster's methods (Kill waits for the scheduler to stop).
+	OnTick func(server int, rep placement.TickReport, err error)
+	// Logger receives raft's logs; nil discards them.
+	Logger hclog.Logger
+}
+
+// Server is one raft server of a Cluster with its placement pieces. Its
+// fields change when the server is restarted.
+type Server struct {
+	ID        raft.ServerID
+	Addr      raft.ServerAddress
+	Registry  *placement.ShardRegistry
+	Raft      *raft.Raft
+	Node      *placement.RaftAdapter
+	Scheduler *placement.Scheduler
+
+	handle *placement.Handle
+	trans  *raft.InmemTransport
+	logs   *raft.InmemStore
+	snaps  *raft.InmemSnapshotStore
+	up     bool
+	cut    bool // isolated
+}
+
+// Cluster is n hashicorp/raft servers over the in-memory transport with
+// short timeouts, each with an FSM over its own ShardRegistry and a
+// Scheduler. Servers can be killed, restarted from their stores, isolated
+// and healed. Call Shutdown when done.
+type Cluster struct {
+	opts    ClusterOptions
+	Servers []*Server
+	mu      sync.Mutex
+}
+
+// NewCluster starts and bootstraps a cluster. It does not wait for a
+// leader; see WaitLeader.
+func NewCluster(opts ClusterOptions) (*Cluster, error) {
+	if opts.Servers == 0 {
+		opts.Servers = 3
+	}
+	if opts.Config.TickInterval == 0 {
+		opts.Config = placement.DefaultConfig()
+		opts.Config.TickInterval = 50 * time.Millisecond
+	}
+	c := &Cluster{opts: opts}
+	var voters []raft.Server
+	for i := 0; i < opts.Servers; i++ {
+		s := &Server{ID: raft.ServerID(fmt.Sprintf("server%d", i)), logs: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore()}
+		s.Addr, s.trans = raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("inmem-%d", i)))
+		c.Servers = append(c.Servers, s)
+		voters = append(voters, raft.Server{ID: s.ID, Address: s.Addr})
+	}
+	for i := range c.Servers {
+		c.connect(i)
+	}
+	for i := range c.Servers {
+		if err := c.start(i); err != nil {
+			c.Shutdown()
+			return nil, err
+		}
+	}
+	if err := c.Servers[0].Raft.BootstrapCluster(raft.Configuration{Servers: voters}).Error(); err != nil {
+		c.Shutdown()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Cluster) raftConfig(s *Server) *raft.Config {
+	conf := raft.DefaultConfig()
+	conf.LocalID = s.ID
+	conf.HeartbeatTimeout = 100 * time.Millisecond
+	conf.ElectionTimeout = 100 * time.Millisecond
+	conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	conf.Logger = c.opts.Logger
+	if conf.Logger == nil {
+		conf.Logger = hclog.NewNullLogger()
+	}
+	if c.opts.SnapshotThreshold > 0 {
+		conf.SnapshotThreshold = c.opts.SnapshotThreshold
+		conf.SnapshotInterval = 50 * time.Millisecond
+	}
+	if c.opts.TrailingLogs > 0 {
+		conf.TrailingLogs = c.opts.TrailingLogs
+	}
+	return conf
+}
+
+// start builds server i's registry, FSM, raft and scheduler over its stores.
+func (c *Cluster) start(i int) error {
+	s := c.Servers[i]
+	s.Registry = placement.NewShardRegistry()
+	var opts []placement.FSMOption
+	if c.opts.OnApply != nil {
+		opts = append(opts, placement.WithApplyFunc(func(index uint64, cmd placement.Command) { c.opts.OnApply(i, index, cmd) }))
+	}
+	fsm := placement.NewFSM(s.Registry, opts...)
+	r, err := raft.NewRaft(c.raftConfig(s), fsm, s.logs, s.logs, s.snaps, s.trans)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", s.ID, err)
+	}
+	s.Raft, s.Node = r, placement.NewRaftNode(r)
+	cfg := c.opts.Config
+	if c.opts.OnTick != nil {
+		cfg.OnTick = func(rep placement.TickReport, err error) { c.opts.OnTick(i, rep, err) }
+	}
+	s.Scheduler, err = placement.New(s.Node, s.Registry, cfg)
+	if err != nil {
+		s.Node.Close()
+		_ = r.Shutdown().Error()
+		return err
+	}
+	if !c.opts.ManualTicks {
+		s.handle = s.Scheduler.Start()
+	}
+	s.up = true
+	return nil
+}
+
+// connect joins server i's transport with every other live, uncut server.
+func (c *Cluster) connect(i int) {
+	s := c.Servers[i]
+	for j, o := range c.Servers {
+		if j == i || o.cut {
+			continue
+		}
+		s.trans.Connect(o.Addr, o.trans)
+		o.trans.Connect(s.Addr, s.trans)
+	}
+}
+
+func (c *Cluster) disconnect(i int) {
+	s := c.Servers[i]
+	s.trans.DisconnectAll()
+	for j, o := range c.Servers {
+		if j != i {
+			o.trans.Disconnect(s.Addr)
+		}
+	}
+}
+
+// Kill stops server i's scheduler and raft, keeping its log, stable and
+// snapshot stores for Restart.
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kill(i)
+}
+
+func (c *Cluster) kill(i int) {
+	s := c.Servers[i]
+	if !s.up {
+		return
+	}
+	if s.handle != nil {
+		s.handle.Stop()
+		s.handle = nil
+	}
+	s.Node.Close()
+	_ = s.Raft.Shutdown().Error()
+	c.disconnect(i)
+	s.up = false
+}
+
+// Restart starts a killed server i again from its stores, with a fresh
+// registry that raft rebuilds from the snapshot and the log.
+func (c *Cluster) Restart(i int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.Servers[i]
+	if s.up {
+		return fmt.Errorf("%s is running", s.ID)
+	}
+	_, s.trans = raft.NewInmemTransport(s.Addr)
+	if !s.cut {
+		c.connect(i)
+	}
+	return c.start(i)
+}
+
+// Isolate cuts server i off from every other server, both ways.
+func (c *Cluster) Isolate(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.disconnect(i)
+	c.Servers[i].cut = true
+}
+
+// Heal reconnects an isolated server i.
+func (c *Cluster) Heal(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Servers[i].cut = false
+	c.connect(i)
+}
+
+// Up reports whether server i is running.
+func (c *Cluster) Up(i int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Servers[i].up
+}
+
+// Shutdown kills every server. It is idempotent.
+func (c *Cluster) Shutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.Servers {
+		c.kill(i)
+	}
+}
+
+// ErrTimeout is returned by the wait helpers when their condition does not
+// hold in time.
+var ErrTimeout = errors.New("placementtest: timed out")
+
+// WaitFor polls cond every 10ms until it holds or timeout passes.
+func WaitFor(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return ErrTimeout
+		}
+		<-tick.C
+	}
+	return nil
+}
+
+// Leader returns the index of a running, connected server that is leader,
+// or -1.
+func (c *Cluster) Leader() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.Servers {
+		if s.up && !s.cut && s.Raft.State() == raft.Leader {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitLeader waits for a running, connected leader and returns its index.
+func (c *Cluster) WaitLeader(timeout time.Duration) (int, error) {
+	leader := -1
+	err := WaitFor(timeout, func() bool { leader = c.Leader(); return leader >= 0 })
+	if err != nil {
+		return -1, fmt.Errorf("no leader: %w", err)
+	}
+	return leader, nil
+}
+
+// Apply proposes cmds as one entry through the current leader and returns
+// the per-command results.
+func (c *Cluster) Apply(timeout time.Duration, cmds ...placement.Command) ([]error, error) {
+	leader, err := c.WaitLeader(timeout)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	resp, err := c.Servers[leader].Node.Apply(ctx, placement.Encode(cmds...))
+	if err != nil {
+		return nil, err
+	}
+	results, _ := resp.([]error)
+	return results, nil
+}
+
+// Snapshots returns each running server's map as snapshot bytes (nil for a
+// stopped server); replicas that applied the same log return identical
+// bytes.
+func (c *Cluster) Snapshots() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([][]byte, len(c.Servers))
+	for i, s := range c.Servers {
+		if !s.up {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := s.Registry.View().WriteSnapshot(&buf); err == nil {
+			out[i] = buf.Bytes()
+		}
+	}
+	return out
+}
+
+// Identical reports whether every running server holds the same map.
+func (c *Cluster) Identical() bool {
+	var first []byte
+	for _, snap := range c.Snapshots() {
+		if snap == nil {
+			continue
+		}
+		if first == nil {
+			first = snap
+		} else if !bytes.Equal(first, snap) {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitIdentical waits until every running server has applied everything the
+// leader has committed and all hold the same map.
+func (c *Cluster) WaitIdentical(timeout time.Duration) error {
+	return WaitFor(timeout, func() bool {
+		c.mu.Lock()
+		var commit uint64
+		for _, s := range c.Servers {
+			if s.up && !s.cut && s.Raft.State() == raft.Leader {
+				commit = s.Raft.CommitIndex()
+			}
+		}
+		caughtUp := commit > 0
+		for _, s := range c.Servers {
+			if s.up && !s.cut && s.Raft.AppliedIndex() < commit {
+				caughtUp = false
+			}
+		}
+		c.mu.Unlock()
+		return caughtUp && c.Identical()
+	})
+}
+
+// SnapshotIDs lists the raft snapshots in server i's snapshot store.
+func (c *Cluster) SnapshotIDs(i int) ([]string, error) {
+	metas, err := c.Servers[i].snaps.List()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(metas))
+	for k, m := range metas {
+		ids[k] = m.ID
+	}
+	return ids, nil
+}

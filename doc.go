@@ -5,11 +5,6 @@
 // committed through the raft log, so every replica holds the same placement
 // map and a new leader carries on where the old one stopped.
 //
-// Status: the ShardRegistry, View, the commands and their wire format,
-// Imbalance, Policy and Config exist. The Coordinator, Scheduler, FSM and
-// RaftNode described below are planned but not built yet; this documentation
-// gives only their roles, not their final APIs.
-//
 // # The pieces
 //
 // [ShardRegistry] is the placement map: data nodes, each with a
@@ -21,33 +16,35 @@
 // [ErrRejected], and never blocks the log.
 //
 // A [View], from [ShardRegistry.View], is a consistent snapshot of the map.
-// Taking one costs O(1) (copy-on-write), so readers never hold the
+// Taking one costs O(1) (copy-on-write B-trees), so readers never hold the
 // registry's lock and never stall Apply. [Imbalance] measures how unevenly
 // a View's shards are spread over the up nodes.
 //
-// [Command] values (AddNode, SetNodeState, RemoveNode, CreateShard,
-// PlaceSplit, PlaceMerge, PlaceTransfer) are the changes. [Encode] packs a
-// batch of them into one raft log entry and [Decode] unpacks it. Placement
-// commands carry the epochs they were planned on, so duplicates, stale
-// commands from an old leader, and commands left in doubt by a lost
+// [Command] values ([AddNode], [SetNodeState], [RemoveNode], [CreateShard],
+// [PlaceSplit], [PlaceMerge], [PlaceTransfer]) are the changes. [Encode]
+// packs a batch of them into one raft log entry and [Decode] unpacks it.
+// Placement commands carry the epochs they were planned on, so duplicates,
+// stale commands from an old leader, and commands left in doubt by a lost
 // leadership apply as harmless no-ops.
 //
-// The Coordinator (planned) is the pure planner: given a View, a [Policy]
-// and a limit it returns a Plan of commands plus the reasons it skipped
-// other candidates. In order of concern it drains draining nodes, splits
-// oversized shards, merges undersized neighbours and rebalances shard
-// counts.
+// [Coordinator] is the pure planner: [Coordinator.Plan] takes a View and a
+// limit and returns a [Plan] of commands plus the reasons ([Skip]) it left
+// other candidates out. In order of concern it drains draining nodes, splits
+// oversized shards, merges cold neighbours and rebalances shard counts with
+// the fewest possible transfers. Its thresholds are a [Policy].
 //
-// The Scheduler (planned) is the driver. On the raft leader it ticks every
-// [Config].TickInterval: it issues a raft barrier once per term so it never
-// plans on a stale map, asks the Coordinator for at most MaxActionsPerTick
-// commands, and proposes them as one log entry. On a follower it does
-// nothing.
+// [Scheduler] is the driver. On the raft leader it ticks every
+// [Config].TickInterval: it issues a raft barrier once per term (and after
+// any proposal whose outcome was unknown) so it never plans on a stale map,
+// asks the Coordinator for at most MaxActionsPerTick commands, and proposes
+// them as one log entry. On a follower it does nothing.
 //
-// The FSM (planned) is the raft.FSM over a ShardRegistry: it decodes each
-// entry and applies its commands in order, and snapshots and restores the
-// registry. RaftNode (planned) is the small interface the Scheduler proposes
-// through, with an adapter for *raft.Raft.
+// [FSM] is the raft.FSM over a ShardRegistry: it decodes each entry and
+// applies its commands in order, and snapshots and restores the registry,
+// next-shard-ID counter included. [RaftNode] is the small interface the
+// Scheduler proposes through; [NewRaftNode] adapts a *raft.Raft. Package
+// placementtest has a fake RaftNode and a harness of real in-memory raft
+// servers for tests.
 //
 // Wired together:
 //
@@ -56,17 +53,31 @@
 //	                            ▼                                │
 //	           Scheduler ─► Coordinator.Plan ─► Encode ─► RaftNode.Apply
 //
+// In code, on every raft server:
+//
+//	reg := placement.NewShardRegistry()
+//	fsm := placement.NewFSM(reg, placement.WithApplyFunc(onPlacementChange))
+//	r, err := raft.NewRaft(raftConf, fsm, logStore, stableStore, snapshots, transport)
+//	node := placement.NewRaftNode(r)
+//	defer node.Close()
+//	sched, err := placement.New(node, reg, placement.DefaultConfig())
+//	handle := sched.Start()
+//	defer handle.Stop()
+//
 // # What the host must do
 //
-//  1. Report shard sizes with [ShardRegistry.ReportStats] on whichever node
-//     sees them. Stats are soft state: not replicated, not in snapshots, and
+//  1. Report shard sizes with [ShardRegistry.ReportStats], at least on the
+//     servers that may lead (the leader plans with its own registry's
+//     stats). Stats are soft state: not replicated, not in snapshots, and
 //     never consulted by Apply. A shard whose stats are unknown is neither
 //     split nor merged.
-//  2. Act on transfers. The registry only records that a shard's owner
-//     changed; moving the data from the old owner to the new one is the
-//     host's job.
+//  2. Act on placement changes. The registry only records that a shard
+//     split, merged or changed owner; moving the data is the host's job. The
+//     FSM's apply callback ([WithApplyFunc]) reports each applied command.
 //  3. Route this package's log entries to the FSM. A host with its own
-//     raft.FSM recognises them by their header ([IsEntry]) and hands them on.
+//     raft.FSM recognises them by their header ([IsEntry]), hands them to
+//     [FSM.ApplyEntry], and includes [View.WriteSnapshot] output in its own
+//     snapshots ([ShardRegistry.ReadSnapshot] restores it).
 //  4. Add nodes and bootstrap shards through commands (AddNode,
 //     SetNodeState, RemoveNode, CreateShard) committed through raft, never by
 //     changing a registry directly, so that every replica sees the change.
@@ -81,8 +92,11 @@
 //   - A View is immutable and safe to read from any goroutine, however long
 //     it is held; later Applies do not change it.
 //   - Coordinator.Plan is pure: no goroutines, locks, clock, logging or I/O;
-//     the same View and Policy give the same Plan.
-//   - The Scheduler (planned) runs in a goroutine its caller owns: Run
-//     blocks until its context ends, and Start returns a handle that stops
-//     it and waits for it. No constructor starts a goroutine.
+//     the same View, limit and Policy give the same Plan. Its only memory is
+//     whether rebalancing is in progress (hysteresis). A Coordinator is not
+//     safe for concurrent use; the Scheduler owns its own.
+//   - The Scheduler runs in a goroutine its caller owns: Run blocks until
+//     its context ends, and Start returns a [Handle] that stops it and waits
+//     for it. No constructor starts a goroutine. Tick, Pause, Resume and
+//     DryRun are safe to call from any goroutine.
 package placement

@@ -2,10 +2,12 @@ package placement
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // Snapshot format, version 1 (all integers unsigned varints):
@@ -131,7 +133,7 @@ func decodeState(d *decoder) *state {
 		}
 		s.nodes = append(s.nodes, node)
 	}
-	var prev *shardRec
+	var recs []*shardRec
 	for n := d.uvarint("shard count"); n > 0 && d.err == nil; n-- {
 		start := d.off
 		r := &shardRec{sinceSplit: neverSplit}
@@ -140,6 +142,10 @@ func decodeState(d *decoder) *state {
 		r.Range.End = d.key("range end")
 		r.Node = NodeID(d.uvarint("shard node"))
 		r.Epoch = d.uvarint("shard epoch")
+		var prev *shardRec
+		if len(recs) > 0 {
+			prev = recs[len(recs)-1]
+		}
 		switch {
 		case d.err != nil:
 			return nil
@@ -149,8 +155,6 @@ func decodeState(d *decoder) *state {
 			d.fail(start, "shard %d range %v out of order or overlapping", r.ID, r.Range)
 		case s.nodeIndex(r.Node) < 0:
 			d.fail(start, "shard %d on unknown node %d", r.ID, r.Node)
-		case s.byID.Has(r):
-			d.fail(start, "duplicate shard ID %d", r.ID)
 		default:
 			if prev != nil && string(prev.Range.End) == string(r.Range.Start) {
 				r.Range.Start = prev.Range.End // share the boundary key
@@ -160,9 +164,50 @@ func decodeState(d *decoder) *state {
 			if r.Range.End != nil {
 				r.Range.End = append([]byte{}, r.Range.End...)
 			}
-			s.insert(r)
-			prev = r
+			recs = append(recs, r)
 		}
 	}
+	if d.err == nil {
+		s.bulkInsert(recs, d)
+	}
 	return s
+}
+
+// bulkInsert adds restored shards, given in key order, to a fresh state. It
+// inserts into each index in that index's order, which keeps every insert on
+// the rightmost, cache-warm path: at 1M shards that is several times faster
+// than inserting in key order everywhere. Duplicate IDs fail d.
+func (s *state) bulkInsert(recs []*shardRec, d *decoder) {
+	for _, r := range recs {
+		s.byStart.ReplaceOrInsert(r)
+	}
+	type item struct {
+		node NodeID
+		id   ShardID
+		r    *shardRec
+	}
+	items := make([]item, len(recs))
+	for i, r := range recs {
+		items[i] = item{r.Node, r.ID, r}
+	}
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.id, b.id) })
+	for i, it := range items {
+		if i > 0 && items[i-1].id == it.id {
+			d.fail(d.off, "duplicate shard ID %d", it.id)
+			return
+		}
+		s.byID.ReplaceOrInsert(it.r)
+	}
+	// Restored shards have unknown stats, so byNode orders them by
+	// (node, ID).
+	slices.SortFunc(items, func(a, b item) int {
+		if c := cmp.Compare(a.node, b.node); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	for _, it := range items {
+		s.byNode.ReplaceOrInsert(it.r)
+		s.nodes[s.nodeIndex(it.node)].Shards++
+	}
 }

@@ -212,39 +212,38 @@ func pairOf(l, r *shardRec) (mergePair, bool) {
 	if l.Node != r.Node || !l.known || !r.known {
 		return mergePair{}, false
 	}
-	sum := l.keys + r.keys
-	if sum < l.keys {
-		sum = math.MaxUint64
+	return mergePair{keys: satAdd(l.keys, r.keys), left: l.ID}, true
+}
+
+// neighbourPairs returns the merge pairs r forms with its neighbours.
+func (s *state) neighbourPairs(r *shardRec) (out [2]mergePair, n int) {
+	if p, ok := s.prev(r); ok {
+		if mp, ok := pairOf(p, r); ok {
+			out[n], n = mp, n+1
+		}
 	}
-	return mergePair{keys: sum, left: l.ID}, true
+	if nx, ok := s.next(r); ok {
+		if mp, ok := pairOf(r, nx); ok {
+			out[n], n = mp, n+1
+		}
+	}
+	return out, n
 }
 
 // unlink drops the merge pairs r is part of; call it before r leaves the
 // trees.
 func (s *state) unlink(r *shardRec) {
-	if p, ok := s.prev(r); ok {
-		if mp, ok := pairOf(p, r); ok {
-			s.pairs.Delete(mp)
-		}
-	}
-	if n, ok := s.next(r); ok {
-		if mp, ok := pairOf(r, n); ok {
-			s.pairs.Delete(mp)
-		}
+	pairs, n := s.neighbourPairs(r)
+	for _, mp := range pairs[:n] {
+		s.pairs.Delete(mp)
 	}
 }
 
 // link adds the merge pairs r is part of; call it after r is in the trees.
 func (s *state) link(r *shardRec) {
-	if p, ok := s.prev(r); ok {
-		if mp, ok := pairOf(p, r); ok {
-			s.pairs.ReplaceOrInsert(mp)
-		}
-	}
-	if n, ok := s.next(r); ok {
-		if mp, ok := pairOf(r, n); ok {
-			s.pairs.ReplaceOrInsert(mp)
-		}
+	pairs, n := s.neighbourPairs(r)
+	for _, mp := range pairs[:n] {
+		s.pairs.ReplaceOrInsert(mp)
 	}
 }
 

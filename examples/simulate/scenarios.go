@@ -1,0 +1,310 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ukehi/placement"
+)
+
+// scenario is one simulated situation.
+type scenario struct {
+	name  string
+	about string
+	// setup builds the map and the workload's key counts.
+	setup func(*sim) error
+	// ticks, when set, is how many ticks to run; otherwise the run ends at
+	// the first empty plan after tick minTicks.
+	ticks, minTicks int
+	// evolve changes the workload after each tick's commands are applied.
+	evolve func(*sim)
+	// check adds the scenario's summary notes and returns an error wrapping
+	// errCheck if the run broke a promise.
+	check func(*sim) error
+	// focus is the node the chart draws thicker, or 0, and focusNote says
+	// why in the legend.
+	focus     placement.NodeID
+	focusNote string
+}
+
+var scenarios = []scenario{
+	{
+		name:  "add-empty-node",
+		about: "8 nodes share 400 shards; node 9 joins empty",
+		setup: setupAddEmptyNode,
+		check: checkAddEmptyNode,
+		focus: 9, focusNote: "new",
+	},
+	{
+		name:  "drain-node",
+		about: "6 nodes share 300 shards; node 3 is set to draining",
+		setup: setupDrainNode,
+		check: checkDrainNode,
+		focus: drainedNode, focusNote: "draining",
+	},
+	{
+		name: "hot-range",
+		about: fmt.Sprintf("6 nodes, 120 shards; the keys of one range grow ×%.1f a tick for %d ticks",
+			hotGrowth, hotTicks),
+		setup:    setupHotRange,
+		minTicks: hotTicks,
+		evolve:   heatRange,
+		check:    checkHotRange,
+		focus:    hotNode, focusNote: "hot range",
+	},
+	{
+		name:   "churn",
+		about:  fmt.Sprintf("8 nodes, 200 shards; random growth, bulk loads and range deletes for %d ticks", churnTicks),
+		setup:  setupChurn,
+		ticks:  churnTicks,
+		evolve: churn,
+		check:  checkChurn,
+	},
+}
+
+// bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run
+// of perNode[i] shards, in key order, over the whole key space. keysOf
+// gives the i-th shard's key count.
+func (s *sim) bootstrap(perNode []int, keysOf func(i int) uint64) error {
+	total := 0
+	for _, c := range perNode {
+		total += c
+	}
+	var cmds []placement.Command
+	for n := range perNode {
+		cmds = append(cmds, placement.AddNode{Node: placement.NodeID(n + 1)})
+	}
+	i := 0
+	for n, count := range perNode {
+		for range count {
+			r := placement.KeyRange{Start: boundary(i, total), End: boundary(i+1, total)}
+			cmds = append(cmds, placement.CreateShard{Range: r, Node: placement.NodeID(n + 1)})
+			i++
+		}
+	}
+	if err := s.apply(cmds...); err != nil {
+		return err
+	}
+	i = 0
+	for sh := range s.reg.View().Shards() {
+		s.keys[sh.ID] = keysOf(i)
+		i++
+	}
+	return nil
+}
+
+// boundary is the key between shard i-1 and shard i of total; the first
+// shard starts at the smallest key and the last is unbounded.
+func boundary(i, total int) []byte {
+	if i == 0 || i == total {
+		return nil
+	}
+	return fmt.Appendf(nil, "k%06d", i*100)
+}
+
+// uniformKeys returns key counts drawn evenly from [lo, hi): middling
+// shards that are neither split nor merged.
+func (s *sim) uniformKeys(lo, hi uint64) func(int) uint64 {
+	return func(int) uint64 { return lo + s.rng.Uint64N(hi-lo) }
+}
+
+// --- add-empty-node ---
+
+func setupAddEmptyNode(s *sim) error {
+	if err := s.bootstrap([]int{52, 49, 51, 48, 50, 53, 47, 50}, s.uniformKeys(20_000, 80_000)); err != nil {
+		return err
+	}
+	return s.apply(placement.AddNode{Node: 9})
+}
+
+func checkAddEmptyNode(s *sim) error {
+	r := &s.res
+	// Node 9 receives every move, at most this many a tick.
+	perTick := min(s.limit, s.policy.MaxMovesPerNode)
+	s.note("node 9: 0 -> %d shards in %d ticks; ⌈minimum / %d⌉ = %d (%d = min(MaxActionsPerTick, MaxMovesPerNode))",
+		countOf(r.Final, 9), r.Ticks, perTick, ceilDiv(r.Minimum, perTick), perTick)
+	if r.Transfers != r.Minimum || r.Minimum != r.NaiveMinimum || r.Minimum <= 0 {
+		return fmt.Errorf("%w: transfers %d, minimum %d (Plan.MinMoves), %d (naive)",
+			errCheck, r.Transfers, r.Minimum, r.NaiveMinimum)
+	}
+	if r.Ticks != ceilDiv(r.Minimum, perTick) {
+		return fmt.Errorf("%w: %d ticks, want ⌈%d / %d⌉", errCheck, r.Ticks, r.Minimum, perTick)
+	}
+	s.note("check: transfers %d = minimum %d, ticks %d = ⌈%d / %d⌉: ok", r.Transfers, r.Minimum, r.Ticks, r.Minimum, perTick)
+	return nil
+}
+
+// --- drain-node ---
+
+const drainedNode = 3
+
+func setupDrainNode(s *sim) error {
+	if err := s.bootstrap([]int{50, 52, 48, 51, 49, 50}, s.uniformKeys(20_000, 80_000)); err != nil {
+		return err
+	}
+	return s.apply(placement.SetNodeState{Node: drainedNode, State: placement.NodeDraining})
+}
+
+func checkDrainNode(s *sim) error {
+	r := &s.res
+	held := countOf(s.samples[0].nodes, drainedNode)
+	s.note("node %d: %d -> %d shards; transfers %d: each of its shards moved once",
+		drainedNode, held, countOf(r.Final, drainedNode), r.Transfers)
+	if n := countOf(r.Final, drainedNode); n != 0 {
+		return fmt.Errorf("%w: node %d still owns %d shards", errCheck, drainedNode, n)
+	}
+	// An empty node can be removed: the registry agrees it owns nothing.
+	if err := s.apply(placement.RemoveNode{Node: drainedNode}); err != nil {
+		return fmt.Errorf("%w: %v", errCheck, err)
+	}
+	s.note("check: node %d empty and removed: ok", drainedNode)
+	return nil
+}
+
+// --- hot-range ---
+
+const (
+	hotNode   = 3
+	hotShard  = 44 // index, in key order, of the shard whose range turns hot
+	hotGrowth = 1.5
+	hotTicks  = 10
+)
+
+// hotRange is the fixed key interval that keeps getting hotter.
+var hotRange = placement.KeyRange{Start: boundary(hotShard, 120), End: boundary(hotShard+1, 120)}
+
+func setupHotRange(s *sim) error {
+	base := s.uniformKeys(30_000, 50_000)
+	return s.bootstrap([]int{20, 20, 20, 20, 20, 20}, func(i int) uint64 {
+		if i == hotShard {
+			return 40_000
+		}
+		return base(i)
+	})
+}
+
+// heatRange multiplies the key counts of the shards covering hotRange, for
+// the first hotTicks ticks.
+func heatRange(s *sim) {
+	if s.tick > hotTicks {
+		return
+	}
+	for sh := range s.reg.View().Shards() {
+		if sh.Range.Overlaps(hotRange) {
+			s.keys[sh.ID] = uint64(float64(s.keys[sh.ID]) * hotGrowth)
+		}
+	}
+}
+
+func checkHotRange(s *sim) error {
+	r := &s.res
+	hot, holders := 0, map[placement.NodeID]bool{}
+	for sh := range s.reg.View().Shards() {
+		if sh.Range.Overlaps(hotRange) {
+			hot++
+			holders[sh.Node] = true
+		}
+	}
+	peak := 0
+	for _, smp := range s.samples {
+		peak = max(peak, countOf(smp.nodes, hotNode))
+	}
+	s.note("shards %d -> %d; node %d: %d -> %d shards (peak %d); the hot range is now %d shards on %d nodes",
+		r.ShardsStart, r.ShardsEnd, hotNode, countOf(s.samples[0].nodes, hotNode), countOf(r.Final, hotNode),
+		peak, hot, len(holders))
+	if r.FinalImbalance > s.policy.ImbalanceThreshold {
+		return fmt.Errorf("%w: final imbalance %.3f above the threshold %.2f",
+			errCheck, r.FinalImbalance, s.policy.ImbalanceThreshold)
+	}
+	s.note("check: final imbalance within the threshold %.2f: ok", s.policy.ImbalanceThreshold)
+	return nil
+}
+
+// --- churn ---
+
+const (
+	churnTicks = 200
+	churnMean  = 40_000 // key count the workload drifts back towards
+	// churnRevert and churnNoise shape each shard's random walk in log
+	// space: a pull of churnRevert towards churnMean, plus Gaussian noise.
+	churnRevert = 0.02
+	churnNoise  = 0.08
+	// Per tick: the chance of a bulk load into one shard, of a delete of a
+	// run of adjacent shards, and of a delete of both halves of a shard
+	// split in the last two ticks (load, split, delete: the pattern that
+	// makes naive schedulers split and merge in a loop).
+	pBulkLoad    = 0.5
+	pRangeDelete = 0.15
+	pUndoSplit   = 0.5
+	deleteFactor = 0.005
+)
+
+func setupChurn(s *sim) error {
+	return s.bootstrap([]int{25, 25, 25, 25, 25, 25, 25, 25}, func(int) uint64 {
+		return uint64(churnMean * math.Exp(0.4*s.rng.NormFloat64()))
+	})
+}
+
+// churn moves every shard's key count a random step, then maybe bulk
+// loads a shard, deletes a run of neighbours, or deletes a fresh split.
+func churn(s *sim) {
+	var ids []placement.ShardID
+	for sh := range s.reg.View().Shards() {
+		ids = append(ids, sh.ID)
+		lk := math.Log(float64(max(s.keys[sh.ID], 1)))
+		lk += churnRevert*(math.Log(churnMean)-lk) + churnNoise*s.rng.NormFloat64()
+		s.keys[sh.ID] = uint64(math.Min(math.Max(math.Exp(lk), 10), 1e9))
+	}
+	scale := func(id placement.ShardID, f float64) {
+		s.keys[id] = max(uint64(float64(s.keys[id])*f), 10)
+	}
+	if s.rng.Float64() < pBulkLoad {
+		scale(ids[s.rng.IntN(len(ids))], 2.5+1.5*s.rng.Float64())
+	}
+	if s.rng.Float64() < pRangeDelete {
+		start, n := s.rng.IntN(len(ids)), 2+s.rng.IntN(4)
+		for _, id := range ids[start:min(start+n, len(ids))] {
+			scale(id, deleteFactor)
+		}
+	}
+	if k := len(s.splits); k > 0 && s.splits[k-1].tick >= s.tick-1 && s.rng.Float64() < pUndoSplit {
+		sp := s.splits[k-1]
+		if _, ok := s.keys[sp.left]; ok {
+			scale(sp.left, deleteFactor)
+		}
+		if _, ok := s.keys[sp.right]; ok {
+			scale(sp.right, deleteFactor)
+		}
+	}
+}
+
+func checkChurn(s *sim) error {
+	r := &s.res
+	s.note("shards %d -> %d (peak %d); imbalance max %.3f, mean %.3f, above the threshold %.2f for at most %d ticks in a row",
+		r.ShardsStart, r.ShardsEnd, r.ShardsPeak, r.MaxImbalance, r.MeanImbalance, s.policy.ImbalanceThreshold, r.LongestAbove)
+	s.note("shards whose merge the embargo held back: %d", r.Deferred)
+	if r.EmbargoMerges != 0 || r.Resplits != 0 {
+		return fmt.Errorf("%w: %d merges of shards split in the last %d ticks, %d splits of shards merged in the last %d",
+			errCheck, r.EmbargoMerges, s.policy.MergeEmbargo, r.Resplits, resplitWindow)
+	}
+	s.note("check: no merge within %d ticks of a split, no split within %d ticks of a merge: ok",
+		s.policy.MergeEmbargo, resplitWindow)
+	return nil
+}
+
+// --- helpers ---
+
+func (s *sim) note(format string, args ...any) {
+	s.res.Notes = append(s.res.Notes, fmt.Sprintf(format, args...))
+}
+
+func countOf(nodes []placement.Node, id placement.NodeID) int {
+	for _, n := range nodes {
+		if n.ID == id {
+			return n.Shards
+		}
+	}
+	return 0
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

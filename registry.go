@@ -59,29 +59,27 @@ func (g *ShardRegistry) Apply(cmd Command) error {
 	if err := check(g.cur, cmd); err != nil {
 		return err
 	}
-	s := g.writable()
-	switch c := cmd.(type) {
-	case AddNode:
-		s.addNode(c.Node)
-	case SetNodeState:
-		s.nodes[s.nodeIndex(c.Node)].State = c.State
-	case RemoveNode:
-		i := s.nodeIndex(c.Node)
-		s.nodes = append(s.nodes[:i], s.nodes[i+1:]...)
-	case CreateShard:
-		s.create(c)
-	case PlaceSplit:
-		s.split(c)
-	case PlaceMerge:
-		s.merge(c)
-	case PlaceTransfer:
-		old, _ := s.shard(c.Shard)
-		moved := *old
-		moved.Node = c.To
-		moved.Epoch++
-		s.update(old, &moved)
-	}
+	g.writable().apply(cmd)
 	return nil
+}
+
+// Try returns the view that applying cmds in order to the registry would
+// give, and each command's result: nil, or the rejection Apply would return.
+// The registry itself is unchanged. The cost is that of the commands, not of
+// the map (copy-on-write), so a host can check a batch before proposing it.
+func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
+	g.mu.Lock()
+	// Cloning writes the trees' copy-on-write contexts, so it happens under
+	// the lock; the copy is private and needs none.
+	s := g.cur.clone()
+	g.mu.Unlock()
+	results := make([]error, len(cmds))
+	for i, c := range cmds {
+		if results[i] = check(s, c); results[i] == nil {
+			s.apply(c)
+		}
+	}
+	return View{s: s}, results
 }
 
 // ReportStats records the host's latest size figures for a shard. Stats are
@@ -106,6 +104,31 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	}
 	s.update(old, &rec)
 	return nil
+}
+
+// apply makes a change that check has accepted.
+func (s *state) apply(cmd Command) {
+	switch c := cmd.(type) {
+	case AddNode:
+		s.addNode(c.Node)
+	case SetNodeState:
+		s.nodes[s.nodeIndex(c.Node)].State = c.State
+	case RemoveNode:
+		i := s.nodeIndex(c.Node)
+		s.nodes = append(s.nodes[:i], s.nodes[i+1:]...)
+	case CreateShard:
+		s.create(c)
+	case PlaceSplit:
+		s.split(c)
+	case PlaceMerge:
+		s.merge(c)
+	case PlaceTransfer:
+		old, _ := s.shard(c.Shard)
+		moved := *old
+		moved.Node = c.To
+		moved.Epoch++
+		s.update(old, &moved)
+	}
 }
 
 func (s *state) addNode(id NodeID) {

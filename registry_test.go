@@ -196,3 +196,28 @@ func TestShardsOnCheapestFirst(t *testing.T) {
 	}
 	require.Equal(t, []ShardID{5, 4, 2, 1, 3}, ids, "known sizes ascending, then unknown by ID")
 }
+
+func TestTryChangesNothing(t *testing.T) {
+	g := fixture(t)
+	v := g.View()
+	before := dumpOf(v)
+	tried, results := g.Try(
+		PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2},
+		PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2}, // stale after the first
+		AddNode{Node: 7},
+	)
+	require.NoError(t, results[0])
+	require.ErrorIs(t, results[1], ErrStaleEpoch)
+	require.NoError(t, results[2])
+	require.Equal(t, before, dumpOf(g.View()), "Try changed the registry")
+	require.Equal(t, before, dumpOf(v), "Try changed an earlier view")
+	sh, _ := tried.Shard(1)
+	require.Equal(t, NodeID(2), sh.Node)
+	_, ok := tried.Node(7)
+	require.True(t, ok)
+	require.NoError(t, checkInvariants(tried))
+	// The registry goes on writing after a Try without disturbing it.
+	mustApply(t, g, PlaceTransfer{Shard: 3, Epoch: 1, From: 1, To: 2})
+	sh, _ = tried.Shard(3)
+	require.Equal(t, NodeID(1), sh.Node)
+}

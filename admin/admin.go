@@ -1,0 +1,199 @@
+// Package admin serves an HTTP admin surface for one raft server of a
+// placement deployment: it shows the placement map and the plan, changes
+// data nodes and shards through raft, takes shard stats, pauses the
+// scheduler, lets a raft server join, and exposes Prometheus metrics.
+//
+// # Endpoints
+//
+// Reads need no token:
+//
+//	GET  /placement          the map: nodes, shards (keys in base64), imbalance
+//	GET  /plan               a dry run of the next tick, with skip reasons
+//	GET  /status             raft role, term, leader, and raft's stats
+//	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)
+//
+// Writes need "Authorization: Bearer <token>" and answer 401 without it:
+//
+//	POST /nodes              {"id": 5}                   add a data node
+//	POST /nodes/{id}/drain   (no body)                   empty a node
+//	POST /nodes/{id}/down    (no body)                   take a node out
+//	POST /nodes/{id}/up      (no body)                   bring it back
+//	POST /shards             {"shards": [{"start", "end", "node", "id"}]}
+//	POST /stats              {"stats": [{"shard", "keys", "bytes", "split_key"}]}
+//	POST /pause, /resume     (no body)                   this server's scheduler
+//	POST /raft/join          {"id": "n4", "addr": "127.0.0.1:7004"}
+//
+// Keys are base64 (standard encoding, as encoding/json writes []byte): keys
+// are arbitrary bytes, and base64 round-trips them exactly. GET /placement
+// adds each range in the library's quoted form for people to read. A range's
+// "end" is null when the range is unbounded.
+//
+// # Where writes go
+//
+// Nodes, shards and raft membership are replicated state: those writes are
+// proposed through raft and only the leader takes them. A follower answers
+// 421 Misdirected Request with the leader's raft ID and address (and its
+// admin URL, if Options.AdminURL knows it) in the JSON body and in the
+// X-Placement-Leader-Id and X-Placement-Leader-Admin headers; with no known
+// leader (an election) it answers 503 with Retry-After. 421 rather than a
+// redirect, so that no client re-sends a token to another address by
+// itself.
+//
+// Stats and pause are soft, per-server state and are never proposed: they
+// apply to the server that receives them. The planner runs on the leader, so
+// the leader must have the stats; and since any server may become leader, a
+// host reports stats to every server (in a database, each server's storage
+// engine reports its own). Likewise pause every server to pause the cluster
+// across a change of leader.
+//
+// # Errors
+//
+// Every error is JSON, {"error": "..."}: malformed or oversized bodies,
+// unknown fields, zero IDs and invalid ranges get 400 (413 for a body over
+// Options.MaxBodyBytes) before anything is proposed; a command the map
+// rejects gets 404 for an unknown node or shard, 400 for an invalid command
+// and 409 for a conflict (node exists, overlap, node not up), with the
+// registry's reason. None of these changes the map. A proposal whose outcome
+// raft cannot tell within Options.ApplyTimeout gets 503: it may still apply,
+// so check GET /placement before retrying.
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/ukehi/placement"
+	"go.uber.org/zap"
+)
+
+// Raft is what the handler needs from the raft server beyond
+// placement.RaftNode: the leader's identity for a follower's answers,
+// AddVoter for /raft/join and Stats for /status. *raft.Raft implements it.
+type Raft interface {
+	LeaderWithID() (raft.ServerAddress, raft.ServerID)
+	AddVoter(id raft.ServerID, address raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	Stats() map[string]string
+}
+
+var _ Raft = (*raft.Raft)(nil)
+
+// Options configures the handler. Scheduler, Registry, Node, Raft and Token
+// are required.
+type Options struct {
+	// Scheduler is this server's scheduler: DryRun for /plan, Pause and
+	// Resume.
+	Scheduler *placement.Scheduler
+	// Registry is the registry this server's FSM applies to.
+	Registry *placement.ShardRegistry
+	// Node proposes writes and tells whether this server leads.
+	Node placement.RaftNode
+	// Raft gives the leader's address, membership changes and raft stats.
+	Raft Raft
+	// ID is this server's raft ID, shown by /status.
+	ID raft.ServerID
+	// Token is the bearer token write endpoints require. It must not be
+	// empty.
+	Token string
+	// AdminURL, if set, maps a raft server ID to that server's admin base
+	// URL (such as "http://127.0.0.1:8001"), so that a follower can name the
+	// leader's admin endpoint; "" means unknown. Default nil: only the raft
+	// ID and address are given.
+	AdminURL func(raft.ServerID) string
+	// ApplyTimeout bounds each proposal. Default (zero) 10s.
+	ApplyTimeout time.Duration
+	// MaxBodyBytes limits request bodies. Default (zero) 1 MiB.
+	MaxBodyBytes int64
+	// Gatherer is what /metrics serves. Default nil:
+	// prometheus.DefaultGatherer, where go-metrics' Prometheus sink
+	// registers by default. The binary must make that sink go-metrics'
+	// global sink for the scheduler's and raft's metrics to appear.
+	Gatherer prometheus.Gatherer
+	// Logger receives one Info line per accepted write. Default nil: no
+	// logging.
+	Logger *zap.Logger
+}
+
+// Defaults for the zero values of Options fields.
+const (
+	DefaultApplyTimeout = 10 * time.Second
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// handler serves the endpoints; see the package documentation.
+type handler struct {
+	opts  Options
+	token [sha256.Size]byte
+	log   *zap.Logger
+}
+
+// New returns the admin handler, or an error if a required option is
+// missing. It starts no goroutines.
+func New(opts Options) (http.Handler, error) {
+	switch {
+	case opts.Scheduler == nil || opts.Registry == nil || opts.Node == nil || opts.Raft == nil:
+		return nil, errors.New("admin: Options needs Scheduler, Registry, Node and Raft")
+	case opts.Token == "":
+		return nil, errors.New("admin: Options.Token must not be empty")
+	}
+	if opts.ApplyTimeout <= 0 {
+		opts.ApplyTimeout = DefaultApplyTimeout
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Gatherer == nil {
+		opts.Gatherer = prometheus.DefaultGatherer
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	h := &handler{opts: opts, token: sha256.Sum256([]byte(opts.Token)), log: opts.Logger.Named("admin")}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /placement", h.getPlacement)
+	mux.HandleFunc("GET /plan", h.getPlan)
+	mux.HandleFunc("GET /status", h.getStatus)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("POST /nodes", h.write(h.postNode))
+	mux.Handle("POST /nodes/{id}/drain", h.write(h.setState(placement.NodeDraining)))
+	mux.Handle("POST /nodes/{id}/down", h.write(h.setState(placement.NodeDown)))
+	mux.Handle("POST /nodes/{id}/up", h.write(h.setState(placement.NodeUp)))
+	mux.Handle("POST /shards", h.write(h.postShards))
+	mux.Handle("POST /stats", h.write(h.postStats))
+	mux.Handle("POST /pause", h.write(h.postPause))
+	mux.Handle("POST /resume", h.write(h.postResume))
+	mux.Handle("POST /raft/join", h.write(h.postJoin))
+	return mux, nil
+}
+
+// write wraps a write endpoint: the bearer token first, then a body limit.
+func (h *handler) write(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="placement-admin"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+		next(w, r)
+	})
+}
+
+// authorized compares the request's bearer token with ours in constant
+// time. Both are hashed first, so the comparison also does not reveal the
+// token's length.
+func (h *handler) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
+}

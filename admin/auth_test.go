@@ -1,0 +1,60 @@
+package admin_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/ukehi/placement"
+)
+
+func TestWritesWithoutTheTokenGet401AndChangeNothing(t *testing.T) {
+	auths := []struct{ name, header string }{
+		{name: "no header", header: ""},
+		{name: "wrong token", header: "Bearer wrong"},
+		{name: "token prefix", header: "Bearer " + token[:len(token)-1]},
+		{name: "token plus more", header: "Bearer " + token + "x"},
+		{name: "empty bearer", header: "Bearer "},
+		{name: "basic scheme", header: "Basic " + token},
+		{name: "no scheme", header: token},
+	}
+	for _, w := range writes {
+		for _, a := range auths {
+			t.Run(w.path+"/"+a.name, func(t *testing.T) {
+				e := newEnv(t)
+				e.seedShards(t)
+				before, entries := e.snapshot(t), len(e.node.Entries())
+				rec := e.do(http.MethodPost, w.path, w.body, a.header)
+				requireError(t, rec, http.StatusUnauthorized, "bearer token")
+				if rec.Header().Get("WWW-Authenticate") == "" {
+					t.Error("no WWW-Authenticate header")
+				}
+				e.unchanged(t, before, entries)
+				if _, ok := e.reg.View().Stats(1); ok {
+					t.Error("stats recorded")
+				}
+				if e.sched.Paused() {
+					t.Error("scheduler paused")
+				}
+				if len(e.raft.added()) != 0 {
+					t.Error("AddVoter called")
+				}
+			})
+		}
+	}
+}
+
+func TestWritesWithTheTokenSucceed(t *testing.T) {
+	for _, w := range writes {
+		t.Run(w.path, func(t *testing.T) {
+			e := newEnv(t)
+			if w.path != "/shards" {
+				e.apply(t, placement.CreateShard{Range: placement.KeyRange{}, Node: 1})
+			}
+			// The scheme is case-insensitive (RFC 9110).
+			rec := e.do(http.MethodPost, w.path, w.body, "bearer "+token)
+			if rec.Code/100 != 2 {
+				t.Errorf("status %d: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+}

@@ -1,0 +1,138 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ukehi/placement"
+)
+
+// placementBody is GET /placement. It holds replicated state only, in a
+// fixed order (nodes by ID, shards by key), so replicas that applied the
+// same log serve byte-identical bodies.
+type placementBody struct {
+	NextShardID placement.ShardID `json:"next_shard_id"`
+	Imbalance   float64           `json:"imbalance"`
+	Nodes       []nodeBody        `json:"nodes"`
+	Shards      []shardBody       `json:"shards"`
+}
+
+type nodeBody struct {
+	ID     placement.NodeID `json:"id"`
+	State  string           `json:"state"`
+	Shards int              `json:"shards"`
+}
+
+type shardBody struct {
+	ID placement.ShardID `json:"id"`
+	// Start and End are base64; End is null for an unbounded range.
+	Start []byte `json:"start"`
+	End   []byte `json:"end"`
+	// Range is the range for people: quoted keys, "+inf" when unbounded.
+	Range string           `json:"range"`
+	Node  placement.NodeID `json:"node"`
+	Epoch uint64           `json:"epoch"`
+}
+
+func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
+	v := h.opts.Registry.View()
+	body := placementBody{
+		NextShardID: v.NextShardID(),
+		Imbalance:   placement.Imbalance(v),
+		Nodes:       []nodeBody{},
+		Shards:      make([]shardBody, 0, v.ShardCount()),
+	}
+	for _, n := range v.Nodes() {
+		body.Nodes = append(body.Nodes, nodeBody{ID: n.ID, State: n.State.String(), Shards: n.Shards})
+	}
+	for s := range v.Shards() {
+		start := s.Range.Start
+		if start == nil {
+			start = []byte{} // "" rather than null: null means unbounded
+		}
+		body.Shards = append(body.Shards, shardBody{
+			ID: s.ID, Start: start, End: s.Range.End, Range: s.Range.String(), Node: s.Node, Epoch: s.Epoch,
+		})
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// planBody is GET /plan: what this server's scheduler would propose now if
+// it were the leader, and what it would leave out and why.
+type planBody struct {
+	Leader      bool          `json:"leader"`
+	Paused      bool          `json:"paused"`
+	Imbalance   float64       `json:"imbalance"`
+	Rebalancing bool          `json:"rebalancing"`
+	MinMoves    int           `json:"min_moves"`
+	Commands    []commandBody `json:"commands"`
+	Skipped     []skipBody    `json:"skipped"`
+}
+
+type commandBody struct {
+	// Op is the command's name: split, merge or transfer.
+	Op string `json:"op"`
+	// Text is the whole command as the library prints it.
+	Text string `json:"text"`
+}
+
+type skipBody struct {
+	Reason string            `json:"reason"`
+	Shard  placement.ShardID `json:"shard,omitempty"`
+	Node   placement.NodeID  `json:"node,omitempty"`
+	Count  int               `json:"count,omitempty"`
+}
+
+func (h *handler) getPlan(w http.ResponseWriter, _ *http.Request) {
+	plan := h.opts.Scheduler.DryRun()
+	leader, _ := h.opts.Node.Leader()
+	body := planBody{
+		Leader:      leader,
+		Paused:      h.opts.Scheduler.Paused(),
+		Imbalance:   plan.Imbalance,
+		Rebalancing: plan.Rebalancing,
+		MinMoves:    plan.MinMoves,
+		Commands:    []commandBody{},
+		Skipped:     []skipBody{},
+	}
+	for _, c := range plan.Commands {
+		text := c.String()
+		op, _, _ := strings.Cut(text, " ")
+		body.Commands = append(body.Commands, commandBody{Op: op, Text: text})
+	}
+	for _, s := range plan.Skipped {
+		body.Skipped = append(body.Skipped, skipBody{Reason: s.Reason.String(), Shard: s.Shard, Node: s.Node, Count: s.Count})
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// statusBody is GET /status.
+type statusBody struct {
+	ID          string `json:"id"`
+	Leader      bool   `json:"leader"`
+	Term        uint64 `json:"term"`
+	LeaderID    string `json:"leader_id"`
+	LeaderAddr  string `json:"leader_addr"`
+	LeaderAdmin string `json:"leader_admin,omitempty"`
+	Paused      bool   `json:"paused"`
+	// Raft is raft's own Stats(): state, indexes, the configuration.
+	Raft map[string]string `json:"raft"`
+}
+
+func (h *handler) getStatus(w http.ResponseWriter, _ *http.Request) {
+	leader, term := h.opts.Node.Leader()
+	addr, id := h.opts.Raft.LeaderWithID()
+	body := statusBody{
+		ID:         string(h.opts.ID),
+		Leader:     leader,
+		Term:       term,
+		LeaderID:   string(id),
+		LeaderAddr: string(addr),
+		Paused:     h.opts.Scheduler.Paused(),
+		Raft:       h.opts.Raft.Stats(),
+	}
+	if h.opts.AdminURL != nil && id != "" {
+		body.LeaderAdmin = h.opts.AdminURL(id)
+	}
+	writeJSON(w, http.StatusOK, body)
+}

@@ -1,0 +1,84 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/ukehi/placement"
+)
+
+// statsRequest is POST /stats: soft size figures, recorded on this server
+// only (see the package documentation for why every server needs them).
+type statsRequest struct {
+	Stats []statRequest `json:"stats"`
+}
+
+type statRequest struct {
+	Shard placement.ShardID `json:"shard"`
+	Keys  uint64            `json:"keys"`
+	Bytes uint64            `json:"bytes"`
+	// SplitKey is an optional base64 hint; if given it must lie strictly
+	// inside the shard's range.
+	SplitKey []byte `json:"split_key"`
+}
+
+// statsBody answers POST /stats.
+type statsBody struct {
+	Reported int `json:"reported"`
+}
+
+// postStats checks every entry against the current map before recording
+// any, so a request with an unknown shard or a bad split key records
+// nothing. A shard merged away between the check and the recording is
+// reported as 404 after the entries before it were recorded; stats are
+// soft, so the host simply reports again.
+func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
+	var req statsRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if len(req.Stats) == 0 {
+		writeError(w, http.StatusBadRequest, "stats must list at least one shard")
+		return
+	}
+	v := h.opts.Registry.View()
+	for i, st := range req.Stats {
+		s, ok := v.Shard(st.Shard)
+		switch {
+		case !ok:
+			writeError(w, http.StatusNotFound, fmt.Sprintf("stats[%d]: unknown shard %d", i, st.Shard))
+			return
+		case st.SplitKey != nil && !s.Range.Inside(st.SplitKey):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: split_key %s not strictly inside shard %d's range %v",
+				i, placement.QuoteKey(st.SplitKey), s.ID, s.Range))
+			return
+		}
+	}
+	for i, st := range req.Stats {
+		err := h.opts.Registry.ReportStats(st.Shard, placement.Stats{Keys: st.Keys, Bytes: st.Bytes, SplitKey: st.SplitKey})
+		if err != nil {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("stats[%d]: %v (%d entries before it recorded)", i, err, i))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, statsBody{Reported: len(req.Stats)})
+}
+
+// pausedBody answers POST /pause and /resume.
+type pausedBody struct {
+	Paused bool `json:"paused"`
+}
+
+// postPause pauses this server's scheduler only.
+func (h *handler) postPause(w http.ResponseWriter, _ *http.Request) {
+	h.opts.Scheduler.Pause()
+	h.log.Info("scheduler paused")
+	writeJSON(w, http.StatusOK, pausedBody{Paused: true})
+}
+
+// postResume resumes this server's scheduler only.
+func (h *handler) postResume(w http.ResponseWriter, _ *http.Request) {
+	h.opts.Scheduler.Resume()
+	h.log.Info("scheduler resumed")
+	writeJSON(w, http.StatusOK, pausedBody{Paused: false})
+}

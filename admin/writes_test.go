@@ -1,0 +1,362 @@
+package admin_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/admin"
+	"github.com/ukehi/placement/placementtest"
+)
+
+// badRequest is a request that must fail with status and change nothing.
+type badRequest struct {
+	name   string
+	path   string
+	body   string
+	status int
+	want   string // in the error message
+}
+
+// requireRejected sends each request and checks that it failed with a JSON
+// error and left the map and the raft log alone.
+func requireRejected(t *testing.T, e *env, tests []badRequest) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, entries := e.snapshot(t), len(e.node.Entries())
+			requireError(t, e.post(tt.path, tt.body), tt.status, tt.want)
+			e.unchanged(t, before, entries)
+		})
+	}
+}
+
+func TestPostNode(t *testing.T) {
+	e := newEnv(t)
+	var got struct {
+		ID    uint64 `json:"id"`
+		State string `json:"state"`
+	}
+	decode(t, e.post("/nodes", `{"id": 4}`), http.StatusCreated, &got)
+	if got.ID != 4 || got.State != "up" {
+		t.Errorf("response %+v", got)
+	}
+	if n, ok := e.reg.View().Node(4); !ok || n.State != placement.NodeUp {
+		t.Errorf("node 4 = %+v, %v", n, ok)
+	}
+}
+
+func TestPostNodeBadInput(t *testing.T) {
+	e := newEnv(t)
+	requireRejected(t, e, []badRequest{
+		{name: "malformed", path: "/nodes", body: `{"id": `, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "empty body", path: "/nodes", body: ``, status: http.StatusBadRequest, want: "empty body"},
+		{name: "not an object", path: "/nodes", body: `[4]`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "unknown field", path: "/nodes", body: `{"id": 4, "state": "up"}`, status: http.StatusBadRequest, want: "unknown field"},
+		{name: "trailing data", path: "/nodes", body: `{"id": 4} {"id": 5}`, status: http.StatusBadRequest, want: "trailing data"},
+		{name: "id zero", path: "/nodes", body: `{"id": 0}`, status: http.StatusBadRequest, want: "id must be"},
+		{name: "id missing", path: "/nodes", body: `{}`, status: http.StatusBadRequest, want: "id must be"},
+		{name: "id negative", path: "/nodes", body: `{"id": -1}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "id too big", path: "/nodes", body: `{"id": 18446744073709551616}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "id a string", path: "/nodes", body: `{"id": "4"}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "exists", path: "/nodes", body: `{"id": 2}`, status: http.StatusConflict, want: "already exists"},
+		{name: "too large", path: "/nodes", body: `{"id": 4` + strings.Repeat(" ", 1<<20) + `}`, status: http.StatusRequestEntityTooLarge, want: "too large"},
+	})
+}
+
+func TestSetNodeState(t *testing.T) {
+	tests := []struct {
+		path string
+		want placement.NodeState
+	}{
+		{path: "/nodes/2/drain", want: placement.NodeDraining},
+		{path: "/nodes/2/down", want: placement.NodeDown},
+		{path: "/nodes/2/up", want: placement.NodeUp},
+	}
+	e := newEnv(t)
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			var got struct{ State string }
+			decode(t, e.post(tt.path, ""), http.StatusOK, &got)
+			if n, _ := e.reg.View().Node(2); n.State != tt.want || got.State != tt.want.String() {
+				t.Errorf("node 2 is %v, response %q; want %v", n.State, got.State, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetNodeStateBadInput(t *testing.T) {
+	e := newEnv(t)
+	requireRejected(t, e, []badRequest{
+		{name: "unknown node", path: "/nodes/9/drain", status: http.StatusNotFound, want: "unknown node"},
+		{name: "node zero", path: "/nodes/0/down", status: http.StatusBadRequest, want: "not an integer >= 1"},
+		{name: "not a number", path: "/nodes/abc/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
+		{name: "negative", path: "/nodes/-2/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
+		{name: "overflow", path: "/nodes/18446744073709551616/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
+	})
+	if rec := e.post("/nodes/2/sideways", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown state: %d, want 404", rec.Code)
+	}
+}
+
+func TestPostShards(t *testing.T) {
+	e := newEnv(t)
+	// "" to "m" on node 1, "m" to +inf on node 2 (end omitted), then an
+	// explicit ID.
+	body := `{"shards": [
+		{"start": "", "end": "bQ==", "node": 1},
+		{"start": "bQ==", "node": 2, "id": 10}
+	]}`
+	var got struct{ Created []uint64 }
+	decode(t, e.post("/shards", body), http.StatusCreated, &got)
+	if len(got.Created) != 2 || got.Created[0] != 1 || got.Created[1] != 10 {
+		t.Errorf("created %v, want [1 10]", got.Created)
+	}
+	if len(e.node.Entries()) != 2 {
+		t.Errorf("%d entries, want the node setup and one batch", len(e.node.Entries()))
+	}
+	s, ok := e.reg.View().Lookup([]byte("zzz"))
+	if !ok || s.ID != 10 || s.Node != 2 || !s.Range.Unbounded() {
+		t.Errorf("shard for zzz = %v, %v", s, ok)
+	}
+}
+
+func TestPostShardsBadInputIsAllOrNothing(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t) // covers the whole key space: ["", "b"), ["b", "d"), ["d", +inf)
+	e.apply(t, placement.SetNodeState{Node: 3, State: placement.NodeDraining})
+	fresh := newEnv(t) // an empty map, for shards that would otherwise fit
+	requireRejected(t, e, []badRequest{
+		{name: "malformed", path: "/shards", body: `{"shards": [`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "bad base64", path: "/shards", body: `{"shards": [{"start": "!!", "node": 1}]}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "empty list", path: "/shards", body: `{"shards": []}`, status: http.StatusBadRequest, want: "at least one"},
+		{name: "node zero", path: "/shards", body: `{"shards": [{"start": "eA==", "node": 0}]}`, status: http.StatusBadRequest, want: "shards[0]: node"},
+		{name: "start after end", path: "/shards", body: `{"shards": [{"start": "eg==", "end": "YQ==", "node": 1}]}`, status: http.StatusBadRequest, want: "shards[0]: range"},
+		{name: "empty end", path: "/shards", body: `{"shards": [{"start": "", "end": "", "node": 1}]}`, status: http.StatusBadRequest, want: "shards[0]: range"},
+		{name: "overlap", path: "/shards", body: `{"shards": [{"start": "eA==", "end": "eQ==", "node": 1}]}`, status: http.StatusConflict, want: "overlaps"},
+	})
+	requireRejected(t, fresh, []badRequest{
+		{name: "overlap inside the batch", path: "/shards",
+			body:   `{"shards": [{"start": "YQ==", "end": "Yw==", "node": 1}, {"start": "Yg==", "end": "ZA==", "node": 2}]}`,
+			status: http.StatusConflict, want: "shards[1]"},
+		{name: "unknown node", path: "/shards",
+			body:   `{"shards": [{"start": "YQ==", "end": "Yw==", "node": 1}, {"start": "Yw==", "end": "ZA==", "node": 9}]}`,
+			status: http.StatusNotFound, want: "shards[1]"},
+		{name: "id reused", path: "/shards",
+			body:   `{"shards": [{"id": 5, "start": "YQ==", "end": "Yw==", "node": 1}, {"id": 5, "start": "Yw==", "end": "ZA==", "node": 1}]}`,
+			status: http.StatusConflict, want: "shard ID in use"},
+	})
+	fresh.apply(t, placement.SetNodeState{Node: 3, State: placement.NodeDraining})
+	requireRejected(t, fresh, []badRequest{
+		{name: "node not up", path: "/shards", body: `{"shards": [{"start": "YQ==", "node": 3}]}`, status: http.StatusConflict, want: "not up"},
+	})
+}
+
+func TestPostStats(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	body := `{"stats": [{"shard": 1, "keys": 10, "bytes": 2048, "split_key": "YQ=="}, {"shard": 3, "keys": 5}]}`
+	var got struct{ Reported int }
+	decode(t, e.post("/stats", body), http.StatusOK, &got)
+	if got.Reported != 2 {
+		t.Errorf("reported %d", got.Reported)
+	}
+	st, ok := e.reg.View().Stats(1)
+	if !ok || st.Keys != 10 || st.Bytes != 2048 || string(st.SplitKey) != "a" {
+		t.Errorf("shard 1 stats %+v, %v", st, ok)
+	}
+}
+
+func TestPostStatsBadInputRecordsNothing(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	requireRejected(t, e, []badRequest{
+		{name: "malformed", path: "/stats", body: `{"stats": [{"shard": 1,}]}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "empty list", path: "/stats", body: `{"stats": []}`, status: http.StatusBadRequest, want: "at least one"},
+		{name: "negative keys", path: "/stats", body: `{"stats": [{"shard": 1, "keys": -1}]}`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "unknown shard after a good one", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}, {"shard": 99, "keys": 1}]}`, status: http.StatusNotFound, want: "stats[1]: unknown shard 99"},
+		{name: "split key outside", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1, "split_key": "eg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
+		{name: "split key at start", path: "/stats", body: `{"stats": [{"shard": 2, "keys": 1, "split_key": "Yg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
+	})
+	for id := placement.ShardID(1); id <= 3; id++ {
+		if st, ok := e.reg.View().Stats(id); ok {
+			t.Errorf("shard %d has stats %+v after only bad requests", id, st)
+		}
+	}
+}
+
+func TestPauseAndResume(t *testing.T) {
+	e := newEnv(t)
+	var got struct{ Paused bool }
+	decode(t, e.post("/pause", ""), http.StatusOK, &got)
+	if !got.Paused || !e.sched.Paused() {
+		t.Error("pause did not pause")
+	}
+	decode(t, e.post("/resume", ""), http.StatusOK, &got)
+	if got.Paused || e.sched.Paused() {
+		t.Error("resume did not resume")
+	}
+}
+
+func TestRaftJoin(t *testing.T) {
+	e := newEnv(t)
+	rec := e.post("/raft/join", `{"id": "s4", "addr": "127.0.0.1:7004"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if got := e.raft.added(); len(got) != 1 || got[0].ID != "s4" || got[0].Address != "127.0.0.1:7004" {
+		t.Errorf("AddVoter calls %v", got)
+	}
+}
+
+func TestRaftJoinBadInput(t *testing.T) {
+	e := newEnv(t)
+	requireRejected(t, e, []badRequest{
+		{name: "malformed", path: "/raft/join", body: `{"id":`, status: http.StatusBadRequest, want: "malformed JSON"},
+		{name: "no id", path: "/raft/join", body: `{"addr": "127.0.0.1:7004"}`, status: http.StatusBadRequest, want: "id must be"},
+		{name: "long id", path: "/raft/join", body: `{"id": "` + strings.Repeat("x", 200) + `", "addr": "127.0.0.1:7004"}`, status: http.StatusBadRequest, want: "id must be"},
+		{name: "no port", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1"}`, status: http.StatusBadRequest, want: "addr"},
+		{name: "no host", path: "/raft/join", body: `{"id": "s4", "addr": ":7004"}`, status: http.StatusBadRequest, want: "no host"},
+		{name: "port zero", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:0"}`, status: http.StatusBadRequest, want: "port"},
+		{name: "port too big", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:70000"}`, status: http.StatusBadRequest, want: "port"},
+	})
+	if got := e.raft.added(); len(got) != 0 {
+		t.Errorf("AddVoter called for bad input: %v", got)
+	}
+}
+
+func TestRaftJoinErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{name: "lost leadership", err: raft.ErrNotLeader, status: http.StatusMisdirectedRequest},
+		{name: "other failure", err: raft.ErrUnsupportedProtocol, status: http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.raft.addVoterErr = tt.err
+			if rec := e.post("/raft/join", `{"id": "s4", "addr": "127.0.0.1:7004"}`); rec.Code != tt.status {
+				t.Errorf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+		})
+	}
+}
+
+// writes lists one valid request per write endpoint.
+var writes = []struct{ path, body string }{
+	{path: "/nodes", body: `{"id": 7}`},
+	{path: "/nodes/1/drain"},
+	{path: "/nodes/1/down"},
+	{path: "/nodes/1/up"},
+	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
+	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
+	{path: "/pause"},
+	{path: "/resume"},
+	{path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:7004"}`},
+}
+
+func TestFollowerAnswersWithTheLeader(t *testing.T) {
+	e := newEnv(t, func(o *admin.Options) {
+		o.AdminURL = func(id raft.ServerID) string { return "http://admin-of-" + string(id) }
+	})
+	e.raft.leaderID, e.raft.leaderAddr = "s2", "127.0.0.1:7002"
+	e.node.SetLeader(false)
+	for _, w := range writes {
+		if w.path == "/stats" || w.path == "/pause" || w.path == "/resume" {
+			continue // soft, local state: every server takes these
+		}
+		t.Run(w.path, func(t *testing.T) {
+			before, entries := e.snapshot(t), len(e.node.Entries())
+			rec := e.post(w.path, w.body)
+			var got struct {
+				LeaderID    string `json:"leader_id"`
+				LeaderAddr  string `json:"leader_addr"`
+				LeaderAdmin string `json:"leader_admin"`
+			}
+			decode(t, rec, http.StatusMisdirectedRequest, &got)
+			if got.LeaderID != "s2" || got.LeaderAddr != "127.0.0.1:7002" || got.LeaderAdmin != "http://admin-of-s2" {
+				t.Errorf("body %s", rec.Body)
+			}
+			if rec.Header().Get("X-Placement-Leader-Id") != "s2" || rec.Header().Get("X-Placement-Leader-Admin") != "http://admin-of-s2" {
+				t.Errorf("headers %v", rec.Header())
+			}
+			e.unchanged(t, before, entries)
+		})
+	}
+}
+
+func TestNoLeaderKnown(t *testing.T) {
+	e := newEnv(t)
+	e.raft.leaderID, e.raft.leaderAddr = "", ""
+	e.node.SetLeader(false)
+	rec := e.post("/nodes", `{"id": 7}`)
+	requireError(t, rec, http.StatusServiceUnavailable, "no leader")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+}
+
+func TestStatsAndPauseWorkOnAFollower(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	e.node.SetLeader(false)
+	if rec := e.post("/stats", `{"stats": [{"shard": 1, "keys": 1}]}`); rec.Code != http.StatusOK {
+		t.Errorf("stats on a follower: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.post("/pause", ""); rec.Code != http.StatusOK || !e.sched.Paused() {
+		t.Errorf("pause on a follower: %d", rec.Code)
+	}
+}
+
+func TestApplyFailures(t *testing.T) {
+	t.Run("leadership lost", func(t *testing.T) {
+		e := newEnv(t)
+		e.node.FailApply(1, raft.ErrLeadershipLost, false)
+		before, entries := e.snapshot(t), len(e.node.Entries())
+		if rec := e.post("/nodes", `{"id": 7}`); rec.Code != http.StatusMisdirectedRequest {
+			t.Errorf("status %d: %s", rec.Code, rec.Body)
+		}
+		e.unchanged(t, before, entries)
+	})
+	t.Run("timeout", func(t *testing.T) {
+		e := newEnv(t, func(o *admin.Options) {
+			o.Node = stuckNode{o.Node.(*placementtest.FakeRaft)}
+			o.ApplyTimeout = 20 * time.Millisecond
+		})
+		rec := e.post("/nodes", `{"id": 7}`)
+		requireError(t, rec, http.StatusServiceUnavailable, "outcome unknown")
+	})
+}
+
+func TestFSMRejectionAfterARace(t *testing.T) {
+	tests := []struct {
+		name   string
+		first  placement.Command
+		path   string
+		body   string
+		status int
+		want   string
+	}{
+		{name: "node added meanwhile", first: placement.AddNode{Node: 7},
+			path: "/nodes", body: `{"id": 7}`, status: http.StatusConflict, want: "already exists"},
+		{name: "shard created meanwhile", first: placement.CreateShard{Range: placement.KeyRange{Start: []byte("m")}, Node: 1},
+			path: "/shards", body: `{"shards": [{"start": "", "end": "bQ==", "node": 1}, {"start": "bQ==", "node": 2}]}`,
+			status: http.StatusConflict, want: "1 of 2 shards created"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fake *placementtest.FakeRaft
+			e := newEnv(t, func(o *admin.Options) {
+				fake = o.Node.(*placementtest.FakeRaft)
+				o.Node = racingNode{FakeRaft: fake, first: tt.first}
+			})
+			requireError(t, e.post(tt.path, tt.body), tt.status, tt.want)
+		})
+	}
+}

@@ -1,0 +1,231 @@
+//go:build e2e
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ukehi/placement"
+)
+
+// These helpers talk to the nodes over HTTP only, as an operator would.
+
+var client = &http.Client{Timeout: 5 * time.Second}
+
+// call sends a request and returns the status and body. token "" sends
+// no Authorization header.
+func call(method, url, token, body string) (int, []byte, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// status is the part of GET /status the tests read.
+type status struct {
+	ID          string            `json:"id"`
+	Leader      bool              `json:"leader"`
+	LeaderID    string            `json:"leader_id"`
+	LeaderAdmin string            `json:"leader_admin"`
+	Raft        map[string]string `json:"raft"`
+}
+
+// placementMap is the part of GET /placement the tests read.
+type placementMap struct {
+	Imbalance float64 `json:"imbalance"`
+	Nodes     []struct {
+		ID     uint64 `json:"id"`
+		State  string `json:"state"`
+		Shards int    `json:"shards"`
+	} `json:"nodes"`
+	Shards []json.RawMessage `json:"shards"`
+}
+
+func getJSON(url string, v any) ([]byte, error) {
+	code, body, err := call(http.MethodGet, url, "", "")
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d %s", url, code, body)
+	}
+	return body, json.Unmarshal(body, v)
+}
+
+// leader returns the index of the running node that says it leads and that
+// every other running node names as leader, or -1.
+func (c *cluster) leader() (int, string) {
+	leader, detail := -1, ""
+	for i, p := range c.procs {
+		if !p.running() {
+			continue
+		}
+		var st status
+		if _, err := getJSON(p.url+"/status", &st); err != nil {
+			return -1, err.Error()
+		}
+		detail += fmt.Sprintf("%s: leader=%v leader_id=%q; ", p.id, st.Leader, st.LeaderID)
+		if st.Leader {
+			leader = i
+		}
+		if st.LeaderID == "" {
+			return -1, detail
+		}
+	}
+	return leader, detail
+}
+
+// waitLeader waits for a leader that every running node agrees on.
+func (c *cluster) waitLeader() int {
+	c.t.Helper()
+	leader := -1
+	c.waitFor("a leader", func() (bool, string) {
+		var detail string
+		leader, detail = c.leader()
+		return leader >= 0, detail
+	})
+	return leader
+}
+
+// write sends an authorized POST through node via (-1: the first running
+// one), following a follower's 421 to the leader and retrying while no
+// leader is known, and requires the final status to be want.
+func (c *cluster) write(via int, path, body string, want int) []byte {
+	c.t.Helper()
+	var got []byte
+	c.waitFor("POST "+path, func() (bool, string) {
+		url := ""
+		for i, p := range c.procs {
+			if p.running() && (via < 0 || via == i) {
+				url = p.url
+				break
+			}
+		}
+		for hops := 0; hops < 3; hops++ {
+			code, b, err := call(http.MethodPost, url+path, testToken, body)
+			switch {
+			case err != nil || code == http.StatusServiceUnavailable:
+				return false, fmt.Sprintf("%s: %d %s %v", url, code, b, err)
+			case code == http.StatusMisdirectedRequest:
+				var e struct {
+					LeaderAdmin string `json:"leader_admin"`
+				}
+				if json.Unmarshal(b, &e) != nil || e.LeaderAdmin == "" {
+					return false, fmt.Sprintf("421 without leader_admin: %s", b)
+				}
+				url = e.LeaderAdmin
+				continue
+			case code != want:
+				c.t.Fatalf("POST %s%s: %d %s, want %d", url, path, code, b, want)
+			}
+			got = b
+			return true, ""
+		}
+		return false, "too many 421 hops"
+	})
+	return got
+}
+
+// placements returns each running node's /placement body (nil for a
+// stopped node), and whether the running ones are byte-identical.
+func (c *cluster) placements() ([][]byte, bool, error) {
+	out := make([][]byte, len(c.procs))
+	var first []byte
+	same := true
+	for i, p := range c.procs {
+		if !p.running() {
+			continue
+		}
+		var m placementMap
+		body, err := getJSON(p.url+"/placement", &m)
+		if err != nil {
+			return nil, false, err
+		}
+		out[i] = body
+		if first == nil {
+			first = body
+		} else if !bytes.Equal(first, body) {
+			same = false
+		}
+	}
+	return out, same, nil
+}
+
+// waitIdentical waits until every running node serves the same /placement,
+// holding shards shards, and returns it.
+func (c *cluster) waitIdentical(shards int) placementMap {
+	c.t.Helper()
+	var m placementMap
+	c.waitFor("identical maps", func() (bool, string) {
+		bodies, same, err := c.placements()
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, b := range bodies {
+			if b != nil {
+				if err := json.Unmarshal(b, &m); err != nil {
+					return false, err.Error()
+				}
+				break
+			}
+		}
+		return same && len(m.Shards) == shards, fmt.Sprintf("identical=%v shards=%d", same, len(m.Shards))
+	})
+	return m
+}
+
+// waitBalanced waits until leader's map has nodes up data nodes with
+// shards/nodes shards each, which is within the stop band (imbalance 0).
+func (c *cluster) waitBalanced(leader, nodes, shards int) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("%d shards balanced over %d nodes", shards, nodes), func() (bool, string) {
+		var m placementMap
+		if _, err := getJSON(c.procs[leader].url+"/placement", &m); err != nil {
+			return false, err.Error()
+		}
+		detail := fmt.Sprintf("imbalance %.3f nodes %+v", m.Imbalance, m.Nodes)
+		if len(m.Nodes) != nodes || len(m.Shards) != shards || m.Imbalance > stopBand {
+			return false, detail
+		}
+		for _, n := range m.Nodes {
+			if n.State != "up" || n.Shards != shards/nodes {
+				return false, detail
+			}
+		}
+		return true, detail
+	})
+}
+
+// stopBand is the stop band of the policy the node runs with.
+var stopBand = placement.DefaultPolicy().StopBand
+
+var errNoSnapshot = errors.New("no snapshot yet")
+
+// snapshotIndex returns the index of node i's latest raft snapshot.
+func (c *cluster) snapshotIndex(i int) (string, error) {
+	var st status
+	if _, err := getJSON(c.procs[i].url+"/status", &st); err != nil {
+		return "", err
+	}
+	if idx := st.Raft["last_snapshot_index"]; idx != "" && idx != "0" {
+		return idx, nil
+	}
+	return "", errNoSnapshot
+}

@@ -82,10 +82,10 @@ func checkCreate(s *state, c CreateShard) error {
 	if err := checkUp(s, c, c.Node); err != nil {
 		return err
 	}
-	if p, ok := s.floor(c.Range.Start); ok && p.Range.Overlaps(c.Range) {
+	if p, ok := s.w.floor(s, c.Range.Start); ok && p.Range.Overlaps(c.Range) {
 		return fmt.Errorf("%v: shard %d: %w", c, p.ID, ErrOverlap)
 	}
-	if n, ok := s.ceil(c.Range.Start); ok && n.Range.Overlaps(c.Range) {
+	if n, ok := s.w.ceil(s, c.Range.Start); ok && n.Range.Overlaps(c.Range) {
 		return fmt.Errorf("%v: shard %d: %w", c, n.ID, ErrOverlap)
 	}
 	return nil
@@ -96,7 +96,7 @@ const maxShardID = ^uint64(0)
 
 // checkEpoch returns the shard if it exists at the given epoch.
 func checkEpoch(s *state, cmd Command, id ShardID, epoch uint64) (*shardRec, error) {
-	r, ok := s.shard(id)
+	r, ok := s.w.shard(s, id)
 	if !ok {
 		return nil, fmt.Errorf("%v: shard %d: %w", cmd, id, ErrUnknownShard)
 	}

@@ -88,7 +88,7 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	old, ok := g.cur.shard(id)
+	old, ok := g.cur.w.shard(g.cur, id)
 	if !ok {
 		return fmt.Errorf("report stats for shard %d: %w", id, ErrUnknownShard)
 	}
@@ -123,7 +123,7 @@ func (s *state) apply(cmd Command) {
 	case PlaceMerge:
 		s.merge(c)
 	case PlaceTransfer:
-		old, _ := s.shard(c.Shard)
+		old, _ := s.w.shard(s, c.Shard)
 		moved := *old
 		moved.Node = c.To
 		moved.Epoch++
@@ -159,13 +159,13 @@ func (s *state) create(c CreateShard) {
 // equal r's so that adjacent shards hold each boundary key once.
 func (s *state) internRange(r KeyRange) KeyRange {
 	out := KeyRange{Start: []byte{}}
-	if p, ok := s.floor(r.Start); ok && p.Range.End != nil && string(p.Range.End) == string(r.Start) {
+	if p, ok := s.w.floor(s, r.Start); ok && p.Range.End != nil && string(p.Range.End) == string(r.Start) {
 		out.Start = p.Range.End
 	} else if len(r.Start) > 0 {
 		out.Start = append([]byte(nil), r.Start...)
 	}
 	if r.End != nil {
-		if n, ok := s.ceil(r.End); ok && string(n.Range.Start) == string(r.End) {
+		if n, ok := s.w.ceil(s, r.End); ok && string(n.Range.Start) == string(r.End) {
 			out.End = n.Range.Start
 		} else {
 			out.End = append([]byte{}, r.End...)
@@ -175,7 +175,7 @@ func (s *state) internRange(r KeyRange) KeyRange {
 }
 
 func (s *state) split(c PlaceSplit) {
-	old, _ := s.shard(c.Shard)
+	old, _ := s.w.shard(s, c.Shard)
 	key := append([]byte(nil), c.SplitKey...)
 	left, right := *old, *old
 	left.Epoch++
@@ -197,8 +197,8 @@ func (s *state) split(c PlaceSplit) {
 }
 
 func (s *state) merge(c PlaceMerge) {
-	l, _ := s.shard(c.Left)
-	r, _ := s.shard(c.Right)
+	l, _ := s.w.shard(s, c.Left)
+	r, _ := s.w.shard(s, c.Right)
 	m := *l
 	m.Epoch++
 	m.Range.End = r.Range.End

@@ -97,6 +97,10 @@ type state struct {
 	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
 	nodes   []Node                   // sorted by ID; Shards maintained
 	nextID  ShardID
+	// w runs the lookups of whoever writes this state (the registry under
+	// its lock, or Try on its private copy). Readers of a shared state use
+	// pooled seekers instead.
+	w *seeker
 }
 
 func newState() *state {
@@ -108,6 +112,7 @@ func newState() *state {
 		byBytes: btree.NewG(treeDegree, lessBytesDesc),
 		pairs:   btree.NewG(treeDegree, lessPair),
 		nextID:  1,
+		w:       newSeeker(),
 	}
 }
 
@@ -123,6 +128,7 @@ func (s *state) clone() *state {
 		pairs:   s.pairs.Clone(),
 		nodes:   append([]Node(nil), s.nodes...),
 		nextID:  s.nextID,
+		w:       newSeeker(),
 	}
 }
 
@@ -133,52 +139,6 @@ func (s *state) nodeIndex(id NodeID) int {
 		return i
 	}
 	return -1
-}
-
-func (s *state) shard(id ShardID) (*shardRec, bool) {
-	return s.byID.Get(&shardRec{Shard: Shard{ID: id}})
-}
-
-// floor returns the shard with the greatest start at or below key.
-func (s *state) floor(key []byte) (rec *shardRec, ok bool) {
-	s.byStart.DescendLessOrEqual(&shardRec{Shard: Shard{Range: KeyRange{Start: key}}},
-		func(r *shardRec) bool { rec, ok = r, true; return false })
-	return rec, ok
-}
-
-// ceil returns the shard with the least start at or above key.
-func (s *state) ceil(key []byte) (rec *shardRec, ok bool) {
-	s.byStart.AscendGreaterOrEqual(&shardRec{Shard: Shard{Range: KeyRange{Start: key}}},
-		func(r *shardRec) bool { rec, ok = r, true; return false })
-	return rec, ok
-}
-
-// prev returns the shard that ends where r starts, if any.
-func (s *state) prev(r *shardRec) (*shardRec, bool) {
-	var out *shardRec
-	s.byStart.DescendLessOrEqual(r, func(p *shardRec) bool {
-		if p == r || bytes.Equal(p.Range.Start, r.Range.Start) {
-			return true
-		}
-		out = p
-		return false
-	})
-	if out == nil || !out.Range.Adjacent(r.Range) {
-		return nil, false
-	}
-	return out, true
-}
-
-// next returns the shard that starts where r ends, if any.
-func (s *state) next(r *shardRec) (*shardRec, bool) {
-	if r.Range.End == nil {
-		return nil, false
-	}
-	n, ok := s.ceil(r.Range.End)
-	if !ok || !r.Range.Adjacent(n.Range) {
-		return nil, false
-	}
-	return n, true
 }
 
 // insert adds r to every index and counts it on its node. It does not touch
@@ -217,12 +177,12 @@ func pairOf(l, r *shardRec) (mergePair, bool) {
 
 // neighbourPairs returns the merge pairs r forms with its neighbours.
 func (s *state) neighbourPairs(r *shardRec) (out [2]mergePair, n int) {
-	if p, ok := s.prev(r); ok {
+	if p, ok := s.w.prev(s, r); ok {
 		if mp, ok := pairOf(p, r); ok {
 			out[n], n = mp, n+1
 		}
 	}
-	if nx, ok := s.next(r); ok {
+	if nx, ok := s.w.next(s, r); ok {
 		if mp, ok := pairOf(r, nx); ok {
 			out[n], n = mp, n+1
 		}
@@ -251,8 +211,8 @@ func (s *state) link(r *shardRec) {
 // stats report). It touches only the indexes whose ordering changed, and
 // looks up the neighbours once.
 func (s *state) update(old, new *shardRec) {
-	p, hasPrev := s.prev(old)
-	n, hasNext := s.next(old)
+	p, hasPrev := s.w.prev(s, old)
+	n, hasNext := s.w.next(s, old)
 	if hasPrev {
 		s.repair(p, old, p, new)
 	}

@@ -1,0 +1,514 @@
+package placement
+
+// Benchmarks for the targets in DESIGN.md ("Targets"). Each planner
+// benchmark runs beside internal/baseline, a port of the original naive
+// scheduler, in the same process and on the same data. Reproduce the numbers
+// in BENCHMARKS.md (about 15–25 minutes on 2 cores) with:
+//
+//	go test -run '^$' -bench '^Benchmark(View|Imbalance|Plan|ApplyTransfer|ApplyTransferAfterView|ApplySplit|ApplyMerge|ReportStats|RegistryMemory|Encode|AppendEncode|Decode)$' -count 5 -timeout 60m . | tee /tmp/bench.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest /tmp/bench.txt
+//
+// Fixtures (up to 1M shards) are built once per process and shared by every
+// benchmark of that size; building a 1M-shard map takes about 10 s, outside
+// the timers.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/ukehi/placement/internal/baseline"
+)
+
+// benchSize is a fixture's shape: shards spread at random over nodes−1
+// nodes, plus one new node that owns nothing.
+type benchSize struct{ shards, nodes int }
+
+func (s benchSize) String() string { return fmt.Sprintf("shards=%d/nodes=%d", s.shards, s.nodes) }
+
+// benchSizes are the read-side sizes: every shard count at a small and a
+// large cluster.
+var benchSizes = []benchSize{
+	{1_000, 10}, {1_000, 1_000},
+	{100_000, 10}, {100_000, 1_000},
+	{1_000_000, 10}, {1_000_000, 1_000},
+}
+
+// benchApplySizes are the write-side sizes: Apply's cost follows the depth
+// of the trees (the shard count), not the node count.
+var benchApplySizes = []benchSize{{1_000, 1_000}, {100_000, 1_000}, {1_000_000, 1_000}}
+
+// benchFixture is one built registry.
+type benchFixture struct {
+	reg *ShardRegistry
+	// view is taken once the registry is built. Views never change, so the
+	// read benchmarks see the same map however the Apply benchmarks change
+	// reg.
+	view  View
+	empty NodeID // the node that owns nothing
+	// probes are shards spread evenly over the key space that the Apply
+	// benchmarks change. Their owners and epochs are tracked here, so those
+	// benchmarks never take a View (which would make the next write copy
+	// the paths it touches, a cost BenchmarkApplyTransferAfterView measures
+	// on purpose).
+	probes []benchProbe
+	nextID ShardID // the ID the next split takes
+}
+
+type benchProbe struct {
+	Shard
+	home NodeID // the owner at build time
+	mid  []byte // a key strictly inside Range
+}
+
+var (
+	benchFixturesMu sync.Mutex
+	benchFixtures   = map[benchSize]*benchFixture{}
+)
+
+// benchFixtureFor returns the fixture of size sz, building it on first use.
+func benchFixtureFor(tb testing.TB, sz benchSize) *benchFixture {
+	benchFixturesMu.Lock()
+	defer benchFixturesMu.Unlock()
+	if f, ok := benchFixtures[sz]; ok {
+		return f
+	}
+	reg := buildBenchRegistry(tb, sz)
+	v := reg.View()
+	f := &benchFixture{reg: reg, view: v, empty: NodeID(sz.nodes), nextID: v.NextShardID()}
+	n := min(sz.shards-1, 1024)
+	for k := range n {
+		i := 1 + k*(sz.shards-1)/n
+		s, ok := v.Lookup(benchKey(make([]byte, 16), i))
+		if !ok {
+			tb.Fatalf("no shard holds key %d", i)
+		}
+		mid, ok := MidKey(s.Range)
+		if !ok {
+			tb.Fatalf("%v has no split key", s)
+		}
+		f.probes = append(f.probes, benchProbe{Shard: s, home: s.Node, mid: mid})
+	}
+	benchFixtures[sz] = f
+	return f
+}
+
+// benchKey writes key i into buf[:16]: the index, big-endian, padded to 16
+// bytes.
+func benchKey(buf []byte, i int) []byte {
+	clear(buf[:8])
+	binary.BigEndian.PutUint64(buf[8:16], uint64(i))
+	return buf[:16]
+}
+
+// benchColdPair reports whether shard i starts one of the two forced pairs
+// of cold neighbours on one node, and whether it is the right half of one.
+func benchColdPair(i, n int) (left, right bool) {
+	for _, p := range []int{n / 3, 2 * n / 3} {
+		if i == p {
+			return true, false
+		}
+		if i == p+1 {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// benchStats returns shard i's stats: mostly mid-sized, two hot shards (one
+// by keys, one by bytes), two pairs of mergeable cold neighbours, and one
+// cold shard in a hundred on its own.
+func benchStats(rng *rand.Rand, i, n int) Stats {
+	l, r := benchColdPair(i, n)
+	switch {
+	case i == n/4:
+		return Stats{Keys: 250_000, Bytes: 300 << 20}
+	case i == n/2:
+		return Stats{Keys: 60_000, Bytes: 1 << 30}
+	case l || r:
+		return Stats{Keys: 200 + uint64(i%100), Bytes: 64 << 10}
+	case i%100 == 37:
+		return Stats{Keys: 500, Bytes: 256 << 10}
+	}
+	return Stats{Keys: 10_000 + rng.Uint64N(80_000), Bytes: 16<<20 + rng.Uint64N(384<<20)}
+}
+
+// buildBenchRegistry builds a registry of sz through Apply: nodes 1..nodes,
+// contiguous shards with 16-byte keys (the first unbounded below, the last
+// above) on random owners among nodes 1..nodes−1, so node `nodes` is a new,
+// empty node; then stats for every shard.
+func buildBenchRegistry(tb testing.TB, sz benchSize) *ShardRegistry {
+	reg := NewShardRegistry()
+	apply := func(c Command) {
+		if err := reg.Apply(c); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for n := 1; n <= sz.nodes; n++ {
+		apply(AddNode{Node: NodeID(n)})
+	}
+	rng := rand.New(rand.NewPCG(uint64(sz.shards), uint64(sz.nodes)))
+	var start, end [16]byte
+	var owner NodeID
+	for i := range sz.shards {
+		r := KeyRange{Start: benchKey(start[:], i), End: benchKey(end[:], i+1)}
+		if i == 0 {
+			r.Start = nil
+		}
+		if i == sz.shards-1 {
+			r.End = nil
+		}
+		if _, right := benchColdPair(i, sz.shards); !right {
+			owner = NodeID(1 + rng.IntN(sz.nodes-1))
+		}
+		apply(CreateShard{Range: r, Node: owner})
+	}
+	for i := range sz.shards {
+		if err := reg.ReportStats(ShardID(i+1), benchStats(rng, i, sz.shards)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return reg
+}
+
+var (
+	benchSinkView     View
+	benchSinkFloat    float64
+	benchSinkPlan     Plan
+	benchSinkBaseline []baseline.Action
+	benchPlanLimits   = []int{5, 100}
+)
+
+// reportCmdsPerSec reports the benchmark's throughput in commands a second.
+func reportCmdsPerSec(b *testing.B, cmds int) {
+	b.ReportMetric(float64(cmds)/b.Elapsed().Seconds(), "cmds/s")
+}
+
+// nsPerOp returns the mean time of one iteration; call it after the loop.
+func nsPerOp(b *testing.B) float64 {
+	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// Target: under 1 µs at any size.
+func BenchmarkView(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchSinkView = f.reg.View()
+			}
+		})
+	}
+}
+
+// Target: under 5 µs at 1,000 nodes, any shard count.
+func BenchmarkImbalance(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchSinkFloat = Imbalance(f.view)
+			}
+			b.ReportMetric(nsPerOp(b)/float64(sz.nodes), "ns/node")
+		})
+	}
+}
+
+// benchBaselineInput converts v to the baseline's input. It is called
+// before the timer; the baseline's own copy of every shard is inside it.
+func benchBaselineInput(v View, pol Policy, limit int) baseline.Input {
+	in := baseline.Input{
+		Limit: limit,
+		Thresholds: baseline.Thresholds{
+			SplitKeys: pol.SplitKeys, SplitBytes: pol.SplitBytes,
+			MergeKeys: pol.MergeKeys, MergeBytes: pol.MergeBytes,
+			MergeMaxFraction:   pol.MergeMaxFraction,
+			ImbalanceThreshold: pol.ImbalanceThreshold,
+			StopBand:           pol.StopBand,
+		},
+		Shards: make([]baseline.Shard, 0, v.ShardCount()),
+	}
+	for s := range v.Shards() {
+		st, known := v.Stats(s.ID)
+		in.Shards = append(in.Shards, baseline.Shard{
+			ID: uint64(s.ID), Start: s.Range.Start, End: s.Range.End,
+			Node: uint64(s.Node), Epoch: s.Epoch,
+			Keys: st.Keys, Bytes: st.Bytes, Known: known,
+		})
+	}
+	for _, n := range v.Nodes() {
+		if n.State == NodeUp {
+			in.UpNodes = append(in.UpNodes, uint64(n.ID))
+		}
+	}
+	return in
+}
+
+// BenchmarkPlan times Coordinator.Plan (a fresh coordinator each time) and
+// the baseline on the same map, then reports baseline ÷ placement as
+// "x-faster" in a third sub-benchmark, so the ratio always comes from one
+// run. Target: 1M shards, 1,000 nodes, limit 5: under 1 ms and ≥ 100×.
+func BenchmarkPlan(b *testing.B) {
+	pol := DefaultPolicy()
+	for _, sz := range benchSizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			in := benchBaselineInput(f.view, pol, 0)
+			for _, limit := range benchPlanLimits {
+				in.Limit = limit
+				var placementNs, baselineNs float64
+				b.Run(fmt.Sprintf("limit=%d/placement", limit), func(b *testing.B) {
+					if p := NewCoordinator(pol).Plan(f.view, limit); len(p.Commands) == 0 {
+						b.Fatalf("plan is empty: %v", p.Skipped)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						benchSinkPlan = NewCoordinator(pol).Plan(f.view, limit)
+					}
+					placementNs = nsPerOp(b)
+					b.ReportMetric(float64(len(benchSinkPlan.Commands)), "cmds")
+					b.ReportMetric(float64(benchTransfers(benchSinkPlan.Commands)), "transfers")
+				})
+				b.Run(fmt.Sprintf("limit=%d/baseline", limit), func(b *testing.B) {
+					if len(baseline.Plan(in)) == 0 {
+						b.Fatal("baseline plan is empty")
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						benchSinkBaseline = baseline.Plan(in)
+					}
+					baselineNs = nsPerOp(b)
+					b.ReportMetric(float64(len(benchSinkBaseline)), "cmds")
+					transfers := 0
+					for _, a := range benchSinkBaseline {
+						if a.Kind == baseline.Transfer {
+							transfers++
+						}
+					}
+					b.ReportMetric(float64(transfers), "transfers")
+				})
+				b.Run(fmt.Sprintf("limit=%d/speedup", limit), func(b *testing.B) {
+					if placementNs == 0 || baselineNs == 0 {
+						b.Skip("needs the placement and baseline sub-benchmarks in the same run")
+					}
+					// No loop: this sub-benchmark only reports the ratio.
+					b.ReportMetric(0, "ns/op")
+					b.ReportMetric(baselineNs/placementNs, "x-faster")
+				})
+			}
+		})
+	}
+}
+
+// benchTransfers counts the transfers among cmds.
+func benchTransfers(cmds []Command) int {
+	n := 0
+	for _, c := range cmds {
+		if _, ok := c.(PlaceTransfer); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// transferProbe moves probe k between its home and the empty node, checking
+// that the command applied.
+func (f *benchFixture) transferProbe(b *testing.B, k int) {
+	p := &f.probes[k]
+	to := f.empty
+	if p.Node == f.empty {
+		to = p.home
+	}
+	if err := f.reg.Apply(PlaceTransfer{Shard: p.ID, Epoch: p.Epoch, From: p.Node, To: to}); err != nil {
+		b.Fatal(err)
+	}
+	p.Node = to
+	p.Epoch++
+}
+
+// restoreProbes moves the probes back home, outside the timer.
+func (f *benchFixture) restoreProbes(b *testing.B) {
+	b.StopTimer()
+	for k := range f.probes {
+		if f.probes[k].Node != f.probes[k].home {
+			f.transferProbe(b, k)
+		}
+	}
+}
+
+// BenchmarkApplyTransfer applies transfers that always succeed: each moves
+// a probe shard between its home and the empty node at its current epoch.
+// With spread=1 every command moves the same shard, so the tree paths stay
+// in cache (a best case); with spread=1024 the commands cycle over shards
+// spread evenly over the key space, as a tick's transfers are. Target: over
+// 1M commands/s.
+func BenchmarkApplyTransfer(b *testing.B) {
+	for _, sz := range benchApplySizes {
+		for _, spread := range []int{1, 1024} {
+			b.Run(fmt.Sprintf("%v/spread=%d", sz, spread), func(b *testing.B) {
+				f := benchFixtureFor(b, sz)
+				n := min(spread, len(f.probes))
+				b.ReportAllocs()
+				b.ResetTimer()
+				k := 0
+				for b.Loop() {
+					f.transferProbe(b, k)
+					if k++; k == n {
+						k = 0
+					}
+				}
+				reportCmdsPerSec(b, b.N)
+				f.restoreProbes(b)
+			})
+		}
+	}
+}
+
+// BenchmarkApplyTransferAfterView takes a View before every transfer, so
+// each write first copies what it touches (copy-on-write): the cost of the
+// first command a tick applies after planning on a fresh View.
+func BenchmarkApplyTransferAfterView(b *testing.B) {
+	for _, sz := range benchApplySizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchSinkView = f.reg.View()
+				f.transferProbe(b, 0)
+			}
+			reportCmdsPerSec(b, b.N)
+			f.restoreProbes(b)
+		})
+	}
+}
+
+// splitProbes splits probes [1, 1+k) at their mid keys; rights receives
+// the IDs of the right halves.
+func (f *benchFixture) splitProbes(b *testing.B, k int, rights []ShardID) {
+	for j := range k {
+		p := &f.probes[1+j]
+		if err := f.reg.Apply(PlaceSplit{Shard: p.ID, Epoch: p.Epoch, SplitKey: p.mid}); err != nil {
+			b.Fatal(err)
+		}
+		p.Epoch++
+		rights[j] = f.nextID
+		f.nextID++
+	}
+}
+
+// mergeProbes undoes splitProbes.
+func (f *benchFixture) mergeProbes(b *testing.B, k int, rights []ShardID) {
+	for j := range k {
+		p := &f.probes[1+j]
+		if err := f.reg.Apply(PlaceMerge{Left: p.ID, LeftEpoch: p.Epoch, Right: rights[j], RightEpoch: p.Epoch}); err != nil {
+			b.Fatal(err)
+		}
+		p.Epoch++
+	}
+}
+
+// BenchmarkApplySplit splits probe shards in rounds; between rounds, outside
+// the timer, it merges them back so the map does not grow.
+func BenchmarkApplySplit(b *testing.B) {
+	for _, sz := range benchApplySizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			rights := make([]ShardID, len(f.probes)-1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; {
+				k := min(len(rights), b.N-i)
+				f.splitProbes(b, k, rights)
+				i += k
+				b.StopTimer()
+				f.mergeProbes(b, k, rights)
+				b.StartTimer()
+			}
+			reportCmdsPerSec(b, b.N)
+		})
+	}
+}
+
+// BenchmarkApplyMerge merges probe shards that were split, outside the
+// timer, at the start of each round.
+func BenchmarkApplyMerge(b *testing.B) {
+	for _, sz := range benchApplySizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			rights := make([]ShardID, len(f.probes)-1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; {
+				k := min(len(rights), b.N-i)
+				b.StopTimer()
+				f.splitProbes(b, k, rights)
+				b.StartTimer()
+				f.mergeProbes(b, k, rights)
+				i += k
+			}
+			reportCmdsPerSec(b, b.N)
+		})
+	}
+}
+
+// BenchmarkReportStats reports new sizes for the probe shards in turn,
+// alternating between two figures so every report moves the shard in the
+// size-ordered indexes.
+func BenchmarkReportStats(b *testing.B) {
+	for _, sz := range benchApplySizes {
+		b.Run(sz.String(), func(b *testing.B) {
+			f := benchFixtureFor(b, sz)
+			stats := [2]Stats{{Keys: 20_000, Bytes: 40 << 20}, {Keys: 30_000, Bytes: 60 << 20}}
+			n := len(f.probes)
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if err := f.reg.ReportStats(f.probes[i%n].ID, stats[(i/n)%2]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			reportCmdsPerSec(b, b.N)
+		})
+	}
+}
+
+// BenchmarkRegistryMemory builds a fresh registry of 1M shards with 16-byte
+// keys and stats for every shard, and reports the live heap it holds per
+// shard (after a full GC on both sides). Target: under 200 bytes a shard.
+// ns/op is the time to build it: 1M CreateShard applies and 1M ReportStats.
+func BenchmarkRegistryMemory(b *testing.B) {
+	for _, sz := range []benchSize{{1_000_000, 10}, {1_000_000, 1_000}} {
+		b.Run(sz.String(), func(b *testing.B) {
+			var perShard float64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				b.StartTimer()
+				reg := buildBenchRegistry(b, sz)
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				runtime.KeepAlive(reg)
+				perShard = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(sz.shards)
+				b.StartTimer()
+			}
+			b.ReportMetric(perShard, "bytes/shard")
+		})
+	}
+}

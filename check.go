@@ -3,27 +3,30 @@ package placement
 import "fmt"
 
 // check returns why cmd cannot apply to s, or nil. It never modifies s, so
-// a rejected command leaves the registry exactly as it was.
-func check(s *state, cmd Command) error {
+// a rejected command leaves the registry exactly as it was. For split,
+// merge and transfer it also returns the shard it checked (the left one of a
+// merge), so apply need not look it up again. cmd is passed down as it came,
+// so error paths do not box the concrete command again.
+func check(s *state, cmd Command) (*shardRec, error) {
 	switch c := cmd.(type) {
 	case AddNode:
-		return checkAddNode(s, c)
+		return nil, checkAddNode(s, c)
 	case SetNodeState:
-		return checkSetNodeState(s, c)
+		return nil, checkSetNodeState(s, c)
 	case RemoveNode:
-		return checkRemoveNode(s, c)
+		return nil, checkRemoveNode(s, c)
 	case CreateShard:
-		return checkCreate(s, c)
+		return nil, checkCreate(s, cmd, c)
 	case PlaceSplit:
-		return checkSplit(s, c)
+		return checkSplit(s, cmd, c)
 	case PlaceMerge:
-		return checkMerge(s, c)
+		return checkMerge(s, cmd, c)
 	case PlaceTransfer:
-		return checkTransfer(s, c)
+		return checkTransfer(s, cmd, c)
 	case nil:
-		return fmt.Errorf("nil command: %w", ErrInvalidCommand)
+		return nil, fmt.Errorf("nil command: %w", ErrInvalidCommand)
 	}
-	return fmt.Errorf("command type %T: %w", cmd, ErrInvalidCommand)
+	return nil, fmt.Errorf("command type %T: %w", cmd, ErrInvalidCommand)
 }
 
 func checkAddNode(s *state, c AddNode) error {
@@ -69,7 +72,7 @@ func checkUp(s *state, cmd Command, node NodeID) error {
 	return nil
 }
 
-func checkCreate(s *state, c CreateShard) error {
+func checkCreate(s *state, cmd Command, c CreateShard) error {
 	if c.ID != 0 && c.ID < s.nextID {
 		return fmt.Errorf("%v: next ID is %d: %w", c, s.nextID, ErrShardExists)
 	}
@@ -79,7 +82,7 @@ func checkCreate(s *state, c CreateShard) error {
 	if !c.Range.Valid() {
 		return fmt.Errorf("%v: %w", c, ErrInvalidRange)
 	}
-	if err := checkUp(s, c, c.Node); err != nil {
+	if err := checkUp(s, cmd, c.Node); err != nil {
 		return err
 	}
 	if p, ok := s.w.floor(s, c.Range.Start); ok && p.Range.Overlaps(c.Range) {
@@ -106,48 +109,48 @@ func checkEpoch(s *state, cmd Command, id ShardID, epoch uint64) (*shardRec, err
 	return r, nil
 }
 
-func checkSplit(s *state, c PlaceSplit) error {
-	r, err := checkEpoch(s, c, c.Shard, c.Epoch)
+func checkSplit(s *state, cmd Command, c PlaceSplit) (*shardRec, error) {
+	r, err := checkEpoch(s, cmd, c.Shard, c.Epoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !r.Range.Inside(c.SplitKey) {
-		return fmt.Errorf("%v: range %v: %w", c, r.Range, ErrBadSplitKey)
+		return nil, fmt.Errorf("%v: range %v: %w", c, r.Range, ErrBadSplitKey)
 	}
 	if s.nextID == ShardID(maxShardID) {
-		return fmt.Errorf("%v: shard IDs exhausted: %w", c, ErrInvalidCommand)
+		return nil, fmt.Errorf("%v: shard IDs exhausted: %w", c, ErrInvalidCommand)
 	}
-	return nil
+	return r, nil
 }
 
-func checkMerge(s *state, c PlaceMerge) error {
-	l, err := checkEpoch(s, c, c.Left, c.LeftEpoch)
+func checkMerge(s *state, cmd Command, c PlaceMerge) (*shardRec, error) {
+	l, err := checkEpoch(s, cmd, c.Left, c.LeftEpoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r, err := checkEpoch(s, c, c.Right, c.RightEpoch)
+	r, err := checkEpoch(s, cmd, c.Right, c.RightEpoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !l.Range.Adjacent(r.Range) {
-		return fmt.Errorf("%v: %v then %v: %w", c, l.Range, r.Range, ErrNotAdjacent)
+		return nil, fmt.Errorf("%v: %v then %v: %w", c, l.Range, r.Range, ErrNotAdjacent)
 	}
 	if l.Node != r.Node {
-		return fmt.Errorf("%v: nodes %d and %d: %w", c, l.Node, r.Node, ErrNodeMismatch)
+		return nil, fmt.Errorf("%v: nodes %d and %d: %w", c, l.Node, r.Node, ErrNodeMismatch)
 	}
-	return nil
+	return l, nil
 }
 
-func checkTransfer(s *state, c PlaceTransfer) error {
+func checkTransfer(s *state, cmd Command, c PlaceTransfer) (*shardRec, error) {
 	if c.From == c.To {
-		return fmt.Errorf("%v: same node: %w", c, ErrInvalidCommand)
+		return nil, fmt.Errorf("%v: same node: %w", c, ErrInvalidCommand)
 	}
-	r, err := checkEpoch(s, c, c.Shard, c.Epoch)
+	r, err := checkEpoch(s, cmd, c.Shard, c.Epoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Node != c.From {
-		return fmt.Errorf("%v: shard is on node %d: %w", c, r.Node, ErrWrongOwner)
+		return nil, fmt.Errorf("%v: shard is on node %d: %w", c, r.Node, ErrWrongOwner)
 	}
-	return checkUp(s, c, c.To)
+	return r, checkUp(s, cmd, c.To)
 }

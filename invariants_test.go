@@ -77,6 +77,16 @@ func checkInvariants(v View) error {
 			return fmt.Errorf("node %d count %d, recount %d", n.ID, n.Shards, counts[n.ID])
 		}
 	}
+	var orphan error
+	s.hints.Ascend(func(h hintItem) bool {
+		if !ids[h.id] {
+			orphan = fmt.Errorf("hint for missing shard %d", h.id)
+		}
+		return orphan == nil
+	})
+	if orphan != nil {
+		return orphan
+	}
 	var nodeOrder []*shardRec
 	s.byNode.Ascend(func(r *shardRec) bool { nodeOrder = append(nodeOrder, r); return true })
 	if !slices.IsSortedFunc(nodeOrder, func(a, b *shardRec) int { return cmpBool(lessNodeCost(a, b), lessNodeCost(b, a)) }) {

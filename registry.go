@@ -56,10 +56,12 @@ func (g *ShardRegistry) writable() *state {
 func (g *ShardRegistry) Apply(cmd Command) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := check(g.cur, cmd); err != nil {
+	rec, err := check(g.cur, cmd)
+	if err != nil {
 		return err
 	}
-	g.writable().apply(cmd)
+	// rec stays valid if writable clones the state: records are shared.
+	g.writable().apply(cmd, rec)
 	return nil
 }
 
@@ -75,8 +77,9 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 	g.mu.Unlock()
 	results := make([]error, len(cmds))
 	for i, c := range cmds {
-		if results[i] = check(s, c); results[i] == nil {
-			s.apply(c)
+		var rec *shardRec
+		if rec, results[i] = check(s, c); results[i] == nil {
+			s.apply(c, rec)
 		}
 	}
 	return View{s: s}, results
@@ -95,9 +98,10 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	s := g.writable()
 	rec := *old
 	rec.keys, rec.bytes, rec.known = st.Keys, st.Bytes, true
-	rec.hint = nil
 	if st.SplitKey != nil {
-		rec.hint = append([]byte{}, st.SplitKey...)
+		s.hints.ReplaceOrInsert(hintItem{id: id, key: append([]byte{}, st.SplitKey...)})
+	} else {
+		s.hints.Delete(hintItem{id: id})
 	}
 	if rec.sinceSplit < neverSplit-1 {
 		rec.sinceSplit++
@@ -106,8 +110,8 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	return nil
 }
 
-// apply makes a change that check has accepted.
-func (s *state) apply(cmd Command) {
+// apply makes a change that check has accepted; rec is what check returned.
+func (s *state) apply(cmd Command, rec *shardRec) {
 	switch c := cmd.(type) {
 	case AddNode:
 		s.addNode(c.Node)
@@ -119,15 +123,14 @@ func (s *state) apply(cmd Command) {
 	case CreateShard:
 		s.create(c)
 	case PlaceSplit:
-		s.split(c)
+		s.split(c, rec)
 	case PlaceMerge:
-		s.merge(c)
+		s.merge(c, rec)
 	case PlaceTransfer:
-		old, _ := s.w.shard(s, c.Shard)
-		moved := *old
+		moved := *rec
 		moved.Node = c.To
 		moved.Epoch++
-		s.update(old, &moved)
+		s.update(rec, &moved)
 	}
 }
 
@@ -174,8 +177,7 @@ func (s *state) internRange(r KeyRange) KeyRange {
 	return out
 }
 
-func (s *state) split(c PlaceSplit) {
-	old, _ := s.w.shard(s, c.Shard)
+func (s *state) split(c PlaceSplit, old *shardRec) {
 	key := append([]byte(nil), c.SplitKey...)
 	left, right := *old, *old
 	left.Epoch++
@@ -184,7 +186,7 @@ func (s *state) split(c PlaceSplit) {
 	right.Epoch = left.Epoch
 	right.Range.Start = key
 	s.nextID++
-	left.hint, right.hint = nil, nil
+	s.hints.Delete(hintItem{id: left.ID}) // the hint was for the whole range
 	left.sinceSplit, right.sinceSplit = 0, 0
 	left.keys, right.keys = old.keys/2, old.keys-old.keys/2
 	left.bytes, right.bytes = old.bytes/2, old.bytes-old.bytes/2
@@ -196,13 +198,13 @@ func (s *state) split(c PlaceSplit) {
 	s.link(&right)
 }
 
-func (s *state) merge(c PlaceMerge) {
-	l, _ := s.w.shard(s, c.Left)
+func (s *state) merge(c PlaceMerge, l *shardRec) {
 	r, _ := s.w.shard(s, c.Right)
 	m := *l
 	m.Epoch++
 	m.Range.End = r.Range.End
-	m.hint = nil
+	s.hints.Delete(hintItem{id: l.ID})
+	s.hints.Delete(hintItem{id: r.ID})
 	m.known = l.known && r.known
 	m.keys, m.bytes = satAdd(l.keys, r.keys), satAdd(l.bytes, r.bytes)
 	if !m.known {

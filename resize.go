@@ -51,7 +51,8 @@ func (pl *planner) splitOne(r *shardRec) {
 	case pl.used[r.ID]:
 		pl.skip(Skip{Reason: SkipInPlan, Shard: r.ID})
 	default:
-		key := r.hint
+		st, _ := pl.s.stats(r)
+		key := st.SplitKey
 		if !r.Range.Inside(key) {
 			var ok bool
 			if key, ok = MidKey(r.Range); !ok {

@@ -21,7 +21,6 @@ const neverSplit = math.MaxUint32
 type shardRec struct {
 	Shard
 	keys, bytes uint64
-	hint        []byte
 	// known is set once the host reported stats, or when the shard inherits
 	// estimates from a split or merge of shards with known stats.
 	known bool
@@ -30,8 +29,23 @@ type shardRec struct {
 	sinceSplit uint32
 }
 
-func (r *shardRec) stats() (Stats, bool) {
-	return Stats{Keys: r.keys, Bytes: r.bytes, SplitKey: r.hint}, r.known
+// hintItem is a split-key hint, kept beside the records because few shards
+// have one: inside shardRec it would push every record into a larger size
+// class.
+type hintItem struct {
+	id  ShardID
+	key []byte
+}
+
+func lessHint(a, b hintItem) bool { return a.id < b.id }
+
+// stats returns r's soft stats with its hint, if any.
+func (s *state) stats(r *shardRec) (Stats, bool) {
+	st := Stats{Keys: r.keys, Bytes: r.bytes}
+	if h, ok := s.hints.Get(hintItem{id: r.ID}); ok {
+		st.SplitKey = h.key
+	}
+	return st, r.known
 }
 
 // cost orders a node's shards for moving: cheapest (fewest known bytes)
@@ -95,6 +109,7 @@ type state struct {
 	byKeys  *btree.BTreeG[*shardRec] // shards with known stats, most keys first
 	byBytes *btree.BTreeG[*shardRec] // shards with known stats, most bytes first
 	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
+	hints   *btree.BTreeG[hintItem]  // split-key hints, by shard ID
 	nodes   []Node                   // sorted by ID; Shards maintained
 	nextID  ShardID
 	// w runs the lookups of whoever writes this state (the registry under
@@ -111,6 +126,7 @@ func newState() *state {
 		byKeys:  btree.NewG(treeDegree, lessKeysDesc),
 		byBytes: btree.NewG(treeDegree, lessBytesDesc),
 		pairs:   btree.NewG(treeDegree, lessPair),
+		hints:   btree.NewG(treeDegree, lessHint),
 		nextID:  1,
 		w:       newSeeker(),
 	}
@@ -126,6 +142,7 @@ func (s *state) clone() *state {
 		byKeys:  s.byKeys.Clone(),
 		byBytes: s.byBytes.Clone(),
 		pairs:   s.pairs.Clone(),
+		hints:   s.hints.Clone(),
 		nodes:   append([]Node(nil), s.nodes...),
 		nextID:  s.nextID,
 		w:       newSeeker(),

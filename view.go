@@ -49,7 +49,7 @@ func (v View) Stats(id ShardID) (Stats, bool) {
 	if !ok {
 		return Stats{}, false
 	}
-	return r.stats()
+	return v.state().stats(r)
 }
 
 // Shards yields every shard in key order.

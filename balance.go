@@ -38,7 +38,7 @@ func (pl *planner) rebalance() {
 	}
 	pl.out.MinMoves = minMovesToBand(upCounts, w)
 	target := pl.targets(up, total)
-	drained := map[int]bool{}
+	var drained map[int]bool // sources whose every shard is already planned
 	for pl.spread(up) > w {
 		if pl.full() {
 			pl.skip(Skip{Reason: SkipLimitReached})
@@ -46,16 +46,15 @@ func (pl *planner) rebalance() {
 		}
 		src, dst, capped := -1, -1, false
 		for k, i := range up {
-			id := pl.s.nodes[i].ID
 			switch {
 			case pl.counts[i] > target[k] && !drained[i]:
-				if pl.from[id] >= pl.pol.MaxMovesPerNode {
+				if pl.from[i] >= pl.pol.MaxMovesPerNode {
 					capped = true
 				} else if src < 0 || pl.counts[i] > pl.counts[up[src]] {
 					src = k
 				}
 			case pl.counts[i] < target[k]:
-				if pl.in[id] >= pl.pol.MaxMovesPerNode {
+				if pl.in[i] >= pl.pol.MaxMovesPerNode {
 					capped = true
 				} else if dst < 0 || pl.counts[i] < pl.counts[up[dst]] {
 					dst = k
@@ -72,7 +71,10 @@ func (pl *planner) rebalance() {
 		}
 		r := pl.cheapest(pl.s.nodes[up[src]].ID)
 		if r == nil {
-			drained[up[src]] = true // every shard on it is already planned
+			if drained == nil {
+				drained = map[int]bool{}
+			}
+			drained[up[src]] = true
 			continue
 		}
 		pl.transfer(r, up[src], up[dst])

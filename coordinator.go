@@ -50,8 +50,10 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		s:      s,
 		limit:  limit,
 		budget: scanBudget(limit),
-		counts: make([]int, len(s.nodes)),
 	}
+	// One allocation for the three per-node slices.
+	perNode := make([]int, 3*len(s.nodes))
+	pl.counts, pl.in, pl.from = perNode[:len(s.nodes)], perNode[len(s.nodes):2*len(s.nodes)], perNode[2*len(s.nodes):]
 	for i, n := range s.nodes {
 		pl.counts[i] = n.Shards
 	}
@@ -80,9 +82,9 @@ type planner struct {
 	budget int
 	out    Plan
 	used   map[ShardID]bool
-	in     map[NodeID]int // transfers into each node
-	from   map[NodeID]int // transfers out of each node
-	counts []int          // projected shard counts, parallel to s.nodes
+	counts []int // projected shard counts, parallel to s.nodes
+	in     []int // transfers into each node, parallel to s.nodes
+	from   []int // transfers out of each node, parallel to s.nodes
 }
 
 // full reports whether the plan holds limit commands.
@@ -104,11 +106,8 @@ func (pl *planner) use(cmd Command, shards ...ShardID) {
 func (pl *planner) transfer(r *shardRec, src, dst int) {
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
-	if pl.in == nil {
-		pl.in, pl.from = map[NodeID]int{}, map[NodeID]int{}
-	}
-	pl.in[to]++
-	pl.from[r.Node]++
+	pl.in[dst]++
+	pl.from[src]++
 	pl.counts[src]--
 	pl.counts[dst]++
 }
@@ -140,7 +139,7 @@ func (pl *planner) drain() {
 				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
 				return
 			}
-			if pl.from[n.ID] >= pl.pol.MaxMovesPerNode {
+			if pl.from[i] >= pl.pol.MaxMovesPerNode {
 				pl.skip(Skip{Reason: SkipNodeCap, Node: n.ID})
 				break
 			}
@@ -148,7 +147,7 @@ func (pl *planner) drain() {
 			if r == nil {
 				break
 			}
-			dst := pl.emptiest(func(int) bool { return true })
+			dst := pl.emptiest()
 			if dst < 0 {
 				pl.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
@@ -159,12 +158,11 @@ func (pl *planner) drain() {
 }
 
 // emptiest returns the index of the up node with the fewest projected
-// shards (lowest ID on ties) that is under its move cap and passes ok, or
-// -1.
-func (pl *planner) emptiest(ok func(i int) bool) int {
+// shards (lowest ID on ties) that is under its move cap, or -1.
+func (pl *planner) emptiest() int {
 	best := -1
 	for i, n := range pl.s.nodes {
-		if n.State != NodeUp || pl.in[n.ID] >= pl.pol.MaxMovesPerNode || !ok(i) {
+		if n.State != NodeUp || pl.in[i] >= pl.pol.MaxMovesPerNode {
 			continue
 		}
 		if best < 0 || pl.counts[i] < pl.counts[best] {

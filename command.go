@@ -107,26 +107,33 @@ func (PlaceMerge) Type() CommandType { return TypePlaceMerge }
 // Type implements Command.
 func (PlaceTransfer) Type() CommandType { return TypePlaceTransfer }
 
+// String formats the command for logs and tests.
 func (c AddNode) String() string { return fmt.Sprintf("add-node %d", c.Node) }
 
+// String formats the command for logs and tests.
 func (c SetNodeState) String() string {
 	return fmt.Sprintf("set-node-state %d %s", c.Node, c.State)
 }
 
+// String formats the command for logs and tests.
 func (c RemoveNode) String() string { return fmt.Sprintf("remove-node %d", c.Node) }
 
+// String formats the command for logs and tests.
 func (c CreateShard) String() string {
 	return fmt.Sprintf("create-shard %d %s on %d", c.ID, c.Range, c.Node)
 }
 
+// String formats the command for logs and tests.
 func (c PlaceSplit) String() string {
 	return fmt.Sprintf("split %d@%d at %s", c.Shard, c.Epoch, QuoteKey(c.SplitKey))
 }
 
+// String formats the command for logs and tests.
 func (c PlaceMerge) String() string {
 	return fmt.Sprintf("merge %d@%d <- %d@%d", c.Left, c.LeftEpoch, c.Right, c.RightEpoch)
 }
 
+// String formats the command for logs and tests.
 func (c PlaceTransfer) String() string {
 	return fmt.Sprintf("transfer %d@%d %d -> %d", c.Shard, c.Epoch, c.From, c.To)
 }

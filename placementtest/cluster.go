@@ -25,6 +25,10 @@ type ClusterOptions struct {
 	// ManualTicks leaves the schedulers stopped, so the test drives them
 	// with Scheduler.Tick.
 	ManualTicks bool
+	// RaftTimeout is raft's heartbeat, election and leader-lease timeout;
+	// 0 means 100ms. Raise it where GC pauses or a loaded machine would
+	// otherwise cost leadership mid-measurement.
+	RaftTimeout time.Duration
 	// SnapshotThreshold and TrailingLogs are passed to raft when non-zero,
 	// to force snapshots and snapshot installs in tests.
 	SnapshotThreshold, TrailingLogs uint64
@@ -103,9 +107,13 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 func (c *Cluster) raftConfig(s *Server) *raft.Config {
 	conf := raft.DefaultConfig()
 	conf.LocalID = s.ID
-	conf.HeartbeatTimeout = 100 * time.Millisecond
-	conf.ElectionTimeout = 100 * time.Millisecond
-	conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	timeout := c.opts.RaftTimeout
+	if timeout == 0 {
+		timeout = 100 * time.Millisecond
+	}
+	conf.HeartbeatTimeout = timeout
+	conf.ElectionTimeout = timeout
+	conf.LeaderLeaseTimeout = timeout
 	conf.CommitTimeout = 5 * time.Millisecond
 	conf.Logger = c.opts.Logger
 	if conf.Logger == nil {

@@ -67,12 +67,24 @@ func systemRegistry(b *testing.B) *placement.ShardRegistry {
 }
 
 // BenchmarkTick is a whole leader tick without raft: View, Plan (limit 5),
-// Encode, and the FSM applying the entry to the registry.
+// Encode, and the FSM applying the entry to the registry. After each tick,
+// outside the timer, the transfers it made are moved back, so every timed
+// tick has the same work to do however large b.N grows.
+// Sub-benchmarks vary MaxActionsPerTick, to show allocations follow the
+// actions, not the 1M shards.
 func BenchmarkTick(b *testing.B) {
+	for _, actions := range []int{1, 5, 20} {
+		b.Run(fmt.Sprintf("actions=%d", actions), func(b *testing.B) { benchmarkTick(b, actions) })
+	}
+}
+
+func benchmarkTick(b *testing.B, actions int) {
 	reg := systemRegistry(b)
 	fake := placementtest.NewFakeRaft(placement.NewFSM(reg).ApplyEntry)
 	fake.SetLeader(true)
 	cfg := placement.DefaultConfig()
+	cfg.MaxActionsPerTick = actions
+	cfg.MaxMovesPerNode = actions
 	sched, err := placement.New(fake, reg, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -89,12 +101,29 @@ func BenchmarkTick(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if rep.Rejected() > 0 {
-			b.Fatalf("rejected: %v", rep.Results)
+		if len(rep.Commands) == 0 || rep.Rejected() > 0 {
+			b.Fatalf("tick proposed %d commands, results %v", len(rep.Commands), rep.Results)
 		}
 		proposed += len(rep.Commands)
+		b.StopTimer()
+		undoTransfers(b, reg, rep.Commands)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(proposed)/float64(b.N), "cmds/tick")
+}
+
+// undoTransfers moves every transferred shard back where it came from.
+func undoTransfers(b *testing.B, reg *placement.ShardRegistry, cmds []placement.Command) {
+	for _, c := range cmds {
+		tr, ok := c.(placement.PlaceTransfer)
+		if !ok {
+			b.Fatalf("tick proposed %v; the fixture has only transfers to make", c)
+		}
+		back := placement.PlaceTransfer{Shard: tr.Shard, Epoch: tr.Epoch + 1, From: tr.To, To: tr.From}
+		if err := reg.Apply(back); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkFSMSnapshot measures, at 1M shards, taking the snapshot on the

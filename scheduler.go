@@ -30,10 +30,14 @@ type Scheduler struct {
 	wake   chan struct{} // Resume asks the loop for a prompt tick
 
 	tickMu      sync.Mutex // one tick at a time; guards the fields below
-	coord       *Coordinator
 	leader      bool
 	term        uint64
 	needBarrier bool
+
+	// coordMu guards coord. It is held only while planning, so DryRun does
+	// not wait for a tick's raft apply.
+	coordMu sync.Mutex
+	coord   *Coordinator
 
 	runMu  sync.Mutex // guards handle
 	handle *Handle
@@ -82,8 +86,8 @@ func (s *Scheduler) Paused() bool { return s.paused.Load() }
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
-	s.tickMu.Lock()
-	defer s.tickMu.Unlock()
+	s.coordMu.Lock()
+	defer s.coordMu.Unlock()
 	return s.coord.preview(s.reg.View(), s.cfg.MaxActionsPerTick)
 }
 
@@ -113,7 +117,9 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 
 	start := time.Now()
+	s.coordMu.Lock()
 	plan := s.coord.Plan(s.reg.View(), s.cfg.MaxActionsPerTick)
+	s.coordMu.Unlock()
 	rep.PlanTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "plan"}, start)
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))
@@ -158,8 +164,11 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
 	}
 	if leader && (!s.leader || term != s.term) {
-		s.coord = NewCoordinator(s.cfg.Policy)
-		s.coord.ResumeRebalancing()
+		coord := NewCoordinator(s.cfg.Policy)
+		coord.ResumeRebalancing()
+		s.coordMu.Lock()
+		s.coord = coord
+		s.coordMu.Unlock()
 		s.needBarrier = true
 	}
 	s.leader, s.term = leader, term

@@ -250,3 +250,33 @@ func TestResumeWakesTheLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestDryRunDoesNotWaitForAnApply(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.SetLeader(true)
+	release := h.fake.HoldApplies()
+	defer release()
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.sched.Tick(context.Background())
+		done <- err
+	}()
+	plan := h.sched.DryRun() // while the tick may be waiting on raft
+	require.Len(t, plan.Commands, 3)
+	release()
+	require.NoError(t, <-done)
+	require.Len(t, h.fake.Entries(), 1)
+}
+
+func TestApplyTimeoutThenBarrier(t *testing.T) {
+	h := newHarness(t, func(c *placement.Config) { c.ApplyTimeout = 50 * time.Millisecond })
+	h.fake.SetLeader(true)
+	release := h.fake.HoldApplies()
+	_, err := h.sched.Tick(context.Background())
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the apply's outcome is unknown")
+	release()
+	rep, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.True(t, rep.Barrier, "an unknown outcome means a barrier before planning again")
+	require.Equal(t, []uint64{1, 1}, h.fake.Barriers())
+}

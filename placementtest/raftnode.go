@@ -27,6 +27,7 @@ type FakeRaft struct {
 	calls    int      // Apply calls so far
 	failures map[int]failure
 	changes  chan struct{}
+	held     chan struct{} // while non-nil, Apply waits for it to close
 }
 
 type failure struct {
@@ -66,6 +67,26 @@ func (f *FakeRaft) FailApply(k int, err error, applied bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failures[f.calls+k] = failure{err: err, applied: applied}
+}
+
+// HoldApplies makes every Apply call wait, without applying, until the
+// returned release function is called or the call's context ends (then
+// Apply returns the context's error, as the raft adapter does when an
+// outcome is unknown). Release is idempotent.
+func (f *FakeRaft) HoldApplies() (release func()) {
+	held := make(chan struct{})
+	f.mu.Lock()
+	f.held = held
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.held = nil
+			f.mu.Unlock()
+			close(held)
+		})
+	}
 }
 
 // Entries returns the entries applied so far, in order.
@@ -111,6 +132,16 @@ func (f *FakeRaft) Barrier(ctx context.Context) error {
 func (f *FakeRaft) Apply(ctx context.Context, entry []byte) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	f.mu.Lock()
+	held := f.held
+	f.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

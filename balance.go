@@ -39,7 +39,13 @@ func (pl *planner) rebalance() {
 	pl.out.MinMoves = minMovesToBand(upCounts, w)
 	target := pl.targets(up, total)
 	var drained map[int]bool // sources whose every shard is already planned
-	for pl.spread(up) > w {
+	for {
+		if pl.spread(up) <= w {
+			// The band is reached once these moves apply: rebalancing
+			// ends here, and only the trigger starts it again.
+			pl.out.Rebalancing = false
+			return
+		}
 		if pl.full() {
 			pl.skip(Skip{Reason: SkipLimitReached})
 			return

@@ -71,8 +71,12 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 }
 
 // scanBudget bounds how many candidates one phase examines, so a plan's
-// cost follows its decisions rather than the size of the map.
-func scanBudget(limit int) int { return 64 + 8*limit }
+// cost follows its decisions rather than the size of the map. The limit is
+// clamped so that a huge one neither overflows nor sizes anything.
+func scanBudget(limit int) int { return 64 + 8*min(limit, maxPlanned) }
+
+// maxPlanned caps what a plan sizes up front from its limit.
+const maxPlanned = 1 << 16
 
 // planner is the working state of one Plan call.
 type planner struct {
@@ -94,7 +98,7 @@ func (pl *planner) skip(s Skip) { pl.out.Skipped = append(pl.out.Skipped, s) }
 
 func (pl *planner) use(cmd Command, shards ...ShardID) {
 	if pl.used == nil {
-		pl.used = make(map[ShardID]bool, pl.limit*2)
+		pl.used = make(map[ShardID]bool, 2*min(pl.limit, 64))
 	}
 	for _, id := range shards {
 		pl.used[id] = true

@@ -17,8 +17,8 @@ type Plan struct {
 	// Imbalance is Imbalance(view) when the plan was made.
 	Imbalance float64
 	// Rebalancing reports whether rebalancing is in progress after this
-	// plan: it started because Imbalance exceeded the threshold and has not
-	// yet reached the stop band.
+	// plan: it started because Imbalance exceeded the threshold, and the
+	// counts will not yet be in the stop band once this plan applies.
 	Rebalancing bool
 	// MinMoves is the fewest transfers that would bring the up nodes'
 	// shard counts (after this plan's splits and merges) into the stop

@@ -76,14 +76,17 @@ func (pl *planner) merge() {
 		if p.keys >= bound {
 			return false
 		}
+		// The budget counts every pair looked at, cold or not: pairs few
+		// in keys but large in bytes sort early and would otherwise make
+		// the scan O(shards).
+		if budget--; budget < 0 {
+			pl.skip(Skip{Reason: SkipScanBudget, Shard: p.left})
+			return false
+		}
 		l, _ := pl.s.shard(p.left)
 		r, _ := pl.s.next(l)
 		if l.keys >= pol.MergeKeys || r.keys >= pol.MergeKeys || l.bytes >= pol.MergeBytes || r.bytes >= pol.MergeBytes {
 			return true // not cold: not a candidate
-		}
-		if budget--; budget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: l.ID})
-			return false
 		}
 		if pl.full() {
 			pl.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})

@@ -125,6 +125,9 @@ func snapCorrupt(format string, args ...any) error {
 func decodeState(d *decoder) *state {
 	s := newState()
 	s.nextID = ShardID(d.uvarint("next ID"))
+	if d.err == nil && s.nextID == 0 {
+		d.fail(len(snapshotMagic)+1, "next shard ID 0")
+	}
 	for n := d.uvarint("node count"); n > 0 && d.err == nil; n-- {
 		start := d.off
 		node := Node{ID: NodeID(d.uvarint("node ID")), State: NodeState(d.uvarint("node state"))}
@@ -151,6 +154,8 @@ func decodeState(d *decoder) *state {
 			return nil
 		case r.ID == 0 || r.ID >= s.nextID:
 			d.fail(start, "shard ID %d not below next ID %d", r.ID, s.nextID)
+		case r.Epoch == 0:
+			d.fail(start, "shard %d at epoch 0", r.ID)
 		case !r.Range.Valid() || (prev != nil && (prev.Range.End == nil || string(prev.Range.End) > string(r.Range.Start))):
 			d.fail(start, "shard %d range %v out of order or overlapping", r.ID, r.Range)
 		case s.nodeIndex(r.Node) < 0:

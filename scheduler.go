@@ -20,6 +20,13 @@ import (
 // raft barrier before planning, so it never plans on a map that has not
 // caught up. A not-leader error ends the tick at once. Metrics go to
 // hashicorp/go-metrics' global sink under "placement".
+//
+// A new leader cannot tell whether its predecessor was part-way through a
+// rebalance (the hysteresis flag is not replicated), so it starts as if it
+// were: in its first plans it rebalances down to the stop band even when
+// imbalance is under the trigger. A leader change therefore never strands a
+// rebalance above the band; the cost is that it may tighten a cluster that
+// sat between the band and the trigger.
 type Scheduler struct {
 	raft RaftNode
 	reg  *ShardRegistry

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -52,12 +54,13 @@ type Server struct {
 	Node      *placement.RaftAdapter
 	Scheduler *placement.Scheduler
 
-	handle *placement.Handle
-	trans  *raft.InmemTransport
-	logs   *raft.InmemStore
-	snaps  *raft.InmemSnapshotStore
-	up     bool
-	cut    bool // isolated
+	handle   *placement.Handle
+	restores atomic.Int64 // FSM restores, across restarts
+	trans    *raft.InmemTransport
+	logs     *raft.InmemStore
+	snaps    *raft.InmemSnapshotStore
+	up       bool
+	cut      bool // isolated
 }
 
 // Cluster is n hashicorp/raft servers over the in-memory transport with
@@ -137,7 +140,7 @@ func (c *Cluster) start(i int) error {
 	if c.opts.OnApply != nil {
 		opts = append(opts, placement.WithApplyFunc(func(index uint64, cmd placement.Command) { c.opts.OnApply(i, index, cmd) }))
 	}
-	fsm := placement.NewFSM(s.Registry, opts...)
+	fsm := &countingFSM{FSM: placement.NewFSM(s.Registry, opts...), restores: &s.restores}
 	r, err := raft.NewRaft(c.raftConfig(s), fsm, s.logs, s.logs, s.snaps, s.trans)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.ID, err)
@@ -366,6 +369,23 @@ func (c *Cluster) WaitIdentical(timeout time.Duration) error {
 		c.mu.Unlock()
 		return caughtUp && c.Identical()
 	})
+}
+
+// Restores returns how many times server i's FSM was restored from a
+// snapshot (at start-up from its own store, or installed by a leader),
+// across restarts.
+func (c *Cluster) Restores(i int) int64 { return c.Servers[i].restores.Load() }
+
+// countingFSM counts restores, so tests can tell a snapshot install from a
+// log replay.
+type countingFSM struct {
+	*placement.FSM
+	restores *atomic.Int64
+}
+
+func (f *countingFSM) Restore(rc io.ReadCloser) error {
+	f.restores.Add(1)
+	return f.FSM.Restore(rc)
 }
 
 // SnapshotIDs lists the raft snapshots in server i's snapshot store.

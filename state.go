@@ -192,8 +192,12 @@ func pairOf(l, r *shardRec) (mergePair, bool) {
 	return mergePair{keys: satAdd(l.keys, r.keys), left: l.ID}, true
 }
 
-// neighbourPairs returns the merge pairs r forms with its neighbours.
+// neighbourPairs returns the merge pairs r forms with its neighbours. A
+// shard without known stats is in none, so its neighbours are not looked up.
 func (s *state) neighbourPairs(r *shardRec) (out [2]mergePair, n int) {
+	if !r.known {
+		return out, 0
+	}
 	if p, ok := s.w.prev(s, r); ok {
 		if mp, ok := pairOf(p, r); ok {
 			out[n], n = mp, n+1
@@ -226,24 +230,22 @@ func (s *state) link(r *shardRec) {
 
 // update swaps old for new when both cover the same range (a transfer or a
 // stats report). It touches only the indexes whose ordering changed, and
-// looks up the neighbours once.
+// looks up the neighbours once, and only if a merge pair can change.
 func (s *state) update(old, new *shardRec) {
-	p, hasPrev := s.w.prev(s, old)
-	n, hasNext := s.w.next(s, old)
-	if hasPrev {
-		s.repair(p, old, p, new)
-	}
-	if hasNext {
-		s.repair(old, n, new, n)
+	if old.known || new.known {
+		if p, ok := s.w.prev(s, old); ok {
+			s.repair(p, old, p, new)
+		}
+		if n, ok := s.w.next(s, old); ok {
+			s.repair(old, n, new, n)
+		}
 	}
 	s.byStart.ReplaceOrInsert(new)
 	s.byID.ReplaceOrInsert(new)
-	if old.Node == new.Node && old.cost() == new.cost() {
-		s.byNode.ReplaceOrInsert(new)
-	} else {
-		s.byNode.Delete(old)
-		s.byNode.ReplaceOrInsert(new)
+	if old.Node != new.Node || old.cost() != new.cost() {
+		s.byNode.Delete(old) // its position in byNode moves
 	}
+	s.byNode.ReplaceOrInsert(new)
 	if old.known && (!new.known || old.keys != new.keys) {
 		s.byKeys.Delete(old)
 	}

@@ -32,6 +32,10 @@ var (
 	// ErrCorruptSnapshot is returned when restoring a snapshot that is
 	// truncated, has a bad checksum or an unknown version.
 	ErrCorruptSnapshot = errors.New("placement: corrupt snapshot")
+
+	// ErrInvalidStats is returned by ReportStats for figures it cannot
+	// plan with, such as a negative or NaN load.
+	ErrInvalidStats = errors.New("placement: invalid stats")
 )
 
 // Rejection reasons. Each wraps ErrRejected.

@@ -9,7 +9,7 @@ func Imbalance(v View) float64 {
 	return imbalanceOf(v.state().nodes)
 }
 
-func imbalanceOf(nodes []Node) float64 {
+func imbalanceOf(nodes []nodeRec) float64 {
 	up, total := 0, 0
 	lo, hi := 0, 0
 	for _, n := range nodes {

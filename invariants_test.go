@@ -3,6 +3,7 @@ package placement
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 )
@@ -36,8 +37,9 @@ func checkInvariants(v View) error {
 		return fmt.Errorf("index sizes: start %d id %d node %d", len(recs), s.byID.Len(), s.byNode.Len())
 	}
 	counts := map[NodeID]int{}
+	usage := map[NodeID]Usage{}
 	ids := map[ShardID]bool{}
-	known := 0
+	known, loaded := 0, 0
 	for i, r := range recs {
 		if !r.Range.Valid() {
 			return fmt.Errorf("invalid range %v", r.Shard)
@@ -60,14 +62,28 @@ func checkInvariants(v View) error {
 		}
 		counts[r.Node]++
 		if r.known {
+			u := usage[r.Node]
+			u.Known++
+			u.Bytes += r.bytes
+			u.Load += float64(r.load)
+			usage[r.Node] = u
+		}
+		if r.loaded() {
+			loaded++
+			if !s.byLoad.Has(r) {
+				return fmt.Errorf("shard %d missing from the load index", r.ID)
+			}
+		}
+		if r.known {
 			known++
 			if !s.byKeys.Has(r) || !s.byBytes.Has(r) {
 				return fmt.Errorf("shard %d missing from a stats index", r.ID)
 			}
 		}
 	}
-	if s.byKeys.Len() != known || s.byBytes.Len() != known {
-		return fmt.Errorf("stats indexes hold %d/%d, want %d", s.byKeys.Len(), s.byBytes.Len(), known)
+	if s.byKeys.Len() != known || s.byBytes.Len() != known || s.byLoad.Len() != loaded {
+		return fmt.Errorf("stats indexes hold %d/%d/%d, want %d/%d",
+			s.byKeys.Len(), s.byBytes.Len(), s.byLoad.Len(), known, loaded)
 	}
 	if !sort.SliceIsSorted(s.nodes, func(i, j int) bool { return s.nodes[i].ID < s.nodes[j].ID }) {
 		return fmt.Errorf("nodes not sorted")
@@ -75,6 +91,11 @@ func checkInvariants(v View) error {
 	for _, n := range s.nodes {
 		if n.Shards != counts[n.ID] {
 			return fmt.Errorf("node %d count %d, recount %d", n.ID, n.Shards, counts[n.ID])
+		}
+		// Load sums are floats updated in place: equal up to rounding.
+		u, want := n.usage, usage[n.ID]
+		if u.Known != want.Known || u.Bytes != want.Bytes || math.Abs(u.Load-want.Load) > 1e-6*(1+want.Load) {
+			return fmt.Errorf("node %d usage %+v, recount %+v", n.ID, u, want)
 		}
 	}
 	var orphan error

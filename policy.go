@@ -42,7 +42,7 @@ type Policy struct {
 	// is merged until the host has reported stats for it this many times.
 	// It is a logical clock driven by the host's ReportStats calls; the
 	// planner reads no wall clock. Default 3. Zero means the halves may
-	// merge as soon as they are cold.
+	// merge as soon as they are cold. It must be below 65,535.
 	MergeEmbargo uint32
 
 	// ImbalanceThreshold is a ratio: rebalancing by shard count starts when
@@ -101,6 +101,9 @@ func (p Policy) Validate() error {
 		// comparison, is rejected too.
 		return fmt.Errorf("%w: Policy.MergeMaxFraction %v not in (0, 1]",
 			ErrInvalidConfig, p.MergeMaxFraction)
+	case p.MergeEmbargo >= neverSplit:
+		return fmt.Errorf("%w: Policy.MergeEmbargo %d must be below %d",
+			ErrInvalidConfig, p.MergeEmbargo, neverSplit)
 	case !finiteNonNegative(p.ImbalanceThreshold):
 		return fmt.Errorf("%w: Policy.ImbalanceThreshold %v must be finite and >= 0",
 			ErrInvalidConfig, p.ImbalanceThreshold)

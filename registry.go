@@ -85,10 +85,14 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 	return View{s: s}, results
 }
 
-// ReportStats records the host's latest size figures for a shard. Stats are
+// ReportStats records the host's latest figures for a shard. Stats are
 // soft state: not replicated, not in snapshots, never read by Apply. The
-// split-key hint is copied.
+// split-key hint is copied. A Load that is negative, NaN or infinite is
+// refused with ErrInvalidStats and nothing is recorded.
 func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
+	if !finiteNonNegative(st.Load) {
+		return fmt.Errorf("report stats for shard %d: load %v: %w", id, st.Load, ErrInvalidStats)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old, ok := g.cur.w.shard(g.cur, id)
@@ -97,7 +101,7 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	}
 	s := g.writable()
 	rec := *old
-	rec.keys, rec.bytes, rec.known = st.Keys, st.Bytes, true
+	rec.keys, rec.bytes, rec.load, rec.known = st.Keys, st.Bytes, toLoad(st.Load), true
 	if st.SplitKey != nil {
 		s.hints.ReplaceOrInsert(hintItem{id: id, key: append([]byte{}, st.SplitKey...)})
 	} else {
@@ -108,6 +112,30 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	}
 	s.update(old, &rec)
 	return nil
+}
+
+// ReportNodeStats records the host's latest figures for a data node. Like
+// shard stats they are soft state: not replicated, not in snapshots (a
+// restore forgets them), never read by Apply; only the registry the
+// planner reads (the leader's) needs them. A node the registry does not hold
+// is refused with ErrUnknownNode.
+func (g *ShardRegistry) ReportNodeStats(node NodeID, st NodeStats) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := g.cur.nodeIndex(node)
+	if i < 0 {
+		return fmt.Errorf("report stats for node %d: %w", node, ErrUnknownNode)
+	}
+	if g.cur.nodes[i].capacity == st.Capacity {
+		return nil
+	}
+	g.writable().nodes[i].capacity = st.Capacity
+	return nil
+}
+
+// toLoad stores a finite, non-negative load as a float32, saturating.
+func toLoad(l float64) float32 {
+	return float32(min(l, math.MaxFloat32))
 }
 
 // apply makes a change that check has accepted; rec is what check returned.
@@ -139,9 +167,9 @@ func (s *state) addNode(id NodeID) {
 	for i > 0 && s.nodes[i-1].ID > id {
 		i--
 	}
-	s.nodes = append(s.nodes, Node{})
+	s.nodes = append(s.nodes, nodeRec{})
 	copy(s.nodes[i+1:], s.nodes[i:])
-	s.nodes[i] = Node{ID: id, State: NodeUp}
+	s.nodes[i] = nodeRec{Node: Node{ID: id, State: NodeUp}}
 }
 
 func (s *state) create(c CreateShard) {
@@ -190,6 +218,7 @@ func (s *state) split(c PlaceSplit, old *shardRec) {
 	left.sinceSplit, right.sinceSplit = 0, 0
 	left.keys, right.keys = old.keys/2, old.keys-old.keys/2
 	left.bytes, right.bytes = old.bytes/2, old.bytes-old.bytes/2
+	left.load, right.load = old.load/2, old.load/2
 	s.unlink(old)
 	s.remove(old)
 	s.insert(&left)
@@ -207,8 +236,9 @@ func (s *state) merge(c PlaceMerge, l *shardRec) {
 	s.hints.Delete(hintItem{id: r.ID})
 	m.known = l.known && r.known
 	m.keys, m.bytes = satAdd(l.keys, r.keys), satAdd(l.bytes, r.bytes)
+	m.load = min(l.load+r.load, math.MaxFloat32)
 	if !m.known {
-		m.keys, m.bytes = 0, 0
+		m.keys, m.bytes, m.load = 0, 0, 0
 	}
 	m.sinceSplit = min(l.sinceSplit, r.sinceSplit)
 	s.unlink(l)

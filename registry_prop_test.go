@@ -86,6 +86,9 @@ func TestRegistryRandomCommands(t *testing.T) {
 			if rapid.IntRange(0, 4).Draw(t, "report") == 0 && old.ShardCount() > 0 {
 				sh := rapid.SampledFrom(collect(old)).Draw(t, "statshard")
 				st := Stats{Keys: rapid.Uint64Range(0, 5000).Draw(t, "keys"), Bytes: rapid.Uint64Range(0, 1<<20).Draw(t, "bytes")}
+				if rapid.Bool().Draw(t, "loaded") {
+					st.Load = float64(rapid.IntRange(0, 1000).Draw(t, "load")) / 8
+				}
 				if rapid.Bool().Draw(t, "hint") {
 					st.SplitKey = genKey(t, "hintkey")
 				}

@@ -98,7 +98,7 @@ func (pl *planner) merge() {
 			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID, Node: l.Node})
 		case pl.used[l.ID] || pl.used[r.ID]:
 			pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
-		case l.sinceSplit < pol.MergeEmbargo || r.sinceSplit < pol.MergeEmbargo:
+		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
 		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes:
 			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})

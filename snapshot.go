@@ -134,7 +134,7 @@ func decodeState(d *decoder) *state {
 		if d.err == nil && (node.ID == 0 || !node.State.Valid() || (len(s.nodes) > 0 && node.ID <= s.nodes[len(s.nodes)-1].ID)) {
 			d.fail(start, "bad node %d in state %d", node.ID, node.State)
 		}
-		s.nodes = append(s.nodes, node)
+		s.nodes = append(s.nodes, nodeRec{Node: node})
 	}
 	var recs []*shardRec
 	for n := d.uvarint("shard count"); n > 0 && d.err == nil; n-- {

@@ -13,7 +13,9 @@ import (
 const treeDegree = 32
 
 // neverSplit is sinceSplit for a shard that was not created by a split.
-const neverSplit = math.MaxUint32
+// Counts of stats reports saturate one below it (Policy.Validate keeps
+// MergeEmbargo under it).
+const neverSplit = math.MaxUint16
 
 // shardRec is one shard with its soft stats. Records are immutable once they
 // are in a tree: every change builds a new record and swaps it in, so a View
@@ -21,12 +23,44 @@ const neverSplit = math.MaxUint32
 type shardRec struct {
 	Shard
 	keys, bytes uint64
+	// sinceSplit counts stats reports since the shard was created by a
+	// split (saturating); neverSplit for a shard that was not. With known
+	// and load it fits in the 8 bytes after bytes, so a record stays in
+	// the 96-byte size class.
+	sinceSplit uint16
 	// known is set once the host reported stats, or when the shard inherits
 	// estimates from a split or merge of shards with known stats.
 	known bool
-	// sinceSplit counts stats reports since the shard was created by a
-	// split (saturating); neverSplit for a shard that was not.
-	sinceSplit uint32
+	load  float32
+}
+
+// nodeRec is a node with the soft sums the planner reads: the replicated
+// Node, the host-reported capacity, and the usage of its shards with known
+// stats, maintained on every insert, remove and update.
+type nodeRec struct {
+	Node
+	capacity uint64
+	usage    Usage
+}
+
+// add counts r's stats into the node's usage (sign +1) or out of it (-1).
+// Byte sums wrap like the uint64s they are, so adding and then removing a
+// record always restores the sum exactly.
+func (n *nodeRec) add(r *shardRec, sign int) {
+	if !r.known {
+		return
+	}
+	n.usage.Known += sign
+	if sign > 0 {
+		n.usage.Bytes += r.bytes
+		n.usage.Load += float64(r.load)
+	} else {
+		n.usage.Bytes -= r.bytes
+		n.usage.Load -= float64(r.load)
+	}
+	if n.usage.Known == 0 || n.usage.Load < 0 {
+		n.usage.Load = 0 // no rounding residue
+	}
 }
 
 // hintItem is a split-key hint, kept beside the records because few shards
@@ -41,7 +75,7 @@ func lessHint(a, b hintItem) bool { return a.id < b.id }
 
 // stats returns r's soft stats with its hint, if any.
 func (s *state) stats(r *shardRec) (Stats, bool) {
-	st := Stats{Keys: r.keys, Bytes: r.bytes}
+	st := Stats{Keys: r.keys, Bytes: r.bytes, Load: float64(r.load)}
 	if h, ok := s.hints.Get(hintItem{id: r.ID}); ok {
 		st.SplitKey = h.key
 	}
@@ -92,6 +126,16 @@ func lessBytesDesc(a, b *shardRec) bool {
 	return a.ID < b.ID
 }
 
+func lessLoadDesc(a, b *shardRec) bool {
+	if a.load != b.load {
+		return a.load > b.load
+	}
+	return a.ID < b.ID
+}
+
+// loaded reports whether r belongs in byLoad.
+func (r *shardRec) loaded() bool { return r.known && r.load > 0 }
+
 func lessPair(a, b mergePair) bool {
 	if a.keys != b.keys {
 		return a.keys < b.keys
@@ -108,9 +152,10 @@ type state struct {
 	byNode  *btree.BTreeG[*shardRec] // all shards, by (node, cost, ID)
 	byKeys  *btree.BTreeG[*shardRec] // shards with known stats, most keys first
 	byBytes *btree.BTreeG[*shardRec] // shards with known stats, most bytes first
+	byLoad  *btree.BTreeG[*shardRec] // shards with known load > 0, hottest first
 	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
 	hints   *btree.BTreeG[hintItem]  // split-key hints, by shard ID
-	nodes   []Node                   // sorted by ID; Shards maintained
+	nodes   []nodeRec                // sorted by ID; Shards and usage maintained
 	nextID  ShardID
 	// w runs the lookups of whoever writes this state (the registry under
 	// its lock, or Try on its private copy). Readers of a shared state use
@@ -125,6 +170,7 @@ func newState() *state {
 		byNode:  btree.NewG(treeDegree, lessNodeCost),
 		byKeys:  btree.NewG(treeDegree, lessKeysDesc),
 		byBytes: btree.NewG(treeDegree, lessBytesDesc),
+		byLoad:  btree.NewG(treeDegree, lessLoadDesc),
 		pairs:   btree.NewG(treeDegree, lessPair),
 		hints:   btree.NewG(treeDegree, lessHint),
 		nextID:  1,
@@ -141,9 +187,10 @@ func (s *state) clone() *state {
 		byNode:  s.byNode.Clone(),
 		byKeys:  s.byKeys.Clone(),
 		byBytes: s.byBytes.Clone(),
+		byLoad:  s.byLoad.Clone(),
 		pairs:   s.pairs.Clone(),
 		hints:   s.hints.Clone(),
-		nodes:   append([]Node(nil), s.nodes...),
+		nodes:   append([]nodeRec(nil), s.nodes...),
 		nextID:  s.nextID,
 		w:       newSeeker(),
 	}
@@ -168,7 +215,12 @@ func (s *state) insert(r *shardRec) {
 		s.byKeys.ReplaceOrInsert(r)
 		s.byBytes.ReplaceOrInsert(r)
 	}
-	s.nodes[s.nodeIndex(r.Node)].Shards++
+	if r.loaded() {
+		s.byLoad.ReplaceOrInsert(r)
+	}
+	n := &s.nodes[s.nodeIndex(r.Node)]
+	n.Shards++
+	n.add(r, +1)
 }
 
 // remove undoes insert.
@@ -180,7 +232,12 @@ func (s *state) remove(r *shardRec) {
 		s.byKeys.Delete(r)
 		s.byBytes.Delete(r)
 	}
-	s.nodes[s.nodeIndex(r.Node)].Shards--
+	if r.loaded() {
+		s.byLoad.Delete(r)
+	}
+	n := &s.nodes[s.nodeIndex(r.Node)]
+	n.Shards--
+	n.add(r, -1)
 }
 
 // pairOf returns the merge-pair entry for two adjacent shards, if they are
@@ -256,10 +313,19 @@ func (s *state) update(old, new *shardRec) {
 		s.byKeys.ReplaceOrInsert(new)
 		s.byBytes.ReplaceOrInsert(new)
 	}
-	if old.Node != new.Node {
-		s.nodes[s.nodeIndex(old.Node)].Shards--
-		s.nodes[s.nodeIndex(new.Node)].Shards++
+	if old.loaded() && (!new.loaded() || old.load != new.load) {
+		s.byLoad.Delete(old)
 	}
+	if new.loaded() {
+		s.byLoad.ReplaceOrInsert(new)
+	}
+	from, to := &s.nodes[s.nodeIndex(old.Node)], &s.nodes[s.nodeIndex(new.Node)]
+	if old.Node != new.Node {
+		from.Shards--
+		to.Shards++
+	}
+	from.add(old, -1)
+	to.add(new, +1)
 }
 
 // repair replaces the merge pair of (l0, r0) with that of (l1, r1).

@@ -71,13 +71,43 @@ type Node struct {
 	Shards int
 }
 
-// Stats are soft, per-shard size figures reported by the host. They are not
+// Stats are soft, per-shard figures reported by the host. They are not
 // replicated and not in snapshots; Apply never reads them to decide anything.
 type Stats struct {
 	Keys  uint64
 	Bytes uint64
+	// Load is a host-defined rate of work on the shard (requests/s, CPU-s/s
+	// or any other unit, the same for every shard). It must be finite and
+	// at least zero; zero everywhere means the host does not report load,
+	// and the planner ignores that dimension. It is kept as a float32, and
+	// halved on split and summed on merge like Keys and Bytes.
+	Load float64
 	// SplitKey is an optional hint from the storage engine: a key that
 	// divides the shard's data roughly in half. It is used only if it lies
 	// strictly inside the shard's range.
 	SplitKey []byte
+}
+
+// NodeStats are soft figures about a data node, reported by the host with
+// ShardRegistry.ReportNodeStats. Like shard stats they are not replicated
+// and not in snapshots: only the leader's registry plans with them.
+type NodeStats struct {
+	// Capacity is how many bytes the node may hold. The planner gives each
+	// up node a share of the bytes, the load and the shard count in
+	// proportion to its capacity. Zero means unknown: such a node counts as
+	// the mean capacity of the up nodes whose capacity is known, or all up
+	// nodes count as equal when none is known.
+	Capacity uint64
+}
+
+// Usage is what a View knows of a node's share of the work: sums over the
+// shards it owns whose stats are known. It is maintained by the registry
+// on every change (never recounted).
+type Usage struct {
+	// Known is how many of the node's shards have known stats.
+	Known int
+	// Bytes and Load are the sums of those shards' Stats.Bytes and
+	// Stats.Load.
+	Bytes uint64
+	Load  float64
 }

@@ -74,7 +74,14 @@ func (v View) ShardCount() int { return v.state().byID.Len() }
 
 // Nodes returns the data nodes in ID order with their states and shard
 // counts. The slice is a copy.
-func (v View) Nodes() []Node { return append([]Node(nil), v.state().nodes...) }
+func (v View) Nodes() []Node {
+	nodes := v.state().nodes
+	out := make([]Node, len(nodes))
+	for i := range nodes {
+		out[i] = nodes[i].Node
+	}
+	return out
+}
 
 // Node returns one data node.
 func (v View) Node(id NodeID) (Node, bool) {
@@ -83,7 +90,30 @@ func (v View) Node(id NodeID) (Node, bool) {
 	if i < 0 {
 		return Node{}, false
 	}
-	return s.nodes[i], true
+	return s.nodes[i].Node, true
+}
+
+// NodeStats returns the soft figures last reported for a node with
+// ShardRegistry.ReportNodeStats (the zero NodeStats if none were); ok is
+// false for a node the View does not hold.
+func (v View) NodeStats(id NodeID) (NodeStats, bool) {
+	s := v.state()
+	i := s.nodeIndex(id)
+	if i < 0 {
+		return NodeStats{}, false
+	}
+	return NodeStats{Capacity: s.nodes[i].capacity}, true
+}
+
+// Usage returns the sums of the known stats of the shards a node owns; ok
+// is false for a node the View does not hold. It costs O(log nodes).
+func (v View) Usage(id NodeID) (Usage, bool) {
+	s := v.state()
+	i := s.nodeIndex(id)
+	if i < 0 {
+		return Usage{}, false
+	}
+	return s.nodes[i].usage, true
 }
 
 // Count returns the number of shards node owns (0 for an unknown node).

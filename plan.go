@@ -14,16 +14,52 @@ type Plan struct {
 	// Skipped lists the candidates left out and why. Aggregate reasons
 	// (stats unknown, within tolerance) appear once with a Count.
 	Skipped []Skip
-	// Imbalance is Imbalance(view) when the plan was made.
+	// Imbalance is Imbalance(view) when the plan was made: the spread of
+	// shard counts.
 	Imbalance float64
-	// Rebalancing reports whether rebalancing is in progress after this
-	// plan: it started because Imbalance exceeded the threshold, and the
-	// counts will not yet be in the stop band once this plan applies.
+	// Balance is the spread of each dimension over the up nodes when the
+	// plan was made (before its commands), relative to each node's
+	// capacity share; see Balance.
+	Balance Balance
+	// Rebalancing reports whether rebalancing by bytes (by counts when no
+	// stats are known) is in progress after this plan: it started because
+	// the spread exceeded Policy.ImbalanceThreshold, and it will not yet be
+	// in the stop band once this plan applies.
 	Rebalancing bool
-	// MinMoves is the fewest transfers that would bring the up nodes'
-	// shard counts (after this plan's splits and merges) into the stop
-	// band; zero when not rebalancing.
+	// RebalancingLoad is Rebalancing for the load dimension, between
+	// Policy.LoadThreshold and Policy.LoadStopBand.
+	RebalancingLoad bool
+	// MinMoves is, when balancing counts (no stats known), the fewest
+	// transfers that would bring the up nodes' shard counts (after this
+	// plan's splits and merges) into the stop band; zero when not
+	// rebalancing or when balancing bytes.
 	MinMoves int
+	// MinBytes is, when balancing bytes, the lower bound on the bytes
+	// that must move to put every up node at its capacity share of the
+	// bytes (after this plan's splits and merges): Σ max(0, bytesᵢ −
+	// targetᵢ) with targetᵢ = total × capacityᵢ / Σ capacity. Zero when
+	// not rebalancing or when balancing counts.
+	MinBytes uint64
+}
+
+// Balance is how unevenly each dimension is spread over the up nodes: for
+// each, max − min over the nodes of amountᵢ / targetᵢ, where targetᵢ is
+// the node's capacity share of the total (the mean when capacities are
+// equal or unknown), so 0 is perfectly even. A dimension with nothing to
+// spread (no shards, no known bytes, no load) is 0.
+type Balance struct {
+	// Count is the spread of shard counts relative to capacity shares.
+	Count float64
+	// Bytes is the spread of bytes, shards with unknown stats counted at
+	// the mean known shard size; 0 when no stats are known.
+	Bytes float64
+	// Load is the spread of Stats.Load; 0 when no load is reported.
+	Load float64
+}
+
+// String formats the spreads for logs: "count=0.12 bytes=0.30 load=0.05".
+func (b Balance) String() string {
+	return fmt.Sprintf("count=%.2f bytes=%.2f load=%.2f", b.Count, b.Bytes, b.Load)
 }
 
 // Skip is one candidate the planner left out, with the reason.

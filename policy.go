@@ -60,6 +60,22 @@ type Policy struct {
 	// counts are as even as they can be.
 	StopBand float64
 
+	// CountTolerance is a fraction: while balancing bytes or load, every
+	// up node's shard count stays within its capacity share of the count
+	// ± CountTolerance (rounded outwards), since each shard has a cost of
+	// its own. Default 0.25. It must be finite and at least zero.
+	CountTolerance float64
+
+	// LoadThreshold is a ratio: rebalancing by load starts when the load
+	// spread (Balance.Load) exceeds it. It must be finite and at least
+	// zero. Default 0.25.
+	LoadThreshold float64
+
+	// LoadStopBand is a ratio: once started, rebalancing by load continues
+	// until the load spread is at or below it, or no move narrows it. It
+	// must be finite, at least zero and at most LoadThreshold. Default 0.1.
+	LoadStopBand float64
+
 	// MaxMovesPerNode is a count of transfers: one plan moves at most this
 	// many shards into, and at most this many out of, any one node.
 	// Default 5. Values below 1 are invalid.
@@ -77,6 +93,9 @@ func DefaultPolicy() Policy {
 		MergeEmbargo:       3,
 		ImbalanceThreshold: 0.2,
 		StopBand:           0.05,
+		CountTolerance:     0.25,
+		LoadThreshold:      0.25,
+		LoadStopBand:       0.1,
 		MaxMovesPerNode:    5,
 	}
 }
@@ -113,6 +132,18 @@ func (p Policy) Validate() error {
 	case p.StopBand > p.ImbalanceThreshold:
 		return fmt.Errorf("%w: Policy.StopBand %v above ImbalanceThreshold %v",
 			ErrInvalidConfig, p.StopBand, p.ImbalanceThreshold)
+	case !finiteNonNegative(p.CountTolerance):
+		return fmt.Errorf("%w: Policy.CountTolerance %v must be finite and >= 0",
+			ErrInvalidConfig, p.CountTolerance)
+	case !finiteNonNegative(p.LoadThreshold):
+		return fmt.Errorf("%w: Policy.LoadThreshold %v must be finite and >= 0",
+			ErrInvalidConfig, p.LoadThreshold)
+	case !finiteNonNegative(p.LoadStopBand):
+		return fmt.Errorf("%w: Policy.LoadStopBand %v must be finite and >= 0",
+			ErrInvalidConfig, p.LoadStopBand)
+	case p.LoadStopBand > p.LoadThreshold:
+		return fmt.Errorf("%w: Policy.LoadStopBand %v above LoadThreshold %v",
+			ErrInvalidConfig, p.LoadStopBand, p.LoadThreshold)
 	case p.MaxMovesPerNode < 1:
 		return fmt.Errorf("%w: Policy.MaxMovesPerNode %d must be >= 1",
 			ErrInvalidConfig, p.MaxMovesPerNode)

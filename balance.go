@@ -1,135 +1,126 @@
 package placement
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
-// rebalance plans transfers that even out shard counts over the up nodes.
-// It starts when imbalance exceeds the trigger and, once started, goes on
-// until the counts are in the stop band. Every transfer goes from a node
-// above its target to one below, so the plan never moves more than the
-// minimum; see targets.
+// rebalance plans transfers that even out shard counts over the up nodes,
+// when no bytes are known. It starts when imbalance exceeds the trigger
+// and, once started, goes on until the counts are in the stop band. Every
+// transfer goes from a node above its target to one below, so the plan
+// never moves more than the minimum; see targets.
 func (pl *planner) rebalance() {
-	up := make([]int, 0, len(pl.s.nodes))
 	total := 0
-	for i, n := range pl.s.nodes {
-		if n.State == NodeUp {
-			up = append(up, i)
-			total += pl.counts[i]
-		}
+	for _, i := range pl.up {
+		total += pl.counts[i]
 	}
-	if len(up) < 2 || total == 0 {
+	if len(pl.up) < 2 || total == 0 {
 		pl.out.Rebalancing = false
 		return
 	}
 	if pl.out.Imbalance > pl.pol.ImbalanceThreshold {
 		pl.out.Rebalancing = true
 	}
-	w := bandWidth(pl.pol.StopBand, total, len(up))
-	if !pl.out.Rebalancing || pl.spread(up) <= w {
+	w := bandWidth(pl.pol.StopBand, total, len(pl.up))
+	upCounts := make([]int, len(pl.up))
+	lo, hi := math.MaxInt, math.MinInt
+	for k, i := range pl.up {
+		upCounts[k] = pl.counts[i]
+		lo, hi = min(lo, pl.counts[i]), max(hi, pl.counts[i])
+	}
+	if !pl.out.Rebalancing || hi-lo <= w {
 		pl.out.Rebalancing = false
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		return
 	}
-	upCounts := make([]int, len(up))
-	for k, i := range up {
-		upCounts[k] = pl.counts[i]
-	}
 	pl.out.MinMoves = minMovesToBand(upCounts, w)
-	target := pl.targets(up, total)
-	var drained map[int]bool // sources whose every shard is already planned
-	for {
-		if pl.spread(up) <= w {
-			// The band is reached once these moves apply: rebalancing
-			// ends here, and only the trigger starts it again.
-			pl.out.Rebalancing = false
-			return
-		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached})
-			return
-		}
-		src, dst, capped := -1, -1, false
-		for k, i := range up {
-			switch {
-			case pl.counts[i] > target[k] && !drained[i]:
-				if pl.from[i] >= pl.pol.MaxMovesPerNode {
-					capped = true
-				} else if src < 0 || pl.counts[i] > pl.counts[up[src]] {
-					src = k
-				}
-			case pl.counts[i] < target[k]:
-				if pl.in[i] >= pl.pol.MaxMovesPerNode {
-					capped = true
-				} else if dst < 0 || pl.counts[i] < pl.counts[up[dst]] {
-					dst = k
-				}
-			}
-		}
-		if src < 0 || dst < 0 {
-			reason := SkipNoTarget
-			if capped {
-				reason = SkipNodeCap
-			}
-			pl.skip(Skip{Reason: reason})
-			return
-		}
-		r := pl.cheapest(pl.s.nodes[up[src]].ID)
+	target := pl.targets(upCounts, total)
+	key := func(i int) float64 { return float64(pl.counts[i]) }
+	isSrc := func(i int) bool { return pl.counts[i] > target[i] }
+	isDst := func(i int) bool { return pl.counts[i] < target[i] }
+	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
+	pick := func(src, dst int) (bool, bool) {
+		r := pl.cheapest(pl.s.nodes[src].ID)
 		if r == nil {
-			if drained == nil {
-				drained = map[int]bool{}
+			return false, false // every shard of src is already planned
+		}
+		pl.transfer(r, src, dst)
+		return true, false
+	}
+	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {
+		// The band is reached once these moves apply: rebalancing ends
+		// here, and only the trigger starts it again.
+		pl.out.Rebalancing = false
+	}
+}
+
+// targets returns each node's target count, parallel to s.nodes (zero for
+// nodes that are not up): ⌊S/n⌋ or ⌈S/n⌉, the larger ones given to the
+// fullest nodes (lowest ID on ties) so that as few shards as possible have
+// to move. It finds the fullest in O(nodes) by selection, not a sort.
+// upCounts (the counts of pl.up, in order) is reordered.
+func (pl *planner) targets(upCounts []int, total int) []int {
+	n := len(pl.up)
+	q, r := total/n, total%n
+	target := make([]int, len(pl.s.nodes))
+	// The r fullest get q+1: those above the r-th largest count, and as
+	// many of those at it, lowest ID first, as make up r.
+	cut, atCut := math.MaxInt, 0
+	if r > 0 {
+		cut = kthLargest(upCounts, r)
+		above := 0
+		for _, i := range pl.up {
+			if pl.counts[i] > cut {
+				above++
 			}
-			drained[up[src]] = true
-			continue
 		}
-		pl.transfer(r, up[src], up[dst])
+		atCut = r - above
 	}
-}
-
-// spread returns max − min of the projected counts over the given nodes.
-func (pl *planner) spread(idx []int) int {
-	lo, hi := math.MaxInt, math.MinInt
-	for _, i := range idx {
-		lo, hi = min(lo, pl.counts[i]), max(hi, pl.counts[i])
-	}
-	return hi - lo
-}
-
-// targets returns each up node's target count, parallel to up: ⌊S/n⌋ or
-// ⌈S/n⌉, the larger ones given to the fullest nodes (lowest ID on ties) so
-// that as few shards as possible have to move.
-func (pl *planner) targets(up []int, total int) []int {
-	order := slices.Clone(up)
-	slices.SortFunc(order, func(a, b int) int {
-		if pl.counts[a] != pl.counts[b] {
-			return pl.counts[b] - pl.counts[a]
-		}
-		return cmpID(pl.s.nodes[a].ID, pl.s.nodes[b].ID)
-	})
-	q, r := total/len(up), total%len(up)
-	big := make(map[int]bool, r)
-	for _, i := range order[:r] {
-		big[i] = true
-	}
-	target := make([]int, len(up))
-	for k, i := range up {
-		target[k] = q
-		if big[i] {
-			target[k] = q + 1
+	for _, i := range pl.up {
+		target[i] = q
+		switch c := pl.counts[i]; {
+		case c > cut:
+			target[i] = q + 1
+		case c == cut && atCut > 0:
+			target[i] = q + 1
+			atCut--
 		}
 	}
 	return target
 }
 
-func cmpID(a, b NodeID) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// kthLargest returns the k-th largest of a (1 ≤ k ≤ len(a)), reordering
+// a: quickselect with a median-of-three pivot, O(len(a)) on average.
+func kthLargest(a []int, k int) int {
+	lo, hi, want := 0, len(a)-1, k-1 // position in descending order
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to a[hi] as the pivot.
+		if a[mid] > a[lo] {
+			a[mid], a[lo] = a[lo], a[mid]
+		}
+		if a[hi] > a[lo] {
+			a[hi], a[lo] = a[lo], a[hi]
+		}
+		if a[mid] > a[hi] {
+			a[mid], a[hi] = a[hi], a[mid]
+		}
+		pivot, store := a[hi], lo
+		for j := lo; j < hi; j++ {
+			if a[j] > pivot {
+				a[j], a[store] = a[store], a[j]
+				store++
+			}
+		}
+		a[store], a[hi] = a[hi], a[store]
+		switch {
+		case store == want:
+			return a[store]
+		case store < want:
+			lo = store + 1
+		default:
+			hi = store - 1
+		}
 	}
-	return 0
+	return a[lo]
 }
 
 // bandWidth returns the largest max − min of shard counts whose imbalance

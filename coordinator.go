@@ -8,12 +8,14 @@ import "math"
 // does no I/O, and never modifies the View.
 //
 // Its one piece of memory is whether rebalancing is in progress (the
-// hysteresis between Policy.ImbalanceThreshold and Policy.StopBand), so
-// Plan's output is a function of the view, the limit, the policy and that
-// flag. A Coordinator is not safe for concurrent use.
+// hysteresis between Policy.ImbalanceThreshold and Policy.StopBand, and
+// between Policy.LoadThreshold and Policy.LoadStopBand), so Plan's output
+// is a function of the view, the limit, the policy and those flags. A
+// Coordinator is not safe for concurrent use.
 type Coordinator struct {
 	policy      Policy
 	rebalancing bool
+	loadBalance bool
 }
 
 // NewCoordinator returns a planner for p. p should pass Policy.Validate;
@@ -25,24 +27,28 @@ func NewCoordinator(p Policy) *Coordinator {
 // Policy returns the coordinator's policy.
 func (c *Coordinator) Policy() Policy { return c.policy }
 
-// Rebalancing reports whether the last plan left rebalancing in progress.
-func (c *Coordinator) Rebalancing() bool { return c.rebalancing }
+// Rebalancing reports whether the last plan left rebalancing (by bytes,
+// or by counts when no stats are known) or rebalancing by load in
+// progress.
+func (c *Coordinator) Rebalancing() bool { return c.rebalancing || c.loadBalance }
 
-// ResumeRebalancing makes the next plan rebalance down to the stop band even
-// if imbalance is under the trigger. A new leader calls it, since a
-// rebalance its predecessor started may be unfinished.
-func (c *Coordinator) ResumeRebalancing() { c.rebalancing = true }
+// ResumeRebalancing makes the next plan rebalance down to the stop bands
+// even if the spreads are under the triggers. A new leader calls it, since
+// a rebalance its predecessor started may be unfinished.
+func (c *Coordinator) ResumeRebalancing() { c.rebalancing, c.loadBalance = true, true }
 
 // Plan returns at most limit commands for v: moves off draining nodes
-// first, then splits of oversized shards, merges of cold neighbours, and
-// transfers that even out shard counts. A limit below 1 plans nothing.
+// first, then splits of oversized and hot shards, merges of cold
+// neighbours (bringing them onto one node first), and transfers that even
+// out bytes relative to capacity (shard counts when no stats are known)
+// and load. A limit below 1 plans nothing.
 func (c *Coordinator) Plan(v View, limit int) Plan {
 	p := c.preview(v, limit)
-	c.rebalancing = p.Rebalancing
+	c.rebalancing, c.loadBalance = p.Rebalancing, p.RebalancingLoad
 	return p
 }
 
-// preview is Plan without updating the hysteresis flag.
+// preview is Plan without updating the hysteresis flags.
 func (c *Coordinator) preview(v View, limit int) Plan {
 	s := v.state()
 	pl := &planner{
@@ -51,14 +57,18 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		limit:  limit,
 		budget: scanBudget(limit),
 	}
-	// One allocation for the three per-node slices.
-	perNode := make([]int, 3*len(s.nodes))
-	pl.counts, pl.in, pl.from = perNode[:len(s.nodes)], perNode[len(s.nodes):2*len(s.nodes)], perNode[2*len(s.nodes):]
-	for i, n := range s.nodes {
-		pl.counts[i] = n.Shards
+	n := len(s.nodes)
+	// One allocation for the per-node integer slices, one for the floats.
+	perNode := make([]int, 3*n)
+	pl.counts, pl.in, pl.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
+	for i, nd := range s.nodes {
+		pl.counts[i] = nd.Shards
 	}
+	pl.measure()
 	pl.out.Imbalance = imbalanceOf(s.nodes)
+	pl.out.Balance = pl.balance()
 	pl.out.Rebalancing = c.rebalancing
+	pl.out.RebalancingLoad = c.loadBalance
 	if limit < 1 {
 		pl.skip(Skip{Reason: SkipLimitReached})
 		return pl.out
@@ -66,7 +76,14 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.drain()
 	pl.split()
 	pl.merge()
-	pl.rebalance()
+	if pl.bytes == nil {
+		pl.rebalance()
+		pl.out.RebalancingLoad = false
+		return pl.out
+	}
+	pl.rebalanceBytes()
+	pl.repairCounts()
+	pl.rebalanceLoad()
 	return pl.out
 }
 
@@ -89,6 +106,23 @@ type planner struct {
 	counts []int // projected shard counts, parallel to s.nodes
 	in     []int // transfers into each node, parallel to s.nodes
 	from   []int // transfers out of each node, parallel to s.nodes
+
+	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
+	// when no bytes are known (the planner balances counts), load is nil
+	// when no load is reported.
+	bytes, load []float64
+	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
+	up          []int     // indexes of the up nodes
+	// meanBytes and meanLoad stand in for the stats of a shard whose stats
+	// are unknown.
+	meanBytes, meanLoad float64
+	probe               shardRec // reused probe for byNode lookups
+	// Set by initDims for the rebalancing phases.
+	countTotal                  int
+	loadBudget                  int              // candidates the load phase may still examine
+	loadTotal                   float64          // for fairLoad; 0 until first asked
+	hotSkipped                  map[ShardID]bool // hot shards already reported
+	dimCount, dimBytes, dimLoad *dimension
 }
 
 // full reports whether the plan holds limit commands.
@@ -114,6 +148,16 @@ func (pl *planner) transfer(r *shardRec, src, dst int) {
 	pl.from[src]++
 	pl.counts[src]--
 	pl.counts[dst]++
+	if pl.bytes != nil {
+		b := pl.sizeOf(r)
+		pl.bytes[src] -= b
+		pl.bytes[dst] += b
+	}
+	if pl.load != nil {
+		l := pl.loadOf(r)
+		pl.load[src] -= l
+		pl.load[dst] += l
+	}
 }
 
 // cheapest returns the cheapest shard on node that is not in the plan yet.
@@ -132,7 +176,7 @@ func (pl *planner) cheapest(node NodeID) (out *shardRec) {
 }
 
 // drain plans moves off draining nodes, each to the up node with the fewest
-// shards.
+// shards (the lowest share of bytes when balancing bytes).
 func (pl *planner) drain() {
 	for i, n := range pl.s.nodes {
 		if n.State != NodeDraining {
@@ -162,15 +206,20 @@ func (pl *planner) drain() {
 }
 
 // emptiest returns the index of the up node with the fewest projected
-// shards (lowest ID on ties) that is under its move cap, or -1.
+// shards (the lowest byte ratio when balancing bytes; lowest ID on ties)
+// that is under its move cap, or -1.
 func (pl *planner) emptiest() int {
-	best := -1
-	for i, n := range pl.s.nodes {
-		if n.State != NodeUp || pl.in[i] >= pl.pol.MaxMovesPerNode {
+	best, bestKey := -1, 0.0
+	for _, i := range pl.up {
+		if pl.in[i] >= pl.pol.MaxMovesPerNode {
 			continue
 		}
-		if best < 0 || pl.counts[i] < pl.counts[best] {
-			best = i
+		key := float64(pl.counts[i])
+		if pl.bytes != nil {
+			key = pl.bytes[i] / pl.share[i]
+		}
+		if best < 0 || key < bestKey {
+			best, bestKey = i, key
 		}
 	}
 	return best

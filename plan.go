@@ -124,6 +124,13 @@ const (
 	// SkipScanBudget: the planner examined its budget of candidates in one
 	// phase without filling the plan; the rest wait for the next plan.
 	SkipScanBudget
+	// SkipHotShard: the shard's load alone exceeds its node's fair share
+	// of the load, so moving it would only move the hot spot; it is split
+	// instead when the host gives a split-key hint.
+	SkipHotShard
+	// SkipHotNoSplitKey: a hot shard (see SkipHotShard) has no valid
+	// split-key hint, so it can be neither split nor usefully moved.
+	SkipHotNoSplitKey
 )
 
 var skipNames = [...]string{
@@ -138,6 +145,8 @@ var skipNames = [...]string{
 	SkipNoTarget:        "no target node",
 	SkipWithinTolerance: "within tolerance",
 	SkipScanBudget:      "scan budget spent",
+	SkipHotShard:        "too hot to move: split first",
+	SkipHotNoSplitKey:   "hot shard without a split-key hint",
 }
 
 // String returns the reason in words.

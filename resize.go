@@ -1,7 +1,10 @@
 package placement
 
+import "math"
+
 // split plans splits of shards whose known stats exceed a split threshold,
-// largest first.
+// largest first, then of shards whose load alone exceeds their node's fair
+// share of the load, hottest first.
 func (pl *planner) split() {
 	if unknown := pl.s.byID.Len() - pl.s.byKeys.Len(); unknown > 0 {
 		pl.skip(Skip{Reason: SkipStatsUnknown, Count: unknown})
@@ -41,6 +44,45 @@ func (pl *planner) split() {
 			return done
 		})
 	}
+	if done && pl.load != nil {
+		pl.splitHot(budget)
+	}
+}
+
+// splitHot plans load-based splits: a shard whose load alone exceeds its
+// node's fair share is split at the host's hint, since moving it would only
+// move the hot spot. Without a valid hint it is reported, not split: a
+// computed middle key says nothing about where the load is.
+func (pl *planner) splitHot(budget int) {
+	coolest := math.Inf(1) // the smallest fair share: below it nothing is hot
+	for _, i := range pl.up {
+		coolest = min(coolest, pl.fairLoad(i))
+	}
+	pl.s.byLoad.Ascend(func(r *shardRec) bool {
+		if float64(r.load) <= coolest {
+			return false
+		}
+		i, up := pl.nodeUp(r.Node)
+		if !up || float64(r.load) <= pl.fairLoad(i) || pl.used[r.ID] {
+			return true // not hot where it is, or already split for size
+		}
+		if budget--; budget < 0 {
+			pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
+			return false
+		}
+		if pl.full() {
+			pl.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
+			return false
+		}
+		st, _ := pl.s.stats(r)
+		if !r.Range.Inside(st.SplitKey) {
+			pl.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
+			return true
+		}
+		pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
+		pl.counts[i]++
+		return true
+	})
 }
 
 func (pl *planner) splitOne(r *shardRec) {
@@ -65,7 +107,8 @@ func (pl *planner) splitOne(r *shardRec) {
 	}
 }
 
-// merge plans merges of cold neighbours on one up node, coldest pair first.
+// merge plans merges of cold neighbours on one up node, coldest pair
+// first, then brings cold neighbours on different nodes together.
 func (pl *planner) merge() {
 	pol := pl.pol
 	bound := satAdd(pol.MergeKeys, pol.MergeKeys)
@@ -100,7 +143,7 @@ func (pl *planner) merge() {
 			pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
-		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes:
+		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, i):
 			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
 			pl.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
@@ -108,4 +151,76 @@ func (pl *planner) merge() {
 		}
 		return true
 	})
+	pl.mergeAcross()
+}
+
+// tooHot reports whether merging l and r on node i would make a shard
+// hotter than MergeMaxFraction of the node's fair share of the load, which
+// the split phase would split straight back.
+func (pl *planner) tooHot(l, r *shardRec, i int) bool {
+	return float64(l.load)+float64(r.load) > pl.pol.MergeMaxFraction*pl.fairLoad(i)
+}
+
+// mergeAcross plans, for cold neighbours on different up nodes, the
+// transfer that brings them onto one node; the next plan merges them (the
+// way PD moves a region before merging it). Balancing alone would never do
+// it, so without this small shards pile up. The shard moves to whichever
+// node is emptier for its capacity share, within the move caps. Coldest
+// shards are looked at first.
+func (pl *planner) mergeAcross() {
+	pol := pl.pol
+	maxKeys := fraction(pol.MergeMaxFraction, pol.SplitKeys)
+	maxBytes := fraction(pol.MergeMaxFraction, pol.SplitBytes)
+	budget := pl.budget
+	cold := func(r *shardRec) bool { return r.known && r.keys < pol.MergeKeys && r.bytes < pol.MergeBytes }
+	pl.s.byKeys.Descend(func(l *shardRec) bool {
+		if l.keys >= pol.MergeKeys {
+			return false // the rest have more keys
+		}
+		if budget--; budget < 0 {
+			pl.skip(Skip{Reason: SkipScanBudget, Shard: l.ID})
+			return false
+		}
+		r, ok := pl.s.next(l)
+		if !ok || r.Node == l.Node || !cold(l) || !cold(r) {
+			return true // same-node pairs were the pairs index's
+		}
+		if pl.full() {
+			pl.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
+			return false
+		}
+		li, lUp := pl.nodeUp(l.Node)
+		ri, rUp := pl.nodeUp(r.Node)
+		switch {
+		case !lUp || !rUp:
+			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID})
+		case pl.used[l.ID] || pl.used[r.ID]:
+			pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
+		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
+			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
+		case satAdd(l.keys, r.keys) > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, li) || pl.tooHot(l, r, ri):
+			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
+		default:
+			mover, src, dst, stays := l, li, ri, r
+			if pl.fullness(ri) > pl.fullness(li) {
+				mover, src, dst, stays = r, ri, li, l
+			}
+			if pl.from[src] >= pol.MaxMovesPerNode || pl.in[dst] >= pol.MaxMovesPerNode {
+				pl.skip(Skip{Reason: SkipNodeCap, Shard: mover.ID, Node: pl.s.nodes[src].ID})
+				return true
+			}
+			pl.transfer(mover, src, dst)
+			pl.used[stays.ID] = true // it waits for the merge, not for a move
+		}
+		return true
+	})
+}
+
+// fullness is how full up node i is for its capacity share, in the
+// dimension being balanced: bytes, or counts when no bytes are known.
+func (pl *planner) fullness(i int) float64 {
+	if pl.bytes != nil {
+		return pl.bytes[i] / pl.share[i]
+	}
+	return float64(pl.counts[i]) / pl.share[i]
 }

@@ -22,14 +22,19 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // Directives:
 //
 //	policy split-keys=N split-bytes=N merge-keys=N merge-bytes=N fraction=F embargo=N trigger=F stop=F cap=N
+//	       counts=F load-trigger=F load-stop=F
 //	node ID                     (an up node)
 //	state ID up|draining|down
+//	capacity ID BYTES           (report the node's capacity)
 //	shard ID START END NODE     (END "+inf" is unbounded; keys may be Go-quoted)
-//	shards NODE COUNT           (COUNT consecutive shards after the last one)
-//	stats ID keys=N bytes=N [hint=KEY] [times=N]
+//	shards NODE COUNT [keys=N bytes=N load=F]
+//	                            (COUNT consecutive shards after the last one,
+//	                            with these stats if given)
+//	stats ID keys=N bytes=N [load=F] [hint=KEY] [times=N]
 //	split ID KEY                (apply a split now)
 //	plan limit=N                (print one plan)
-//	run limit=N                 (plan and apply until a plan is empty; print each)
+//	run limit=N                 (plan and apply until a plan is empty; print
+//	                            each, then every node's shards, bytes and load)
 func TestPlanScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/plan/*.txt")
 	require.NoError(t, err)
@@ -109,10 +114,16 @@ func (sc *scenario) do(f []string) (string, bool) {
 		for n := atoi(t, f[2]); n > 0; n-- {
 			r := KeyRange{Start: []byte(fmt.Sprintf("s%04d", sc.next)), End: []byte(fmt.Sprintf("s%04d", sc.next+1))}
 			sc.next++
+			id := sc.g.View().NextShardID()
 			require.NoError(t, sc.g.Apply(CreateShard{Range: r, Node: NodeID(atoi(t, f[1]))}))
+			if len(args) > 0 {
+				require.NoError(t, sc.g.ReportStats(id, sc.stats(args)))
+			}
 		}
+	case "capacity":
+		require.NoError(t, sc.g.ReportNodeStats(NodeID(atoi(t, f[1])), NodeStats{Capacity: uint64(atoi(t, f[2]))}))
 	case "stats":
-		st := Stats{Keys: uint64(atoi(t, args["keys"])), Bytes: uint64(atoi(t, args["bytes"]))}
+		st := sc.stats(args)
 		if h, ok := args["hint"]; ok {
 			st.SplitKey = scenarioKey(t, h)
 		}
@@ -143,11 +154,31 @@ func (sc *scenario) do(f []string) (string, bool) {
 			}
 		}
 		fmt.Fprintf(&b, "counts %v\n", nodeCounts(sc.g.View()))
+		if u := nodeUsage(sc.g.View()); u != nil {
+			fmt.Fprintf(&b, "bytes %v\n", u)
+		}
 		return b.String(), true
 	default:
 		t.Fatalf("unknown directive %q", f[0])
 	}
 	return "", false
+}
+
+// stats reads keys=, bytes= and load= (absent ones are zero).
+func (sc *scenario) stats(args map[string]string) Stats {
+	st := Stats{}
+	if k, ok := args["keys"]; ok {
+		st.Keys = uint64(atoi(sc.t, k))
+	}
+	if b, ok := args["bytes"]; ok {
+		st.Bytes = uint64(atoi(sc.t, b))
+	}
+	if l, ok := args["load"]; ok {
+		v, err := strconv.ParseFloat(l, 64)
+		require.NoError(sc.t, err)
+		st.Load = v
+	}
+	return st
 }
 
 func (sc *scenario) coordinator() *Coordinator {
@@ -167,15 +198,18 @@ func (sc *scenario) setPolicy(args map[string]string) {
 		return v
 	}
 	setters := map[string]func(string){
-		"split-keys":  func(s string) { p.SplitKeys = u(s) },
-		"split-bytes": func(s string) { p.SplitBytes = u(s) },
-		"merge-keys":  func(s string) { p.MergeKeys = u(s) },
-		"merge-bytes": func(s string) { p.MergeBytes = u(s) },
-		"fraction":    func(s string) { p.MergeMaxFraction = fl(s) },
-		"embargo":     func(s string) { p.MergeEmbargo = uint32(u(s)) },
-		"trigger":     func(s string) { p.ImbalanceThreshold = fl(s) },
-		"stop":        func(s string) { p.StopBand = fl(s) },
-		"cap":         func(s string) { p.MaxMovesPerNode = atoi(t, s) },
+		"split-keys":   func(s string) { p.SplitKeys = u(s) },
+		"split-bytes":  func(s string) { p.SplitBytes = u(s) },
+		"merge-keys":   func(s string) { p.MergeKeys = u(s) },
+		"merge-bytes":  func(s string) { p.MergeBytes = u(s) },
+		"fraction":     func(s string) { p.MergeMaxFraction = fl(s) },
+		"embargo":      func(s string) { p.MergeEmbargo = uint32(u(s)) },
+		"trigger":      func(s string) { p.ImbalanceThreshold = fl(s) },
+		"stop":         func(s string) { p.StopBand = fl(s) },
+		"cap":          func(s string) { p.MaxMovesPerNode = atoi(t, s) },
+		"counts":       func(s string) { p.CountTolerance = fl(s) },
+		"load-trigger": func(s string) { p.LoadThreshold = fl(s) },
+		"load-stop":    func(s string) { p.LoadStopBand = fl(s) },
 	}
 	for k, v := range args {
 		set, ok := setters[k]
@@ -187,6 +221,9 @@ func (sc *scenario) setPolicy(args map[string]string) {
 func formatPlan(p Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "imbalance=%.2f rebalancing=%t min-moves=%d\n", p.Imbalance, p.Rebalancing, p.MinMoves)
+	if p.Balance.Bytes > 0 || p.Balance.Load > 0 || p.MinBytes > 0 {
+		fmt.Fprintf(&b, "  balance %v min-bytes=%d load-rebalancing=%t\n", p.Balance, p.MinBytes, p.RebalancingLoad)
+	}
 	for _, c := range p.Commands {
 		b.WriteString("  " + c.String() + "\n")
 	}
@@ -200,6 +237,26 @@ func nodeCounts(v View) []string {
 	var out []string
 	for _, n := range v.Nodes() {
 		out = append(out, fmt.Sprintf("%d:%d", n.ID, n.Shards))
+	}
+	return out
+}
+
+// nodeUsage formats each node's known bytes and load, or returns nil when
+// no shard has known stats.
+func nodeUsage(v View) []string {
+	var out []string
+	any := false
+	for _, n := range v.Nodes() {
+		u, _ := v.Usage(n.ID)
+		any = any || u.Known > 0
+		s := fmt.Sprintf("%d:%d", n.ID, u.Bytes)
+		if u.Load > 0 {
+			s += fmt.Sprintf("/%g", u.Load)
+		}
+		out = append(out, s)
+	}
+	if !any {
+		return nil
 	}
 	return out
 }

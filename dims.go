@@ -1,0 +1,176 @@
+package placement
+
+import "math"
+
+// measure fills the planner's soft dimensions from the view: each up
+// node's capacity share, and each node's projected bytes and load. Shards
+// whose stats are unknown count at the mean of the known ones, so a map
+// whose stats are partly reported is balanced on the best estimate, and a
+// map with no known bytes is balanced by counts, as it always was. It reads
+// the per-node sums the registry maintains, in O(nodes).
+func (pl *planner) measure() {
+	s := pl.s
+	n := len(s.nodes)
+	pl.up = make([]int, 0, n)
+	known, knownBytes, knownLoad := 0, 0.0, 0.0
+	capSum, capKnown := 0.0, 0
+	for i := range s.nodes {
+		nd := &s.nodes[i]
+		known += nd.usage.Known
+		knownBytes += float64(nd.usage.Bytes)
+		knownLoad += nd.usage.Load
+		if nd.State == NodeUp {
+			pl.up = append(pl.up, i)
+			if nd.capacity > 0 {
+				capSum += float64(nd.capacity)
+				capKnown++
+			}
+		}
+	}
+	floats := make([]float64, 3*n)
+	pl.share = floats[:n]
+	// An unknown capacity counts as the mean known one; with none known
+	// every up node counts as equal.
+	meanCap := 1.0
+	if capKnown > 0 {
+		meanCap = capSum / float64(capKnown)
+	}
+	total := 0.0
+	for _, i := range pl.up {
+		c := meanCap
+		if k := s.nodes[i].capacity; k > 0 {
+			c = float64(k)
+		}
+		pl.share[i] = c
+		total += c
+	}
+	for _, i := range pl.up {
+		pl.share[i] /= total
+	}
+	if known == 0 {
+		return
+	}
+	pl.meanBytes = knownBytes / float64(known)
+	pl.meanLoad = knownLoad / float64(known)
+	if knownBytes > 0 {
+		pl.bytes = floats[n : 2*n]
+		for i := range s.nodes {
+			nd := &s.nodes[i]
+			pl.bytes[i] = float64(nd.usage.Bytes) + float64(nd.Shards-nd.usage.Known)*pl.meanBytes
+		}
+	}
+	if knownLoad > 0 {
+		pl.load = floats[2*n:]
+		for i := range s.nodes {
+			nd := &s.nodes[i]
+			pl.load[i] = nd.usage.Load + float64(nd.Shards-nd.usage.Known)*pl.meanLoad
+		}
+	}
+}
+
+// sizeOf is r's bytes, or the mean known size if its stats are unknown.
+func (pl *planner) sizeOf(r *shardRec) float64 {
+	if !r.known {
+		return pl.meanBytes
+	}
+	return float64(r.bytes)
+}
+
+// loadOf is r's load, or the mean known load if its stats are unknown.
+func (pl *planner) loadOf(r *shardRec) float64 {
+	if !r.known {
+		return pl.meanLoad
+	}
+	return float64(r.load)
+}
+
+// sumUp is the total of vals over the up nodes.
+func (pl *planner) sumUp(vals []float64) float64 {
+	t := 0.0
+	for _, i := range pl.up {
+		t += vals[i]
+	}
+	return t
+}
+
+// spreadOf is max − min over the up nodes of vals[i] / (total × share[i]),
+// or 0 when there is nothing to spread.
+func (pl *planner) spreadOf(vals []float64) float64 {
+	total := pl.sumUp(vals)
+	if len(pl.up) < 2 || total <= 0 {
+		return 0
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, i := range pl.up {
+		r := vals[i] / (total * pl.share[i])
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	return hi - lo
+}
+
+// balance measures the view's spreads, before any planned command.
+func (pl *planner) balance() Balance {
+	var b Balance
+	counts := make([]float64, len(pl.s.nodes))
+	for _, i := range pl.up {
+		counts[i] = float64(pl.counts[i])
+	}
+	b.Count = pl.spreadOf(counts)
+	if pl.bytes != nil {
+		b.Bytes = pl.spreadOf(pl.bytes)
+	}
+	if pl.load != nil {
+		b.Load = pl.spreadOf(pl.load)
+	}
+	return b
+}
+
+// dimension is one quantity the planner balances over the up nodes in
+// proportion to their capacity shares: bytes, load, or (in repairCounts)
+// shard counts.
+type dimension struct {
+	vals  []float64 // projected amount per node, parallel to state.nodes
+	ints  []int     // or, for counts, the projected counts
+	total float64   // over the up nodes; moves between them keep it
+	share []float64
+}
+
+func (d *dimension) at(i int) float64 {
+	if d.ints != nil {
+		return float64(d.ints[i])
+	}
+	return d.vals[i]
+}
+
+// target is node i's share of the total.
+func (d *dimension) target(i int) float64 { return d.total * d.share[i] }
+
+// ratio is node i's amount over its target: 1 is on target.
+func (d *dimension) ratio(i int) float64 { return d.at(i) / d.target(i) }
+
+// narrows returns the exclusive upper bound on an amount moved from src
+// to dst that leaves the pair closer together, relative to their
+// targets, than before: moving x changes the gap of ratios by
+// −x·(1/tₛ + 1/t_d), so any x below twice the gap over that sum narrows
+// it. This is the no-ping-pong rule: a move never leaves its pair further
+// apart. (It is also exactly the condition under which the move lowers
+// Σ (amountᵢ − targetᵢ)² / targetᵢ, so moves that narrow their pairs can
+// never cycle.)
+func (d *dimension) narrows(src, dst int) float64 {
+	return 2 * (d.ratio(src) - d.ratio(dst)) / (1/d.target(src) + 1/d.target(dst))
+}
+
+// keeps reports whether moving x out of src and into dst (the other way
+// when x is negative) keeps both nodes within ±half of their targets, as
+// ratios, or at least no further out than they were: a move made for one
+// dimension may use another's slack but never pushes it out of its band.
+// A nil dimension (one not balanced) keeps everything.
+func (d *dimension) keeps(src, dst int, x, half float64) bool {
+	if d == nil || x == 0 || d.total <= 0 {
+		return true
+	}
+	if x < 0 {
+		src, dst, x = dst, src, -x
+	}
+	return d.ratio(src)-x/d.target(src) >= 1-half && d.ratio(dst)+x/d.target(dst) <= 1+half
+}

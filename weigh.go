@@ -1,0 +1,325 @@
+package placement
+
+import "math"
+
+// Balancing by bytes, counts and load. See the package documentation,
+// "How the planner balances", for the objective and why its dimensions do
+// not fight.
+
+// initDims sets up the dimensions the rebalancing phases share, from the
+// projection after drains, splits and merges.
+func (pl *planner) initDims() {
+	pl.countTotal = 0
+	for _, i := range pl.up {
+		pl.countTotal += pl.counts[i]
+	}
+	pl.dimCount = &dimension{ints: pl.counts, total: float64(pl.countTotal), share: pl.share}
+	pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share}
+	if pl.load != nil {
+		pl.dimLoad = &dimension{vals: pl.load, total: pl.sumUp(pl.load), share: pl.share}
+	}
+}
+
+// countBounds returns the shard counts node i may hold while bytes and
+// load are balanced: its capacity share of the count ± CountTolerance,
+// rounded outwards.
+func (pl *planner) countBounds(i int) (lo, hi int) {
+	t := pl.dimCount.target(i)
+	tol := pl.pol.CountTolerance
+	return int(math.Floor((1 - tol) * t)), int(math.Ceil((1 + tol) * t))
+}
+
+// countKeeps reports whether one shard leaving src for dst keeps both
+// within their count bounds, or no further out than they were.
+func (pl *planner) countKeeps(src, dst int) (srcOK, dstOK bool) {
+	lo, _ := pl.countBounds(src)
+	_, hi := pl.countBounds(dst)
+	return pl.counts[src]-1 >= lo, pl.counts[dst]+1 <= hi
+}
+
+// rebalanceBytes moves bytes from the node furthest above its capacity
+// share to the one furthest below, choosing each time the shard whose size
+// best fits the gap between them. It starts when the byte spread exceeds
+// ImbalanceThreshold and goes on to StopBand.
+func (pl *planner) rebalanceBytes() {
+	pl.initDims()
+	b := pl.dimBytes
+	if len(pl.up) < 2 || b.total <= 0 {
+		pl.out.Rebalancing = false
+		return
+	}
+	if pl.out.Balance.Bytes > pl.pol.ImbalanceThreshold {
+		pl.out.Rebalancing = true
+	}
+	if !pl.out.Rebalancing || pl.spreadOf(pl.bytes) <= pl.pol.StopBand {
+		pl.out.Rebalancing = false
+		pl.skip(Skip{Reason: SkipWithinTolerance})
+		return
+	}
+	excess := 0.0
+	for _, i := range pl.up {
+		excess += max(0, b.vals[i]-b.target(i))
+	}
+	pl.out.MinBytes = uint64(min(math.Ceil(excess), math.MaxUint64))
+	stop := pl.pol.StopBand
+	// Rebalancing goes on only where the limit or a move cap cut it short:
+	// once no move fits, the bytes are as even as the shards allow, and
+	// only the trigger starts it again.
+	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
+		pl.out.Rebalancing = false
+	}
+}
+
+// phaseEnd is how a balancing phase ended.
+type phaseEnd uint8
+
+const (
+	// phaseDone: the phase's goal is reached once the plan applies.
+	phaseDone phaseEnd = iota
+	// phaseLimited: the plan's limit or a node's move cap stopped it;
+	// the next plan goes on.
+	phaseLimited
+	// phaseStuck: no move that obeys the rules (narrow the pair, keep the
+	// other dimensions in their bands) is left: the nodes are as even as
+	// their shards allow.
+	phaseStuck
+)
+
+// ratioLoop is pairLoop over dimension d's ratios: sources are above their
+// targets, destinations below.
+func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) (bool, bool)) phaseEnd {
+	return pl.pairLoop(d.ratio, func(i int) bool { return d.ratio(i) > 1 }, func(i int) bool { return d.ratio(i) < 1 }, done, pick)
+}
+
+// spreadAtMost returns the stopping test of a phase that ends when the
+// dimension's spread (between the fullest and emptiest nodes) is in the
+// band.
+func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
+	return func(hi, lo int) bool { return d.ratio(hi)-d.ratio(lo) <= band }
+}
+
+// pickBytes plans one transfer from src to dst for the bytes phase. The
+// ideal size closes the smaller of src's excess and dst's deficit, divided
+// among the shards dst still needs to reach its count bound (or src must
+// shed to get under its own), so a node that joins empty receives shards
+// of the right size and the right number at once. Of the shards nearest
+// that size the closest one that narrows the pair and keeps counts and
+// load in their bands is taken. It reports false, and which node is to
+// blame, when no shard fits.
+func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
+	srcOK, dstOK := pl.countKeeps(src, dst)
+	if !dstOK {
+		return false, true
+	}
+	if !srcOK {
+		return false, false
+	}
+	b := pl.dimBytes
+	lo, _ := pl.countBounds(dst)
+	_, hi := pl.countBounds(src)
+	need := max(1, lo-pl.counts[dst], pl.counts[src]-hi)
+	ideal := min(b.vals[src]-b.target(src), b.target(dst)-b.vals[dst]) / float64(need)
+	limit := b.narrows(src, dst)
+	var best *shardRec
+	bestGap := math.Inf(1)
+	consider := func(r *shardRec) bool {
+		x := pl.sizeOf(r)
+		if x <= 0 || x >= limit || !pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+			return false
+		}
+		if gap := math.Abs(x - ideal); gap < bestGap {
+			best, bestGap = r, gap
+		}
+		return true
+	}
+	node := pl.s.nodes[src].ID
+	pl.nearest(node, ideal, consider)
+	if r := pl.firstUnknown(node); r != nil {
+		consider(r)
+	}
+	if best == nil {
+		return false, false
+	}
+	pl.transfer(best, src, dst)
+	return true, false
+}
+
+// nearestScan is how many shards on each side of the ideal size nearest
+// looks at for one that fits.
+const nearestScan = 4
+
+// nearest offers fit the shards with known stats on node nearest to size:
+// the largest at or below it and the smallest above it, each side until
+// fit accepts one or nearestScan were offered. Shards already in the plan
+// are passed over.
+func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) {
+	c := uint64(max(0, min(size, math.MaxUint64/2)))
+	p := &pl.probe
+	*p = shardRec{Shard: Shard{ID: math.MaxUint64, Node: node}, known: true, bytes: c}
+	n := 0
+	pl.s.byNode.DescendLessOrEqual(p, func(r *shardRec) bool {
+		if r.Node != node || n >= nearestScan {
+			return false
+		}
+		if pl.used[r.ID] {
+			return true
+		}
+		n++
+		return !fit(r)
+	})
+	*p = shardRec{Shard: Shard{Node: node}, known: true, bytes: c + 1}
+	n = 0
+	pl.s.byNode.AscendGreaterOrEqual(p, func(r *shardRec) bool {
+		if r.Node != node || !r.known || n >= nearestScan {
+			return false
+		}
+		if pl.used[r.ID] {
+			return true
+		}
+		n++
+		return !fit(r)
+	})
+}
+
+// firstUnknown returns a shard on node whose stats are unknown and that is
+// not in the plan, or nil.
+func (pl *planner) firstUnknown(node NodeID) (out *shardRec) {
+	pl.probe = shardRec{Shard: Shard{Node: node}}
+	pl.s.byNode.AscendGreaterOrEqual(&pl.probe, func(r *shardRec) bool {
+		if r.Node != node {
+			return false
+		}
+		if !pl.used[r.ID] {
+			out = r
+			return false
+		}
+		return true
+	})
+	return out
+}
+
+// repairCounts moves shards, smallest first, from the node with the most
+// shards for its capacity share to the one with the fewest, while some
+// node is outside its count bounds (CountTolerance). Bytes balancing
+// already keeps counts in their bounds; this repairs what merges, splits
+// and drains leave, within the bytes and load bands.
+func (pl *planner) repairCounts() {
+	if len(pl.up) < 2 || pl.countTotal == 0 {
+		return
+	}
+	inBounds := func(hi, lo int) bool {
+		_, h := pl.countBounds(hi)
+		l, _ := pl.countBounds(lo)
+		return pl.counts[hi] <= h && pl.counts[lo] >= l
+	}
+	pl.ratioLoop(pl.dimCount, inBounds, pl.pickCount)
+}
+
+// pickCount plans one transfer for repairCounts: the cheapest shard of src
+// that keeps bytes and load in their bands.
+func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
+	srcOK, dstOK := pl.countKeeps(src, dst)
+	if !dstOK || pl.dimCount.narrows(src, dst) <= 1 {
+		return false, true
+	}
+	if !srcOK {
+		return false, false
+	}
+	var pick *shardRec
+	pl.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
+		if pl.dimBytes.keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
+			pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+			pick = r
+		}
+		return pick != nil
+	})
+	if pick == nil {
+		return false, false
+	}
+	pl.transfer(pick, src, dst)
+	return true, false
+}
+
+// pairLoop runs one balancing phase: while done (given the up nodes of
+// highest and lowest key) is false and the plan has room, it asks pick for
+// a move from the source of highest key to the destination of lowest key
+// (ties to the lowest node ID). A node is a source while isSrc holds and a
+// destination while isDst holds; a pick that fails rules out the node it
+// blames for the rest of the phase. Nodes come from heaps keyed by the
+// projected key, so a move costs O(log nodes), not a scan of every node.
+// It reports how the phase ended.
+func (pl *planner) pairLoop(key func(int) float64, isSrc, isDst func(int) bool, done func(hi, lo int) bool,
+	pick func(src, dst int) (bool, bool)) phaseEnd {
+	all := make([]heapItem, 4*len(pl.up))
+	n := len(pl.up)
+	hiAll, loAll, srcs, dsts := all[0:0:n], all[n:n:2*n], all[2*n:2*n:3*n], all[3*n:3*n:4*n]
+	for _, i := range pl.up {
+		it := heapItem{key: key(i), id: pl.s.nodes[i].ID, i: int32(i)}
+		hiAll, loAll = append(hiAll, it), append(loAll, it)
+		switch {
+		case isSrc(i):
+			srcs = append(srcs, it)
+		case isDst(i):
+			dsts = append(dsts, it)
+		}
+	}
+	var hiH, loH, srcH, dstH nodeHeap
+	hiH.init(hiAll, true)
+	loH.init(loAll, false)
+	srcH.init(srcs, true)
+	dstH.init(dsts, false)
+	var ruled map[int]bool
+	capped := false
+	never := func(int) bool { return false }
+	srcOut := func(i int) bool {
+		if pl.from[i] >= pl.pol.MaxMovesPerNode {
+			capped = true
+			return true
+		}
+		return ruled[i] || !isSrc(i)
+	}
+	dstOut := func(i int) bool {
+		if pl.in[i] >= pl.pol.MaxMovesPerNode {
+			capped = true
+			return true
+		}
+		return ruled[i] || !isDst(i)
+	}
+	for {
+		if done(hiH.top(key, never), loH.top(key, never)) {
+			return phaseDone
+		}
+		if pl.full() {
+			pl.skip(Skip{Reason: SkipLimitReached})
+			return phaseLimited
+		}
+		src, dst := srcH.top(key, srcOut), dstH.top(key, dstOut)
+		if src < 0 || dst < 0 {
+			if capped {
+				pl.skip(Skip{Reason: SkipNodeCap})
+				return phaseLimited
+			}
+			pl.skip(Skip{Reason: SkipNoTarget})
+			return phaseStuck
+		}
+		ok, blameDst := pick(src, dst)
+		if !ok {
+			if ruled == nil {
+				ruled = map[int]bool{}
+			}
+			if blameDst {
+				ruled[dst] = true
+			} else {
+				ruled[src] = true
+			}
+			continue
+		}
+		for _, i := range [2]int{src, dst} {
+			it := heapItem{key: key(i), id: pl.s.nodes[i].ID, i: int32(i)}
+			hiH.push(it)
+			loH.push(it)
+			srcH.push(it)
+			dstH.push(it)
+		}
+	}
+}

@@ -102,7 +102,9 @@ func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
 // ideal size closes the smaller of src's excess and dst's deficit, divided
 // among the shards dst still needs to reach its count bound (or src must
 // shed to get under its own), so a node that joins empty receives shards
-// of the right size and the right number at once. Of the shards nearest
+// of the right size and the right number at once; it is never smaller
+// than src's excess over the shards src can give before its own count
+// bound. Of the shards nearest
 // that size the closest one that narrows the pair and keeps counts and
 // load in their bands is taken. It reports false, and which node is to
 // blame, when no shard fits.
@@ -115,10 +117,17 @@ func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
 		return false, false
 	}
 	b := pl.dimBytes
-	lo, _ := pl.countBounds(dst)
-	_, hi := pl.countBounds(src)
-	need := max(1, lo-pl.counts[dst], pl.counts[src]-hi)
-	ideal := min(b.vals[src]-b.target(src), b.target(dst)-b.vals[dst]) / float64(need)
+	dstLo, _ := pl.countBounds(dst)
+	srcLo, srcHi := pl.countBounds(src)
+	excess, deficit := b.vals[src]-b.target(src), b.target(dst)-b.vals[dst]
+	gap := min(excess, deficit)
+	// Spread the gap over the shards dst still needs to reach its count
+	// bound (or src must shed to get under its own), but no thinner than
+	// src can afford: it has only so many shards above its lower bound
+	// to shed its excess with.
+	need := max(1, dstLo-pl.counts[dst], pl.counts[src]-srcHi)
+	slack := max(1, pl.counts[src]-srcLo)
+	ideal := min(gap, max(gap/float64(need), excess/float64(slack)))
 	limit := b.narrows(src, dst)
 	var best *shardRec
 	bestGap := math.Inf(1)

@@ -1,24 +1,46 @@
-// Package baseline is a straightforward port of the original, naive shard
-// scheduler. The benchmarks in package placement run it beside
-// Coordinator.Plan on the same data, so that the speed-up the DESIGN.md
-// targets promise ("≥ 100× the baseline") is measured against a fair,
-// working reference rather than a straw man. It is not part of the library.
+// Package baseline is a port of the original, naive shard scheduler (the
+// placement scheduler of the Rust crate this library replaces). The
+// benchmarks in package placement run it beside Coordinator.Plan on the same
+// map, so that the speed-ups they report are measured against what the
+// original did: neither a straw man nor a port padded with work the original
+// never did. It is not part of the library.
 //
-// Each call to Plan does what the original did on every tick:
+// Plan does what the original did on every tick on the leader:
 //
 //  1. copy every shard into a slice;
-//  2. count shards per up node in a map, up nodes without shards included
-//     (a bug the original had and the library fixed; the port keeps the fix
-//     so the comparison is honest);
+//  2. count shards per up node in a map, from the shards only: an up node
+//     that owns no shard is never seen, so a new, empty node counts for
+//     nothing (a bug of the original, kept);
 //  3. compute the imbalance (max − min) / mean of those counts;
-//  4. sort each node's shards by size, cheapest to move first;
-//  5. scan every shard for split (hot) and merge (cold) candidates;
-//  6. move shards greedily from the fullest node to the emptiest until the
-//     counts are within tolerance or the plan holds limit actions.
+//  4. if the imbalance is at or below ImbalanceThreshold, return no action
+//     at all: the gate blocks splits and merges too, however hot or cold
+//     the shards (another bug of the original, kept);
+//  5. scan every shard once for split (hot) and merge (cold) candidates and
+//     plan them: hot shards most keys first, then cold pairs fewest keys
+//     first (only the few candidates are ordered, never the map);
+//  6. move shards one at a time from the fullest node to the emptiest until
+//     the imbalance is within StopBand, the two differ by at most one shard,
+//     or the plan holds Limit actions.
 //
-// It differs from the library's planner in what the original never had: no
-// per-node move cap, no merge embargo after a split, no drain phase, and no
-// split key (the action names the shard only).
+// The original kept no per-node index and never ordered a node's shards, so
+// step 6 moves the first shard of the fullest node in the copied order (key
+// order) that no action has taken yet, found by a linear scan of the copy
+// from its start: whichever shard comes first, not the cheapest. (An
+// earlier version of this port sorted every node's shards by size on every
+// call and planned splits and merges below the imbalance gate; that work,
+// which the original did not do, inflated the reported speed-ups.)
+//
+// PlanFixedCounting differs from Plan in step 2 only: it counts every up
+// node, those that own no shard included, as the library does. On a map
+// whose only imbalance is a new, empty node, Plan sees the counts as even
+// and plans nothing, so timing it says little about planning;
+// PlanFixedCounting sees the empty node and does the original's planning
+// work on such a map.
+//
+// Both differ from the library's planner in what the original never had: no
+// per-node move cap, no merge embargo after a split, no drain phase, no
+// split key (the action names the shard only) and no choice of which shard
+// to move.
 package baseline
 
 import (
@@ -50,8 +72,8 @@ type Thresholds struct {
 	// MergeMaxFraction bounds a merged shard at this fraction of the split
 	// thresholds. Zero means 1.
 	MergeMaxFraction float64
-	// ImbalanceThreshold starts rebalancing when (max − min) / mean of the
-	// shard counts exceeds it.
+	// ImbalanceThreshold gates every action: a plan is made only when
+	// (max − min) / mean of the shard counts exceeds it.
 	ImbalanceThreshold float64
 	// StopBand is the tolerance rebalancing stops at; zero means
 	// ImbalanceThreshold.
@@ -61,7 +83,7 @@ type Thresholds struct {
 // Input is one planning round.
 type Input struct {
 	// Shards in key order (ascending Start), so that merge neighbours are
-	// consecutive. Plan does not modify it.
+	// consecutive. The planners do not modify it.
 	Shards []Shard
 	// UpNodes are the nodes that may own and receive shards, in ascending
 	// order (ties between equally full nodes go to the first). Shards on
@@ -93,8 +115,9 @@ type Action struct {
 	From, To   uint64 // transfer
 }
 
-// Imbalance returns (max − min) / mean of counts over nodes; 0 when fewer
-// than two nodes or no shards.
+// Imbalance returns (max − min) / mean of counts over nodes, a node missing
+// from counts counting 0; it returns 0 when there are fewer than two nodes
+// or no shards.
 func Imbalance(counts map[uint64]int, nodes []uint64) float64 {
 	if len(nodes) < 2 {
 		return 0
@@ -110,10 +133,22 @@ func Imbalance(counts map[uint64]int, nodes []uint64) float64 {
 	return float64(hi-lo) * float64(len(nodes)) / float64(total)
 }
 
-// Plan returns at most in.Limit actions: splits of oversized shards (most
-// keys first), merges of cold neighbours (coldest first), then transfers
-// from the fullest to the emptiest node. No shard appears in two actions.
-func Plan(in Input) []Action {
+// Plan is the original scheduler, bugs included (see the package doc): it
+// counts only the up nodes that own shards, and plans nothing at all unless
+// their imbalance exceeds ImbalanceThreshold. Otherwise it returns at most
+// in.Limit actions: splits of oversized shards (most keys first), merges of
+// cold neighbours (fewest keys first), then transfers from the fullest to
+// the emptiest counted node, each the first unplanned shard of the fullest
+// node in key order. No shard appears in two actions.
+func Plan(in Input) []Action { return plan(in, false) }
+
+// PlanFixedCounting is Plan with the counting bug fixed: every up node is
+// counted, those that own no shard included, so an empty node raises the
+// imbalance and receives transfers. Everything else, the imbalance gate
+// included, is as in Plan.
+func PlanFixedCounting(in Input) []Action { return plan(in, true) }
+
+func plan(in Input, countEmpty bool) []Action {
 	if in.Limit < 1 {
 		return nil
 	}
@@ -123,38 +158,31 @@ func Plan(in Input) []Action {
 	shards := make([]Shard, len(in.Shards))
 	copy(shards, in.Shards)
 
-	// 2. Count per up node, empty up nodes included.
-	counts := make(map[uint64]int, len(in.UpNodes))
+	// 2. Count shards per up node. The original saw only the nodes its
+	// shards named.
+	up := make(map[uint64]bool, len(in.UpNodes))
 	for _, n := range in.UpNodes {
-		counts[n] = 0
+		up[n] = true
 	}
-	byNode := make(map[uint64][]int, len(in.UpNodes))
+	counts := make(map[uint64]int, len(in.UpNodes))
 	for i := range shards {
-		n := shards[i].Node
-		if _, up := counts[n]; up {
+		if n := shards[i].Node; up[n] {
 			counts[n]++
-			byNode[n] = append(byNode[n], i)
 		}
 	}
-
-	// 3. Imbalance.
-	imbalance := Imbalance(counts, in.UpNodes)
-
-	// 4. Sort each node's shards, cheapest (fewest known bytes) first.
-	cost := func(s *Shard) uint64 {
-		if !s.Known {
-			return math.MaxUint64
-		}
-		return s.Bytes
-	}
-	for _, idx := range byNode {
-		sort.Slice(idx, func(a, b int) bool {
-			sa, sb := &shards[idx[a]], &shards[idx[b]]
-			if ca, cb := cost(sa), cost(sb); ca != cb {
-				return ca < cb
+	nodes := in.UpNodes // the counted nodes, in UpNodes order
+	if !countEmpty {
+		nodes = make([]uint64, 0, len(counts))
+		for _, n := range in.UpNodes {
+			if counts[n] > 0 {
+				nodes = append(nodes, n)
 			}
-			return sa.ID < sb.ID
-		})
+		}
+	}
+
+	// 3–4. Imbalance, and the gate in front of every action.
+	if len(nodes) < 2 || Imbalance(counts, nodes) <= t.ImbalanceThreshold {
+		return nil
 	}
 
 	// 5. Scan every shard for hot and cold candidates.
@@ -168,7 +196,7 @@ func Plan(in Input) []Action {
 	var hot, pairs []int // indices into shards; pairs holds left neighbours
 	for i := range shards {
 		s := &shards[i]
-		if _, up := counts[s.Node]; !up || !s.Known {
+		if !up[s.Node] || !s.Known {
 			continue
 		}
 		if s.Keys > t.SplitKeys || s.Bytes > t.SplitBytes {
@@ -222,18 +250,15 @@ func Plan(in Input) []Action {
 		counts[l.Node]--
 	}
 
-	// 6. Greedy transfers, fullest to emptiest.
-	if imbalance <= t.ImbalanceThreshold {
-		return out
-	}
+	// 6. Transfers, fullest to emptiest, each the first unplanned shard of
+	// the fullest node in the copied order.
 	stop := t.StopBand
 	if stop == 0 {
 		stop = t.ImbalanceThreshold
 	}
-	next := make(map[uint64]int, len(in.UpNodes)) // per node: first index in byNode not yet tried
 	for len(out) < in.Limit {
-		src, dst := in.UpNodes[0], in.UpNodes[0]
-		for _, n := range in.UpNodes {
+		src, dst := nodes[0], nodes[0]
+		for _, n := range nodes {
 			if counts[n] > counts[src] {
 				src = n
 			}
@@ -241,19 +266,20 @@ func Plan(in Input) []Action {
 				dst = n
 			}
 		}
-		if counts[src]-counts[dst] <= 1 || Imbalance(counts, in.UpNodes) <= stop {
+		if counts[src]-counts[dst] <= 1 || Imbalance(counts, nodes) <= stop {
 			break
 		}
-		idx := byNode[src]
-		k := next[src]
-		for k < len(idx) && used[shards[idx[k]].ID] {
-			k++
+		k := -1
+		for i := range shards {
+			if shards[i].Node == src && !used[shards[i].ID] {
+				k = i
+				break
+			}
 		}
-		if k == len(idx) {
+		if k < 0 {
 			break // everything on the fullest node is already planned
 		}
-		next[src] = k + 1
-		s := &shards[idx[k]]
+		s := &shards[k]
 		out = append(out, Action{Kind: Transfer, Shard: s.ID, Epoch: s.Epoch, From: src, To: dst})
 		used[s.ID] = true
 		counts[src]--

@@ -21,8 +21,8 @@ import (
 const (
 	chartW, chartH   = 900, 600
 	plotL, plotR     = 72, 700
-	countsT, countsB = 84, 364  // the shard-count panel, top and bottom
-	imbT, imbB       = 412, 532 // the imbalance panel
+	countsT, countsB = 84, 364  // the per-node panel, top and bottom
+	imbT, imbB       = 412, 532 // the spread panel
 	legendX          = 724
 )
 
@@ -33,106 +33,283 @@ var palette = []string{
 	"#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 }
 
-// chart renders the run's samples: shard counts per node over ticks (one
-// polyline per node, class "node") above the imbalance (class
-// "imbalance") with the policy's trigger and stop band.
-func (s *sim) chart(sc scenario) []byte {
-	var b strings.Builder
+// chartFile is one SVG the run writes, named after the scenario plus
+// suffix.
+type chartFile struct {
+	suffix string
+	svg    []byte
+}
+
+// metric is what one chart draws: an amount per node over ticks, and its
+// spread over the nodes against the policy's trigger and stop band.
+type metric struct {
+	suffix string // "" for counts, "-bytes", "-load"
+	what   string // in the title: "shards per node"
+	axis   string // the upper panel's axis title
+	// value is node i's amount in a sample, in the axis's unit.
+	value func(smp sample, i int) float64
+	// integer makes the upper panel's y step at least 1.
+	integer bool
+	// spreadName, spread, threshold and stopBand draw the lower panel.
+	spreadName          string
+	spread              func(smp sample) float64
+	threshold, stopBand float64
+	// target, when set, is node i's target in a sample (total × capacity
+	// share), drawn dashed at its last value.
+	target func(smp sample, i int) float64
+	// sub is the subtitle.
+	sub string
+}
+
+// charts returns the run's charts: shard counts per node always, bytes per
+// node when the host reports stats, load per node when it reports load.
+func (s *sim) charts(sc scenario) []chartFile {
 	r := s.res
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartW, chartH, chartW, chartH)
-	title := fmt.Sprintf("%s: shards per node and imbalance, by tick", sc.name)
-	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
-	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
 	sub := fmt.Sprintf("MaxActionsPerTick %d · ticks %d · transfers %d", s.limit, r.Ticks, r.Transfers)
-	if r.Rebalances == 1 && r.Splits == 0 && r.Merges == 0 {
+	if r.Rebalances == 1 && r.Splits == 0 && r.Merges == 0 && s.countOnly {
 		// One rebalance on a fixed shard count: its first plan's
 		// minimum is the whole run's.
 		sub += fmt.Sprintf(" (minimum %d)", r.Minimum)
 	}
 	sub += fmt.Sprintf(" · splits %d · merges %d · shards %d → %d", r.Splits, r.Merges, r.ShardsStart, r.ShardsEnd)
-	text(&b, plotL, 70, "start", `fill="#555555"`, sub)
+	out := []chartFile{{suffix: "", svg: s.chart(sc, metric{
+		what:       "shards per node and imbalance",
+		axis:       "shards per node",
+		value:      func(smp sample, i int) float64 { return float64(smp.nodes[i].Shards) },
+		integer:    true,
+		spreadName: "imbalance",
+		spread:     func(smp sample) float64 { return smp.imbalance },
+		threshold:  s.policy.ImbalanceThreshold,
+		stopBand:   s.policy.StopBand,
+		sub:        sub,
+	})}}
+	if s.countOnly {
+		return out
+	}
+	target := func(amount func(smp sample) []float64) func(sample, int) float64 {
+		return func(smp sample, i int) float64 {
+			total := 0.0
+			for k, a := range amount(smp) {
+				if smp.share[k] > 0 {
+					total += a
+				}
+			}
+			return total * smp.share[i]
+		}
+	}
+	gibs := func(smp sample) []float64 {
+		out := float64s(smp.bytes)
+		for i := range out {
+			out[i] /= 1 << 30
+		}
+		return out
+	}
+	bsub := fmt.Sprintf("MaxActionsPerTick %d · ticks %d · transfers %d · bytes moved %s", s.limit, r.Ticks, r.Transfers, gib(float64(r.BytesMoved)))
+	if r.LowerBound > 0 {
+		bsub += fmt.Sprintf(" · lower bound %s (×%.3f)", gib(r.LowerBound), float64(r.BytesMoved)/r.LowerBound)
+	}
+	out = append(out, chartFile{suffix: "-bytes", svg: s.chart(sc, metric{
+		what:       "bytes per node and byte spread",
+		axis:       "GiB per node",
+		value:      func(smp sample, i int) float64 { return float64(smp.bytes[i]) / (1 << 30) },
+		spreadName: "byte spread",
+		spread:     func(smp sample) float64 { return smp.byteSpread },
+		threshold:  s.policy.ImbalanceThreshold,
+		stopBand:   s.policy.StopBand,
+		target:     target(gibs),
+		sub:        bsub,
+	})})
+	if !s.load {
+		return out
+	}
+	lsub := fmt.Sprintf("MaxActionsPerTick %d · ticks %d · transfers %d · load moved %.0f · lower bound %.0f · splits %d",
+		s.limit, r.Ticks, r.Transfers, r.LoadMoved, r.LoadBound, r.Splits)
+	return append(out, chartFile{suffix: "-load", svg: s.chart(sc, metric{
+		what:       "load per node and load spread",
+		axis:       "load per node (requests/s)",
+		value:      func(smp sample, i int) float64 { return smp.load[i] },
+		spreadName: "load spread",
+		spread:     func(smp sample) float64 { return smp.loadSpread },
+		threshold:  s.policy.LoadThreshold,
+		stopBand:   s.policy.LoadStopBand,
+		target:     target(func(smp sample) []float64 { return smp.load }),
+		sub:        lsub,
+	})})
+}
+
+// chart renders one metric of the run's samples: the amount per node over
+// ticks (one polyline per node, class "node"; its target dashed, class
+// "target") above the spread (class "spread") with the policy's trigger
+// and stop band.
+func (s *sim) chart(sc scenario, m metric) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartW, chartH, chartW, chartH)
+	title := fmt.Sprintf("%s: %s, by tick", sc.name, m.what)
+	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
+	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
+	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
+	text(&b, plotL, 70, "start", `fill="#555555"`, m.sub)
 
 	last := s.samples[len(s.samples)-1].tick
 	x := linear(0, float64(max(last, 1)), plotL, plotR)
 	xStep := niceStep(float64(max(last, 1)), 10)
 
-	// Shard counts per node.
-	ids, maxCount := s.nodeIDs()
-	countStep := math.Max(1, niceStep(float64(maxCount), 7))
-	countTop := countStep * math.Ceil(float64(max(maxCount, 1))/countStep)
-	yc := linear(0, countTop, countsB, countsT)
-	panel(&b, x, yc, xStep, countStep, float64(last), countTop, 0, "shards per node")
+	// The amount per node.
+	ids, index := s.nodeIDs()
+	targets := s.targetLines(m, ids, index)
+	most := 0.0
+	for _, smp := range s.samples {
+		for i := range smp.nodes {
+			most = math.Max(most, m.value(smp, i))
+		}
+	}
+	for _, t := range targets {
+		most = math.Max(most, t.value)
+	}
+	step := niceStep(most, 7)
+	if m.integer {
+		step = math.Max(1, step)
+	}
+	top := step * math.Ceil(math.Max(most, step)/step)
+	y := linear(0, top, countsB, countsT)
+	panel(&b, x, y, xStep, step, float64(last), top, decimals(step), m.axis)
 	for k, id := range ids {
 		var pts []string
 		for _, smp := range s.samples {
-			for _, n := range smp.nodes {
-				if n.ID == id {
-					pts = append(pts, point(x(float64(smp.tick)), yc(float64(n.Shards))))
-				}
+			if i, ok := index(smp, id); ok {
+				pts = append(pts, point(x(float64(smp.tick)), y(m.value(smp, i))))
 			}
 		}
 		fmt.Fprintf(&b, `<polyline class="node" data-node="%d" fill="none" stroke="%s" stroke-width="%s"%s stroke-linejoin="round" points="%s"/>`+"\n",
 			id, palette[k%len(palette)], width(id == sc.focus), dash(k), strings.Join(pts, " "))
 	}
+	for _, t := range targets {
+		fmt.Fprintf(&b, `<line class="target" x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s" stroke-width="1" stroke-dasharray="3 3"/>`+"\n",
+			plotL, num(y(t.value)), plotR, num(y(t.value)), t.color)
+	}
 	legendTitle(&b, countsT+4, "nodes")
+	row := 0
 	for k, id := range ids {
 		label := fmt.Sprintf("node %d", id)
+		if c := s.capacity[id]; c > 0 {
+			label += ", " + capacityLabel(c)
+		}
 		if id == sc.focus {
 			label += ", " + sc.focusNote
 		}
-		legendRow(&b, countsT+24+18*k, palette[k%len(palette)], width(id == sc.focus), dash(k), label)
+		legendRow(&b, countsT+24+18*row, palette[k%len(palette)], width(id == sc.focus), dash(k), label)
+		row++
+	}
+	if len(targets) > 0 {
+		label := "target (mean)"
+		if len(targets) > 1 {
+			label = "capacity targets"
+		}
+		legendRow(&b, countsT+24+18*row, targets[0].color, "1", ` stroke-dasharray="3 3"`, label)
 	}
 
-	// Imbalance, with the trigger and the stop band.
-	maxImb := s.policy.ImbalanceThreshold
+	// The spread, with the trigger and the stop band.
+	maxSpread := m.threshold
 	for _, smp := range s.samples {
-		maxImb = math.Max(maxImb, smp.imbalance)
+		maxSpread = math.Max(maxSpread, m.spread(smp))
 	}
-	imbStep := niceStep(maxImb, 4)
-	imbTop := imbStep * math.Ceil(maxImb/imbStep)
-	yi := linear(0, imbTop, imbB, imbT)
-	panel(&b, x, yi, xStep, imbStep, float64(last), imbTop, decimals(imbStep), "imbalance")
+	sStep := niceStep(maxSpread, 4)
+	sTop := sStep * math.Ceil(maxSpread/sStep)
+	ys := linear(0, sTop, imbB, imbT)
+	panel(&b, x, ys, xStep, sStep, float64(last), sTop, decimals(sStep), m.spreadName)
 	hline := func(v float64, pattern string) {
 		fmt.Fprintf(&b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#e15759" stroke-width="1.2" stroke-dasharray="%s"/>`+"\n",
-			plotL, num(yi(v)), plotR, num(yi(v)), pattern)
+			plotL, num(ys(v)), plotR, num(ys(v)), pattern)
 	}
-	hline(s.policy.ImbalanceThreshold, "7 4")
-	hline(s.policy.StopBand, "2 3")
+	hline(m.threshold, "7 4")
+	hline(m.stopBand, "2 3")
 	var pts []string
 	for _, smp := range s.samples {
-		pts = append(pts, point(x(float64(smp.tick)), yi(smp.imbalance)))
+		pts = append(pts, point(x(float64(smp.tick)), ys(m.spread(smp))))
 	}
-	fmt.Fprintf(&b, `<polyline class="imbalance" fill="none" stroke="#222222" stroke-width="1.8" stroke-linejoin="round" points="%s"/>`+"\n",
-		strings.Join(pts, " "))
-	legendRow(&b, imbT+8, "#222222", "1.8", "", "imbalance")
+	class := "spread"
+	if m.suffix == "" {
+		class = "imbalance"
+	}
+	fmt.Fprintf(&b, `<polyline class="%s" fill="none" stroke="#222222" stroke-width="1.8" stroke-linejoin="round" points="%s"/>`+"\n",
+		class, strings.Join(pts, " "))
+	legendRow(&b, imbT+8, "#222222", "1.8", "", m.spreadName)
 	legendRow(&b, imbT+26, "#e15759", "1.2", ` stroke-dasharray="7 4"`,
-		"threshold "+strconv.FormatFloat(s.policy.ImbalanceThreshold, 'f', -1, 64))
+		"threshold "+strconv.FormatFloat(m.threshold, 'f', -1, 64))
 	legendRow(&b, imbT+44, "#e15759", "1.2", ` stroke-dasharray="2 3"`,
-		"stop band "+strconv.FormatFloat(s.policy.StopBand, 'f', -1, 64))
+		"stop band "+strconv.FormatFloat(m.stopBand, 'f', -1, 64))
 
 	text(&b, (plotL+plotR)/2, imbB+40, "middle", `font-size="13"`, "tick")
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
 }
 
-// nodeIDs returns every node that appears in a sample, in ID order, and
-// the largest shard count any node had.
-func (s *sim) nodeIDs() ([]placement.NodeID, int) {
+type targetLine struct {
+	value float64
+	color string
+}
+
+// targetLines returns the dashed target lines of the last sample: one grey
+// line when every up node has the same target, else one per up node in
+// its colour. None without a target.
+func (s *sim) targetLines(m metric, ids []placement.NodeID, index func(sample, placement.NodeID) (int, bool)) []targetLine {
+	if m.target == nil {
+		return nil
+	}
+	last := s.samples[len(s.samples)-1]
+	var out []targetLine
+	same := true
+	for k, id := range ids {
+		i, ok := index(last, id)
+		if !ok || last.share[i] == 0 {
+			continue
+		}
+		t := targetLine{value: m.target(last, i), color: palette[k%len(palette)]}
+		if len(out) > 0 && math.Abs(t.value-out[0].value) > 1e-9*math.Max(1, t.value) {
+			same = false
+		}
+		out = append(out, t)
+	}
+	if same && len(out) > 0 {
+		return []targetLine{{value: out[0].value, color: "#333333"}}
+	}
+	return out
+}
+
+// capacityLabel formats a node capacity: whole TiB or GiB where it can.
+func capacityLabel(c uint64) string {
+	switch {
+	case c%(1<<40) == 0:
+		return fmt.Sprintf("%d TiB", c>>40)
+	case c%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", c>>30)
+	}
+	return fmt.Sprintf("%.1f GiB", float64(c)/(1<<30))
+}
+
+// nodeIDs returns every node that appears in a sample, in ID order, and a
+// lookup of a node's index in a sample.
+func (s *sim) nodeIDs() ([]placement.NodeID, func(sample, placement.NodeID) (int, bool)) {
 	var ids []placement.NodeID
-	most := 0
 	for _, smp := range s.samples {
 		for _, n := range smp.nodes {
 			if !slices.Contains(ids, n.ID) {
 				ids = append(ids, n.ID)
 			}
-			most = max(most, n.Shards)
 		}
 	}
 	slices.Sort(ids)
-	return ids, most
+	index := func(smp sample, id placement.NodeID) (int, bool) {
+		for i, n := range smp.nodes {
+			if n.ID == id {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	return ids, index
 }
 
 // panel draws a panel's grid, frame, tick labels and axis title. The x tick

@@ -2,15 +2,17 @@
 // ShardRegistry and a Coordinator, ticked in a loop. Each tick it plans at
 // most MaxActionsPerTick commands, applies them all through
 // ShardRegistry.Apply (a rejection is a bug and fails the run), then lets
-// the scenario's workload change and reports every shard's stats, as a
-// host would.
+// the scenario's workload change and reports every shard's stats (keys,
+// bytes, load and a split hint: the midpoint of its range) and every
+// node's capacity, as a host would.
 //
 // Scenarios:
 //
-//   - add-empty-node: 8 nodes with 400 shards, then an empty node 9. Runs
-//     until the plan is empty; fails unless the transfers equal the
-//     minimum, taken from the first rebalancing plan's MinMoves and
-//     recomputed here from the node counts.
+//   - add-empty-node: 8 nodes with 400 shards, then an empty node 9. The
+//     host reports no stats, so the planner balances counts. Runs until
+//     the plan is empty; fails unless the transfers equal the minimum,
+//     taken from the first rebalancing plan's MinMoves and recomputed here
+//     from the node counts.
 //   - drain-node: 6 nodes, node 3 draining. Fails unless node 3 ends empty.
 //   - hot-range: one key range grows ×1.5 a tick for 10 ticks and keeps
 //     splitting; rebalancing spreads the new shards.
@@ -19,17 +21,21 @@
 //     embargo of its split.
 //
 // It prints a line per tick (unless -quiet) and a summary per scenario, and
-// writes an SVG chart per scenario into -out: shard counts per node and the
-// imbalance, over ticks. The same flags give byte-identical output.
+// writes SVG charts per scenario into -out: shard counts per node and the
+// imbalance, over ticks, and, when the host reports stats, bytes per node
+// and the byte spread (and load per node when it reports load). The same
+// flags give byte-identical output.
 //
 //	go run ./examples/simulate
 //	go run ./examples/simulate -scenario add-empty-node -quiet -out /tmp
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +50,9 @@ type options struct {
 	Seed       uint64 // seeds the workloads' random numbers
 	Quiet      bool   // print only the summaries
 	Out        string // directory for the SVG charts; "" writes none
+	// list replaces the scenarios, for tests: the same index gives the
+	// same random stream.
+	list []scenario
 }
 
 func main() {
@@ -66,39 +75,55 @@ func main() {
 }
 
 // run runs the selected scenarios in order, printing to w, and returns
-// their summaries. It stops at the first scenario that fails.
+// their summaries. A scenario that misses a target (an error wrapping
+// errCheck) does not stop the others; any other error does. The error
+// returned names every scenario that failed.
 func run(o options, w io.Writer) ([]result, error) {
-	cfg := placement.DefaultConfig()
-	cfg.MaxActionsPerTick = o.MaxActions
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	list := o.list
+	if list == nil {
+		list = scenarios
 	}
 	var results []result
+	var errs []error
 	found := false
-	for i, sc := range scenarios {
+	for i, sc := range list {
 		if o.Scenario != "all" && o.Scenario != sc.name {
 			continue
 		}
 		found = true
 		// One random stream per scenario, so a scenario run alone
 		// matches the same scenario in "all".
-		s := newSim(cfg, o.Seed, uint64(i), w)
-		if o.Quiet {
-			s.log = io.Discard
-		}
-		err := simulate(s, sc, o, w)
-		results = append(results, s.res)
+		res, err := runOne(sc, uint64(i), o, w)
+		results = append(results, res)
 		if err != nil {
-			return results, fmt.Errorf("%s: %w", sc.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", sc.name, err))
+			if !errors.Is(err, errCheck) {
+				break
+			}
 		}
 	}
 	if !found {
 		return nil, fmt.Errorf("unknown scenario %q", o.Scenario)
 	}
-	return results, nil
+	return results, errors.Join(errs...)
 }
 
-// simulate runs one scenario, writes its chart and prints its summary.
+// runOne runs one scenario with the given random stream.
+func runOne(sc scenario, stream uint64, o options, w io.Writer) (result, error) {
+	cfg := placement.DefaultConfig()
+	cfg.MaxActionsPerTick = o.MaxActions
+	if err := cfg.Validate(); err != nil {
+		return result{}, err
+	}
+	s := newSim(cfg, o.Seed, stream, w)
+	if o.Quiet {
+		s.log = io.Discard
+	}
+	err := simulate(s, sc, o, w)
+	return s.res, err
+}
+
+// simulate runs one scenario, writes its charts and prints its summary.
 func simulate(s *sim, sc scenario, o options, w io.Writer) error {
 	s.res.Scenario = sc.name
 	fmt.Fprintf(s.log, "== %s: %s\n", sc.name, sc.about)
@@ -111,30 +136,67 @@ func simulate(s *sim, sc scenario, o options, w io.Writer) error {
 	s.finish()
 	checkErr := sc.check(s)
 	if o.Out != "" {
-		path := filepath.Join(o.Out, sc.name+".svg")
 		if err := os.MkdirAll(o.Out, 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, s.chart(sc), 0o644); err != nil {
-			return err
+		for _, c := range s.charts(sc) {
+			path := filepath.Join(o.Out, sc.name+c.suffix+".svg")
+			if err := os.WriteFile(path, c.svg, 0o644); err != nil {
+				return err
+			}
+			s.res.Charts = append(s.res.Charts, path)
 		}
-		s.res.Chart = path
 	}
-	printSummary(w, s.res)
+	printSummary(w, s)
 	return checkErr
 }
 
-func printSummary(w io.Writer, r result) {
+func printSummary(w io.Writer, s *sim) {
+	r := s.res
 	fmt.Fprintf(w, "summary %s: ticks %d, transfers %d, splits %d, merges %d, imbalance %.3f -> %.3f\n",
 		r.Scenario, r.Ticks, r.Transfers, r.Splits, r.Merges, r.FirstImbalance, r.FinalImbalance)
+	if !s.countOnly {
+		first, last := s.samples[0], r.FinalSample
+		fmt.Fprintf(w, "  bytes: spread %.3f -> %.3f; moved %s", first.byteSpread, last.byteSpread, gib(float64(r.BytesMoved)))
+		if r.ColocateBytes > 0 {
+			fmt.Fprintf(w, " (%s of it in shards merged within %d ticks of their transfer)",
+				gib(float64(r.ColocateBytes)), resplitWindow)
+		}
+		fmt.Fprintln(w)
+		if s.load {
+			fmt.Fprintf(w, "  load: spread %.3f -> %.3f; moved %.0f of %.0f\n",
+				first.loadSpread, last.loadSpread, r.LoadMoved, sum(last.load))
+		}
+	}
 	if r.RebalancePlans > 0 {
-		fmt.Fprintf(w, "  rebalancing: %d episode(s), %d plans; first plan's minimum %d (Plan.MinMoves) = %d (naive recount); equal in every plan\n",
-			r.Rebalances, r.RebalancePlans, r.Minimum, r.NaiveMinimum)
+		if s.countOnly {
+			fmt.Fprintf(w, "  rebalancing: %d episode(s), %d plans; first plan's minimum %d (Plan.MinMoves) = %d (naive recount); equal in every plan\n",
+				r.Rebalances, r.RebalancePlans, r.Minimum, r.NaiveMinimum)
+		} else {
+			fmt.Fprintf(w, "  rebalancing: %d episode(s), %d plans; Plan.MinBytes differs from the naive recount in %d\n",
+				r.Rebalances, r.RebalancePlans, r.MinBytesOff)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
-	if r.Chart != "" {
-		fmt.Fprintf(w, "  chart: %s\n", r.Chart)
+	for _, c := range r.Charts {
+		fmt.Fprintf(w, "  chart: %s\n", c)
 	}
+}
+
+// gib formats a byte count in GiB, or MiB below one GiB.
+func gib(b float64) string {
+	if math.Abs(b) < 1<<30 {
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", b/(1<<30))
+}
+
+func sum(xs []float64) float64 {
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/ukehi/placement"
 )
@@ -11,7 +12,8 @@ import (
 type scenario struct {
 	name  string
 	about string
-	// setup builds the map and the workload's key counts.
+	// setup builds the map and the workload, and says what the host
+	// reports (sim.countOnly, sim.load, sim.capacity).
 	setup func(*sim) error
 	// ticks, when set, is how many ticks to run; otherwise the run ends at
 	// the first empty plan after tick minTicks.
@@ -30,7 +32,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		name:  "add-empty-node",
-		about: "8 nodes share 400 shards; node 9 joins empty",
+		about: "8 nodes share 400 shards, no stats reported (count-only); node 9 joins empty",
 		setup: setupAddEmptyNode,
 		check: checkAddEmptyNode,
 		focus: 9, focusNote: "new",
@@ -63,9 +65,9 @@ var scenarios = []scenario{
 }
 
 // bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run
-// of perNode[i] shards, in key order, over the whole key space. keysOf
-// gives the i-th shard's key count.
-func (s *sim) bootstrap(perNode []int, keysOf func(i int) uint64) error {
+// of perNode[i] shards, in key order, over the whole key space. workOf
+// gives the i-th shard's work.
+func (s *sim) bootstrap(perNode []int, workOf func(i int) work) error {
 	total := 0
 	for _, c := range perNode {
 		total += c
@@ -87,30 +89,38 @@ func (s *sim) bootstrap(perNode []int, keysOf func(i int) uint64) error {
 	}
 	i = 0
 	for sh := range s.reg.View().Shards() {
-		s.keys[sh.ID] = keysOf(i)
+		s.work[sh.ID] = workOf(i)
 		i++
 	}
 	return nil
 }
 
 // boundary is the key between shard i-1 and shard i of total; the first
-// shard starts at the smallest key and the last is unbounded.
+// shard starts at the smallest key and the last is unbounded. The digits
+// are zero-padded to one width (at least six), so key order is number
+// order.
 func boundary(i, total int) []byte {
 	if i == 0 || i == total {
 		return nil
 	}
-	return fmt.Appendf(nil, "k%06d", i*100)
+	width := max(6, len(strconv.Itoa(total*100)))
+	return fmt.Appendf(nil, "k%0*d", width, i*100)
 }
 
-// uniformKeys returns key counts drawn evenly from [lo, hi): middling
-// shards that are neither split nor merged.
-func (s *sim) uniformKeys(lo, hi uint64) func(int) uint64 {
-	return func(int) uint64 { return lo + s.rng.Uint64N(hi-lo) }
+// uniformKeys returns shards of key counts drawn evenly from [lo, hi),
+// bytesPerKey each: middling shards that are neither split nor merged.
+func (s *sim) uniformKeys(lo, hi uint64) func(int) work {
+	return func(int) work { return keyed(lo + s.rng.Uint64N(hi-lo)) }
 }
 
 // --- add-empty-node ---
 
+// The host reports no stats here, so this is the planner's count-only
+// mode: it balances shard counts with the fewest transfers, and its
+// promise is exact (transfers = Plan.MinMoves). With stats the planner
+// balances bytes instead; bytes-new-node is the same situation with sizes.
 func setupAddEmptyNode(s *sim) error {
+	s.countOnly = true
 	if err := s.bootstrap([]int{52, 49, 51, 48, 50, 53, 47, 50}, s.uniformKeys(20_000, 80_000)); err != nil {
 		return err
 	}
@@ -175,9 +185,9 @@ var hotRange = placement.KeyRange{Start: boundary(hotShard, 120), End: boundary(
 
 func setupHotRange(s *sim) error {
 	base := s.uniformKeys(30_000, 50_000)
-	return s.bootstrap([]int{20, 20, 20, 20, 20, 20}, func(i int) uint64 {
+	return s.bootstrap([]int{20, 20, 20, 20, 20, 20}, func(i int) work {
 		if i == hotShard {
-			return 40_000
+			return keyed(40_000)
 		}
 		return base(i)
 	})
@@ -191,7 +201,7 @@ func heatRange(s *sim) {
 	}
 	for sh := range s.reg.View().Shards() {
 		if sh.Range.Overlaps(hotRange) {
-			s.keys[sh.ID] = uint64(float64(s.keys[sh.ID]) * hotGrowth)
+			s.work[sh.ID] = keyed(uint64(float64(s.work[sh.ID].keys) * hotGrowth))
 		}
 	}
 }
@@ -240,8 +250,8 @@ const (
 )
 
 func setupChurn(s *sim) error {
-	return s.bootstrap([]int{25, 25, 25, 25, 25, 25, 25, 25}, func(int) uint64 {
-		return uint64(churnMean * math.Exp(0.4*s.rng.NormFloat64()))
+	return s.bootstrap([]int{25, 25, 25, 25, 25, 25, 25, 25}, func(int) work {
+		return keyed(uint64(churnMean * math.Exp(0.4*s.rng.NormFloat64())))
 	})
 }
 
@@ -251,12 +261,12 @@ func churn(s *sim) {
 	var ids []placement.ShardID
 	for sh := range s.reg.View().Shards() {
 		ids = append(ids, sh.ID)
-		lk := math.Log(float64(max(s.keys[sh.ID], 1)))
+		lk := math.Log(float64(max(s.work[sh.ID].keys, 1)))
 		lk += churnRevert*(math.Log(churnMean)-lk) + churnNoise*s.rng.NormFloat64()
-		s.keys[sh.ID] = uint64(math.Min(math.Max(math.Exp(lk), 10), 1e9))
+		s.work[sh.ID] = keyed(uint64(math.Min(math.Max(math.Exp(lk), 10), 1e9)))
 	}
 	scale := func(id placement.ShardID, f float64) {
-		s.keys[id] = max(uint64(float64(s.keys[id])*f), 10)
+		s.work[id] = keyed(max(uint64(float64(s.work[id].keys)*f), 10))
 	}
 	if s.rng.Float64() < pBulkLoad {
 		scale(ids[s.rng.IntN(len(ids))], 2.5+1.5*s.rng.Float64())
@@ -269,10 +279,10 @@ func churn(s *sim) {
 	}
 	if k := len(s.splits); k > 0 && s.splits[k-1].tick >= s.tick-1 && s.rng.Float64() < pUndoSplit {
 		sp := s.splits[k-1]
-		if _, ok := s.keys[sp.left]; ok {
+		if _, ok := s.work[sp.left]; ok {
 			scale(sp.left, deleteFactor)
 		}
-		if _, ok := s.keys[sp.right]; ok {
+		if _, ok := s.work[sp.right]; ok {
 			scale(sp.right, deleteFactor)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,20 +15,45 @@ import (
 // than spinning.
 const maxTicks = 1000
 
-// bytesPerKey turns the workload's key counts into reported sizes. With the
-// default policy the key thresholds are then the ones that bite.
+// bytesPerKey turns the key-count workloads' key counts into reported
+// sizes. With the default policy the key thresholds are then the ones that
+// bite.
 const bytesPerKey = 512
 
 // resplitWindow is how many ticks after a merge a split of the merged shard
 // counts as a split/merge loop.
 const resplitWindow = 10
 
+// work is the workload's truth about one shard: what the host measures and
+// reports as the shard's stats every tick. The data and the load are spread
+// evenly over the shard's key range, so the midpoint key (placement.MidKey)
+// is the storage engine's median key, reported as the split hint, and a
+// split at it halves keys, bytes and load.
+type work struct {
+	keys, bytes uint64
+	load        float64
+}
+
+// halves returns the two parts of a split.
+func (w work) halves() (left, right work) {
+	return work{keys: w.keys / 2, bytes: w.bytes / 2, load: w.load / 2},
+		work{keys: w.keys - w.keys/2, bytes: w.bytes - w.bytes/2, load: w.load / 2}
+}
+
+// plus returns the merge of two shards.
+func (w work) plus(o work) work {
+	return work{keys: w.keys + o.keys, bytes: w.bytes + o.bytes, load: w.load + o.load}
+}
+
+// keyed is the work of a key-count workload's shard of k keys.
+func keyed(k uint64) work { return work{keys: k, bytes: k * bytesPerKey} }
+
 // sim is one scenario's run: a registry, the pure planner and the
-// workload's key counts, advanced a tick at a time. Each tick it plans,
-// applies every planned command (a rejection is a bug: nothing else changes
-// the map between planning and applying), lets the workload change, and
-// reports every shard's stats, so a stats report is one tick of the merge
-// embargo's clock.
+// workload's truth, advanced a tick at a time. Each tick it plans, applies
+// every planned command (a rejection is a bug: nothing else changes the map
+// between planning and applying), lets the workload change, and reports
+// every shard's stats (and every node's capacity), so a stats report is
+// one tick of the merge embargo's clock.
 type sim struct {
 	reg    *placement.ShardRegistry
 	coord  *placement.Coordinator
@@ -36,10 +62,20 @@ type sim struct {
 	rng    *rand.Rand
 	log    io.Writer // per-tick lines; io.Discard when quiet
 
-	// keys is the workload: each shard's true key count, reported as its
-	// stats every tick. A split halves it, as the registry's estimate does;
-	// a merge adds the two.
-	keys map[placement.ShardID]uint64
+	// countOnly means the host reports no stats at all: the planner
+	// balances shard counts, and splits and merges nothing.
+	countOnly bool
+	// load means the workload has load, so the tick lines and the charts
+	// show it.
+	load bool
+	// capacity is each node's capacity as this host reports it (absent or
+	// zero: unknown).
+	capacity map[placement.NodeID]uint64
+
+	// work is the workload: each shard's truth, reported as its stats
+	// every tick. A split halves it, as the registry's estimate does; a
+	// merge adds the two.
+	work map[placement.ShardID]work
 	// splitAt and mergedAt are the ticks at which each shard was last split
 	// (both halves) and last merged (the surviving left shard).
 	splitAt, mergedAt map[placement.ShardID]int
@@ -48,6 +84,9 @@ type sim struct {
 	splits []splitEvent
 	// deferred holds the shards whose merge the embargo held back.
 	deferred map[placement.ShardID]bool
+	// movedAt is the tick and bytes of each shard's last transfer, to tell
+	// the bytes moved to bring cold neighbours together.
+	movedAt map[placement.ShardID]moved
 
 	tick        int
 	rebalancing bool // the last plan's Plan.Rebalancing
@@ -60,12 +99,27 @@ type splitEvent struct {
 	left, right placement.ShardID
 }
 
+type moved struct {
+	tick  int
+	bytes uint64
+}
+
 // sample is the map's shape after a tick (tick 0: before the first).
 type sample struct {
 	tick      int
 	nodes     []placement.Node
-	imbalance float64
+	imbalance float64 // placement.Imbalance: the spread of counts
 	shards    int
+	// bytes and load are each node's sums of the workload's truth,
+	// parallel to nodes; share is each node's capacity share (0 for a
+	// node that is not up).
+	bytes []uint64
+	load  []float64
+	share []float64
+	// byteSpread and loadSpread are max − min over the up nodes of
+	// amountᵢ / targetᵢ, targetᵢ = total × shareᵢ, computed here from
+	// the truth (Plan.Balance's definition).
+	byteSpread, loadSpread float64
 }
 
 // result is a scenario's summary.
@@ -77,12 +131,40 @@ type result struct {
 	Transfers, Splits, Merges int
 	// Minimum is Plan.MinMoves of the first plan that rebalanced (-1 if
 	// none did); NaiveMinimum is the same figure recomputed here from the
-	// node counts, with no help from the library.
+	// node counts, with no help from the library. Count-only runs.
 	Minimum, NaiveMinimum int
 	// Rebalances counts the rebalancing episodes (runs of plans with
 	// Plan.Rebalancing set) and RebalancePlans the plans in them; each
-	// plan's MinMoves was checked against the naive recount.
+	// plan's MinMoves (count-only runs) or MinBytes (runs with stats) was
+	// checked against the naive recount.
 	Rebalances, RebalancePlans int
+	// BytesMoved is the sum of the bytes of the shards transferred, at
+	// the time of the transfer, and ColocateBytes the part of it in
+	// shards merged within resplitWindow ticks of their transfer (cold
+	// neighbours brought together). LoadMoved is the same for load.
+	BytesMoved, ColocateBytes uint64
+	LoadMoved                 float64
+	// LowerBound is Σ max(0, bytesᵢ − targetᵢ) over the up nodes at tick
+	// 0, from the workload's truth (targetᵢ = total × capacity shareᵢ);
+	// LoadBound is the same for load. Splits and merges keep every node's
+	// bytes and load, so on a workload that does not change these are
+	// also the bounds on the map once it has settled after them.
+	LowerBound, LoadBound float64
+	// MinBytes is Plan.MinBytes of the first plan that rebalanced bytes
+	// (MinBytesTick; -1 if none did) and NaiveMinBytes the bound
+	// recomputed here for that plan. MinBytesOff counts the rebalancing
+	// plans whose MinBytes differs from the recount by more than rounding,
+	// and FirstOff describes the first.
+	MinBytes      uint64
+	MinBytesTick  int
+	NaiveMinBytes float64
+	MinBytesOff   int
+	FirstOff      string
+	// OffHint counts splits at a key other than the host's hint.
+	OffHint int
+	// HotMoves counts transfers of a shard whose load alone exceeded a
+	// node's fair share (total load / up nodes) at the time.
+	HotMoves int
 	// LongestAbove is the longest run of consecutive samples with the
 	// imbalance above the policy's threshold.
 	LongestAbove int
@@ -97,12 +179,16 @@ type result struct {
 	FirstImbalance, FinalImbalance     float64
 	MaxImbalance, MeanImbalance        float64
 	ShardsStart, ShardsPeak, ShardsEnd int
-	// Final is the nodes after the last tick.
-	Final []placement.Node
+	// Final is the nodes after the last tick, and FinalSample the whole
+	// last sample. FinalBalance is Plan.Balance of the empty plan that
+	// ended a run that goes until the plan is empty.
+	Final        []placement.Node
+	FinalSample  sample
+	FinalBalance placement.Balance
 	// Notes are scenario-specific summary lines.
 	Notes []string
-	// Chart is the path of the SVG written, or "".
-	Chart string
+	// Charts are the paths of the SVGs written.
+	Charts []string
 }
 
 func newSim(cfg placement.Config, seed, stream uint64, log io.Writer) *sim {
@@ -113,11 +199,13 @@ func newSim(cfg placement.Config, seed, stream uint64, log io.Writer) *sim {
 		limit:    cfg.MaxActionsPerTick,
 		rng:      rand.New(rand.NewPCG(seed, stream)),
 		log:      log,
-		keys:     map[placement.ShardID]uint64{},
+		capacity: map[placement.NodeID]uint64{},
+		work:     map[placement.ShardID]work{},
 		splitAt:  map[placement.ShardID]int{},
 		mergedAt: map[placement.ShardID]int{},
 		deferred: map[placement.ShardID]bool{},
-		res:      result{Minimum: -1, NaiveMinimum: -1},
+		movedAt:  map[placement.ShardID]moved{},
+		res:      result{Minimum: -1, NaiveMinimum: -1, MinBytesTick: -1},
 	}
 }
 
@@ -136,18 +224,22 @@ func (s *sim) apply(cmds ...placement.Command) error {
 func (s *sim) run(sc scenario) error {
 	s.reportStats()
 	s.record(0, 0, 0, 0)
+	first := s.samples[0]
+	s.res.LowerBound = lowerBound(float64s(first.bytes), first.share)
+	s.res.LoadBound = lowerBound(first.load, first.share)
 	for s.tick = 1; ; s.tick++ {
 		if s.tick > maxTicks {
 			return fmt.Errorf("no empty plan after %d ticks", maxTicks)
 		}
 		v := s.reg.View()
 		p := s.coord.Plan(v, s.limit)
-		if err := s.checkMinMoves(v, p); err != nil {
+		if err := s.checkPlan(v, p); err != nil {
 			return err
 		}
 		s.rebalancing = p.Rebalancing
 		if sc.ticks == 0 && len(p.Commands) == 0 && s.tick > sc.minTicks {
 			s.res.Ticks = s.tick - 1
+			s.res.FinalBalance = p.Balance
 			return nil
 		}
 		for _, sk := range p.Skipped {
@@ -172,9 +264,10 @@ func (s *sim) run(sc scenario) error {
 }
 
 // applyPlan applies the plan's commands in order and keeps the workload's
-// key counts in step with splits and merges.
+// truth in step with splits and merges.
 func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, transfers int, err error) {
 	next := v.NextShardID()
+	fair := s.fairLoad(v)
 	for _, cmd := range p.Commands {
 		if err := s.reg.Apply(cmd); err != nil {
 			return 0, 0, 0, fmt.Errorf("bug: tick %d: planned %v rejected: %w", s.tick, cmd, err)
@@ -184,10 +277,14 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 			if at, ok := s.mergedAt[c.Shard]; ok && s.tick-at < resplitWindow {
 				s.res.Resplits++
 			}
+			if sh, ok := v.Shard(c.Shard); ok {
+				if hint, ok := placement.MidKey(sh.Range); !ok || !bytes.Equal(hint, c.SplitKey) {
+					s.res.OffHint++
+				}
+			}
 			right := next
 			next++
-			k := s.keys[c.Shard]
-			s.keys[c.Shard], s.keys[right] = k/2, k-k/2
+			s.work[c.Shard], s.work[right] = s.work[c.Shard].halves()
 			s.splitAt[c.Shard], s.splitAt[right] = s.tick, s.tick
 			s.splits = append(s.splits, splitEvent{tick: s.tick, left: c.Shard, right: right})
 			splits++
@@ -195,11 +292,24 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 			if s.recentlySplit(c.Left) || s.recentlySplit(c.Right) {
 				s.res.EmbargoMerges++
 			}
-			s.keys[c.Left] += s.keys[c.Right]
-			delete(s.keys, c.Right)
+			for _, id := range []placement.ShardID{c.Left, c.Right} {
+				if m, ok := s.movedAt[id]; ok && s.tick-m.tick < resplitWindow {
+					s.res.ColocateBytes += m.bytes
+					delete(s.movedAt, id)
+				}
+			}
+			s.work[c.Left] = s.work[c.Left].plus(s.work[c.Right])
+			delete(s.work, c.Right)
 			s.mergedAt[c.Left] = s.tick
 			merges++
 		case placement.PlaceTransfer:
+			w := s.work[c.Shard]
+			s.res.BytesMoved += w.bytes
+			s.res.LoadMoved += w.load
+			if fair > 0 && w.load > fair {
+				s.res.HotMoves++
+			}
+			s.movedAt[c.Shard] = moved{tick: s.tick, bytes: w.bytes}
 			transfers++
 		}
 	}
@@ -209,37 +319,105 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 	return splits, merges, transfers, nil
 }
 
+// fairLoad is a node's fair share of the load: the total over the up
+// nodes' count.
+func (s *sim) fairLoad(v placement.View) float64 {
+	if !s.load {
+		return 0
+	}
+	total, up := 0.0, 0
+	for _, n := range v.Nodes() {
+		if n.State == placement.NodeUp {
+			up++
+		}
+	}
+	for sh := range v.Shards() {
+		total += s.work[sh.ID].load
+	}
+	if up == 0 {
+		return 0
+	}
+	return total / float64(up)
+}
+
 func (s *sim) recentlySplit(id placement.ShardID) bool {
 	at, ok := s.splitAt[id]
 	return ok && s.tick-at < int(s.policy.MergeEmbargo)
 }
 
-// checkMinMoves recomputes the plan's MinMoves with naiveMinMoves and fails
-// on a difference. It remembers the first rebalancing plan's figure.
-func (s *sim) checkMinMoves(v placement.View, p placement.Plan) error {
-	if !p.Rebalancing {
+// checkPlan checks a rebalancing plan's lower bound against a naive
+// recount: Plan.MinMoves when the host reports no stats (a difference is a
+// bug and stops the run), Plan.MinBytes otherwise (a difference is counted
+// and fails the scenario's checks). It remembers the first rebalancing
+// plan's figures.
+func (s *sim) checkPlan(v placement.View, p placement.Plan) error {
+	if s.countOnly {
+		if !p.Rebalancing {
+			return nil
+		}
+		naive := naiveMinMoves(projectedUpCounts(v, p), s.policy.StopBand)
+		if naive != p.MinMoves {
+			return fmt.Errorf("bug: tick %d: Plan.MinMoves %d, naive recount %d", s.tick, p.MinMoves, naive)
+		}
+		s.countRebalance(p)
+		if s.res.Minimum < 0 {
+			s.res.Minimum, s.res.NaiveMinimum = p.MinMoves, naive
+		}
 		return nil
 	}
-	naive := naiveMinMoves(projectedUpCounts(v, p), s.policy.StopBand)
-	if naive != p.MinMoves {
-		return fmt.Errorf("bug: tick %d: Plan.MinMoves %d, naive recount %d", s.tick, p.MinMoves, naive)
+	if !p.Rebalancing && p.MinBytes == 0 {
+		return nil
 	}
-	s.res.RebalancePlans++
-	if !s.rebalancing {
-		s.res.Rebalances++
+	bytes, share := s.projectedUpBytes(v, p)
+	naive := lowerBound(bytes, share)
+	if !closeBytes(float64(p.MinBytes), naive, len(bytes)) {
+		if s.res.MinBytesOff == 0 {
+			s.res.FirstOff = fmt.Sprintf("tick %d: Plan.MinBytes %d, naive recount %.0f", s.tick, p.MinBytes, naive)
+		}
+		s.res.MinBytesOff++
 	}
-	if s.res.Minimum < 0 {
-		s.res.Minimum, s.res.NaiveMinimum = p.MinMoves, naive
+	if p.Rebalancing {
+		s.countRebalance(p)
+	}
+	if s.res.MinBytesTick < 0 {
+		s.res.MinBytes, s.res.NaiveMinBytes, s.res.MinBytesTick = p.MinBytes, naive, s.tick
 	}
 	return nil
 }
 
-// reportStats reports every shard's key count, in key order, as the host
-// would after measuring its storage.
+func (s *sim) countRebalance(p placement.Plan) {
+	s.res.RebalancePlans++
+	if !s.rebalancing {
+		s.res.Rebalances++
+	}
+}
+
+// closeBytes reports whether a byte figure from the library matches the
+// naive float recount up to rounding: at most one byte a node, or a
+// relative 1e-9 (float64 sums of terabytes).
+func closeBytes(got, want float64, nodes int) bool {
+	return math.Abs(got-want) <= math.Max(float64(nodes), 1e-9*math.Abs(want))
+}
+
+// reportStats reports every shard's truth, in key order, with the midpoint
+// of its range as the split hint, as the host would after measuring its
+// storage, and every node's capacity. A count-only host reports nothing.
 func (s *sim) reportStats() {
-	for sh := range s.reg.View().Shards() {
-		k := s.keys[sh.ID]
-		st := placement.Stats{Keys: k, Bytes: k * bytesPerKey}
+	if s.countOnly {
+		return
+	}
+	v := s.reg.View()
+	for _, n := range v.Nodes() {
+		if c, ok := s.capacity[n.ID]; ok {
+			if err := s.reg.ReportNodeStats(n.ID, placement.NodeStats{Capacity: c}); err != nil {
+				panic(err) // the node came from the registry's own view
+			}
+		}
+	}
+	for sh := range v.Shards() {
+		w := s.work[sh.ID]
+		st := placement.Stats{Keys: w.keys, Bytes: w.bytes, Load: w.load}
+		st.SplitKey, _ = placement.MidKey(sh.Range)
 		if err := s.reg.ReportStats(sh.ID, st); err != nil {
 			panic(err) // the shard came from the registry's own view
 		}
@@ -250,12 +428,150 @@ func (s *sim) reportStats() {
 func (s *sim) record(tick, splits, merges, transfers int) {
 	v := s.reg.View()
 	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount()}
+	smp.bytes, smp.load = s.nodeSums(v, smp.nodes)
+	smp.share = s.shares(smp.nodes)
+	smp.byteSpread = spread(float64s(smp.bytes), smp.share)
+	smp.loadSpread = spread(smp.load, smp.share)
 	s.samples = append(s.samples, smp)
-	fmt.Fprintf(s.log, "tick %3d  imbalance %.3f  shards %4d", tick, smp.imbalance, smp.shards)
+	fmt.Fprintf(s.log, "tick %3d  imbalance %.3f", tick, smp.imbalance)
+	if !s.countOnly {
+		fmt.Fprintf(s.log, "  bytes %.3f", smp.byteSpread)
+	}
+	if s.load {
+		fmt.Fprintf(s.log, "  load %.3f", smp.loadSpread)
+	}
+	fmt.Fprintf(s.log, "  shards %4d", smp.shards)
 	if tick > 0 {
 		fmt.Fprintf(s.log, "  split %d  merge %d  transfer %d", splits, merges, transfers)
 	}
 	fmt.Fprintln(s.log)
+}
+
+// nodeSums returns each node's sums of its shards' bytes and load, from
+// the workload's truth, parallel to nodes.
+func (s *sim) nodeSums(v placement.View, nodes []placement.Node) ([]uint64, []float64) {
+	at := make(map[placement.NodeID]int, len(nodes))
+	for i, n := range nodes {
+		at[n.ID] = i
+	}
+	b, l := make([]uint64, len(nodes)), make([]float64, len(nodes))
+	for sh := range v.Shards() {
+		w := s.work[sh.ID]
+		b[at[sh.Node]] += w.bytes
+		l[at[sh.Node]] += w.load
+	}
+	return b, l
+}
+
+// shares returns each node's capacity share, parallel to nodes: its
+// capacity over the up nodes' total, 0 for a node that is not up. A node
+// whose capacity is unknown counts as the mean of the known ones, and all
+// count as equal when none is known (the NodeStats contract), worked out
+// here from what this host reported.
+func (s *sim) shares(nodes []placement.Node) []float64 {
+	caps := make([]float64, len(nodes))
+	known, sum := 0, 0.0
+	for i, n := range nodes {
+		if c := s.capacity[n.ID]; n.State == placement.NodeUp && c > 0 {
+			caps[i] = float64(c)
+			known++
+			sum += caps[i]
+		}
+	}
+	mean := 1.0
+	if known > 0 {
+		mean = sum / float64(known)
+	}
+	total := 0.0
+	for i, n := range nodes {
+		if n.State != placement.NodeUp {
+			caps[i] = 0
+			continue
+		}
+		if caps[i] == 0 {
+			caps[i] = mean
+		}
+		total += caps[i]
+	}
+	for i := range caps {
+		if total > 0 {
+			caps[i] /= total
+		}
+	}
+	return caps
+}
+
+// spread returns max − min over the nodes with a share of amountᵢ /
+// targetᵢ, targetᵢ = total × shareᵢ; 0 when there is nothing to spread.
+func spread(amount, share []float64) float64 {
+	total := 0.0
+	for i := range amount {
+		if share[i] > 0 {
+			total += amount[i]
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range amount {
+		if share[i] > 0 {
+			r := amount[i] / (total * share[i])
+			lo, hi = math.Min(lo, r), math.Max(hi, r)
+		}
+	}
+	if hi < lo {
+		return 0
+	}
+	return hi - lo
+}
+
+// lowerBound returns Σ max(0, amountᵢ − targetᵢ) over the nodes with a
+// share, targetᵢ = total × shareᵢ: no set of transfers that puts every node
+// at its target moves less, since each byte moved leaves one node.
+func lowerBound(amount, share []float64) float64 {
+	total := 0.0
+	for i := range amount {
+		if share[i] > 0 {
+			total += amount[i]
+		}
+	}
+	lb := 0.0
+	for i := range amount {
+		if share[i] > 0 {
+			lb += math.Max(0, amount[i]-total*share[i])
+		}
+	}
+	return lb
+}
+
+// projectedUpBytes returns every node's bytes as the planner sees them
+// when it starts rebalancing (after the plan's moves off draining nodes;
+// its splits and merges keep each node's bytes), and the capacity shares.
+func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, []float64) {
+	nodes := v.Nodes()
+	at := make(map[placement.NodeID]int, len(nodes))
+	for i, n := range nodes {
+		at[n.ID] = i
+	}
+	b, _ := s.nodeSums(v, nodes)
+	out := float64s(b)
+	for _, cmd := range p.Commands {
+		if c, ok := cmd.(placement.PlaceTransfer); ok && nodes[at[c.From]].State == placement.NodeDraining {
+			w := float64(s.work[c.Shard].bytes)
+			out[at[c.From]] -= w
+			out[at[c.To]] += w
+		}
+	}
+	return out, s.shares(nodes)
+}
+
+func float64s(u []uint64) []float64 {
+	out := make([]float64, len(u))
+	for i, x := range u {
+		out[i] = float64(x)
+	}
+	return out
 }
 
 // finish fills in the summary figures that come from the samples.
@@ -264,7 +580,7 @@ func (s *sim) finish() {
 	r := &s.res
 	r.FirstImbalance, r.FinalImbalance = first.imbalance, last.imbalance
 	r.ShardsStart, r.ShardsEnd = first.shards, last.shards
-	r.Final = last.nodes
+	r.Final, r.FinalSample = last.nodes, last
 	r.Deferred = len(s.deferred)
 	sum, above := 0.0, 0
 	for _, smp := range s.samples {

@@ -15,10 +15,36 @@
 //     from the node counts.
 //   - drain-node: 6 nodes, node 3 draining. Fails unless node 3 ends empty.
 //   - hot-range: one key range grows ×1.5 a tick for 10 ticks and keeps
-//     splitting; rebalancing spreads the new shards.
+//     splitting; rebalancing spreads the new shards. Fails unless the byte
+//     spread ends within the trigger and every count within
+//     Policy.CountTolerance of the mean.
 //   - churn: 200 ticks of seeded random growth, bulk loads and deletes,
 //     with splits and merges. Fails if a shard is merged within the merge
 //     embargo of its split.
+//
+// Where the host reports stats, a scenario also fails if a rebalancing
+// plan's Plan.MinBytes differs from the same bound recomputed here.
+//
+// Three more hold the planner to issue 10's targets. Each runs with
+// DefaultPolicy until the plan is empty and prints bytes moved against the
+// lower bound Σ max(0, bytesᵢ − targetᵢ) (targetᵢ = total × capacity
+// shareᵢ) on the node bytes at tick 0, and against the first rebalancing
+// plan's Plan.MinBytes:
+//
+//   - bytes-new-node: 1,200 shards of lognormal size (median 64 MiB,
+//     σ 1.2) on 9 nodes, then an empty node 10. Fails unless the byte
+//     spread (max − min) / mean ends ≤ 0.10, bytes moved ≤ 1.15 × the
+//     lower bound, every count within ±25% of the mean, and the next plans
+//     are empty (a fixed point).
+//   - capacity: 4 nodes of 1, 1, 2 and 4 TiB with 10,000 shards spread
+//     evenly, the data 40% of the capacity. Fails unless every node's bytes
+//     end within ±10% of its capacity share. It takes some seconds, as
+//     every tick reports 10,000 shards' stats; the tests run a 1/16
+//     instance.
+//   - hot-load: 800 equal shards on 8 nodes with Zipf(1.1) load, the 100
+//     hottest on node 1. Fails unless the load spread ends ≤ 0.25, bytes
+//     and counts within ±25% of the mean, and the shard hotter than a
+//     node's fair share was split (at the host's hint), not moved.
 //
 // It prints a line per tick (unless -quiet) and a summary per scenario, and
 // writes SVG charts per scenario into -out: shard counts per node and the

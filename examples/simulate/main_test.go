@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +13,18 @@ import (
 	"testing"
 )
 
-var testScenarios = scenarios
+// testScenarios are the scenarios the tests run: the command's, with the
+// capacity scenario at 1/16 scale (64 GiB units, 625 shards) so that the
+// tests stay fast under -race.
+var testScenarios = func() []scenario {
+	list := slices.Clone(scenarios)
+	for i := range list {
+		if list[i].name == "capacity" {
+			list[i] = capacityScenario(capShards/16, tib/16)
+		}
+	}
+	return list
+}()
 
 // runScenario runs one scenario as the command would, with limit 5, and
 // returns its result and error.
@@ -67,6 +79,63 @@ func TestDrainEmptiesTheNode(t *testing.T) {
 	}
 	if r.Transfers == 0 {
 		t.Error("no transfers")
+	}
+}
+
+func TestHotRange(t *testing.T) { mustRun(t, "hot-range", "") }
+
+func TestChurn(t *testing.T) { mustRun(t, "churn", "") }
+
+// TestBytesNewNode: issue 10's first target. The scenario's check holds
+// the targets (byte spread, bytes moved against the lower bound, counts,
+// fixed point); here they are asserted again from the result, and the
+// byte chart is checked.
+func TestBytesNewNode(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, "bytes-new-node", dir)
+	last := r.FinalSample
+	if last.byteSpread > targetByteSpread {
+		t.Errorf("byte spread %.3f, want ≤ %.2f", last.byteSpread, targetByteSpread)
+	}
+	if r.LowerBound <= 0 || float64(r.BytesMoved) > targetMoved*r.LowerBound {
+		t.Errorf("bytes moved %d, lower bound %.0f: want ≤ %.2f × the bound", r.BytesMoved, r.LowerBound, targetMoved)
+	}
+	if r.MinBytesTick < 0 || !closeBytes(float64(r.MinBytes), r.NaiveMinBytes, len(last.nodes)) {
+		t.Errorf("first rebalancing plan (tick %d): Plan.MinBytes %d, naive %.0f", r.MinBytesTick, r.MinBytes, r.NaiveMinBytes)
+	}
+	want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+	for _, name := range []string{"bytes-new-node.svg", "bytes-new-node-bytes.svg"} {
+		if got := chartNodes(t, filepath.Join(dir, name)); !slices.Equal(got, want) {
+			t.Errorf("%s has node polylines %q, want one per node %q", name, got, want)
+		}
+	}
+}
+
+// TestCapacity: issue 10's second target, on the 1/16 instance.
+func TestCapacity(t *testing.T) {
+	r := mustRun(t, "capacity", "")
+	last := r.FinalSample
+	total := sum(float64s(last.bytes))
+	for i, n := range last.nodes {
+		if d := float64(last.bytes[i])/(total*last.share[i]) - 1; math.Abs(d) > targetCapacity {
+			t.Errorf("node %d: bytes %+.1f%% off its capacity share, want within ±%.0f%%", n.ID, 100*d, 100*targetCapacity)
+		}
+	}
+}
+
+// TestHotLoad: issue 10's third target; the load chart is written.
+func TestHotLoad(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, "hot-load", dir)
+	if s := r.FinalSample.loadSpread; s > targetLoadSpread {
+		t.Errorf("load spread %.3f, want ≤ %.2f", s, targetLoadSpread)
+	}
+	if r.Splits == 0 {
+		t.Error("no hot shard was split")
+	}
+	got := chartNodes(t, filepath.Join(dir, "hot-load-load.svg"))
+	if want := []string{"1", "2", "3", "4", "5", "6", "7", "8"}; !slices.Equal(got, want) {
+		t.Errorf("load chart has node polylines %q, want %q", got, want)
 	}
 }
 

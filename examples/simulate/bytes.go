@@ -253,7 +253,7 @@ func checkHotLoad(s *sim) error {
 // rebalancing plan's Plan.MinBytes.
 func (s *sim) boundNotes() {
 	r := &s.res
-	ratio := "n/a"
+	ratio := "the bytes start balanced: every move is for another dimension"
 	if r.LowerBound > 0 {
 		ratio = fmt.Sprintf("×%.3f", float64(r.BytesMoved)/r.LowerBound)
 	}

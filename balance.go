@@ -20,7 +20,7 @@ func (pl *planner) rebalance() {
 		pl.out.Rebalancing = true
 	}
 	w := bandWidth(pl.pol.StopBand, total, len(pl.up))
-	upCounts := make([]int, len(pl.up))
+	upCounts := pl.sc.ints.take(len(pl.up))
 	lo, hi := math.MaxInt, math.MinInt
 	for k, i := range pl.up {
 		upCounts[k] = pl.counts[i]
@@ -34,8 +34,8 @@ func (pl *planner) rebalance() {
 	pl.out.MinMoves = minMovesToBand(upCounts, w)
 	target := pl.targets(upCounts, total)
 	key := func(i int) float64 { return float64(pl.counts[i]) }
-	isSrc := func(i int) bool { return pl.counts[i] > target[i] }
-	isDst := func(i int) bool { return pl.counts[i] < target[i] }
+	isSrc := func(i int, _ float64) bool { return pl.counts[i] > target[i] }
+	isDst := func(i int, _ float64) bool { return pl.counts[i] < target[i] }
 	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
 	pick := func(src, dst int) (bool, bool) {
 		r := pl.cheapest(pl.s.nodes[src].ID)
@@ -60,7 +60,7 @@ func (pl *planner) rebalance() {
 func (pl *planner) targets(upCounts []int, total int) []int {
 	n := len(pl.up)
 	q, r := total/n, total%n
-	target := make([]int, len(pl.s.nodes))
+	target := pl.sc.ints.take(len(pl.s.nodes))
 	// The r fullest get q+1: those above the r-th largest count, and as
 	// many of those at it, lowest ID first, as make up r.
 	cut, atCut := math.MaxInt, 0

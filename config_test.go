@@ -173,12 +173,19 @@ func TestPolicyValidateProperty(t *testing.T) {
 			ImbalanceThreshold: ratio.Draw(t, "ImbalanceThreshold"),
 			StopBand:           ratio.Draw(t, "StopBand"),
 			MaxMovesPerNode:    rapid.IntRange(-2, 10).Draw(t, "MaxMovesPerNode"),
+			CountTolerance:     ratio.Draw(t, "CountTolerance"),
+			LoadThreshold:      ratio.Draw(t, "LoadThreshold"),
+			LoadStopBand:       ratio.Draw(t, "LoadStopBand"),
 		}
 		valid := p.SplitKeys > 0 && p.SplitBytes > 0 &&
 			p.MergeKeys < p.SplitKeys && p.MergeBytes < p.SplitBytes &&
 			p.MergeMaxFraction > 0 && p.MergeMaxFraction <= 1 &&
 			p.ImbalanceThreshold >= 0 && !math.IsInf(p.ImbalanceThreshold, 0) &&
 			p.StopBand >= 0 && p.StopBand <= p.ImbalanceThreshold &&
+			p.MergeEmbargo < 65_535 &&
+			p.CountTolerance >= 0 && !math.IsInf(p.CountTolerance, 0) &&
+			p.LoadThreshold >= 0 && !math.IsInf(p.LoadThreshold, 0) &&
+			p.LoadStopBand >= 0 && p.LoadStopBand <= p.LoadThreshold &&
 			p.MaxMovesPerNode >= 1
 
 		err := p.Validate()

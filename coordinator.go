@@ -57,9 +57,10 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		limit:  limit,
 		budget: scanBudget(limit),
 	}
+	pl.sc = getScratch()
+	defer scratchPool.Put(pl.sc)
 	n := len(s.nodes)
-	// One allocation for the per-node integer slices, one for the floats.
-	perNode := make([]int, 3*n)
+	perNode := pl.sc.ints.take(3 * n)
 	pl.counts, pl.in, pl.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
 	for i, nd := range s.nodes {
 		pl.counts[i] = nd.Shards
@@ -117,6 +118,7 @@ type planner struct {
 	// are unknown.
 	meanBytes, meanLoad float64
 	probe               shardRec // reused probe for byNode lookups
+	sc                  *scratch // per-node working slices
 	// Set by initDims for the rebalancing phases.
 	countTotal                  int
 	loadBudget                  int              // candidates the load phase may still examine

@@ -11,7 +11,7 @@ import "math"
 func (pl *planner) measure() {
 	s := pl.s
 	n := len(s.nodes)
-	pl.up = make([]int, 0, n)
+	pl.up = pl.sc.ints.take(n)[:0]
 	known, knownBytes, knownLoad := 0, 0.0, 0.0
 	capSum, capKnown := 0.0, 0
 	for i := range s.nodes {
@@ -27,7 +27,7 @@ func (pl *planner) measure() {
 			}
 		}
 	}
-	floats := make([]float64, 3*n)
+	floats := pl.sc.floats.take(3 * n)
 	pl.share = floats[:n]
 	// An unknown capacity counts as the mean known one; with none known
 	// every up node counts as equal.
@@ -96,13 +96,20 @@ func (pl *planner) sumUp(vals []float64) float64 {
 // spreadOf is max − min over the up nodes of vals[i] / (total × share[i]),
 // or 0 when there is nothing to spread.
 func (pl *planner) spreadOf(vals []float64) float64 {
-	total := pl.sumUp(vals)
+	return pl.spreadBy(func(i int) float64 { return vals[i] })
+}
+
+func (pl *planner) spreadBy(at func(int) float64) float64 {
+	total := 0.0
+	for _, i := range pl.up {
+		total += at(i)
+	}
 	if len(pl.up) < 2 || total <= 0 {
 		return 0
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, i := range pl.up {
-		r := vals[i] / (total * pl.share[i])
+		r := at(i) / (total * pl.share[i])
 		lo, hi = min(lo, r), max(hi, r)
 	}
 	return hi - lo
@@ -111,11 +118,7 @@ func (pl *planner) spreadOf(vals []float64) float64 {
 // balance measures the view's spreads, before any planned command.
 func (pl *planner) balance() Balance {
 	var b Balance
-	counts := make([]float64, len(pl.s.nodes))
-	for _, i := range pl.up {
-		counts[i] = float64(pl.counts[i])
-	}
-	b.Count = pl.spreadOf(counts)
+	b.Count = pl.spreadBy(func(i int) float64 { return float64(pl.counts[i]) })
 	if pl.bytes != nil {
 		b.Bytes = pl.spreadOf(pl.bytes)
 	}

@@ -12,19 +12,26 @@ package placement
 type nodeHeap struct {
 	items []heapItem
 	max   bool // the top is the largest key (else the smallest)
+	// worst puts the worst node on top instead (the smallest key for max,
+	// and the highest index on ties): a heap that keeps the best k.
+	worst bool
 }
 
+// heapItem is a node's index in state.nodes with its key. Nodes are kept
+// in ID order, so the lower index is the lower ID.
 type heapItem struct {
 	key float64
-	id  NodeID
-	i   int32 // index in state.nodes
+	i   int32
 }
 
 func (h *nodeHeap) less(a, b heapItem) bool {
+	if h.worst {
+		a, b = b, a
+	}
 	if a.key != b.key {
 		return (a.key > b.key) == h.max
 	}
-	return a.id < b.id
+	return a.i < b.i
 }
 
 // init heapifies items in O(len).
@@ -86,4 +93,99 @@ func (h *nodeHeap) top(key func(i int) float64, out func(i int) bool) int {
 		h.pop()
 	}
 	return -1
+}
+
+// extremes answers "which up node has the highest (lowest) key now" during
+// a phase in which only a few nodes change, without a heap over every
+// node: it keeps the k nodes of highest and of lowest key at the start,
+// and the nodes changed since. With at most k−1 nodes changed, the first
+// unchanged node of each list is the extreme of the unchanged ones.
+type extremes struct {
+	hi, lo         []int32 // node indexes, best first
+	changed        []int32
+	hiBest, loBest nodeHeap // while offering: the k best so far, worst on top
+	k              int
+}
+
+// start prepares to keep the k highest and k lowest of the nodes offered.
+func (e *extremes) start(k int, sc *scratch) {
+	e.hiBest = nodeHeap{items: sc.items.take(k + 1)[:0], max: true, worst: true}
+	e.loBest = nodeHeap{items: sc.items.take(k + 1)[:0], max: false, worst: true}
+	e.k = k
+	e.changed = e.changed[:0]
+}
+
+// offer considers one node.
+func (e *extremes) offer(it heapItem) {
+	for _, h := range [2]*nodeHeap{&e.hiBest, &e.loBest} {
+		if len(h.items) == e.k {
+			if !h.less(h.items[0], it) {
+				continue
+			}
+			h.pop()
+		}
+		h.push(it)
+	}
+}
+
+// finish sorts the kept nodes, best first.
+func (e *extremes) finish() {
+	e.hi, e.lo = bestFirst(&e.hiBest), bestFirst(&e.loBest)
+}
+
+// bestFirst empties a heap of the best k (worst on top) into a list, best
+// first.
+func bestFirst(h *nodeHeap) []int32 {
+	out := make([]int32, len(h.items))
+	for j := len(out) - 1; j >= 0; j-- {
+		out[j] = h.items[0].i
+		h.pop()
+	}
+	return out
+}
+
+// touch records that node i's key changed.
+func (e *extremes) touch(i int) {
+	for _, c := range e.changed {
+		if int(c) == i {
+			return
+		}
+	}
+	e.changed = append(e.changed, int32(i))
+}
+
+// top returns the node of highest key (max) or lowest key, ties to the
+// lowest index.
+func (e *extremes) top(key func(int) float64, max bool) int {
+	list := e.lo
+	if max {
+		list = e.hi
+	}
+	h := nodeHeap{max: max}
+	best, bestKey := -1, 0.0
+	better := func(i int) {
+		k := key(i)
+		if best < 0 || h.less(heapItem{k, int32(i)}, heapItem{bestKey, int32(best)}) {
+			best, bestKey = i, k
+		}
+	}
+	for _, i := range list {
+		if !e.isChanged(int(i)) {
+			better(int(i))
+			break
+		}
+	}
+	for _, i := range e.changed {
+		better(int(i))
+	}
+	return best
+}
+
+func (e *extremes) isChanged(i int) bool {
+	for _, c := range e.changed {
+		if int(c) == i {
+			return true
+		}
+	}
+	return false
 }

@@ -171,7 +171,9 @@ func (pl *planner) mergeAcross() {
 	pol := pl.pol
 	maxKeys := fraction(pol.MergeMaxFraction, pol.SplitKeys)
 	maxBytes := fraction(pol.MergeMaxFraction, pol.SplitBytes)
-	budget := pl.budget
+	// A smaller budget than the other phases': most cold shards have no
+	// cold neighbour, and each look costs a lookup.
+	budget := pl.budget / 4
 	cold := func(r *shardRec) bool { return r.known && r.keys < pol.MergeKeys && r.bytes < pol.MergeBytes }
 	pl.s.byKeys.Descend(func(l *shardRec) bool {
 		if l.keys >= pol.MergeKeys {

@@ -70,27 +70,6 @@ func (pl *planner) rebalanceBytes() {
 	}
 }
 
-// phaseEnd is how a balancing phase ended.
-type phaseEnd uint8
-
-const (
-	// phaseDone: the phase's goal is reached once the plan applies.
-	phaseDone phaseEnd = iota
-	// phaseLimited: the plan's limit or a node's move cap stopped it;
-	// the next plan goes on.
-	phaseLimited
-	// phaseStuck: no move that obeys the rules (narrow the pair, keep the
-	// other dimensions in their bands) is left: the nodes are as even as
-	// their shards allow.
-	phaseStuck
-)
-
-// ratioLoop is pairLoop over dimension d's ratios: sources are above their
-// targets, destinations below.
-func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) (bool, bool)) phaseEnd {
-	return pl.pairLoop(d.ratio, func(i int) bool { return d.ratio(i) > 1 }, func(i int) bool { return d.ratio(i) < 1 }, done, pick)
-}
-
 // spreadAtMost returns the stopping test of a phase that ends when the
 // dimension's spread (between the fullest and emptiest nodes) is in the
 // band.
@@ -216,6 +195,17 @@ func (pl *planner) repairCounts() {
 	if len(pl.up) < 2 || pl.countTotal == 0 {
 		return
 	}
+	out := false
+	for _, i := range pl.up {
+		lo, hi := pl.countBounds(i)
+		if pl.counts[i] < lo || pl.counts[i] > hi {
+			out = true
+			break
+		}
+	}
+	if !out {
+		return
+	}
 	inBounds := func(hi, lo int) bool {
 		_, h := pl.countBounds(hi)
 		l, _ := pl.countBounds(lo)
@@ -247,88 +237,4 @@ func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
 	}
 	pl.transfer(pick, src, dst)
 	return true, false
-}
-
-// pairLoop runs one balancing phase: while done (given the up nodes of
-// highest and lowest key) is false and the plan has room, it asks pick for
-// a move from the source of highest key to the destination of lowest key
-// (ties to the lowest node ID). A node is a source while isSrc holds and a
-// destination while isDst holds; a pick that fails rules out the node it
-// blames for the rest of the phase. Nodes come from heaps keyed by the
-// projected key, so a move costs O(log nodes), not a scan of every node.
-// It reports how the phase ended.
-func (pl *planner) pairLoop(key func(int) float64, isSrc, isDst func(int) bool, done func(hi, lo int) bool,
-	pick func(src, dst int) (bool, bool)) phaseEnd {
-	all := make([]heapItem, 4*len(pl.up))
-	n := len(pl.up)
-	hiAll, loAll, srcs, dsts := all[0:0:n], all[n:n:2*n], all[2*n:2*n:3*n], all[3*n:3*n:4*n]
-	for _, i := range pl.up {
-		it := heapItem{key: key(i), id: pl.s.nodes[i].ID, i: int32(i)}
-		hiAll, loAll = append(hiAll, it), append(loAll, it)
-		switch {
-		case isSrc(i):
-			srcs = append(srcs, it)
-		case isDst(i):
-			dsts = append(dsts, it)
-		}
-	}
-	var hiH, loH, srcH, dstH nodeHeap
-	hiH.init(hiAll, true)
-	loH.init(loAll, false)
-	srcH.init(srcs, true)
-	dstH.init(dsts, false)
-	var ruled map[int]bool
-	capped := false
-	never := func(int) bool { return false }
-	srcOut := func(i int) bool {
-		if pl.from[i] >= pl.pol.MaxMovesPerNode {
-			capped = true
-			return true
-		}
-		return ruled[i] || !isSrc(i)
-	}
-	dstOut := func(i int) bool {
-		if pl.in[i] >= pl.pol.MaxMovesPerNode {
-			capped = true
-			return true
-		}
-		return ruled[i] || !isDst(i)
-	}
-	for {
-		if done(hiH.top(key, never), loH.top(key, never)) {
-			return phaseDone
-		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached})
-			return phaseLimited
-		}
-		src, dst := srcH.top(key, srcOut), dstH.top(key, dstOut)
-		if src < 0 || dst < 0 {
-			if capped {
-				pl.skip(Skip{Reason: SkipNodeCap})
-				return phaseLimited
-			}
-			pl.skip(Skip{Reason: SkipNoTarget})
-			return phaseStuck
-		}
-		ok, blameDst := pick(src, dst)
-		if !ok {
-			if ruled == nil {
-				ruled = map[int]bool{}
-			}
-			if blameDst {
-				ruled[dst] = true
-			} else {
-				ruled[src] = true
-			}
-			continue
-		}
-		for _, i := range [2]int{src, dst} {
-			it := heapItem{key: key(i), id: pl.s.nodes[i].ID, i: int32(i)}
-			hiH.push(it)
-			loH.push(it)
-			srcH.push(it)
-			dstH.push(it)
-		}
-	}
 }

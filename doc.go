@@ -30,8 +30,11 @@
 // [Coordinator] is the pure planner: [Coordinator.Plan] takes a View and a
 // limit and returns a [Plan] of commands plus the reasons ([Skip]) it left
 // other candidates out. In order of concern it drains draining nodes, splits
-// oversized shards, merges cold neighbours and rebalances shard counts with
-// the fewest possible transfers. Its thresholds are a [Policy].
+// oversized and hot shards, merges cold neighbours (bringing them onto one
+// node first), and rebalances bytes against node capacity and load, keeping
+// shard counts within a tolerance; with no sizes known it rebalances shard
+// counts with the fewest possible transfers. Its thresholds are a [Policy];
+// "How the planner balances" below is its design.
 //
 // [Scheduler] is the driver. On the raft leader it ticks every
 // [Config].TickInterval: it issues a raft barrier once per term (and after
@@ -64,13 +67,101 @@
 //	handle := sched.Start()
 //	defer handle.Stop()
 //
+// # How the planner balances
+//
+// What a database feels is bytes on disk and work per node, not shard
+// counts, so the planner balances three dimensions over the up nodes, each
+// in proportion to the node's capacity share capᵢ / Σ cap
+// ([NodeStats].Capacity, reported with [ShardRegistry.ReportNodeStats]; an
+// unknown capacity counts as the mean known one, and with none known every
+// up node is equal):
+//
+//   - bytes ([Stats].Bytes): the primary objective. Node i's target is
+//     total × shareᵢ; its ratio is bytesᵢ / targetᵢ, and the spread
+//     (Plan.Balance.Bytes) is the largest ratio minus the smallest.
+//   - shard counts: a constraint, not an objective. While bytes and load
+//     are balanced every node's count stays within its share of the count
+//     ± Policy.CountTolerance (25%), since each shard costs something of its
+//     own; a separate repair phase moves the smallest shards when merges,
+//     splits or drains leave a node outside that band.
+//   - load ([Stats].Load, a host-defined rate): balanced the same way, with
+//     its own trigger and stop band (Policy.LoadThreshold, LoadStopBand).
+//
+// Shards whose stats are unknown count at the mean known size and load.
+// When no bytes are known at all the planner balances counts exactly as
+// described under "Move-optimal counts".
+//
+// The dimensions do not fight because each phase owns one dimension and may
+// only use the others' slack, never push them out of their bands (the rule
+// CockroachDB's allocator applies to its dimensions; PD keeps a separate
+// tolerance for size in the same spirit):
+//
+//  1. Rebalancing by bytes starts when the byte spread exceeds
+//     Policy.ImbalanceThreshold and goes on down to Policy.StopBand
+//     (hysteresis in bytes). Each move goes from the node furthest above
+//     its target to the one furthest below, keeps both nodes' counts in
+//     their band and their load within ±LoadThreshold/2 of target.
+//  2. The count repair phase keeps bytes within ±ImbalanceThreshold/2 and
+//     load within ±LoadThreshold/2.
+//  3. Rebalancing by load keeps bytes within ±ImbalanceThreshold/2 and
+//     counts in their band. A move that would break those is paired with a
+//     colder shard of about the same size coming back (a swap).
+//
+// A later phase therefore never creates the spread that triggers an earlier
+// one. Within a phase, every move narrows the gap between its source and
+// destination in that phase's dimension: moving x changes the gap of ratios
+// by −x·(1/tₛ + 1/t_d), so x must stay below 2·gap / (1/tₛ + 1/t_d). That
+// is exactly the condition for the move to lower Σ (amountᵢ − targetᵢ)² /
+// targetᵢ, so with fixed stats a phase's moves can never cycle: no
+// ping-pong, and a plan that balances reaches a fixed point (an empty plan).
+// This replaces, when sizes are known, the count planner's "never moves a
+// shard twice".
+//
+// Which shard: the ideal size closes the smaller of the source's excess and
+// the destination's deficit, spread over the shards the destination still
+// needs to reach its count band (so a node that joins empty gets shards of
+// the right size and number at once), but no thinner than the source can
+// afford above its own count band. Of the few shards of the source nearest
+// that size (byNode is ordered by size), the closest that narrows the pair
+// and keeps the other bands is moved. Every move goes from above target to
+// below it, so the bytes moved stay near the lower bound Σ max(0, bytesᵢ −
+// targetᵢ), which each plan reports as Plan.MinBytes; on the scenarios in
+// TestTargetNewNodeBytes and examples/simulate the planner moves 0.93–0.98 ×
+// that bound, since it stops at the stop band rather than at exact targets.
+//
+// Hot shards: a shard whose load alone exceeds its node's fair share of
+// load is not moved (that only moves the hot spot); it is split at the
+// host's split-key hint (load-based splitting), or reported as
+// [SkipHotNoSplitKey] when there is none. Cold neighbours on different
+// nodes are brought onto one node by a transfer, and merged by the next
+// plan; two cold shards merge only while the result stays below
+// MergeMaxFraction of the split thresholds and of the node's fair load.
+//
+// Cost: the planner reads per-node sums the registry maintains on every
+// change (Usage: known shards, bytes and load; O(nodes) to read), its
+// indexes (byNode ordered by size, by keys, by bytes, and byLoad, the shards
+// with load > 0, hottest first: about 10 bytes a shard when load is
+// reported, none otherwise), and per phase makes one pass over the up nodes
+// that keeps the few best sources, destinations and extremes; after that a
+// move costs O(log nodes + log shards).
+//
+// # Move-optimal counts
+//
+// With no bytes known, rebalancing evens out shard counts: with S shards on
+// n up nodes the target is ⌊S/n⌋ or ⌈S/n⌉, the larger ones given to the
+// fullest nodes (found by selection in O(nodes)). Every transfer goes from a
+// node above its target to one below, so a plan never moves a shard twice
+// and reaches the stop band in exactly the minimum number of moves, which
+// it reports as Plan.MinMoves.
+//
 // # What the host must do
 //
-//  1. Report shard sizes with [ShardRegistry.ReportStats], at least on the
-//     servers that may lead (the leader plans with its own registry's
-//     stats). Stats are soft state: not replicated, not in snapshots, and
-//     never consulted by Apply. A shard whose stats are unknown is neither
-//     split nor merged.
+//  1. Report shard sizes (and load, if it balances load) with
+//     [ShardRegistry.ReportStats], and node capacities with
+//     [ShardRegistry.ReportNodeStats], at least on the servers that may
+//     lead (the leader plans with its own registry's stats). Stats are soft
+//     state: not replicated, not in snapshots, and never consulted by
+//     Apply. A shard whose stats are unknown is neither split nor merged.
 //  2. Act on placement changes. The registry only records that a shard
 //     split, merged or changed owner; moving the data is the host's job. The
 //     FSM's apply callback ([WithApplyFunc]) reports each applied command.

@@ -34,11 +34,13 @@ type Plan struct {
 	// plan's splits and merges) into the stop band; zero when not
 	// rebalancing or when balancing bytes.
 	MinMoves int
-	// MinBytes is, when balancing bytes, the lower bound on the bytes
+	// MinBytes is, when rebalancing bytes, the lower bound on the bytes
 	// that must move to put every up node at its capacity share of the
-	// bytes (after this plan's splits and merges): Σ max(0, bytesᵢ −
-	// targetᵢ) with targetᵢ = total × capacityᵢ / Σ capacity. Zero when
-	// not rebalancing or when balancing counts.
+	// bytes: Σ max(0, bytesᵢ − targetᵢ) over the up nodes with targetᵢ =
+	// total × capacityᵢ / Σ capacity, taken on the projection after the
+	// plan's earlier commands (drains, and transfers that bring cold
+	// neighbours together; splits and merges change no node's bytes).
+	// Zero when not rebalancing or when balancing counts.
 	MinBytes uint64
 }
 

@@ -45,15 +45,18 @@ type Policy struct {
 	// merge as soon as they are cold. It must be below 65,535.
 	MergeEmbargo uint32
 
-	// ImbalanceThreshold is a ratio: rebalancing by shard count starts when
-	// Imbalance ((max − min) / mean over up nodes) exceeds it. It must be
-	// finite and at least zero. Default 0.2. Zero means any imbalance that
-	// moves can reduce starts rebalancing.
+	// ImbalanceThreshold is a ratio: rebalancing starts when the byte
+	// spread (Plan.Balance.Bytes) exceeds it, or, when no bytes are known,
+	// when Imbalance ((max − min) / mean of shard counts over up nodes)
+	// does. Moves made for counts or load keep every node's bytes within
+	// ±ImbalanceThreshold/2 of its target, so they never start it. It must
+	// be finite and at least zero. Default 0.2. Zero means any imbalance
+	// that moves can reduce starts rebalancing.
 	ImbalanceThreshold float64
 
-	// StopBand is a ratio: once started, rebalancing continues until
-	// Imbalance is at or below StopBand, or the counts are as even as they
-	// can be. It must be finite, at least zero and at most
+	// StopBand is a ratio: once started, rebalancing continues until the
+	// byte spread (or, with no bytes known, Imbalance) is at or below
+	// StopBand, or no move can narrow it further. It must be finite, at least zero and at most
 	// ImbalanceThreshold; the gap between the two is the hysteresis that
 	// keeps rebalancing from stopping just under the trigger and starting
 	// again after one split. Default 0.05. Zero means rebalance until the

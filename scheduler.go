@@ -130,8 +130,11 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	rep.PlanTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "plan"}, start)
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))
-	rep.Imbalance, rep.Skipped = plan.Imbalance, plan.Skipped
-	rep.Rebalancing, rep.MinMoves = plan.Rebalancing, plan.MinMoves
+	metrics.SetGauge([]string{"placement", "imbalance", "bytes"}, float32(plan.Balance.Bytes))
+	metrics.SetGauge([]string{"placement", "imbalance", "load"}, float32(plan.Balance.Load))
+	rep.Imbalance, rep.Balance, rep.Skipped = plan.Imbalance, plan.Balance, plan.Skipped
+	rep.Rebalancing, rep.RebalancingLoad = plan.Rebalancing, plan.RebalancingLoad
+	rep.MinMoves, rep.MinBytes = plan.MinMoves, plan.MinBytes
 	if len(plan.Commands) == 0 {
 		return rep, nil
 	}

@@ -20,8 +20,10 @@ type TickReport struct {
 	// (the first tick of a term, or after an apply whose outcome was
 	// unknown).
 	Barrier bool
-	// Imbalance is the imbalance of the map the tick planned on.
+	// Imbalance is the imbalance of shard counts of the map the tick
+	// planned on, and Balance its spread in each dimension (Plan.Balance).
 	Imbalance float64
+	Balance   Balance
 	// Commands are the commands proposed, as one log entry.
 	Commands []Command
 	// Results holds, for each command, nil if it was applied or the reason
@@ -29,10 +31,13 @@ type TickReport struct {
 	Results []error
 	// Skipped are the planner's reasons for what it left out.
 	Skipped []Skip
-	// Rebalancing and MinMoves are the plan's: whether rebalancing is in
-	// progress, and the fewest transfers that reach the stop band.
-	Rebalancing bool
-	MinMoves    int
+	// Rebalancing, RebalancingLoad, MinMoves and MinBytes are the plan's:
+	// whether rebalancing (by bytes or counts, and by load) is in progress,
+	// the fewest transfers that reach the stop band of counts, and the
+	// least bytes that even out the bytes.
+	Rebalancing, RebalancingLoad bool
+	MinMoves                     int
+	MinBytes                     uint64
 	// PlanTime and ApplyTime are the wall-clock durations of planning and
 	// of the raft apply.
 	PlanTime, ApplyTime time.Duration
@@ -49,13 +54,14 @@ func (r TickReport) Rejected() int {
 	return n
 }
 
-// String formats the report on one line.
+// String formats the report on one line: the term, the spread of each
+// dimension, and what was proposed.
 func (r TickReport) String() string {
 	if !r.Leader {
 		return fmt.Sprintf("follower term=%d", r.Term)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "leader term=%d imbalance=%.2f", r.Term, r.Imbalance)
+	fmt.Fprintf(&b, "leader term=%d %v", r.Term, r.Balance)
 	if r.Paused {
 		b.WriteString(" paused")
 	}

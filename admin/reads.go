@@ -60,13 +60,23 @@ func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
 // planBody is GET /plan: what this server's scheduler would propose now if
 // it were the leader, and what it would leave out and why.
 type planBody struct {
-	Leader      bool          `json:"leader"`
-	Paused      bool          `json:"paused"`
-	Imbalance   float64       `json:"imbalance"`
-	Rebalancing bool          `json:"rebalancing"`
-	MinMoves    int           `json:"min_moves"`
-	Commands    []commandBody `json:"commands"`
-	Skipped     []skipBody    `json:"skipped"`
+	Leader          bool          `json:"leader"`
+	Paused          bool          `json:"paused"`
+	Imbalance       float64       `json:"imbalance"`
+	Balance         balanceBody   `json:"balance"`
+	Rebalancing     bool          `json:"rebalancing"`
+	RebalancingLoad bool          `json:"rebalancing_load"`
+	MinMoves        int           `json:"min_moves"`
+	MinBytes        uint64        `json:"min_bytes"`
+	Commands        []commandBody `json:"commands"`
+	Skipped         []skipBody    `json:"skipped"`
+}
+
+// balanceBody is placement.Balance: the spread of each dimension.
+type balanceBody struct {
+	Count float64 `json:"count"`
+	Bytes float64 `json:"bytes"`
+	Load  float64 `json:"load"`
 }
 
 type commandBody struct {
@@ -87,13 +97,16 @@ func (h *handler) getPlan(w http.ResponseWriter, _ *http.Request) {
 	plan := h.opts.Scheduler.DryRun()
 	leader, _ := h.opts.Node.Leader()
 	body := planBody{
-		Leader:      leader,
-		Paused:      h.opts.Scheduler.Paused(),
-		Imbalance:   plan.Imbalance,
-		Rebalancing: plan.Rebalancing,
-		MinMoves:    plan.MinMoves,
-		Commands:    []commandBody{},
-		Skipped:     []skipBody{},
+		Leader:          leader,
+		Paused:          h.opts.Scheduler.Paused(),
+		Imbalance:       plan.Imbalance,
+		Balance:         balanceBody{plan.Balance.Count, plan.Balance.Bytes, plan.Balance.Load},
+		Rebalancing:     plan.Rebalancing,
+		RebalancingLoad: plan.RebalancingLoad,
+		MinMoves:        plan.MinMoves,
+		MinBytes:        plan.MinBytes,
+		Commands:        []commandBody{},
+		Skipped:         []skipBody{},
 	}
 	for _, c := range plan.Commands {
 		text := c.String()

@@ -89,6 +89,7 @@ func TestGetPlan(t *testing.T) {
 	var got struct {
 		Leader, Paused, Rebalancing bool
 		Imbalance                   float64
+		Balance                     struct{ Count, Bytes, Load float64 }
 		MinMoves                    int `json:"min_moves"`
 		Commands                    []struct{ Op, Text string }
 		Skipped                     []struct {
@@ -99,7 +100,8 @@ func TestGetPlan(t *testing.T) {
 	decode(t, e.do(http.MethodGet, "/plan", "", ""), http.StatusOK, &got)
 	// The dry run's four transfers reach the stop band, so the plan ends
 	// rebalancing.
-	if !got.Leader || !got.Paused || got.Rebalancing || got.MinMoves != 4 || got.Imbalance != 3 {
+	if !got.Leader || !got.Paused || got.Rebalancing || got.MinMoves != 4 || got.Imbalance != 3 ||
+		got.Balance.Count != 3 || got.Balance.Bytes != 0 || got.Balance.Load != 0 {
 		t.Errorf("plan %+v", got)
 	}
 	if len(got.Commands) == 0 || got.Commands[0].Op != "transfer" || !strings.HasPrefix(got.Commands[0].Text, "transfer ") {

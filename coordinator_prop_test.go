@@ -240,3 +240,225 @@ func TestSplitMergeReachesFixedPoint(t *testing.T) {
 		}
 	})
 }
+
+// genBytesCluster builds 2–6 up nodes and 20–200 shards with middling sizes
+// (never cold, never oversized: rebalancing only), spread with a skew, and
+// maybe capacities.
+func genBytesCluster(t *rapid.T) (*ShardRegistry, Policy) {
+	pol := DefaultPolicy()
+	g := NewShardRegistry()
+	nodes := rapid.IntRange(2, 6).Draw(t, "nodes")
+	for n := 1; n <= nodes; n++ {
+		require.NoError(t, g.Apply(AddNode{Node: NodeID(n)}))
+		if rapid.IntRange(0, 2).Draw(t, "hascap") == 0 {
+			c := rapid.Uint64Range(1, 4).Draw(t, "cap")
+			require.NoError(t, g.ReportNodeStats(NodeID(n), NodeStats{Capacity: c << 40}))
+		}
+	}
+	shards := rapid.IntRange(20, 200).Draw(t, "shards")
+	hot := NodeID(rapid.IntRange(1, nodes).Draw(t, "hot"))
+	for i := range shards {
+		owner := hot
+		if rapid.IntRange(0, 2).Draw(t, "skew") > 0 {
+			owner = NodeID(rapid.IntRange(1, nodes).Draw(t, "owner"))
+		}
+		r := KeyRange{Start: []byte{byte(i >> 8), byte(i)}, End: []byte{byte((i + 1) >> 8), byte(i + 1)}}
+		require.NoError(t, g.Apply(CreateShard{Range: r, Node: owner}))
+		st := Stats{
+			Keys:  rapid.Uint64Range(pol.MergeKeys, pol.SplitKeys).Draw(t, "keys"),
+			Bytes: rapid.Uint64Range(pol.MergeBytes, pol.SplitBytes).Draw(t, "bytes"),
+		}
+		require.NoError(t, g.ReportStats(ShardID(i+1), st))
+	}
+	pol.StopBand = rapid.Float64Range(0, 0.2).Draw(t, "stop")
+	pol.ImbalanceThreshold = pol.StopBand + rapid.Float64Range(0, 0.3).Draw(t, "gap")
+	return g, pol
+}
+
+// projection follows a plan's transfers over per-node bytes and counts.
+type projection struct {
+	bytes, counts, caps, load map[NodeID]float64
+}
+
+func project(v View) projection {
+	p := projection{bytes: map[NodeID]float64{}, counts: map[NodeID]float64{}, caps: map[NodeID]float64{}}
+	known, mean := 0.0, 0.0
+	for _, n := range v.Nodes() {
+		u, _ := v.Usage(n.ID)
+		known += float64(u.Known)
+		mean += float64(u.Bytes)
+	}
+	capSum, capN := 0.0, 0.0
+	for _, n := range v.Nodes() {
+		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 {
+			capSum += float64(ns.Capacity)
+			capN++
+		}
+	}
+	for _, n := range v.Nodes() {
+		u, _ := v.Usage(n.ID)
+		p.bytes[n.ID] = float64(u.Bytes) + float64(n.Shards-u.Known)*mean/known
+		p.counts[n.ID] = float64(n.Shards)
+		p.caps[n.ID] = 1
+		if capN > 0 {
+			p.caps[n.ID] = capSum / capN
+		}
+		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 {
+			p.caps[n.ID] = float64(ns.Capacity)
+		}
+	}
+	return p
+}
+
+// gap returns |ratio(a) − ratio(b)| of one dimension, ratios taken
+// against capacity shares.
+func (p projection) gap(m map[NodeID]float64, a, b NodeID) float64 {
+	total, capSum := 0.0, 0.0
+	for id, x := range m {
+		total += x
+		capSum += p.caps[id]
+	}
+	ra := m[a] / (total * p.caps[a] / capSum)
+	rb := m[b] / (total * p.caps[b] / capSum)
+	return math.Abs(ra - rb)
+}
+
+// potential is Σ (bytesᵢ − targetᵢ)² / targetᵢ.
+func (p projection) potential() float64 {
+	total, capSum := 0.0, 0.0
+	for id, x := range p.bytes {
+		total += x
+		capSum += p.caps[id]
+	}
+	phi := 0.0
+	for id, x := range p.bytes {
+		t := total * p.caps[id] / capSum
+		phi += (x - t) * (x - t) / t
+	}
+	return phi
+}
+
+// With sizes known, every transfer narrows the gap between its source and
+// destination in bytes (or, repairing counts, in counts), relative to
+// capacity shares; so no plan ping-pongs. Planning and applying until the
+// plan is empty ends (a fixed point), with Σ (bytesᵢ − targetᵢ)²/targetᵢ
+// falling at every bytes move, and the bytes moved within 15% of the lower
+// bound plus two shards.
+func TestBytesPlanNarrowsEveryPair(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g, pol := genBytesCluster(t)
+		limit := rapid.IntRange(1, 8).Draw(t, "limit")
+		c := NewCoordinator(pol)
+		v0 := g.View()
+		lb, maxShard := 0.0, 0.0
+		{
+			p := project(v0)
+			total, capSum := 0.0, 0.0
+			for id, x := range p.bytes {
+				total += x
+				capSum += p.caps[id]
+			}
+			for id, x := range p.bytes {
+				lb += max(0, x-total*p.caps[id]/capSum)
+			}
+			for sh := range v0.Shards() {
+				st, _ := v0.Stats(sh.ID)
+				maxShard = max(maxShard, float64(st.Bytes))
+			}
+		}
+		moved := 0.0
+		for round := 0; ; round++ {
+			require.Less(t, round, 500, "no fixed point")
+			v := g.View()
+			plan := c.Plan(v, limit)
+			if len(plan.Commands) == 0 {
+				require.Empty(t, c.Plan(v, limit).Commands, "not a fixed point")
+				break
+			}
+			p := project(v)
+			for _, cmd := range plan.Commands {
+				tr, ok := cmd.(PlaceTransfer)
+				require.True(t, ok, "only transfers on this map: %v", cmd)
+				st, _ := v.Stats(tr.Shard)
+				x := float64(st.Bytes)
+				byteGap, countGap := p.gap(p.bytes, tr.From, tr.To), p.gap(p.counts, tr.From, tr.To)
+				phi := p.potential()
+				p.bytes[tr.From] -= x
+				p.bytes[tr.To] += x
+				p.counts[tr.From]--
+				p.counts[tr.To]++
+				narrowedBytes := p.gap(p.bytes, tr.From, tr.To) < byteGap
+				narrowedCounts := p.gap(p.counts, tr.From, tr.To) < countGap
+				require.True(t, narrowedBytes || narrowedCounts, "%v widens its pair in bytes and counts", tr)
+				if narrowedBytes {
+					require.Less(t, p.potential(), phi, "%v narrows its pair but not the potential", tr)
+				}
+				moved += x
+				require.NoError(t, g.Apply(tr))
+			}
+		}
+		// Granularity costs at most about one shard over the bound (a move
+		// that overshoots its target, or one the count bounds force);
+		// the test allows two.
+		require.LessOrEqual(t, moved, 1.15*lb+2*maxShard, "bytes moved vs the lower bound")
+	})
+}
+
+// With load reported too, planning still reaches a fixed point, and each
+// transfer narrows its pair in bytes, counts or load, or is the way back of
+// a swap whose two moves together narrow the pair's load gap.
+func TestLoadPlanReachesFixedPoint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g, pol := genBytesCluster(t)
+		pol.LoadStopBand = rapid.Float64Range(0, 0.2).Draw(t, "loadstop")
+		pol.LoadThreshold = pol.LoadStopBand + rapid.Float64Range(0, 0.3).Draw(t, "loadgap")
+		v0 := g.View()
+		for sh := range v0.Shards() {
+			st, _ := v0.Stats(sh.ID)
+			st.Load = float64(rapid.IntRange(0, 100).Draw(t, "load"))
+			require.NoError(t, g.ReportStats(sh.ID, st))
+		}
+		limit := rapid.IntRange(2, 8).Draw(t, "limit")
+		c := NewCoordinator(pol)
+		for round := 0; ; round++ {
+			require.Less(t, round, 500, "no fixed point")
+			v := g.View()
+			plan := c.Plan(v, limit)
+			if len(plan.Commands) == 0 {
+				require.Empty(t, c.Plan(v, limit).Commands, "not a fixed point")
+				return
+			}
+			p := project(v)
+			p.load = map[NodeID]float64{}
+			for _, n := range v.Nodes() {
+				u, _ := v.Usage(n.ID)
+				p.load[n.ID] = u.Load
+			}
+			var prev *PlaceTransfer
+			var prevLoadGap float64
+			for _, cmd := range plan.Commands {
+				tr, ok := cmd.(PlaceTransfer)
+				if !ok {
+					require.NoError(t, g.Apply(cmd)) // a hot split
+					prev = nil
+					continue
+				}
+				st, _ := v.Stats(tr.Shard)
+				gaps := [3]float64{p.gap(p.bytes, tr.From, tr.To), p.gap(p.counts, tr.From, tr.To), p.gap(p.load, tr.From, tr.To)}
+				p.bytes[tr.From] -= float64(st.Bytes)
+				p.bytes[tr.To] += float64(st.Bytes)
+				p.counts[tr.From]--
+				p.counts[tr.To]++
+				p.load[tr.From] -= st.Load
+				p.load[tr.To] += st.Load
+				narrowed := p.gap(p.bytes, tr.From, tr.To) < gaps[0] || p.gap(p.counts, tr.From, tr.To) < gaps[1] ||
+					p.gap(p.load, tr.From, tr.To) < gaps[2]
+				swapBack := prev != nil && prev.From == tr.To && prev.To == tr.From &&
+					p.gap(p.load, tr.From, tr.To) < prevLoadGap
+				require.True(t, narrowed || swapBack, "%v widens its pair in every dimension", tr)
+				prev, prevLoadGap = &tr, gaps[2]
+				require.NoError(t, g.Apply(tr))
+			}
+		}
+	})
+}

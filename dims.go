@@ -160,7 +160,30 @@ func (d *dimension) ratio(i int) float64 { return d.at(i) / d.target(i) }
 // Σ (amountᵢ − targetᵢ)² / targetᵢ, so moves that narrow their pairs can
 // never cycle.)
 func (d *dimension) narrows(src, dst int) float64 {
-	return 2 * (d.ratio(src) - d.ratio(dst)) / (1/d.target(src) + 1/d.target(dst))
+	// The bound itself would mirror the pair exactly; the margin keeps
+	// rounding in the projected sums from letting such a move through.
+	return (1 - 1e-9) * 2 * (d.ratio(src) - d.ratio(dst)) / (1/d.target(src) + 1/d.target(dst))
+}
+
+// delta is the change that moving x from src to dst (the other way when
+// x is negative) makes to Σ (amountᵢ − targetᵢ)² / targetᵢ, divided by the
+// square of the total so that dimensions in different units add up: with
+// f = x / total it is f·(f·(1/shareₛ + 1/share_d) − 2·(ratioₛ − ratio_d)).
+// A nil or empty dimension contributes 0.
+func (d *dimension) delta(src, dst int, x float64) float64 {
+	if d == nil || d.total <= 0 {
+		return 0
+	}
+	f := x / d.total
+	return f * (f*(1/d.share[src]+1/d.share[dst]) - 2*(d.ratio(src)-d.ratio(dst)))
+}
+
+// improves reports whether moving b bytes and l load from src to dst lowers
+// the bytes and load potentials together (see delta) by a margin that
+// rounding cannot fake. Every bytes and load move must, so that one
+// dimension's moves can never undo another's in a cycle.
+func (pl *planner) improves(src, dst int, b, l float64) bool {
+	return pl.dimBytes.delta(src, dst, b)+pl.dimLoad.delta(src, dst, l) < -1e-12
 }
 
 // keeps reports whether moving x out of src and into dst (the other way

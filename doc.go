@@ -107,15 +107,22 @@
 //     counts in their band. A move that would break those is paired with a
 //     colder shard of about the same size coming back (a swap).
 //
-// A later phase therefore never creates the spread that triggers an earlier
-// one. Within a phase, every move narrows the gap between its source and
+// Within a phase, every move narrows the gap between its source and
 // destination in that phase's dimension: moving x changes the gap of ratios
-// by −x·(1/tₛ + 1/t_d), so x must stay below 2·gap / (1/tₛ + 1/t_d). That
-// is exactly the condition for the move to lower Σ (amountᵢ − targetᵢ)² /
-// targetᵢ, so with fixed stats a phase's moves can never cycle: no
-// ping-pong, and a plan that balances reaches a fixed point (an empty plan).
-// This replaces, when sizes are known, the count planner's "never moves a
-// shard twice".
+// by −x·(1/tₛ + 1/t_d), so x must stay below 2·gap / (1/tₛ + 1/t_d) (the
+// no-ping-pong rule). That is exactly the condition for the move to lower
+// Σ (amountᵢ − targetᵢ)² / targetᵢ in its dimension. Bands alone cannot stop
+// two phases from undoing each other when one of them is stuck above its
+// trigger, so every bytes and load move must also lower the sum of the two
+// potentials, each divided by its total squared (a swap counts as one
+// move). Count repairs only ever bring a node closer to its count band and
+// no other move takes one out of it. So with fixed stats (the count
+// violation, then the potential) falls with every balancing move: no
+// placement recurs, and planning reaches a fixed point, an empty plan. When
+// sizes are known this replaces the count planner's "never moves a shard
+// twice": a move that overshoots its target (the best fit may be a little
+// larger than the gap) can be followed by a smaller one back, but there is
+// never a cycle.
 //
 // Which shard: the ideal size closes the smaller of the source's excess and
 // the destination's deficit, spread over the shards the destination still

@@ -74,7 +74,7 @@ func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 	}
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	half := pl.pol.ImbalanceThreshold / 2
-	if srcOK && dstOK && pl.dimBytes.keeps(src, dst, pl.sizeOf(h), half) {
+	if srcOK && dstOK && pl.dimBytes.keeps(src, dst, pl.sizeOf(h), half) && pl.improves(src, dst, pl.sizeOf(h), pl.loadOf(h)) {
 		pl.transfer(h, src, dst)
 		return true, false
 	}
@@ -95,8 +95,9 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
 	pl.nearest(pl.s.nodes[dst].ID, hb, func(r *shardRec) bool {
-		net := hl - pl.loadOf(r)
-		if net > 0 && net < limit && pl.dimBytes.keeps(src, dst, hb-pl.sizeOf(r), half) &&
+		net, netBytes := hl-pl.loadOf(r), hb-pl.sizeOf(r)
+		if net > 0 && net < limit && pl.dimBytes.keeps(src, dst, netBytes, half) &&
+			pl.improves(src, dst, netBytes, net) &&
 			(back == nil || pl.loadOf(r) < pl.loadOf(back)) {
 			back = r
 		}

@@ -112,7 +112,8 @@ func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
 	bestGap := math.Inf(1)
 	consider := func(r *shardRec) bool {
 		x := pl.sizeOf(r)
-		if x <= 0 || x >= limit || !pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+		if x <= 0 || x >= limit || !pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) ||
+			!pl.improves(src, dst, x, pl.loadOf(r)) {
 			return false
 		}
 		if gap := math.Abs(x - ideal); gap < bestGap {
@@ -215,8 +216,19 @@ func (pl *planner) repairCounts() {
 }
 
 // pickCount plans one transfer for repairCounts: the cheapest shard of src
-// that keeps bytes and load in their bands.
+// that keeps bytes and load in their bands. Each such move brings one node
+// one shard closer to its bounds and takes none out of them, so repairs
+// are finite, and no bytes or load move undoes one.
 func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
+	// A repair move must take a node back towards its bounds: the
+	// source above its bound or the destination below its own. A move
+	// between two nodes within their bounds repairs nothing, and the
+	// bytes phase could rightly move it back.
+	_, srcHi := pl.countBounds(src)
+	dstLo, _ := pl.countBounds(dst)
+	if pl.counts[src] <= srcHi && pl.counts[dst] >= dstLo {
+		return false, false
+	}
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	if !dstOK || pl.dimCount.narrows(src, dst) <= 1 {
 		return false, true

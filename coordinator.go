@@ -113,12 +113,14 @@ type planner struct {
 	// when no load is reported.
 	bytes, load []float64
 	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
+	inv         []float64 // 1 / share, for the up nodes
 	up          []int     // indexes of the up nodes
 	// meanBytes and meanLoad stand in for the stats of a shard whose stats
 	// are unknown.
 	meanBytes, meanLoad float64
 	probe               shardRec // reused probe for byNode lookups
 	sc                  *scratch // per-node working slices
+	moved               bool     // a transfer is planned: bytes and load differ from the view
 	// Set by initDims for the rebalancing phases.
 	countTotal                  int
 	loadBudget                  int              // candidates the load phase may still examine
@@ -146,6 +148,7 @@ func (pl *planner) use(cmd Command, shards ...ShardID) {
 func (pl *planner) transfer(r *shardRec, src, dst int) {
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
+	pl.moved = true
 	pl.in[dst]++
 	pl.from[src]++
 	pl.counts[src]--

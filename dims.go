@@ -27,8 +27,8 @@ func (pl *planner) measure() {
 			}
 		}
 	}
-	floats := pl.sc.floats.take(3 * n)
-	pl.share = floats[:n]
+	floats := pl.sc.floats.take(4 * n)
+	pl.share, pl.inv = floats[:n], floats[3*n:]
 	// An unknown capacity counts as the mean known one; with none known
 	// every up node counts as equal.
 	meanCap := 1.0
@@ -46,6 +46,7 @@ func (pl *planner) measure() {
 	}
 	for _, i := range pl.up {
 		pl.share[i] /= total
+		pl.inv[i] = 1 / pl.share[i]
 	}
 	if known == 0 {
 		return
@@ -96,34 +97,54 @@ func (pl *planner) sumUp(vals []float64) float64 {
 // spreadOf is max − min over the up nodes of vals[i] / (total × share[i]),
 // or 0 when there is nothing to spread.
 func (pl *planner) spreadOf(vals []float64) float64 {
-	return pl.spreadBy(func(i int) float64 { return vals[i] })
-}
-
-func (pl *planner) spreadBy(at func(int) float64) float64 {
-	total := 0.0
+	total, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
 	for _, i := range pl.up {
-		total += at(i)
+		v := vals[i]
+		total += v
+		r := v * pl.inv[i]
+		lo, hi = min(lo, r), max(hi, r)
 	}
 	if len(pl.up) < 2 || total <= 0 {
 		return 0
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, i := range pl.up {
-		r := at(i) / (total * pl.share[i])
-		lo, hi = min(lo, r), max(hi, r)
-	}
-	return hi - lo
+	return (hi - lo) / total
 }
 
-// balance measures the view's spreads, before any planned command.
+// balance measures the view's spreads, before any planned command, in one
+// pass over the up nodes.
 func (pl *planner) balance() Balance {
-	var b Balance
-	b.Count = pl.spreadBy(func(i int) float64 { return float64(pl.counts[i]) })
-	if pl.bytes != nil {
-		b.Bytes = pl.spreadOf(pl.bytes)
+	if len(pl.up) < 2 {
+		return Balance{}
 	}
-	if pl.load != nil {
-		b.Load = pl.spreadOf(pl.load)
+	var (
+		b               Balance
+		counts, by, ld  float64
+		cLo, bLo, lLo   = math.Inf(1), math.Inf(1), math.Inf(1)
+		cHi, bHi, lHi   = math.Inf(-1), math.Inf(-1), math.Inf(-1)
+		hasBytes, hasLd = pl.bytes != nil, pl.load != nil
+	)
+	for _, i := range pl.up {
+		inv := pl.inv[i]
+		c := float64(pl.counts[i])
+		counts += c
+		cLo, cHi = min(cLo, c*inv), max(cHi, c*inv)
+		if hasBytes {
+			by += pl.bytes[i]
+			bLo, bHi = min(bLo, pl.bytes[i]*inv), max(bHi, pl.bytes[i]*inv)
+		}
+		if hasLd {
+			ld += pl.load[i]
+			lLo, lHi = min(lLo, pl.load[i]*inv), max(lHi, pl.load[i]*inv)
+		}
+	}
+	if counts > 0 {
+		b.Count = (cHi - cLo) / counts
+	}
+	if by > 0 {
+		b.Bytes = (bHi - bLo) / by
+	}
+	if ld > 0 {
+		b.Load = (lHi - lLo) / ld
 	}
 	return b
 }
@@ -136,6 +157,7 @@ type dimension struct {
 	ints  []int     // or, for counts, the projected counts
 	total float64   // over the up nodes; moves between them keep it
 	share []float64
+	inv   []float64 // 1 / share
 }
 
 func (d *dimension) at(i int) float64 {
@@ -149,7 +171,7 @@ func (d *dimension) at(i int) float64 {
 func (d *dimension) target(i int) float64 { return d.total * d.share[i] }
 
 // ratio is node i's amount over its target: 1 is on target.
-func (d *dimension) ratio(i int) float64 { return d.at(i) / d.target(i) }
+func (d *dimension) ratio(i int) float64 { return d.at(i) * d.inv[i] / d.total }
 
 // narrows returns the exclusive upper bound on an amount moved from src
 // to dst that leaves the pair closer together, relative to their

@@ -116,8 +116,8 @@
 // trigger, so every bytes and load move must also lower the sum of the two
 // potentials, each divided by its total squared (a swap counts as one
 // move). Count repairs only ever bring a node closer to its count band and
-// no other move takes one out of it. So with fixed stats (the count
-// violation, then the potential) falls with every balancing move: no
+// no other move takes one out of it. So, with fixed stats, every balancing
+// move lowers the count violation, or leaves it and lowers the potential: no
 // placement recurs, and planning reaches a fixed point, an empty plan. When
 // sizes are known this replaces the count planner's "never moves a shard
 // twice": a move that overshoots its target (the best fit may be a little

@@ -13,10 +13,10 @@ func (pl *planner) initDims() {
 	for _, i := range pl.up {
 		pl.countTotal += pl.counts[i]
 	}
-	pl.dimCount = &dimension{ints: pl.counts, total: float64(pl.countTotal), share: pl.share}
-	pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share}
+	pl.dimCount = &dimension{ints: pl.counts, total: float64(pl.countTotal), share: pl.share, inv: pl.inv}
+	pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share, inv: pl.inv}
 	if pl.load != nil {
-		pl.dimLoad = &dimension{vals: pl.load, total: pl.sumUp(pl.load), share: pl.share}
+		pl.dimLoad = &dimension{vals: pl.load, total: pl.sumUp(pl.load), share: pl.share, inv: pl.inv}
 	}
 }
 
@@ -51,7 +51,11 @@ func (pl *planner) rebalanceBytes() {
 	if pl.out.Balance.Bytes > pl.pol.ImbalanceThreshold {
 		pl.out.Rebalancing = true
 	}
-	if !pl.out.Rebalancing || pl.spreadOf(pl.bytes) <= pl.pol.StopBand {
+	spread := pl.out.Balance.Bytes
+	if pl.moved {
+		spread = pl.spreadOf(pl.bytes) // drains or merge moves changed it
+	}
+	if !pl.out.Rebalancing || spread <= pl.pol.StopBand {
 		pl.out.Rebalancing = false
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		return

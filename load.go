@@ -28,10 +28,12 @@ func (pl *planner) rebalanceLoad() {
 	}
 }
 
-// pickLoad plans one move (or swap) from src to dst for the load phase: the
-// hottest shard of src that fits the load gap, narrows the pair, and is
-// not itself hotter than src's fair share (moving that would only move the
-// hot spot; the split phase splits it).
+// pickLoad plans one move (or swap) from src to dst for the load phase: a
+// shard of src whose load best fits the gap, narrows the pair, and is not
+// itself hotter than src's fair share (moving that would only move the hot
+// spot; the split phase splits it). When src has candidates but none can
+// go (dst's bands or its shards for a swap stand in the way), dst is to
+// blame; when src has none, src is.
 func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 	l := pl.dimLoad
 	ideal := min(l.vals[src]-l.target(src), l.target(dst)-l.vals[dst])
@@ -65,20 +67,30 @@ func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 		over = r // colder than the last one over: keep the coldest
 		return true
 	})
-	h := fit
-	if h == nil {
-		h = over
+	// Best fit first: of the coldest shard hotter than the gap and the
+	// hottest within it, the one nearer the gap, then the other.
+	first, second := fit, over
+	if fit == nil || (over != nil && float64(over.load)-ideal < ideal-float64(fit.load)) {
+		first, second = over, fit
 	}
-	if h == nil {
-		return false, false
+	for _, h := range [2]*shardRec{first, second} {
+		if h != nil && pl.moveHot(h, src, dst, limit) {
+			return true, false
+		}
 	}
+	return false, first != nil
+}
+
+// moveHot plans h from src to dst, alone if that keeps counts and bytes in
+// their bands, else as a swap.
+func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	half := pl.pol.ImbalanceThreshold / 2
 	if srcOK && dstOK && pl.dimBytes.keeps(src, dst, pl.sizeOf(h), half) && pl.improves(src, dst, pl.sizeOf(h), pl.loadOf(h)) {
 		pl.transfer(h, src, dst)
-		return true, false
+		return true
 	}
-	return pl.swap(h, src, dst, limit), true
+	return pl.swap(h, src, dst, limit)
 }
 
 // swap plans h from src to dst and, back from dst to src, the coldest of

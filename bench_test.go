@@ -145,6 +145,12 @@ func benchStats(rng *rand.Rand, i, n int) Stats {
 // above) on random owners among nodes 1..nodes−1, so node `nodes` is a new,
 // empty node; then stats for every shard.
 func buildBenchRegistry(tb testing.TB, sz benchSize) *ShardRegistry {
+	return buildBenchRegistryLoad(tb, sz, false)
+}
+
+// buildBenchRegistryLoad is buildBenchRegistry, with a load reported for
+// every shard when withLoad is set (so the load index holds every shard).
+func buildBenchRegistryLoad(tb testing.TB, sz benchSize, withLoad bool) *ShardRegistry {
 	reg := NewShardRegistry()
 	apply := func(c Command) {
 		if err := reg.Apply(c); err != nil {
@@ -171,7 +177,11 @@ func buildBenchRegistry(tb testing.TB, sz benchSize) *ShardRegistry {
 		apply(CreateShard{Range: r, Node: owner})
 	}
 	for i := range sz.shards {
-		if err := reg.ReportStats(ShardID(i+1), benchStats(rng, i, sz.shards)); err != nil {
+		st := benchStats(rng, i, sz.shards)
+		if withLoad {
+			st.Load = float64(1 + i%100)
+		}
+		if err := reg.ReportStats(ShardID(i+1), st); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -613,10 +623,20 @@ func BenchmarkReportStats(b *testing.B) {
 // BenchmarkRegistryMemory builds a fresh registry of 1M shards with 16-byte
 // keys and stats for every shard, and reports the live heap it holds per
 // shard (after a full GC on both sides). Target: under 200 bytes a shard.
+// The with-load case reports a load for every shard too, so the load index
+// holds every shard: its cost is the difference.
 // ns/op is the time to build it: 1M CreateShard applies and 1M ReportStats.
 func BenchmarkRegistryMemory(b *testing.B) {
-	for _, sz := range []benchSize{{1_000_000, 10}, {1_000_000, 1_000}} {
-		b.Run(sz.String(), func(b *testing.B) {
+	for _, c := range []struct {
+		sz       benchSize
+		withLoad bool
+	}{{benchSize{1_000_000, 10}, false}, {benchSize{1_000_000, 1_000}, false}, {benchSize{1_000_000, 1_000}, true}} {
+		sz := c.sz
+		name := sz.String()
+		if c.withLoad {
+			name += "/with-load"
+		}
+		b.Run(name, func(b *testing.B) {
 			var perShard float64
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -626,7 +646,7 @@ func BenchmarkRegistryMemory(b *testing.B) {
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				b.StartTimer()
-				reg := buildBenchRegistry(b, sz)
+				reg := buildBenchRegistryLoad(b, sz, c.withLoad)
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&after)

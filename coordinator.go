@@ -166,8 +166,15 @@ func (pl *planner) transfer(r *shardRec, src, dst int) {
 }
 
 // cheapest returns the cheapest shard on node that is not in the plan yet.
-func (pl *planner) cheapest(node NodeID) (out *shardRec) {
-	pl.s.byNode.AscendGreaterOrEqual(nodeProbe(node), func(r *shardRec) bool {
+func (pl *planner) cheapest(node NodeID) *shardRec {
+	pl.probe = shardRec{Shard: Shard{Node: node}, known: true}
+	return pl.firstFrom(node, &pl.probe)
+}
+
+// firstFrom returns the first shard of node in byNode order from probe on
+// that is not in the plan yet, or nil.
+func (pl *planner) firstFrom(node NodeID, probe *shardRec) (out *shardRec) {
+	pl.s.byNode.AscendGreaterOrEqual(probe, func(r *shardRec) bool {
 		if r.Node != node {
 			return false
 		}

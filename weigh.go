@@ -175,20 +175,10 @@ func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) 
 }
 
 // firstUnknown returns a shard on node whose stats are unknown and that is
-// not in the plan, or nil.
-func (pl *planner) firstUnknown(node NodeID) (out *shardRec) {
+// not in the plan, or nil. Unknown sizes sort last in byNode.
+func (pl *planner) firstUnknown(node NodeID) *shardRec {
 	pl.probe = shardRec{Shard: Shard{Node: node}}
-	pl.s.byNode.AscendGreaterOrEqual(&pl.probe, func(r *shardRec) bool {
-		if r.Node != node {
-			return false
-		}
-		if !pl.used[r.ID] {
-			out = r
-			return false
-		}
-		return true
-	})
-	return out
+	return pl.firstFrom(node, &pl.probe)
 }
 
 // repairCounts moves shards, smallest first, from the node with the most

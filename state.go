@@ -3,7 +3,6 @@ package placement
 import (
 	"bytes"
 	"math"
-	"sort"
 
 	"github.com/google/btree"
 )
@@ -198,9 +197,19 @@ func (s *state) clone() *state {
 
 // nodeIndex returns the position of id in s.nodes, or -1.
 func (s *state) nodeIndex(id NodeID) int {
-	i := sort.Search(len(s.nodes), func(i int) bool { return s.nodes[i].ID >= id })
-	if i < len(s.nodes) && s.nodes[i].ID == id {
-		return i
+	// A binary search without sort.Search's closure: every write looks
+	// up one or two nodes.
+	lo, hi := 0, len(s.nodes)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.nodes[m].ID < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(s.nodes) && s.nodes[lo].ID == id {
+		return lo
 	}
 	return -1
 }
@@ -319,8 +328,10 @@ func (s *state) update(old, new *shardRec) {
 	if new.loaded() {
 		s.byLoad.ReplaceOrInsert(new)
 	}
-	from, to := &s.nodes[s.nodeIndex(old.Node)], &s.nodes[s.nodeIndex(new.Node)]
+	from := &s.nodes[s.nodeIndex(old.Node)]
+	to := from
 	if old.Node != new.Node {
+		to = &s.nodes[s.nodeIndex(new.Node)]
 		from.Shards--
 		to.Shards++
 	}

@@ -60,7 +60,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	}
 	ext.finish()
 	key := func(i int) float64 { return keys[i] }
-	full := func(max bool, want func(int, float64) bool) []heapItem {
+	full := func(want func(int, float64) bool) []heapItem {
 		var all []heapItem
 		for _, i := range pl.up {
 			if want(i, keys[i]) {
@@ -69,8 +69,8 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		}
 		return all
 	}
-	srcs.finish(func() []heapItem { return full(true, isSrc) })
-	dsts.finish(func() []heapItem { return full(false, isDst) })
+	srcs.finish(func() []heapItem { return full(isSrc) })
+	dsts.finish(func() []heapItem { return full(isDst) })
 
 	var ruled map[int]bool
 	capped := false
@@ -190,10 +190,7 @@ func (r *ranked) top(key func(int) float64, out func(int) bool) int {
 		if r.next == len(r.list) && r.truncated {
 			// The kept nodes ran out: heap the whole set, once.
 			r.truncated = false
-			all := r.rest()
-			for _, it := range r.moved.items {
-				all = append(all, it)
-			}
+			all := append(r.rest(), r.moved.items...)
 			r.moved.init(all, r.moved.max)
 			r.list = nil
 			r.next = 0

@@ -8,7 +8,8 @@
 // Reads need no token:
 //
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance
-//	GET  /plan               a dry run of the next tick, with skip reasons
+//	GET  /plan               a dry run of the next tick: the spread of counts,
+//	                         bytes and load, min moves and bytes, skip reasons
 //	GET  /status             raft role, term, leader, and raft's stats
 //	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)
 //
@@ -19,7 +20,8 @@
 //	POST /nodes/{id}/down    (no body)                   take a node out
 //	POST /nodes/{id}/up      (no body)                   bring it back
 //	POST /shards             {"shards": [{"start", "end", "node", "id"}]}
-//	POST /stats              {"stats": [{"shard", "keys", "bytes", "split_key"}]}
+//	POST /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
+//	POST /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
 //	POST /pause, /resume     (no body)                   this server's scheduler
 //	POST /raft/join          {"id": "n4", "addr": "127.0.0.1:7004"}
 //
@@ -39,7 +41,7 @@
 // redirect, so that no client re-sends a token to another address by
 // itself.
 //
-// Stats and pause are soft, per-server state and are never proposed: they
+// Stats (of shards and of nodes) and pause are soft, per-server state and are never proposed: they
 // apply to the server that receives them. The planner runs on the leader, so
 // the leader must have the stats; and since any server may become leader, a
 // host reports stats to every server (in a database, each server's storage
@@ -167,6 +169,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /nodes/{id}/up", h.write(h.setState(placement.NodeUp)))
 	mux.Handle("POST /shards", h.write(h.postShards))
 	mux.Handle("POST /stats", h.write(h.postStats))
+	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
 	mux.Handle("POST /pause", h.write(h.postPause))
 	mux.Handle("POST /resume", h.write(h.postResume))
 	mux.Handle("POST /raft/join", h.write(h.postJoin))

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/ukehi/placement"
 )
@@ -17,6 +19,9 @@ type statRequest struct {
 	Shard placement.ShardID `json:"shard"`
 	Keys  uint64            `json:"keys"`
 	Bytes uint64            `json:"bytes"`
+	// Load is an optional rate of work (requests/s or the like); it must
+	// be finite and at least zero.
+	Load float64 `json:"load"`
 	// SplitKey is an optional base64 hint; if given it must lie strictly
 	// inside the shard's range.
 	SplitKey []byte `json:"split_key"`
@@ -48,6 +53,9 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 		case !ok:
 			writeError(w, http.StatusNotFound, fmt.Sprintf("stats[%d]: unknown shard %d", i, st.Shard))
 			return
+		case !(st.Load >= 0) || math.IsInf(st.Load, 1):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: load %v must be finite and >= 0", i, st.Load))
+			return
 		case st.SplitKey != nil && !s.Range.Inside(st.SplitKey):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: split_key %s not strictly inside shard %d's range %v",
 				i, placement.QuoteKey(st.SplitKey), s.ID, s.Range))
@@ -55,13 +63,38 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for i, st := range req.Stats {
-		err := h.opts.Registry.ReportStats(st.Shard, placement.Stats{Keys: st.Keys, Bytes: st.Bytes, SplitKey: st.SplitKey})
+		err := h.opts.Registry.ReportStats(st.Shard, placement.Stats{Keys: st.Keys, Bytes: st.Bytes, Load: st.Load, SplitKey: st.SplitKey})
 		if err != nil {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("stats[%d]: %v (%d entries before it recorded)", i, err, i))
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, statsBody{Reported: len(req.Stats)})
+}
+
+// nodeStatsRequest is POST /nodes/{id}/stats: soft figures about a data
+// node, recorded on this server only, like shard stats.
+type nodeStatsRequest struct {
+	// Capacity is how many bytes the node may hold; 0 means unknown.
+	Capacity uint64 `json:"capacity"`
+}
+
+// postNodeStats records a node's capacity for this server's planner.
+func (h *handler) postNodeStats(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("node ID %q is not an integer >= 1", r.PathValue("id")))
+		return
+	}
+	var req nodeStatsRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if err := h.opts.Registry.ReportNodeStats(placement.NodeID(id), placement.NodeStats{Capacity: req.Capacity}); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
 }
 
 // pausedBody answers POST /pause and /resume.

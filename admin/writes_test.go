@@ -158,14 +158,14 @@ func TestPostShardsBadInputIsAllOrNothing(t *testing.T) {
 func TestPostStats(t *testing.T) {
 	e := newEnv(t)
 	e.seedShards(t)
-	body := `{"stats": [{"shard": 1, "keys": 10, "bytes": 2048, "split_key": "YQ=="}, {"shard": 3, "keys": 5}]}`
+	body := `{"stats": [{"shard": 1, "keys": 10, "bytes": 2048, "load": 2.5, "split_key": "YQ=="}, {"shard": 3, "keys": 5}]}`
 	var got struct{ Reported int }
 	decode(t, e.post("/stats", body), http.StatusOK, &got)
 	if got.Reported != 2 {
 		t.Errorf("reported %d", got.Reported)
 	}
 	st, ok := e.reg.View().Stats(1)
-	if !ok || st.Keys != 10 || st.Bytes != 2048 || string(st.SplitKey) != "a" {
+	if !ok || st.Keys != 10 || st.Bytes != 2048 || st.Load != 2.5 || string(st.SplitKey) != "a" {
 		t.Errorf("shard 1 stats %+v, %v", st, ok)
 	}
 }
@@ -180,11 +180,30 @@ func TestPostStatsBadInputRecordsNothing(t *testing.T) {
 		{name: "unknown shard after a good one", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}, {"shard": 99, "keys": 1}]}`, status: http.StatusNotFound, want: "stats[1]: unknown shard 99"},
 		{name: "split key outside", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1, "split_key": "eg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
 		{name: "split key at start", path: "/stats", body: `{"stats": [{"shard": 2, "keys": 1, "split_key": "Yg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
+		{name: "negative load", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}, {"shard": 2, "load": -1}]}`, status: http.StatusBadRequest, want: "stats[1]: load -1 must be finite"},
 	})
 	for id := placement.ShardID(1); id <= 3; id++ {
 		if st, ok := e.reg.View().Stats(id); ok {
 			t.Errorf("shard %d has stats %+v after only bad requests", id, st)
 		}
+	}
+}
+
+func TestPostNodeStats(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	var got struct{ Capacity uint64 }
+	decode(t, e.post("/nodes/1/stats", `{"capacity": 4096}`), http.StatusOK, &got)
+	if ns, _ := e.reg.View().NodeStats(1); got.Capacity != 4096 || ns.Capacity != 4096 {
+		t.Errorf("answered %+v, recorded %+v", got, ns)
+	}
+	requireRejected(t, e, []badRequest{
+		{name: "unknown node", path: "/nodes/99/stats", body: `{"capacity": 1}`, status: http.StatusNotFound, want: "unknown node"},
+		{name: "bad ID", path: "/nodes/x/stats", body: `{"capacity": 1}`, status: http.StatusBadRequest, want: "not an integer"},
+		{name: "negative", path: "/nodes/1/stats", body: `{"capacity": -1}`, status: http.StatusBadRequest, want: "malformed JSON"},
+	})
+	if ns, _ := e.reg.View().NodeStats(1); ns.Capacity != 4096 {
+		t.Errorf("bad requests changed the capacity to %d", ns.Capacity)
 	}
 }
 
@@ -256,6 +275,7 @@ var writes = []struct{ path, body string }{
 	{path: "/nodes/1/up"},
 	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
+	{path: "/nodes/1/stats", body: `{"capacity": 1}`},
 	{path: "/pause"},
 	{path: "/resume"},
 	{path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:7004"}`},
@@ -268,7 +288,7 @@ func TestFollowerAnswersWithTheLeader(t *testing.T) {
 	e.raft.leaderID, e.raft.leaderAddr = "s2", "127.0.0.1:7002"
 	e.node.SetLeader(false)
 	for _, w := range writes {
-		if w.path == "/stats" || w.path == "/pause" || w.path == "/resume" {
+		if w.path == "/stats" || w.path == "/nodes/1/stats" || w.path == "/pause" || w.path == "/resume" {
 			continue // soft, local state: every server takes these
 		}
 		t.Run(w.path, func(t *testing.T) {

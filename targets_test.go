@@ -191,3 +191,27 @@ func TestTargetHotLoad(t *testing.T) {
 		require.InDelta(t, 1, cs[id], 0.25, "node %d count share", id)
 	}
 }
+
+// 400 one-key shards placed round robin over 4 nodes: no two neighbours
+// share a node, so merges alone never happen (the count planner gave 0
+// commands here). Cold neighbours are brought together and merged, down to
+// the merge bounds.
+func TestTargetColdRoundRobinMerges(t *testing.T) {
+	g := NewShardRegistry()
+	for n := 1; n <= 4; n++ {
+		require.NoError(t, g.Apply(AddNode{Node: NodeID(n)}))
+	}
+	for i := range 400 {
+		r := KeyRange{Start: fmt.Appendf(nil, "k%04d", i), End: fmt.Appendf(nil, "k%04d", i+1)}
+		require.NoError(t, g.Apply(CreateShard{Range: r, Node: NodeID(1 + i%4)}))
+		require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: 1, Bytes: 100}))
+	}
+	first := NewCoordinator(DefaultPolicy()).Plan(g.View(), 5)
+	require.NotEmpty(t, first.Commands)
+	_, rounds := targetRun(t, g, 5)
+	v := g.View()
+	t.Logf("400 shards -> %d in %d rounds, counts %v", v.ShardCount(), rounds, nodeCounts(v))
+	// Cold means under MergeKeys (1,000) keys and MergeBytes: all 400 keys
+	// fit in one cold shard, so merging goes on to at most one a node.
+	require.LessOrEqual(t, v.ShardCount(), 4)
+}

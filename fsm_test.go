@@ -193,6 +193,13 @@ func TestSnapshotRejectsImpossibleStates(t *testing.T) {
 			b = shardBytes(b, 1, nil, []byte("m"), 1, 1)
 			return shardBytes(b, 1, []byte("m"), nil, 1, 1)
 		}},
+		{name: "node state 257 (not up)", body: func(b []byte) []byte {
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, 257) // would narrow to 1, NodeUp
+			return binary.AppendUvarint(b, 0)
+		}},
 		{name: "empty range", body: func(b []byte) []byte {
 			b = binary.AppendUvarint(nodes(binary.AppendUvarint(b, 2), 1), 1)
 			return shardBytes(b, 1, []byte("m"), []byte("m"), 1, 1)

@@ -130,9 +130,12 @@ func decodeState(d *decoder) *state {
 	}
 	for n := d.uvarint("node count"); n > 0 && d.err == nil; n-- {
 		start := d.off
-		node := Node{ID: NodeID(d.uvarint("node ID")), State: NodeState(d.uvarint("node state"))}
-		if d.err == nil && (node.ID == 0 || !node.State.Valid() || (len(s.nodes) > 0 && node.ID <= s.nodes[len(s.nodes)-1].ID)) {
-			d.fail(start, "bad node %d in state %d", node.ID, node.State)
+		id, state := NodeID(d.uvarint("node ID")), d.uvarint("node state")
+		// Validate the state before narrowing it: 257 is not "up".
+		node := Node{ID: id, State: NodeState(state)}
+		if d.err == nil && (id == 0 || state > uint64(NodeDown) || !node.State.Valid() ||
+			(len(s.nodes) > 0 && id <= s.nodes[len(s.nodes)-1].ID)) {
+			d.fail(start, "bad node %d in state %d", id, state)
 		}
 		s.nodes = append(s.nodes, nodeRec{Node: node})
 	}

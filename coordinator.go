@@ -77,13 +77,13 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.drain()
 	pl.split()
 	pl.merge()
+	pl.initDims()
 	if pl.bytes == nil {
 		pl.rebalance()
-		pl.out.RebalancingLoad = false
-		return pl.out
+	} else {
+		pl.rebalanceBytes()
+		pl.repairCounts()
 	}
-	pl.rebalanceBytes()
-	pl.repairCounts()
 	pl.rebalanceLoad()
 	return pl.out
 }
@@ -122,10 +122,12 @@ type planner struct {
 	sc                  *scratch // per-node working slices
 	moved               bool     // a transfer is planned: bytes and load differ from the view
 	// Set by initDims for the rebalancing phases.
-	countTotal                  int
-	loadBudget                  int              // candidates the load phase may still examine
-	loadTotal                   float64          // for fairLoad; 0 until first asked
-	hotSkipped                  map[ShardID]bool // hot shards already reported
+	countTotal int
+	loadTotal  float64          // load on the up nodes when the plan began
+	hotSkipped map[ShardID]bool // hot shards already reported
+	// primary is the dimension rebalanced first: bytes, or counts when no
+	// bytes are known. Load moves keep it in its band.
+	primary                     *dimension
 	dimCount, dimBytes, dimLoad *dimension
 }
 

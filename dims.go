@@ -61,11 +61,12 @@ func (pl *planner) measure() {
 		}
 	}
 	if knownLoad > 0 {
-		pl.load = floats[2*n:]
+		pl.load = floats[2*n : 3*n]
 		for i := range s.nodes {
 			nd := &s.nodes[i]
 			pl.load[i] = nd.usage.Load + float64(nd.Shards-nd.usage.Known)*pl.meanLoad
 		}
+		pl.loadTotal = pl.sumUp(pl.load)
 	}
 }
 
@@ -200,12 +201,22 @@ func (d *dimension) delta(src, dst int, x float64) float64 {
 	return f * (f*(1/d.share[src]+1/d.share[dst]) - 2*(d.ratio(src)-d.ratio(dst)))
 }
 
-// improves reports whether moving b bytes and l load from src to dst lowers
-// the bytes and load potentials together (see delta) by a margin that
-// rounding cannot fake. Every bytes and load move must, so that one
-// dimension's moves can never undo another's in a cycle.
-func (pl *planner) improves(src, dst int, b, l float64) bool {
-	return pl.dimBytes.delta(src, dst, b)+pl.dimLoad.delta(src, dst, l) < -1e-12
+// improves reports whether moving p of the primary dimension (bytes, or
+// shards when no bytes are known) and l load from src to dst lowers the
+// two potentials together (see delta) by a margin that rounding cannot
+// fake. Every bytes and load move must, so that one dimension's moves can
+// never undo another's in a cycle.
+func (pl *planner) improves(src, dst int, p, l float64) bool {
+	return pl.primary.delta(src, dst, p)+pl.dimLoad.delta(src, dst, l) < -1e-12
+}
+
+// primarySize is how much of the primary dimension r carries: its bytes,
+// or one shard.
+func (pl *planner) primarySize(r *shardRec) float64 {
+	if pl.bytes == nil {
+		return 1
+	}
+	return pl.sizeOf(r)
 }
 
 // keeps reports whether moving x out of src and into dst (the other way

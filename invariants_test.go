@@ -92,6 +92,16 @@ func checkInvariants(v View) error {
 		if n.Shards != counts[n.ID] {
 			return fmt.Errorf("node %d count %d, recount %d", n.ID, n.Shards, counts[n.ID])
 		}
+		hottest := float32(0)
+		s.byLoad.Ascend(func(r *shardRec) bool {
+			if r.Node == n.ID {
+				hottest = max(hottest, r.load)
+			}
+			return true
+		})
+		if n.hottest != hottest {
+			return fmt.Errorf("node %d hottest %v, recount %v", n.ID, n.hottest, hottest)
+		}
 		// Load sums are floats updated in place: equal up to rounding.
 		u, want := n.usage, usage[n.ID]
 		if u.Known != want.Known || u.Bytes != want.Bytes || math.Abs(u.Load-want.Load) > 1e-6*(1+want.Load) {

@@ -4,11 +4,12 @@ import "math"
 
 // rebalanceLoad moves load from the node furthest above its capacity share
 // of the load to the one furthest below. It starts when the load spread
-// exceeds LoadThreshold and goes on to LoadStopBand. Its moves keep bytes
-// within ±ImbalanceThreshold/2 of their targets and counts within their
-// bounds, so they never start a rebalance by bytes; where a move alone
-// would break those bands it is paired with a colder shard of about the
-// same size coming back (a swap).
+// exceeds LoadThreshold and goes on to LoadStopBand. Its moves keep the
+// primary dimension (bytes, or counts when no bytes are known) within
+// ±ImbalanceThreshold/2 of its targets and counts within their bounds, so
+// they never start a rebalance of their own; where a move alone would
+// break those bands it is paired with a colder shard of about the same
+// size coming back (a swap).
 func (pl *planner) rebalanceLoad() {
 	l := pl.dimLoad
 	if l == nil || len(pl.up) < 2 || l.total <= 0 {
@@ -18,75 +19,112 @@ func (pl *planner) rebalanceLoad() {
 	if pl.out.Balance.Load > pl.pol.LoadThreshold {
 		pl.out.RebalancingLoad = true
 	}
-	if !pl.out.RebalancingLoad || pl.spreadOf(pl.load) <= pl.pol.LoadStopBand {
+	spread := pl.out.Balance.Load
+	if pl.moved {
+		spread = pl.spreadOf(pl.load)
+	}
+	if !pl.out.RebalancingLoad || spread <= pl.pol.LoadStopBand {
 		pl.out.RebalancingLoad = false
 		return
 	}
-	pl.loadBudget = pl.budget
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
 		pl.out.RebalancingLoad = false
 	}
 }
 
-// pickLoad plans one move (or swap) from src to dst for the load phase: a
-// shard of src whose load best fits the gap, narrows the pair, and is not
-// itself hotter than src's fair share (moving that would only move the hot
-// spot; the split phase splits it). When src has candidates but none can
-// go (dst's bands or its shards for a swap stand in the way), dst is to
-// blame; when src has none, src is.
+// pickLoad plans one move (or swap) from src to dst for the load phase.
+// It tries the few shards of src whose load is nearest the gap, nearest
+// first, skipping any hotter than src's fair share (moving that would only
+// move the hot spot; the split phase splits it). A move narrows the pair's
+// load gap and leaves neither node further from its own target than before
+// (so no shard is relayed through a node). When src has candidates but
+// none can go (dst's bands or its shards for a swap stand in the way), dst
+// is to blame; when src has none, src is.
 func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 	l := pl.dimLoad
-	ideal := min(l.vals[src]-l.target(src), l.target(dst)-l.vals[dst])
-	limit := l.narrows(src, dst)
-	fair := l.target(src)
+	excess, deficit := l.vals[src]-l.target(src), l.target(dst)-l.vals[dst]
+	ideal := min(excess, deficit)
+	limit := min(l.narrows(src, dst), 2*excess, 2*deficit)
+	fair := pl.fairLoad(src)
 	node := pl.s.nodes[src].ID
-	var fit, over *shardRec
-	pl.s.byLoad.Ascend(func(r *shardRec) bool {
-		if pl.loadBudget--; pl.loadBudget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
-			return false
+	tried := false
+	for _, h := range pl.nearestLoad(node, ideal) {
+		if h == nil {
+			break
 		}
-		x := float64(r.load)
-		if r.Node != node || pl.used[r.ID] || x >= limit {
-			return true
+		if float64(h.load) > fair {
+			pl.skipHot(h)
+			continue
 		}
-		if x > fair {
-			if !pl.hotSkipped[r.ID] {
-				if pl.hotSkipped == nil {
-					pl.hotSkipped = map[ShardID]bool{}
-				}
-				pl.hotSkipped[r.ID] = true
-				pl.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: node})
-			}
-			return true
-		}
-		if x <= ideal {
-			fit = r
-			return false
-		}
-		over = r // colder than the last one over: keep the coldest
-		return true
-	})
-	// Best fit first: of the coldest shard hotter than the gap and the
-	// hottest within it, the one nearer the gap, then the other.
-	first, second := fit, over
-	if fit == nil || (over != nil && float64(over.load)-ideal < ideal-float64(fit.load)) {
-		first, second = over, fit
-	}
-	for _, h := range [2]*shardRec{first, second} {
-		if h != nil && pl.moveHot(h, src, dst, limit) {
+		tried = true
+		if pl.moveHot(h, src, dst, limit) {
 			return true, false
 		}
 	}
-	return false, first != nil
+	return false, tried
 }
 
-// moveHot plans h from src to dst, alone if that keeps counts and bytes in
-// their bands, else as a swap.
+// skipHot reports, once a plan, a shard too hot to move.
+func (pl *planner) skipHot(r *shardRec) {
+	if pl.hotSkipped[r.ID] {
+		return
+	}
+	if pl.hotSkipped == nil {
+		pl.hotSkipped = map[ShardID]bool{}
+	}
+	pl.hotSkipped[r.ID] = true
+	pl.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: r.Node})
+}
+
+// nearestLoad returns the shards with a load on node nearest to x, not in
+// the plan, nearest first: up to nearestScan at or below x (hottest first)
+// and as many above it (coldest first). The array is nil-terminated when
+// shorter.
+func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*shardRec) {
+	var below, above [nearestScan]*shardRec
+	nb, na := 0, 0
+	p := &pl.probe
+	*p = shardRec{Shard: Shard{Node: node}, known: true, load: float32(min(x, math.MaxFloat32))}
+	// byLoad is (node, hottest first, ID): from the probe on come the
+	// node's shards at or below x, and before it those above.
+	pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
+		if r.Node != node || nb == nearestScan {
+			return false
+		}
+		if !pl.used[r.ID] {
+			below[nb], nb = r, nb+1
+		}
+		return true
+	})
+	pl.s.byLoad.DescendLessOrEqual(p, func(r *shardRec) bool {
+		if r.Node != node || na == nearestScan {
+			return false
+		}
+		if !pl.used[r.ID] && float64(r.load) > x {
+			above[na], na = r, na+1
+		}
+		return true
+	})
+	n, i, j := 0, 0, 0
+	for i < nb || j < na {
+		if j == na || (i < nb && x-float64(below[i].load) <= float64(above[j].load)-x) {
+			out[n], i = below[i], i+1
+		} else {
+			out[n], j = above[j], j+1
+		}
+		n++
+	}
+	return out
+}
+
+// moveHot plans h from src to dst: alone if that narrows the pair (below
+// limit) and keeps counts and the primary dimension in their bands, else
+// as a swap.
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 	srcOK, dstOK := pl.countKeeps(src, dst)
-	half := pl.pol.ImbalanceThreshold / 2
-	if srcOK && dstOK && pl.dimBytes.keeps(src, dst, pl.sizeOf(h), half) && pl.improves(src, dst, pl.sizeOf(h), pl.loadOf(h)) {
+	x, size := pl.loadOf(h), pl.primarySize(h)
+	if x < limit && srcOK && dstOK && pl.primary.keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
+		pl.improves(src, dst, size, x) {
 		pl.transfer(h, src, dst)
 		return true
 	}
@@ -94,22 +132,22 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 }
 
 // swap plans h from src to dst and, back from dst to src, the coldest of
-// the few shards of dst nearest h in size (see nearest) whose return still leaves the pair's
-// load gap narrower (net load moved below limit) and bytes in their band.
-// Counts are unchanged. It reports false if no such shard exists or the
-// plan or a move cap has no room for two transfers.
+// the few shards of dst nearest h in size (see nearest) whose return leaves
+// the pair's load gap narrower (net load moved below limit) and the primary
+// dimension in its band. Counts are unchanged. It reports false if no such
+// shard exists or the plan or a move cap has no room for two transfers.
 func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
 	capN := pl.pol.MaxMovesPerNode
 	if pl.limit-len(pl.out.Commands) < 2 || pl.from[dst] >= capN || pl.in[src] >= capN {
 		return false
 	}
-	hl, hb := pl.loadOf(h), pl.sizeOf(h)
+	hl, hs := pl.loadOf(h), pl.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
-	pl.nearest(pl.s.nodes[dst].ID, hb, func(r *shardRec) bool {
-		net, netBytes := hl-pl.loadOf(r), hb-pl.sizeOf(r)
-		if net > 0 && net < limit && pl.dimBytes.keeps(src, dst, netBytes, half) &&
-			pl.improves(src, dst, netBytes, net) &&
+	pl.nearest(pl.s.nodes[dst].ID, pl.sizeOf(h), func(r *shardRec) bool {
+		net, netSize := hl-pl.loadOf(r), hs-pl.primarySize(r)
+		if net > 0 && net < limit && pl.primary.keeps(src, dst, netSize, half) &&
+			pl.improves(src, dst, netSize, net) &&
 			(back == nil || pl.loadOf(r) < pl.loadOf(back)) {
 			back = r
 		}
@@ -129,9 +167,6 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
 func (pl *planner) fairLoad(i int) float64 {
 	if pl.load == nil {
 		return math.Inf(1)
-	}
-	if pl.loadTotal == 0 {
-		pl.loadTotal = pl.sumUp(pl.load)
 	}
 	return pl.loadTotal * pl.share[i]
 }

@@ -50,39 +50,51 @@ func (pl *planner) split() {
 }
 
 // splitHot plans load-based splits: a shard whose load alone exceeds its
-// node's fair share is split at the host's hint, since moving it would only
-// move the hot spot. Without a valid hint it is reported, not split: a
-// computed middle key says nothing about where the load is.
+// node's fair share is split at the host's hint, since moving it would
+// only move the hot spot. Without a valid hint it is reported, not split:
+// a computed middle key says nothing about where the load is. Each up
+// node's hottest load is kept by the registry, so only nodes that hold a
+// hot shard are looked into, and shards on other nodes cost nothing.
 func (pl *planner) splitHot(budget int) {
-	coolest := math.Inf(1) // the smallest fair share: below it nothing is hot
+	p := &pl.probe
 	for _, i := range pl.up {
-		coolest = min(coolest, pl.fairLoad(i))
-	}
-	pl.s.byLoad.Ascend(func(r *shardRec) bool {
-		if float64(r.load) <= coolest {
-			return false
+		nd := &pl.s.nodes[i]
+		fair := pl.fairLoad(i)
+		if float64(nd.hottest) <= fair {
+			continue
 		}
-		i, up := pl.nodeUp(r.Node)
-		if !up || float64(r.load) <= pl.fairLoad(i) || pl.used[r.ID] {
-			return true // not hot where it is, or already split for size
-		}
-		if budget--; budget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
-			return false
-		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
-			return false
-		}
-		st, _ := pl.s.stats(r)
-		if !r.Range.Inside(st.SplitKey) {
-			pl.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
+		stop := false
+		*p = shardRec{Shard: Shard{Node: nd.ID}, known: true, load: math.MaxFloat32}
+		pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
+			if r.Node != nd.ID || float64(r.load) <= fair {
+				return false
+			}
+			if pl.used[r.ID] {
+				return true // already split for its size
+			}
+			if budget--; budget < 0 {
+				pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
+				stop = true
+				return false
+			}
+			if pl.full() {
+				pl.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
+				stop = true
+				return false
+			}
+			st, _ := pl.s.stats(r)
+			if !r.Range.Inside(st.SplitKey) {
+				pl.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
+				return true
+			}
+			pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
+			pl.counts[i]++
 			return true
+		})
+		if stop {
+			return
 		}
-		pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
-		pl.counts[i]++
-		return true
-	})
+	}
 }
 
 func (pl *planner) splitOne(r *shardRec) {

@@ -40,6 +40,10 @@ type nodeRec struct {
 	Node
 	capacity uint64
 	usage    Usage
+	// hottest is the load of the node's hottest shard (0 if none has a
+	// load): a node whose hottest shard is under its fair share of load
+	// has no shard to split for load, so the planner skips it unlooked.
+	hottest float32
 }
 
 // add counts r's stats into the node's usage (sign +1) or out of it (-1).
@@ -125,7 +129,11 @@ func lessBytesDesc(a, b *shardRec) bool {
 	return a.ID < b.ID
 }
 
-func lessLoadDesc(a, b *shardRec) bool {
+// lessNodeLoad orders byLoad: by node, hottest first, then by ID.
+func lessNodeLoad(a, b *shardRec) bool {
+	if a.Node != b.Node {
+		return a.Node < b.Node
+	}
 	if a.load != b.load {
 		return a.load > b.load
 	}
@@ -151,7 +159,7 @@ type state struct {
 	byNode  *btree.BTreeG[*shardRec] // all shards, by (node, cost, ID)
 	byKeys  *btree.BTreeG[*shardRec] // shards with known stats, most keys first
 	byBytes *btree.BTreeG[*shardRec] // shards with known stats, most bytes first
-	byLoad  *btree.BTreeG[*shardRec] // shards with known load > 0, hottest first
+	byLoad  *btree.BTreeG[*shardRec] // shards with known load > 0, by (node, hottest first, ID)
 	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
 	hints   *btree.BTreeG[hintItem]  // split-key hints, by shard ID
 	nodes   []nodeRec                // sorted by ID; Shards and usage maintained
@@ -169,7 +177,7 @@ func newState() *state {
 		byNode:  btree.NewG(treeDegree, lessNodeCost),
 		byKeys:  btree.NewG(treeDegree, lessKeysDesc),
 		byBytes: btree.NewG(treeDegree, lessBytesDesc),
-		byLoad:  btree.NewG(treeDegree, lessLoadDesc),
+		byLoad:  btree.NewG(treeDegree, lessNodeLoad),
 		pairs:   btree.NewG(treeDegree, lessPair),
 		hints:   btree.NewG(treeDegree, lessHint),
 		nextID:  1,
@@ -224,12 +232,10 @@ func (s *state) insert(r *shardRec) {
 		s.byKeys.ReplaceOrInsert(r)
 		s.byBytes.ReplaceOrInsert(r)
 	}
-	if r.loaded() {
-		s.byLoad.ReplaceOrInsert(r)
-	}
 	n := &s.nodes[s.nodeIndex(r.Node)]
 	n.Shards++
 	n.add(r, +1)
+	s.addLoaded(n, r)
 }
 
 // remove undoes insert.
@@ -241,12 +247,41 @@ func (s *state) remove(r *shardRec) {
 		s.byKeys.Delete(r)
 		s.byBytes.Delete(r)
 	}
-	if r.loaded() {
-		s.byLoad.Delete(r)
-	}
 	n := &s.nodes[s.nodeIndex(r.Node)]
 	n.Shards--
 	n.add(r, -1)
+	s.removeLoaded(n, r)
+}
+
+// addLoaded puts r in byLoad if it has a load, keeping its node's hottest.
+func (s *state) addLoaded(n *nodeRec, r *shardRec) {
+	if !r.loaded() {
+		return
+	}
+	s.byLoad.ReplaceOrInsert(r)
+	n.hottest = max(n.hottest, r.load)
+}
+
+// removeLoaded undoes addLoaded. When r was its node's hottest shard, the
+// next one is looked up: one descent, only for a loaded shard.
+func (s *state) removeLoaded(n *nodeRec, r *shardRec) {
+	if !r.loaded() {
+		return
+	}
+	s.byLoad.Delete(r)
+	if r.load < n.hottest {
+		return
+	}
+	n.hottest = 0
+	p := &s.w.probe
+	*p = shardRec{Shard: Shard{Node: r.Node}, known: true, load: math.MaxFloat32}
+	s.byLoad.AscendGreaterOrEqual(p, func(h *shardRec) bool {
+		if h.Node == r.Node {
+			n.hottest = h.load
+		}
+		return false
+	})
+	*p = shardRec{}
 }
 
 // pairOf returns the merge-pair entry for two adjacent shards, if they are
@@ -322,12 +357,6 @@ func (s *state) update(old, new *shardRec) {
 		s.byKeys.ReplaceOrInsert(new)
 		s.byBytes.ReplaceOrInsert(new)
 	}
-	if old.loaded() && (!new.loaded() || old.load != new.load) {
-		s.byLoad.Delete(old)
-	}
-	if new.loaded() {
-		s.byLoad.ReplaceOrInsert(new)
-	}
 	from := &s.nodes[s.nodeIndex(old.Node)]
 	to := from
 	if old.Node != new.Node {
@@ -337,6 +366,12 @@ func (s *state) update(old, new *shardRec) {
 	}
 	from.add(old, -1)
 	to.add(new, +1)
+	if old.loaded() || new.loaded() {
+		if old.Node != new.Node || !old.loaded() || !new.loaded() || old.load != new.load {
+			s.removeLoaded(from, old)
+		}
+		s.addLoaded(to, new)
+	}
 }
 
 // repair replaces the merge pair of (l0, r0) with that of (l1, r1).

@@ -14,7 +14,11 @@ func (pl *planner) initDims() {
 		pl.countTotal += pl.counts[i]
 	}
 	pl.dimCount = &dimension{ints: pl.counts, total: float64(pl.countTotal), share: pl.share, inv: pl.inv}
-	pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share, inv: pl.inv}
+	pl.primary = pl.dimCount
+	if pl.bytes != nil {
+		pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share, inv: pl.inv}
+		pl.primary = pl.dimBytes
+	}
 	if pl.load != nil {
 		pl.dimLoad = &dimension{vals: pl.load, total: pl.sumUp(pl.load), share: pl.share, inv: pl.inv}
 	}
@@ -26,7 +30,9 @@ func (pl *planner) initDims() {
 func (pl *planner) countBounds(i int) (lo, hi int) {
 	t := pl.dimCount.target(i)
 	tol := pl.pol.CountTolerance
-	return int(math.Floor((1 - tol) * t)), int(math.Ceil((1 + tol) * t))
+	// Clamped to what can be held, so a huge tolerance cannot overflow.
+	total := float64(pl.countTotal)
+	return int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
 }
 
 // countKeeps reports whether one shard leaving src for dst keeps both
@@ -42,7 +48,6 @@ func (pl *planner) countKeeps(src, dst int) (srcOK, dstOK bool) {
 // best fits the gap between them. It starts when the byte spread exceeds
 // ImbalanceThreshold and goes on to StopBand.
 func (pl *planner) rebalanceBytes() {
-	pl.initDims()
 	b := pl.dimBytes
 	if len(pl.up) < 2 || b.total <= 0 {
 		pl.out.Rebalancing = false
@@ -64,7 +69,10 @@ func (pl *planner) rebalanceBytes() {
 	for _, i := range pl.up {
 		excess += max(0, b.vals[i]-b.target(i))
 	}
-	pl.out.MinBytes = uint64(min(math.Ceil(excess), math.MaxUint64))
+	pl.out.MinBytes = math.MaxUint64
+	if excess < 1<<64 {
+		pl.out.MinBytes = uint64(math.Ceil(excess))
+	}
 	stop := pl.pol.StopBand
 	// Rebalancing goes on only where the limit or a move cap cut it short:
 	// once no move fits, the bytes are as even as the shards allow, and
@@ -111,7 +119,10 @@ func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
 	need := max(1, dstLo-pl.counts[dst], pl.counts[src]-srcHi)
 	slack := max(1, pl.counts[src]-srcLo)
 	ideal := min(gap, max(gap/float64(need), excess/float64(slack)))
-	limit := b.narrows(src, dst)
+	// Narrow the pair, and leave neither node further from its own target
+	// than before: a small node overfilled would become a source and relay
+	// the shard on.
+	limit := min(b.narrows(src, dst), 2*excess, 2*deficit)
 	var best *shardRec
 	bestGap := math.Inf(1)
 	consider := func(r *shardRec) bool {
@@ -190,23 +201,31 @@ func (pl *planner) repairCounts() {
 	if len(pl.up) < 2 || pl.countTotal == 0 {
 		return
 	}
-	out := false
-	for _, i := range pl.up {
+	outside := func(i int) int {
 		lo, hi := pl.countBounds(i)
 		if pl.counts[i] < lo || pl.counts[i] > hi {
-			out = true
-			break
+			return 1
 		}
+		return 0
 	}
-	if !out {
+	// Bounds are rounded per node, so the nodes outside them need not be
+	// the extremes: count them, and keep the count as moves are made.
+	violators := 0
+	for _, i := range pl.up {
+		violators += outside(i)
+	}
+	if violators == 0 {
 		return
 	}
-	inBounds := func(hi, lo int) bool {
-		_, h := pl.countBounds(hi)
-		l, _ := pl.countBounds(lo)
-		return pl.counts[hi] <= h && pl.counts[lo] >= l
+	pick := func(src, dst int) (bool, bool) {
+		before := outside(src) + outside(dst)
+		ok, blameDst := pl.pickCount(src, dst)
+		if ok {
+			violators += outside(src) + outside(dst) - before
+		}
+		return ok, blameDst
 	}
-	pl.ratioLoop(pl.dimCount, inBounds, pl.pickCount)
+	pl.ratioLoop(pl.dimCount, func(int, int) bool { return violators == 0 }, pick)
 }
 
 // pickCount plans one transfer for repairCounts: the cheapest shard of src

@@ -242,9 +242,9 @@ func TestSplitMergeReachesFixedPoint(t *testing.T) {
 	})
 }
 
-// genBytesCluster builds 2–6 up nodes and 20–200 shards with middling sizes
-// (never cold, never oversized: rebalancing only), spread with a skew, and
-// maybe capacities.
+// genBytesCluster builds 2–6 nodes (maybe one down) and 20–200 shards with
+// middling sizes (never cold, never oversized: rebalancing only), a few
+// with unknown stats, spread with a skew, and maybe capacities.
 func genBytesCluster(t *rapid.T) (*ShardRegistry, Policy) {
 	pol := DefaultPolicy()
 	g := NewShardRegistry()
@@ -269,7 +269,13 @@ func genBytesCluster(t *rapid.T) (*ShardRegistry, Policy) {
 			Keys:  rapid.Uint64Range(pol.MergeKeys, pol.SplitKeys).Draw(t, "keys"),
 			Bytes: rapid.Uint64Range(pol.MergeBytes, pol.SplitBytes).Draw(t, "bytes"),
 		}
-		require.NoError(t, g.ReportStats(ShardID(i+1), st))
+		if rapid.IntRange(0, 9).Draw(t, "unknown") > 0 {
+			require.NoError(t, g.ReportStats(ShardID(i+1), st))
+		}
+	}
+	if nodes > 2 && rapid.IntRange(0, 3).Draw(t, "hasdown") == 0 {
+		down := NodeID(rapid.IntRange(1, nodes).Draw(t, "down"))
+		require.NoError(t, g.Apply(SetNodeState{Node: down, State: NodeDown}))
 	}
 	pol.StopBand = rapid.Float64Range(0, 0.2).Draw(t, "stop")
 	pol.ImbalanceThreshold = pol.StopBand + rapid.Float64Range(0, 0.3).Draw(t, "gap")
@@ -289,12 +295,18 @@ func project(v View) projection {
 		known += float64(u.Known)
 		mean += float64(u.Bytes)
 	}
+	// Capacities weigh the up nodes (an unknown one counts as their mean)
+	// when bytes are known; with none known the planner balances plain
+	// counts.
 	capSum, capN := 0.0, 0.0
 	for _, n := range v.Nodes() {
-		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 {
+		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 && n.State == NodeUp {
 			capSum += float64(ns.Capacity)
 			capN++
 		}
+	}
+	if mean == 0 {
+		capN = 0
 	}
 	for _, n := range v.Nodes() {
 		u, _ := v.Usage(n.ID)
@@ -304,11 +316,29 @@ func project(v View) projection {
 		if capN > 0 {
 			p.caps[n.ID] = capSum / capN
 		}
-		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 {
+		if ns, _ := v.NodeStats(n.ID); ns.Capacity > 0 && capN > 0 {
 			p.caps[n.ID] = float64(ns.Capacity)
 		}
 	}
 	return p
+}
+
+// estimated returns a shard's bytes and load as the planner sees them: the
+// reported stats, or the means of the known ones when unknown.
+func estimated(v View) func(ShardID) (bytes, load float64) {
+	known, b, l := 0.0, 0.0, 0.0
+	for _, n := range v.Nodes() {
+		u, _ := v.Usage(n.ID)
+		known += float64(u.Known)
+		b += float64(u.Bytes)
+		l += u.Load
+	}
+	return func(id ShardID) (float64, float64) {
+		if st, ok := v.Stats(id); ok {
+			return float64(st.Bytes), st.Load
+		}
+		return b / known, l / known
+	}
 }
 
 // gap returns |ratio(a) − ratio(b)| of one dimension, ratios taken
@@ -377,11 +407,11 @@ func TestBytesPlanNarrowsEveryPair(t *testing.T) {
 				break
 			}
 			p := project(v)
+			est := estimated(v)
 			for _, cmd := range plan.Commands {
 				tr, ok := cmd.(PlaceTransfer)
 				require.True(t, ok, "only transfers on this map: %v", cmd)
-				st, _ := v.Stats(tr.Shard)
-				x := float64(st.Bytes)
+				x, _ := est(tr.Shard)
 				byteGap, countGap := p.gap(p.bytes, tr.From, tr.To), p.gap(p.counts, tr.From, tr.To)
 				phi := p.potential()
 				p.bytes[tr.From] -= x
@@ -415,8 +445,17 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 		pol.LoadThreshold = pol.LoadStopBand + rapid.Float64Range(0, 0.3).Draw(t, "loadgap")
 		v0 := g.View()
 		for sh := range v0.Shards() {
-			st, _ := v0.Stats(sh.ID)
+			st, known := v0.Stats(sh.ID)
+			if !known {
+				continue
+			}
+			// Mostly modest loads, a few hot shards; every shard has a
+			// split-key hint, so hot ones can be split.
 			st.Load = float64(rapid.IntRange(0, 100).Draw(t, "load"))
+			if rapid.IntRange(0, 19).Draw(t, "hot") == 0 {
+				st.Load *= float64(rapid.IntRange(10, 100).Draw(t, "heat"))
+			}
+			st.SplitKey = append(append([]byte(nil), sh.Range.Start...), 0x80)
 			require.NoError(t, g.ReportStats(sh.ID, st))
 		}
 		limit := rapid.IntRange(2, 8).Draw(t, "limit")
@@ -430,10 +469,12 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 				return
 			}
 			p := project(v)
+			est := estimated(v)
 			p.load = map[NodeID]float64{}
 			for _, n := range v.Nodes() {
 				u, _ := v.Usage(n.ID)
-				p.load[n.ID] = u.Load
+				_, meanLoad := est(0)
+				p.load[n.ID] = u.Load + float64(n.Shards-u.Known)*meanLoad
 			}
 			// A transfer must narrow its pair in some dimension; a swap (a
 			// transfer and the next one straight back) may instead narrow
@@ -441,13 +482,13 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 			after := func(moves ...PlaceTransfer) projection {
 				q := projection{caps: p.caps, bytes: maps.Clone(p.bytes), counts: maps.Clone(p.counts), load: maps.Clone(p.load)}
 				for _, m := range moves {
-					st, _ := v.Stats(m.Shard)
-					q.bytes[m.From] -= float64(st.Bytes)
-					q.bytes[m.To] += float64(st.Bytes)
+					b, l := est(m.Shard)
+					q.bytes[m.From] -= b
+					q.bytes[m.To] += b
 					q.counts[m.From]--
 					q.counts[m.To]++
-					q.load[m.From] -= st.Load
-					q.load[m.To] += st.Load
+					q.load[m.From] -= l
+					q.load[m.To] += l
 				}
 				return q
 			}

@@ -79,17 +79,22 @@
 //   - bytes ([Stats].Bytes): the primary objective. Node i's target is
 //     total × shareᵢ; its ratio is bytesᵢ / targetᵢ, and the spread
 //     (Plan.Balance.Bytes) is the largest ratio minus the smallest.
-//   - shard counts: a constraint, not an objective. While bytes and load
-//     are balanced every node's count stays within its share of the count
-//     ± Policy.CountTolerance (25%), since each shard costs something of its
-//     own; a separate repair phase moves the smallest shards when merges,
-//     splits or drains leave a node outside that band.
+//   - shard counts: a constraint, not an objective. No bytes or load move
+//     takes a node's count outside its share of the count ±
+//     Policy.CountTolerance (25%), since each shard costs something of its
+//     own; a repair phase moves the smallest shards when merges, splits,
+//     drains or cold-neighbour moves leave a node outside that band, as far
+//     as the bytes band allows (a node holding a few large shards against
+//     one holding many small ones can stay outside it; a swap would be
+//     needed, and the repair does not plan one).
 //   - load ([Stats].Load, a host-defined rate): balanced the same way, with
 //     its own trigger and stop band (Policy.LoadThreshold, LoadStopBand).
 //
 // Shards whose stats are unknown count at the mean known size and load.
 // When no bytes are known at all the planner balances counts exactly as
-// described under "Move-optimal counts".
+// described under "Move-optimal counts" (equal targets: capacities weigh
+// nothing until sizes are known), and load, if reported, with counts as
+// the dimension whose band load moves keep.
 //
 // The dimensions do not fight because each phase owns one dimension and may
 // only use the others' slack, never push them out of their bands (the rule
@@ -115,8 +120,8 @@
 // two phases from undoing each other when one of them is stuck above its
 // trigger, so every bytes and load move must also lower the sum of the two
 // potentials, each divided by its total squared (a swap counts as one
-// move). Count repairs only ever bring a node closer to its count band and
-// no other move takes one out of it. So, with fixed stats, every balancing
+// move). Count repairs only ever bring a node closer to its count band, and
+// no bytes or load move takes one out of it. So, with fixed stats, every balancing
 // move lowers the count violation, or leaves it and lowers the potential: no
 // placement recurs, and planning reaches a fixed point, an empty plan. When
 // sizes are known this replaces the count planner's "never moves a shard
@@ -148,9 +153,12 @@
 // change (Usage: known shards, bytes and load; O(nodes) to read), its
 // indexes (byNode ordered by size, by keys, by bytes, and byLoad, the shards
 // with load > 0, hottest first: 19 bytes a shard measured when every shard
-// reports a load, none otherwise), and per phase makes one pass over the up nodes
-// that keeps the few best sources, destinations and extremes; after that a
-// move costs O(log nodes + log shards).
+// reports a load, none otherwise; the registry keeps each node's hottest
+// load, so hot splits look only into nodes that hold a hot shard), and per
+// phase makes one pass over the up nodes that keeps the few best sources,
+// destinations and extremes; after that a move costs a few O(log shards)
+// lookups and O(log nodes + moves planned so far) to pick its nodes.
+// Drains still pick each destination by a pass over the up nodes.
 //
 // # Move-optimal counts
 //

@@ -118,9 +118,13 @@ const (
 	SkipLimitReached
 	// SkipNodeCap: a node reached MaxMovesPerNode transfers in or out.
 	SkipNodeCap
-	// SkipNoTarget: no up node can take a shard.
+	// SkipNoTarget: no up node can take a shard, or, while balancing, no
+	// move is left that obeys the rules (narrow its pair, keep the other
+	// dimensions in their bands): the nodes are as even as their shards
+	// allow.
 	SkipNoTarget
-	// SkipWithinTolerance: shard counts are within the imbalance threshold
+	// SkipWithinTolerance: bytes (shard counts when no bytes are known) are
+	// within the imbalance threshold
 	// (or the stop band, once rebalancing), or as even as they can be.
 	SkipWithinTolerance
 	// SkipScanBudget: the planner examined its budget of candidates in one

@@ -56,17 +56,20 @@ type Policy struct {
 
 	// StopBand is a ratio: once started, rebalancing continues until the
 	// byte spread (or, with no bytes known, Imbalance) is at or below
-	// StopBand, or no move can narrow it further. It must be finite, at least zero and at most
-	// ImbalanceThreshold; the gap between the two is the hysteresis that
-	// keeps rebalancing from stopping just under the trigger and starting
-	// again after one split. Default 0.05. Zero means rebalance until the
-	// counts are as even as they can be.
+	// StopBand, or no move can narrow it further. It must be finite, at
+	// least zero and at most ImbalanceThreshold; the gap between the two is
+	// the hysteresis that keeps rebalancing from stopping just under the
+	// trigger and starting again after one split. Default 0.05. Zero means
+	// rebalance until the bytes (or counts) are as even as they can be.
 	StopBand float64
 
-	// CountTolerance is a fraction: while balancing bytes or load, every
-	// up node's shard count stays within its capacity share of the count
-	// ± CountTolerance (rounded outwards), since each shard has a cost of
-	// its own. Default 0.25. It must be finite and at least zero.
+	// CountTolerance is a fraction: while balancing bytes or load, no move
+	// takes an up node's shard count outside its capacity share of the
+	// count ± CountTolerance (rounded outwards), since each shard has a cost
+	// of its own, and a repair phase moves the smallest shards back into
+	// the band where merges, splits or drains left a node outside it, as far
+	// as the bytes band allows. Default 0.25. It must be finite and at least
+	// zero.
 	CountTolerance float64
 
 	// LoadThreshold is a ratio: rebalancing by load starts when the load

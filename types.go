@@ -107,7 +107,10 @@ type Usage struct {
 	// Known is how many of the node's shards have known stats.
 	Known int
 	// Bytes and Load are the sums of those shards' Stats.Bytes and
-	// Stats.Load.
+	// Stats.Load. Bytes wraps past 2⁶⁴ like any uint64; Load is a float
+	// sum kept in place as shards come and go, so it can drift by
+	// rounding when loads differ by many orders of magnitude (it is reset
+	// to 0 whenever the node has no shard with known stats).
 	Bytes uint64
 	Load  float64
 }

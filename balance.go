@@ -127,8 +127,13 @@ func kthLargest(a []int, k int) int {
 // is within stopBand: ⌊stopBand × total / n⌋, and at least 1 since counts
 // cannot be more even than that.
 func bandWidth(stopBand float64, total, n int) int {
-	w := int(math.Floor(stopBand * float64(total) / float64(n)))
-	return max(w, 1)
+	// Bounded before converting: a huge stop band is "any spread", not an
+	// overflow to a width of 1.
+	w := math.Floor(stopBand * float64(total) / float64(n))
+	if w >= float64(total) {
+		return max(total, 1)
+	}
+	return max(int(w), 1)
 }
 
 // minMovesToBand returns the fewest transfers that bring counts within a

@@ -23,6 +23,8 @@ func check(s *state, cmd Command) (*shardRec, error) {
 		return checkMerge(s, cmd, c)
 	case PlaceTransfer:
 		return checkTransfer(s, cmd, c)
+	case SetRebalancing:
+		return nil, nil
 	case nil:
 		return nil, fmt.Errorf("nil command: %w", ErrInvalidCommand)
 	}

@@ -14,7 +14,7 @@ import (
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
-//	field   = uvarint              (IDs, epochs, node states)
+//	field   = uvarint              (IDs, epochs, node states, flags)
 //	        | key                  (key bytes)
 //	key     = uvarint(0)           (nil: absent or unbounded)
 //	        | uvarint(n+1) n*byte  (n bytes, so nil and empty differ)
@@ -95,6 +95,9 @@ func appendCommand(dst []byte, c Command) []byte {
 		dst = binary.AppendUvarint(dst, c.Epoch)
 		dst = binary.AppendUvarint(dst, uint64(c.From))
 		return binary.AppendUvarint(dst, uint64(c.To))
+	case SetRebalancing:
+		dst = append(dst, byte(TypeSetRebalancing))
+		return binary.AppendUvarint(dst, c.flags())
 	}
 	panic(fmt.Sprintf("placement: cannot encode command of type %T", c))
 }
@@ -131,6 +134,8 @@ func encodedLen(cmds []Command) int {
 		case PlaceTransfer:
 			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch) +
 				uvarintLen(uint64(c.From)) + uvarintLen(uint64(c.To))
+		case SetRebalancing:
+			n++ // flags < 4: one byte
 		}
 	}
 	return n
@@ -245,6 +250,12 @@ func (d *decoder) command() Command {
 			From:  NodeID(d.uvarint("from node")),
 			To:    NodeID(d.uvarint("to node")),
 		}
+	case TypeSetRebalancing:
+		f := d.uvarint("rebalancing flags")
+		if d.err == nil && f > 3 {
+			d.fail(start, "invalid rebalancing flags %d", f)
+		}
+		return SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

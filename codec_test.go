@@ -29,6 +29,10 @@ func codecSamples() map[string][]Command {
 			PlaceSplit{Shard: 5, Epoch: 2, SplitKey: []byte{}},
 			PlaceMerge{Left: 6, LeftEpoch: 1, Right: 7, RightEpoch: 1},
 			PlaceTransfer{Shard: 8, Epoch: 3, From: 1, To: 2},
+			SetRebalancing{Bytes: true, Load: true},
+		},
+		"rebalancing": {
+			SetRebalancing{}, SetRebalancing{Bytes: true}, SetRebalancing{Load: true},
 		},
 		"keys": {
 			CreateShard{ID: 1, Range: KeyRange{Start: []byte{}}, Node: 2},
@@ -166,7 +170,8 @@ func TestDecodeRejects(t *testing.T) {
 			offset: 8,
 		},
 		{name: "type zero", input: codecHeader(0x01, 0x00, 0x01), want: "unknown command type 0", offset: 3},
-		{name: "type after last", input: codecHeader(0x01, 0x08, 0x01), want: "unknown command type 8", offset: 3},
+		{name: "type after last", input: codecHeader(0x01, 0x09, 0x01), want: "unknown command type 9", offset: 3},
+		{name: "rebalancing flags 4", input: codecHeader(0x01, byte(TypeSetRebalancing), 0x04), want: "invalid rebalancing flags 4", offset: 3},
 		{name: "type 255", input: codecHeader(0x01, 0xff, 0x01), want: "unknown command type 255", offset: 3},
 		{
 			name:   "unknown type in second command",

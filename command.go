@@ -4,7 +4,7 @@ import "fmt"
 
 // Command is one replicated change to the placement map. The set of commands
 // is closed: the concrete types are AddNode, SetNodeState, RemoveNode,
-// CreateShard, PlaceSplit, PlaceMerge and PlaceTransfer. Commands are values;
+// CreateShard, PlaceSplit, PlaceMerge, PlaceTransfer and SetRebalancing. Commands are values;
 // Encode turns a batch of them into one raft log entry and
 // ShardRegistry.Apply applies one.
 type Command interface {
@@ -26,7 +26,42 @@ const (
 	TypePlaceSplit    CommandType = 5
 	TypePlaceMerge    CommandType = 6
 	TypePlaceTransfer CommandType = 7
+	// TypeSetRebalancing is new in this release: a replica of an older one
+	// cannot decode an entry that carries it. The Scheduler proposes it in
+	// an entry of its own, so such a replica misses only the flag.
+	TypeSetRebalancing CommandType = 8
 )
+
+// SetRebalancing records in the log whether the leader's planner is part
+// way through a rebalance (by bytes, or by counts when no sizes are known)
+// and through a rebalance by load: the hysteresis between each trigger and
+// its stop band. A new leader resumes exactly what the log says is in
+// progress (Coordinator.Resume), rather than guessing. The Scheduler
+// proposes it when a plan changes the flags; it never fails to apply.
+type SetRebalancing struct {
+	Bytes bool
+	Load  bool
+}
+
+// Type implements Command.
+func (SetRebalancing) Type() CommandType { return TypeSetRebalancing }
+
+// String formats the command for logs.
+func (c SetRebalancing) String() string {
+	return fmt.Sprintf("set-rebalancing bytes=%t load=%t", c.Bytes, c.Load)
+}
+
+// flags packs the command into its wire field: bit 0 bytes, bit 1 load.
+func (c SetRebalancing) flags() uint64 {
+	var f uint64
+	if c.Bytes {
+		f |= 1
+	}
+	if c.Load {
+		f |= 2
+	}
+	return f
+}
 
 // AddNode registers a data node in state NodeUp.
 type AddNode struct {

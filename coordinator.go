@@ -33,9 +33,19 @@ func (c *Coordinator) Policy() Policy { return c.policy }
 func (c *Coordinator) Rebalancing() bool { return c.rebalancing || c.loadBalance }
 
 // ResumeRebalancing makes the next plan rebalance down to the stop bands
-// even if the spreads are under the triggers. A new leader calls it, since
-// a rebalance its predecessor started may be unfinished.
+// even if the spreads are under the triggers. The Scheduler no longer
+// calls it (see Resume); it is for hosts that drive a Coordinator
+// themselves without recording SetRebalancing.
 func (c *Coordinator) ResumeRebalancing() { c.rebalancing, c.loadBalance = true, true }
+
+// Resume sets the hysteresis flags from the log: the last SetRebalancing
+// that v's registry applied. A new leader calls it once its map has caught
+// up (after a barrier), so it goes on with exactly the rebalance its
+// predecessor recorded as in progress, and starts none under the trigger.
+func (c *Coordinator) Resume(v View) {
+	r := v.Rebalancing()
+	c.rebalancing, c.loadBalance = r.Bytes, r.Load
+}
 
 // Plan returns at most limit commands for v: moves off draining nodes
 // first, then splits of oversized and hot shards, merges of cold
@@ -44,9 +54,14 @@ func (c *Coordinator) ResumeRebalancing() { c.rebalancing, c.loadBalance = true,
 // and load. A limit below 1 plans nothing.
 func (c *Coordinator) Plan(v View, limit int) Plan {
 	p := c.preview(v, limit)
-	c.rebalancing, c.loadBalance = p.Rebalancing, p.RebalancingLoad
+	c.adopt(p)
 	return p
 }
+
+// adopt takes p's hysteresis flags as the coordinator's memory. The
+// Scheduler plans with preview and adopts only once the plan is applied,
+// so a proposal that fails changes nothing.
+func (c *Coordinator) adopt(p Plan) { c.rebalancing, c.loadBalance = p.Rebalancing, p.RebalancingLoad }
 
 // preview is Plan without updating the hysteresis flags.
 func (c *Coordinator) preview(v View, limit int) Plan {

@@ -69,3 +69,19 @@ func TestHugeLimit(t *testing.T) {
 	require.Contains(t, p.Commands, Command(PlaceSplit{Shard: 1, Epoch: 1, SplitKey: []byte("k00000\x80")}))
 	require.NotContains(t, p.Skipped, Skip{Reason: SkipScanBudget, Shard: 1})
 }
+
+// A huge stop band and trigger mean "never rebalance", not an overflow.
+func TestHugeStopBandDisablesRebalancing(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2})
+	for i := range 10 {
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: 1})
+	}
+	pol := DefaultPolicy()
+	pol.ImbalanceThreshold, pol.StopBand = 1e300, 1e300
+	c := NewCoordinator(pol)
+	c.ResumeRebalancing()
+	p := c.Plan(g.View(), 5)
+	require.Empty(t, p.Commands)
+	require.Equal(t, 10, bandWidth(1e300, 10, 2))
+}

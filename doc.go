@@ -40,7 +40,11 @@
 // [Config].TickInterval: it issues a raft barrier once per term (and after
 // any proposal whose outcome was unknown) so it never plans on a stale map,
 // asks the Coordinator for at most MaxActionsPerTick commands, and proposes
-// them as one log entry. On a follower it does nothing.
+// them as one log entry. When a plan starts or ends a rebalance it also
+// proposes a [SetRebalancing], in an entry of its own, so the hysteresis is
+// replicated: a new leader resumes exactly what the log says is in
+// progress, and errors within a term (a busy leader's enqueue timeout)
+// change nothing. On a follower it does nothing.
 //
 // [FSM] is the raft.FSM over a ShardRegistry: it decodes each entry and
 // applies its commands in order, and snapshots and restores the registry,
@@ -199,8 +203,10 @@
 //     it is held; later Applies do not change it.
 //   - Coordinator.Plan is pure: no goroutines, locks, clock, logging or I/O;
 //     the same View, limit and Policy give the same Plan. Its only memory is
-//     whether rebalancing is in progress (hysteresis). A Coordinator is not
-//     safe for concurrent use; the Scheduler owns its own.
+//     whether rebalancing is in progress (hysteresis), which the Scheduler
+//     records in the log and a new leader's planner resumes from
+//     (Coordinator.Resume). A Coordinator is not safe for concurrent use;
+//     the Scheduler owns its own.
 //   - The Scheduler runs in a goroutine its caller owns: Run blocks until
 //     its context ends, and Start returns a [Handle] that stops it and waits
 //     for it. No constructor starts a goroutine. Tick, Pause, Resume and

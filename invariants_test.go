@@ -11,14 +11,15 @@ import (
 // dump is everything replicated about a registry, for comparing replicas
 // and checking that a rejected command changed nothing.
 type dump struct {
-	Nodes  []Node
-	Shards []Shard
-	Stats  map[ShardID]Stats
-	NextID ShardID
+	Nodes       []Node
+	Shards      []Shard
+	Stats       map[ShardID]Stats
+	NextID      ShardID
+	Rebalancing SetRebalancing
 }
 
 func dumpOf(v View) dump {
-	d := dump{Nodes: v.Nodes(), NextID: v.NextShardID(), Stats: map[ShardID]Stats{}}
+	d := dump{Nodes: v.Nodes(), NextID: v.NextShardID(), Stats: map[ShardID]Stats{}, Rebalancing: v.Rebalancing()}
 	for sh := range v.Shards() {
 		d.Shards = append(d.Shards, sh)
 		if st, ok := v.Stats(sh.ID); ok {

@@ -154,6 +154,8 @@ func (s *state) apply(cmd Command, rec *shardRec) {
 		s.split(c, rec)
 	case PlaceMerge:
 		s.merge(c, rec)
+	case SetRebalancing:
+		s.rebalancing = c
 	case PlaceTransfer:
 		moved := *rec
 		moved.Node = c.To

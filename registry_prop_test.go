@@ -31,9 +31,11 @@ func genCommand(t *rapid.T, v View) Command {
 		}
 		return sh
 	}
-	switch rapid.IntRange(0, 9).Draw(t, "kind") {
+	switch rapid.IntRange(0, 10).Draw(t, "kind") {
 	case 0:
 		return AddNode{Node: node}
+	case 10:
+		return SetRebalancing{Bytes: rapid.Bool().Draw(t, "rebytes"), Load: rapid.Bool().Draw(t, "reload")}
 	case 1:
 		return SetNodeState{Node: node, State: NodeState(rapid.IntRange(0, 4).Draw(t, "state"))}
 	case 2:

@@ -21,12 +21,14 @@ import (
 // caught up. A not-leader error ends the tick at once. Metrics go to
 // hashicorp/go-metrics' global sink under "placement".
 //
-// A new leader cannot tell whether its predecessor was part-way through a
-// rebalance (the hysteresis flag is not replicated), so it starts as if it
-// were: in its first plans it rebalances down to the stop band even when
-// imbalance is under the trigger. A leader change therefore never strands a
-// rebalance above the band; the cost is that it may tighten a cluster that
-// sat between the band and the trigger.
+// Whether a rebalance is in progress (the hysteresis between each trigger
+// and its stop band) is recorded in the log: when a plan changes it, the
+// tick proposes a SetRebalancing in an entry of its own after the plan's.
+// A new leader, after its barrier, resumes from that record
+// (Coordinator.Resume): it finishes a rebalance its predecessor left in
+// progress and starts none while the spreads are under their triggers.
+// Errors within a term, ErrEnqueueTimeout among them, leave the planner's
+// memory as it is; only a new term starts a new planner.
 type Scheduler struct {
 	raft RaftNode
 	reg  *ShardRegistry
@@ -40,6 +42,7 @@ type Scheduler struct {
 	leader      bool
 	term        uint64
 	needBarrier bool
+	needResume  bool // the planner takes its hysteresis from the log next
 
 	// coordMu guards coord. It is held only while planning, so DryRun does
 	// not wait for a tick's raft apply.
@@ -124,9 +127,16 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 
 	start := time.Now()
+	view := s.reg.View()
 	s.coordMu.Lock()
-	plan := s.coord.Plan(s.reg.View(), s.cfg.MaxActionsPerTick)
+	if s.needResume {
+		s.coord.Resume(view)
+		s.needResume = false
+	}
+	plan := s.coord.preview(view, s.cfg.MaxActionsPerTick)
 	s.coordMu.Unlock()
+	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
+	recorded := view.Rebalancing() != mark
 	rep.PlanTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "plan"}, start)
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))
@@ -136,7 +146,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	rep.Rebalancing, rep.RebalancingLoad = plan.Rebalancing, plan.RebalancingLoad
 	rep.MinMoves, rep.MinBytes = plan.MinMoves, plan.MinBytes
 	if len(plan.Commands) == 0 {
-		return rep, nil
+		return rep, s.record(ctx, &rep, plan, mark, recorded)
 	}
 	rep.Commands = plan.Commands
 	for _, c := range plan.Commands {
@@ -163,22 +173,50 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
 	}
-	return rep, nil
+	return rep, s.record(ctx, &rep, plan, mark, recorded)
+}
+
+// record ends a tick whose plan applied: the planner adopts the plan's
+// hysteresis flags, and when they differ from what the log holds (changed)
+// it proposes mark, in an entry of its own, so a replica of a release that
+// cannot decode it misses only the flag.
+func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark SetRebalancing, changed bool) error {
+	s.coordMu.Lock()
+	s.coord.adopt(plan)
+	s.coordMu.Unlock()
+	if !changed {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	if _, err := s.raft.Apply(actx, Encode(mark)); err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return fmt.Errorf("placement: record %v: %w", mark, err)
+	}
+	rep.Recorded = &mark
+	return nil
 }
 
 // observe records leadership and term, and reports whether this server is
-// the leader. A new term means a fresh planner that resumes any rebalance
-// its predecessor left unfinished, and a barrier before the first plan.
+// the leader. A new term means a fresh planner that resumes the rebalance
+// the log records as in progress, and a barrier before the first plan.
 func (s *Scheduler) observe(leader bool, term uint64) bool {
 	if leader != s.leader {
 		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
 	}
-	if leader && (!s.leader || term != s.term) {
+	switch {
+	case leader && term != s.term:
+		// A new term: a new planner, which takes its hysteresis from the
+		// log once the barrier has brought the map up to date.
 		coord := NewCoordinator(s.cfg.Policy)
-		coord.ResumeRebalancing()
 		s.coordMu.Lock()
 		s.coord = coord
 		s.coordMu.Unlock()
+		s.needBarrier, s.needResume = true, true
+	case leader && !s.leader:
+		// Leader again in the same term after an error (a busy leader's
+		// ErrEnqueueTimeout, say): the planner keeps its memory.
 		s.needBarrier = true
 	}
 	s.leader, s.term = leader, term

@@ -48,12 +48,19 @@ func newHarness(t *testing.T, mutate func(*placement.Config)) *harness {
 	return &harness{reg: reg, fake: fake, sched: sched}
 }
 
+// decodeAll decodes the entries of placement commands, leaving out the
+// entries that only record the hysteresis flags (see TestRecordsRebalancing).
 func decodeAll(t *testing.T, entries [][]byte) [][]placement.Command {
 	t.Helper()
 	var out [][]placement.Command
 	for _, e := range entries {
 		cmds, err := placement.Decode(e)
 		require.NoError(t, err)
+		if len(cmds) == 1 {
+			if _, ok := cmds[0].(placement.SetRebalancing); ok {
+				continue
+			}
+		}
 		out = append(out, cmds)
 	}
 	return out
@@ -151,7 +158,7 @@ func TestPauseAndResume(t *testing.T) {
 	rep, err = h.sched.Tick(context.Background())
 	require.NoError(t, err)
 	require.False(t, rep.Paused)
-	require.Len(t, h.fake.Entries(), 1)
+	require.Len(t, decodeAll(t, h.fake.Entries()), 1)
 }
 
 func TestDryRunProposesNothing(t *testing.T) {
@@ -265,7 +272,7 @@ func TestDryRunDoesNotWaitForAnApply(t *testing.T) {
 	require.Len(t, plan.Commands, 3)
 	release()
 	require.NoError(t, <-done)
-	require.Len(t, h.fake.Entries(), 1)
+	require.Len(t, decodeAll(t, h.fake.Entries()), 1)
 }
 
 func TestApplyTimeoutThenBarrier(t *testing.T) {
@@ -279,4 +286,123 @@ func TestApplyTimeoutThenBarrier(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.Barrier, "an unknown outcome means a barrier before planning again")
 	require.Equal(t, []uint64{1, 1}, h.fake.Barriers())
+}
+
+// balancedUnderTrigger returns a harness on 3 nodes holding 6/4/4 shards:
+// imbalance 0.43, under a trigger of 0.5 and above a stop band of 0.
+func balancedUnderTrigger(t *testing.T) *harness {
+	t.Helper()
+	reg := placement.NewShardRegistry()
+	for n := placement.NodeID(1); n <= 3; n++ {
+		require.NoError(t, reg.Apply(placement.AddNode{Node: n}))
+	}
+	for i, owner := range []placement.NodeID{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3} {
+		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
+		require.NoError(t, reg.Apply(placement.CreateShard{Range: r, Node: owner}))
+	}
+	fake := placementtest.NewFakeRaft(placement.NewFSM(reg).ApplyEntry)
+	cfg := placement.DefaultConfig()
+	cfg.MaxActionsPerTick = 1
+	cfg.ImbalanceThreshold, cfg.StopBand = 0.5, 0
+	sched, err := placement.New(fake, reg, cfg)
+	require.NoError(t, err)
+	return &harness{reg: reg, fake: fake, sched: sched}
+}
+
+// A new leader plans from the log, not from an assumption: with imbalance
+// under the trigger and no rebalance recorded, it proposes nothing.
+func TestNewTermUnderTriggerProposesNothing(t *testing.T) {
+	h := balancedUnderTrigger(t)
+	h.fake.SetLeader(true)
+	rep, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rep.Commands)
+	require.Nil(t, rep.Recorded)
+	require.Empty(t, h.fake.Entries())
+}
+
+// A rebalance the log records as in progress is finished by the next
+// leader, even under the trigger, and its end is recorded.
+func TestNewTermResumesRecordedRebalance(t *testing.T) {
+	h := balancedUnderTrigger(t)
+	// The previous leader recorded a rebalance in progress.
+	require.NoError(t, h.reg.Apply(placement.SetRebalancing{Bytes: true}))
+	h.fake.SetLeader(true)
+	rep, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Commands, 1, "the rebalance goes on under the trigger")
+	// 5/5/4 is the stop band here (counts as even as they can be): the
+	// plan that reaches it ends rebalancing, and the log says so.
+	require.NotNil(t, rep.Recorded)
+	require.Equal(t, placement.SetRebalancing{}, *rep.Recorded)
+	require.Equal(t, placement.SetRebalancing{}, h.reg.View().Rebalancing())
+	rep, err = h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rep.Commands)
+}
+
+// A rebalance started above the trigger is recorded, so a leader change
+// mid-way does not strand it: the new leader finishes it.
+func TestLeaderChangeMidRebalanceFinishesIt(t *testing.T) {
+	h := newHarness(t, func(c *placement.Config) { c.MaxActionsPerTick = 1; c.StopBand = 0 })
+	h.fake.SetLeader(true)
+	rep, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Commands, 1)
+	require.NotNil(t, rep.Recorded, "the rebalance's start is recorded")
+	require.Equal(t, placement.SetRebalancing{Bytes: true}, h.reg.View().Rebalancing())
+	// Counts now 11/1/0: a new term, then ticks until nothing moves.
+	h.fake.SetLeader(false)
+	h.fake.SetLeader(true)
+	for i := 0; i < 20; i++ {
+		rep, err = h.sched.Tick(context.Background())
+		require.NoError(t, err)
+		if len(rep.Commands) == 0 {
+			break
+		}
+	}
+	v := h.reg.View()
+	require.Equal(t, []int{4, 4, 4}, []int{v.Count(1), v.Count(2), v.Count(3)})
+	require.Equal(t, placement.SetRebalancing{}, v.Rebalancing(), "its end is recorded")
+}
+
+// An enqueue timeout on a busy leader is an error in the same term: the
+// planner keeps its memory (here, that a rebalance is in progress) and the
+// next tick goes on with it after a barrier.
+func TestEnqueueTimeoutKeepsThePlannersMemory(t *testing.T) {
+	h := balancedUnderTrigger(t)
+	require.NoError(t, h.reg.Apply(placement.SetRebalancing{Bytes: true}))
+	h.fake.SetLeader(true)
+	h.fake.FailApply(1, raft.ErrEnqueueTimeout, false)
+	_, err := h.sched.Tick(context.Background())
+	require.ErrorIs(t, err, placement.ErrNotLeader)
+	require.Equal(t, placement.SetRebalancing{Bytes: true}, h.reg.View().Rebalancing())
+	rep, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.True(t, rep.Barrier)
+	require.Len(t, rep.Commands, 1, "still rebalancing in the same term")
+}
+
+// The reproduction from the issue: under the trigger, a plan of one split
+// fails with an enqueue timeout; in the same term the next plan is the
+// same split, not the split and a transfer (the old scheduler treated the
+// error as a leader change and resumed rebalancing).
+func TestEnqueueTimeoutStartsNoRebalance(t *testing.T) {
+	h := balancedUnderTrigger(t)
+	h.sched = nil
+	cfg := placement.DefaultConfig()
+	cfg.MaxActionsPerTick = 5
+	cfg.ImbalanceThreshold, cfg.StopBand = 0.5, 0
+	sched, err := placement.New(h.fake, h.reg, cfg)
+	require.NoError(t, err)
+	require.NoError(t, h.reg.ReportStats(1, placement.Stats{Keys: 2 * cfg.SplitKeys}))
+	h.fake.SetLeader(true)
+	h.fake.FailApply(1, raft.ErrEnqueueTimeout, false)
+	rep, err := sched.Tick(context.Background())
+	require.ErrorIs(t, err, placement.ErrNotLeader)
+	require.Len(t, rep.Commands, 1)
+	rep, err = sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Commands, 1, "the split alone: %v", rep.Commands)
+	require.IsType(t, placement.PlaceSplit{}, rep.Commands[0])
 }

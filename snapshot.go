@@ -10,9 +10,15 @@ import (
 	"slices"
 )
 
-// Snapshot format, version 1 (all integers unsigned varints):
+// Snapshot format, versions 1 and 2 (all integers unsigned varints):
 //
-//	"PLSN" version nextID nodeCount (id state)* shardCount shard* crc32
+//	"PLSN" 1 nextID nodeCount (id state)* shardCount shard* crc32
+//	"PLSN" 2 nextID flags nodeCount (id state)* shardCount shard* crc32
+//	flags = the last SetRebalancing's wire field (1 to 3)
+//
+// Version 2 is written only while a rebalancing flag is set, so a map
+// without one snapshots as before and releases that read only version 1
+// can still install it.
 //	shard = id start end node epoch      (in key order)
 //	start, end = uvarint(0) for nil, else uvarint(n+1) and n bytes
 //
@@ -22,6 +28,8 @@ import (
 const (
 	snapshotMagic   = "PLSN"
 	snapshotVersion = 1
+	// snapshotVersionFlags adds the rebalancing flags.
+	snapshotVersionFlags = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -34,8 +42,14 @@ func (v View) WriteSnapshot(w io.Writer) error {
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
 	var buf []byte
 	buf = append(buf, snapshotMagic...)
-	buf = append(buf, snapshotVersion)
-	buf = binary.AppendUvarint(buf, uint64(s.nextID))
+	if f := s.rebalancing.flags(); f != 0 {
+		buf = append(buf, snapshotVersionFlags)
+		buf = binary.AppendUvarint(buf, uint64(s.nextID))
+		buf = binary.AppendUvarint(buf, f)
+	} else {
+		buf = append(buf, snapshotVersion)
+		buf = binary.AppendUvarint(buf, uint64(s.nextID))
+	}
 	buf = binary.AppendUvarint(buf, uint64(len(s.nodes)))
 	for _, n := range s.nodes {
 		buf = binary.AppendUvarint(buf, uint64(n.ID))
@@ -100,11 +114,12 @@ func readSnapshot(r io.Reader) (*state, error) {
 	if binary.BigEndian.Uint32(tail) != crc32.Checksum(body, castagnoli) {
 		return nil, snapCorrupt("checksum mismatch")
 	}
-	if string(body[:len(snapshotMagic)]) != snapshotMagic || body[len(snapshotMagic)] != snapshotVersion {
+	version := body[len(snapshotMagic)]
+	if string(body[:len(snapshotMagic)]) != snapshotMagic || (version != snapshotVersion && version != snapshotVersionFlags) {
 		return nil, snapCorrupt("unknown header %q", body[:len(snapshotMagic)+1])
 	}
 	d := &decoder{buf: body, off: len(snapshotMagic) + 1, sentinel: ErrCorruptSnapshot}
-	s := decodeState(d)
+	s := decodeState(d, version == snapshotVersionFlags)
 	if d.err == nil && d.off != len(body) {
 		d.fail(d.off, "%d trailing bytes", len(body)-d.off)
 	}
@@ -122,11 +137,20 @@ func snapCorrupt(format string, args ...any) error {
 // registry could have built: sorted unique nodes with valid states, shards
 // in key order without overlap, on known nodes, with unique IDs below the
 // next ID. Keys are copied out of the buffer, each boundary once.
-func decodeState(d *decoder) *state {
+func decodeState(d *decoder, withFlags bool) *state {
 	s := newState()
 	s.nextID = ShardID(d.uvarint("next ID"))
 	if d.err == nil && s.nextID == 0 {
 		d.fail(len(snapshotMagic)+1, "next shard ID 0")
+	}
+	if withFlags {
+		start := d.off
+		// Version 2 is written only with a flag set: 0 is not canonical.
+		if f := d.uvarint("rebalancing flags"); d.err == nil && (f == 0 || f > 3) {
+			d.fail(start, "invalid rebalancing flags %d", f)
+		} else {
+			s.rebalancing = SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
+		}
 	}
 	for n := d.uvarint("node count"); n > 0 && d.err == nil; n-- {
 		start := d.off

@@ -164,6 +164,9 @@ type state struct {
 	hints   *btree.BTreeG[hintItem]  // split-key hints, by shard ID
 	nodes   []nodeRec                // sorted by ID; Shards and usage maintained
 	nextID  ShardID
+	// rebalancing is the last SetRebalancing applied: replicated, and in
+	// snapshots.
+	rebalancing SetRebalancing
 	// w runs the lookups of whoever writes this state (the registry under
 	// its lock, or Try on its private copy). Readers of a shared state use
 	// pooled seekers instead.
@@ -198,8 +201,9 @@ func (s *state) clone() *state {
 		pairs:   s.pairs.Clone(),
 		hints:   s.hints.Clone(),
 		nodes:   append([]nodeRec(nil), s.nodes...),
-		nextID:  s.nextID,
-		w:       newSeeker(),
+		nextID:      s.nextID,
+		rebalancing: s.rebalancing,
+		w:           newSeeker(),
 	}
 }
 

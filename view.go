@@ -122,6 +122,11 @@ func (v View) Count(node NodeID) int {
 	return n.Shards
 }
 
+// Rebalancing returns the last SetRebalancing the log applied: whether the
+// leader that proposed it was part way through a rebalance by bytes (or
+// counts) and by load. Replicated state; a new leader resumes from it.
+func (v View) Rebalancing() SetRebalancing { return v.state().rebalancing }
+
 // NextShardID returns the ID the next split (or a CreateShard without an ID)
 // will take.
 func (v View) NextShardID() ShardID { return v.state().nextID }

@@ -19,6 +19,7 @@ import (
 // Version 2 is written only while a rebalancing flag is set, so a map
 // without one snapshots as before and releases that read only version 1
 // can still install it.
+//
 //	shard = id start end node epoch      (in key order)
 //	start, end = uvarint(0) for nil, else uvarint(n+1) and n bytes
 //

@@ -1,6 +1,9 @@
 package placement
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Coordinator is the pure planner. Plan reads a View and returns the
 // commands to propose and the reasons other candidates were left out. It
@@ -89,9 +92,22 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pl.skip(Skip{Reason: SkipLimitReached})
 		return pl.out
 	}
+	// Each kind of work has room reserved in the plan (a quarter of the
+	// limit each, with a limit of 4 or more), so none waits on another for
+	// more than a tick: drains, splits and merges first stop short of the
+	// later kinds' reservations; what the reservations leave unused goes,
+	// in a second pass, to drains, splits and merges in that order.
+	q := 0
+	if limit >= 4 {
+		q = min(limit, maxPlanned) / 4
+	}
+	pl.room = limit - 3*q
 	pl.drain()
+	pl.room = limit - 2*q
 	pl.split()
+	pl.room = limit - q
 	pl.merge()
+	pl.room = limit
 	pl.initDims()
 	if pl.bytes == nil {
 		pl.rebalance()
@@ -100,6 +116,18 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pl.repairCounts()
 	}
 	pl.rebalanceLoad()
+	if pl.cut && !pl.full() {
+		// The first pass's "limit reached" for drains, splits and merges
+		// meant their reservation; the second pass says again what still
+		// does not fit.
+		pl.out.Skipped = slices.DeleteFunc(pl.out.Skipped, func(s Skip) bool {
+			return s.Reason == SkipLimitReached && (s.Shard != 0 || s.Node != 0)
+		})
+		pl.second = true
+		pl.drain()
+		pl.split()
+		pl.merge()
+	}
 	return pl.out
 }
 
@@ -116,6 +144,9 @@ type planner struct {
 	pol    Policy
 	s      *state
 	limit  int
+	room   int  // what the current phase may fill the plan up to; see preview
+	cut    bool // a phase stopped at its reservation, not at the limit
+	second bool // the second pass over drains, splits and merges
 	budget int
 	out    Plan
 	used   map[ShardID]bool
@@ -146,10 +177,26 @@ type planner struct {
 	dimCount, dimBytes, dimLoad *dimension
 }
 
-// full reports whether the plan holds limit commands.
-func (pl *planner) full() bool { return len(pl.out.Commands) >= pl.limit }
+// full reports whether the plan holds the commands the current phase may
+// add: limit, less the room reserved for the kinds of work after it.
+func (pl *planner) full() bool {
+	if len(pl.out.Commands) < pl.room {
+		return false
+	}
+	if pl.room < pl.limit {
+		pl.cut = true // a reservation stopped it: the second pass goes on
+	}
+	return true
+}
 
-func (pl *planner) skip(s Skip) { pl.out.Skipped = append(pl.out.Skipped, s) }
+// skip records a reason. The second pass reports nothing the first did,
+// and does not report the shards the first pass planned.
+func (pl *planner) skip(s Skip) {
+	if pl.second && (s.Reason == SkipInPlan || slices.Contains(pl.out.Skipped, s)) {
+		return
+	}
+	pl.out.Skipped = append(pl.out.Skipped, s)
+}
 
 func (pl *planner) use(cmd Command, shards ...ShardID) {
 	if pl.used == nil {

@@ -33,7 +33,10 @@
 // oversized and hot shards, merges cold neighbours (bringing them onto one
 // node first), and rebalances bytes against node capacity and load, keeping
 // shard counts within a tolerance; with no sizes known it rebalances shard
-// counts with the fewest possible transfers. Its thresholds are a [Policy];
+// counts with the fewest possible transfers. Each kind of work has a quarter
+// of the plan's limit reserved, so none waits on another for more than a
+// tick (a long drain does not hold back splits), and candidates on nodes
+// that are not up cost no scan budget. Its thresholds are a [Policy];
 // "How the planner balances" below is its design.
 //
 // [Scheduler] is the driver. On the raft leader it ticks every

@@ -8,8 +8,11 @@ import (
 // Plan is what Coordinator.Plan decided: the commands to propose, in order,
 // and why other candidates were left out.
 type Plan struct {
-	// Commands are at most the limit, drains first, then splits, merges and
-	// rebalancing transfers. No shard appears in two of them.
+	// Commands are at most the limit: drains, splits, merges and
+	// rebalancing transfers, each kind with a quarter of the limit reserved
+	// (when the limit is 4 or more), then, in a second pass, drains, splits
+	// and merges in what the reservations left. No shard appears in two of
+	// them.
 	Commands []Command
 	// Skipped lists the candidates left out and why. Aggregate reasons
 	// (stats unknown, within tolerance) appear once with a Count.

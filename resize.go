@@ -11,11 +11,19 @@ func (pl *planner) split() {
 	}
 	budget := pl.budget
 	seen := map[ShardID]bool{}
+	var notUp notUpCount
+	defer pl.skipNotUp(&notUp)
 	visit := func(r *shardRec) bool {
 		if seen[r.ID] {
 			return true
 		}
 		seen[r.ID] = true
+		if _, up := pl.nodeUp(r.Node); !up {
+			return notUp.add(pl)
+		}
+		if pl.used[r.ID] {
+			return true // planned already: by the first pass, or for its size
+		}
 		if budget--; budget < 0 {
 			pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
 			return false
@@ -97,25 +105,42 @@ func (pl *planner) splitHot(budget int) {
 	}
 }
 
+// splitOne plans the split of r, a shard on an up node not in the plan.
 func (pl *planner) splitOne(r *shardRec) {
-	i, up := pl.nodeUp(r.Node)
-	switch {
-	case !up:
-		pl.skip(Skip{Reason: SkipNodeNotUp, Shard: r.ID, Node: r.Node})
-	case pl.used[r.ID]:
-		pl.skip(Skip{Reason: SkipInPlan, Shard: r.ID})
-	default:
-		st, _ := pl.s.stats(r)
-		key := st.SplitKey
-		if !r.Range.Inside(key) {
-			var ok bool
-			if key, ok = MidKey(r.Range); !ok {
-				pl.skip(Skip{Reason: SkipNoSplitKey, Shard: r.ID})
-				return
-			}
+	i, _ := pl.nodeUp(r.Node)
+	st, _ := pl.s.stats(r)
+	key := st.SplitKey
+	if !r.Range.Inside(key) {
+		var ok bool
+		if key, ok = MidKey(r.Range); !ok {
+			pl.skip(Skip{Reason: SkipNoSplitKey, Shard: r.ID})
+			return
 		}
-		pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
-		pl.counts[i]++
+	}
+	pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
+	pl.counts[i]++
+}
+
+// notUpCount counts, for one phase, the candidates passed over because
+// their node is not up. They cost no scan budget, so shards on a down
+// node cannot starve the up nodes' splits and merges; their number is
+// bounded apart (maxNotUp), so they cannot make a plan O(shards) either.
+type notUpCount struct{ n int }
+
+// maxNotUp is how many candidates on nodes that are not up one phase may
+// pass over, per unit of scan budget.
+const maxNotUp = 16
+
+// add counts one and reports whether the phase may go on.
+func (c *notUpCount) add(pl *planner) bool {
+	c.n++
+	return c.n <= maxNotUp*pl.budget
+}
+
+// skipNotUp reports the count, once a phase.
+func (pl *planner) skipNotUp(c *notUpCount) {
+	if c.n > 0 {
+		pl.skip(Skip{Reason: SkipNodeNotUp, Count: c.n})
 	}
 }
 
@@ -127,9 +152,13 @@ func (pl *planner) merge() {
 	maxKeys := fraction(pol.MergeMaxFraction, pol.SplitKeys)
 	maxBytes := fraction(pol.MergeMaxFraction, pol.SplitBytes)
 	budget := pl.budget
+	var notUp notUpCount
 	pl.s.pairs.Ascend(func(p mergePair) bool {
 		if p.keys >= bound {
 			return false
+		}
+		if _, up := pl.nodeUp(p.node); !up {
+			return notUp.add(pl)
 		}
 		// The budget counts every pair looked at, cold or not: pairs few
 		// in keys but large in bytes sort early and would otherwise make
@@ -147,12 +176,12 @@ func (pl *planner) merge() {
 			pl.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
 			return false
 		}
-		i, up := pl.nodeUp(l.Node)
+		i, _ := pl.nodeUp(l.Node)
 		switch {
-		case !up:
-			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID, Node: l.Node})
 		case pl.used[l.ID] || pl.used[r.ID]:
-			pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
+			if !pl.second {
+				pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
+			}
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
 		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, i):
@@ -163,6 +192,7 @@ func (pl *planner) merge() {
 		}
 		return true
 	})
+	pl.skipNotUp(&notUp)
 	pl.mergeAcross()
 }
 
@@ -190,6 +220,9 @@ func (pl *planner) mergeAcross() {
 	pl.s.byKeys.Descend(func(l *shardRec) bool {
 		if l.keys >= pol.MergeKeys {
 			return false // the rest have more keys
+		}
+		if _, up := pl.nodeUp(l.Node); !up {
+			return true // costs no lookup and no budget
 		}
 		if budget--; budget < 0 {
 			pl.skip(Skip{Reason: SkipScanBudget, Shard: l.ID})

@@ -100,6 +100,7 @@ func (r *shardRec) cost() uint64 {
 type mergePair struct {
 	keys uint64 // combined keys, saturating
 	left ShardID
+	node NodeID // the pair's owner, so non-up nodes cost no lookup
 }
 
 func lessStart(a, b *shardRec) bool { return bytes.Compare(a.Range.Start, b.Range.Start) < 0 }
@@ -294,7 +295,7 @@ func pairOf(l, r *shardRec) (mergePair, bool) {
 	if l.Node != r.Node || !l.known || !r.known {
 		return mergePair{}, false
 	}
-	return mergePair{keys: satAdd(l.keys, r.keys), left: l.ID}, true
+	return mergePair{keys: satAdd(l.keys, r.keys), left: l.ID, node: l.Node}, true
 }
 
 // neighbourPairs returns the merge pairs r forms with its neighbours. A

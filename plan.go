@@ -140,6 +140,11 @@ const (
 	// SkipHotNoSplitKey: a hot shard (see SkipHotShard) has no valid
 	// split-key hint, so it can be neither split nor usefully moved.
 	SkipHotNoSplitKey
+	// SkipStatsEstimated: shards over a split threshold whose stats are
+	// the registry's estimate (halves of a split, merged shards) wait for
+	// the host's report before they are split again. Reported once, with
+	// a Count.
+	SkipStatsEstimated
 )
 
 var skipNames = [...]string{
@@ -156,6 +161,7 @@ var skipNames = [...]string{
 	SkipScanBudget:      "scan budget spent",
 	SkipHotShard:        "too hot to move: split first",
 	SkipHotNoSplitKey:   "hot shard without a split-key hint",
+	SkipStatsEstimated:  "stats estimated, not reported",
 }
 
 // String returns the reason in words.

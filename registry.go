@@ -102,6 +102,7 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	s := g.writable()
 	rec := *old
 	rec.keys, rec.bytes, rec.load, rec.known = st.Keys, st.Bytes, toLoad(st.Load), true
+	rec.estimated = false
 	if st.SplitKey != nil {
 		s.hints.ReplaceOrInsert(hintItem{id: id, key: append([]byte{}, st.SplitKey...)})
 	} else {
@@ -218,6 +219,7 @@ func (s *state) split(c PlaceSplit, old *shardRec) {
 	s.nextID++
 	s.hints.Delete(hintItem{id: left.ID}) // the hint was for the whole range
 	left.sinceSplit, right.sinceSplit = 0, 0
+	left.estimated, right.estimated = old.known, old.known
 	left.keys, right.keys = old.keys/2, old.keys-old.keys/2
 	left.bytes, right.bytes = old.bytes/2, old.bytes-old.bytes/2
 	left.load, right.load = old.load/2, old.load/2
@@ -243,6 +245,7 @@ func (s *state) merge(c PlaceMerge, l *shardRec) {
 		m.keys, m.bytes, m.load = 0, 0, 0
 	}
 	m.sinceSplit = min(l.sinceSplit, r.sinceSplit)
+	m.estimated = m.known
 	s.unlink(l)
 	s.unlink(r)
 	s.remove(l)

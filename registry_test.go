@@ -106,8 +106,8 @@ func TestSplitKeepsLeftIDAndTakesNextID(t *testing.T) {
 	require.Equal(t, 3, v.Count(1))
 	ls, _ := v.Stats(1)
 	rs, _ := v.Stats(next)
-	require.Equal(t, Stats{Keys: 5, Bytes: 50}, ls, "split halves the parent's estimates and drops the hint")
-	require.Equal(t, Stats{Keys: 5, Bytes: 50}, rs)
+	require.Equal(t, Stats{Keys: 5, Bytes: 50, Estimated: true}, ls, "split halves the parent's estimates and drops the hint")
+	require.Equal(t, Stats{Keys: 5, Bytes: 50, Estimated: true}, rs)
 	require.NoError(t, checkInvariants(v))
 }
 
@@ -125,7 +125,7 @@ func TestMergeAbsorbsRightAndAddsStats(t *testing.T) {
 	require.False(t, ok, "the right shard is gone")
 	st, ok := v.Stats(1)
 	require.True(t, ok)
-	require.Equal(t, Stats{Keys: 10, Bytes: 100}, st)
+	require.Equal(t, Stats{Keys: 10, Bytes: 100, Estimated: true}, st)
 	require.Equal(t, 2, v.Count(1))
 	require.NoError(t, checkInvariants(v))
 }

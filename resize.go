@@ -11,8 +11,13 @@ func (pl *planner) split() {
 	}
 	budget := pl.budget
 	seen := map[ShardID]bool{}
-	var notUp notUpCount
+	var notUp, guessed notUpCount
 	defer pl.skipNotUp(&notUp)
+	defer func() {
+		if guessed.n > 0 && !pl.second {
+			pl.skip(Skip{Reason: SkipStatsEstimated, Count: guessed.n})
+		}
+	}()
 	visit := func(r *shardRec) bool {
 		if seen[r.ID] {
 			return true
@@ -20,6 +25,11 @@ func (pl *planner) split() {
 		seen[r.ID] = true
 		if _, up := pl.nodeUp(r.Node); !up {
 			return notUp.add(pl)
+		}
+		if r.estimated {
+			// Half of a split, or a merge, not reported since: its size
+			// is a guess, and skewed data makes it a poor one.
+			return guessed.add(pl)
 		}
 		if pl.used[r.ID] {
 			return true // planned already: by the first pass, or for its size
@@ -77,8 +87,8 @@ func (pl *planner) splitHot(budget int) {
 			if r.Node != nd.ID || float64(r.load) <= fair {
 				return false
 			}
-			if pl.used[r.ID] {
-				return true // already split for its size
+			if pl.used[r.ID] || r.estimated {
+				return true // already split for its size, or a guess
 			}
 			if budget--; budget < 0 {
 				pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})

@@ -94,3 +94,29 @@ func TestNodeStatsAreSoft(t *testing.T) {
 	ns, _ = g.View().NodeStats(2)
 	require.Equal(t, uint64(7), ns.Capacity)
 }
+
+// The halves of a split and a merged shard carry estimated stats until the
+// host reports them; an estimate over the split threshold is not split.
+func TestEstimatedStatsAreNotSplit(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, AddNode{Node: 1}, CreateShard{Range: KeyRange{Start: key("a"), End: key("z")}, Node: 1})
+	pol := DefaultPolicy()
+	require.NoError(t, g.ReportStats(1, Stats{Keys: 8 * pol.SplitKeys}))
+	st, _ := g.View().Stats(1)
+	require.False(t, st.Estimated, "reported")
+	p := NewCoordinator(pol).Plan(g.View(), 5)
+	require.Len(t, p.Commands, 1)
+	mustApply(t, g, p.Commands...)
+	v := g.View()
+	for sh := range v.Shards() {
+		st, _ := v.Stats(sh.ID)
+		require.True(t, st.Estimated, "shard %d: half of a split", sh.ID)
+	}
+	p = NewCoordinator(pol).Plan(v, 5)
+	require.Empty(t, p.Commands, "4× the threshold each, but a guess")
+	require.Contains(t, p.Skipped, Skip{Reason: SkipStatsEstimated, Count: 2})
+	// Reported: split again.
+	require.NoError(t, g.ReportStats(1, Stats{Keys: 4 * pol.SplitKeys}))
+	p = NewCoordinator(pol).Plan(g.View(), 5)
+	require.Len(t, p.Commands, 1)
+}

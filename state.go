@@ -11,7 +11,8 @@ import (
 // few cache lines of pointers while the trees stay shallow at 1M shards.
 const treeDegree = 32
 
-// neverSplit is sinceSplit for a shard that was not created by a split.
+// neverSplit is sinceSplit for a shard with no merge embargo: one made by
+// CreateShard or restored from a snapshot.
 // Counts of stats reports saturate one below it (Policy.Validate keeps
 // MergeEmbargo under it).
 const neverSplit = math.MaxUint16
@@ -23,14 +24,19 @@ type shardRec struct {
 	Shard
 	keys, bytes uint64
 	// sinceSplit counts stats reports since the shard was created by a
-	// split (saturating); neverSplit for a shard that was not. With known
+	// split (saturating); neverSplit for a shard that was not. The merge
+	// embargo reads it. With known
 	// and load it fits in the 8 bytes after bytes, so a record stays in
 	// the 96-byte size class.
 	sinceSplit uint16
 	// known is set once the host reported stats, or when the shard inherits
 	// estimates from a split or merge of shards with known stats.
 	known bool
-	load  float32
+	// estimated is set while the stats are the registry's estimate (halves
+	// of a split, the sum of a merge) rather than the host's report. Such a
+	// shard is not split again until the host reports it.
+	estimated bool
+	load      float32
 }
 
 // nodeRec is a node with the soft sums the planner reads: the replicated
@@ -78,7 +84,7 @@ func lessHint(a, b hintItem) bool { return a.id < b.id }
 
 // stats returns r's soft stats with its hint, if any.
 func (s *state) stats(r *shardRec) (Stats, bool) {
-	st := Stats{Keys: r.keys, Bytes: r.bytes, Load: float64(r.load)}
+	st := Stats{Keys: r.keys, Bytes: r.bytes, Load: float64(r.load), Estimated: r.estimated}
 	if h, ok := s.hints.Get(hintItem{id: r.ID}); ok {
 		st.SplitKey = h.key
 	}

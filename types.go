@@ -82,6 +82,12 @@ type Stats struct {
 	// and the planner ignores that dimension. It is kept as a float32, and
 	// halved on split and summed on merge like Keys and Bytes.
 	Load float64
+	// Estimated is set by a View when the figures are the registry's own
+	// estimate (each half of a split gets half its parent's, a merged
+	// shard the sum) and the host has not reported the shard since. Such
+	// a shard is not split again until it has been: its size is a guess.
+	// ReportStats ignores the field.
+	Estimated bool
 	// SplitKey is an optional hint from the storage engine: a key that
 	// divides the shard's data roughly in half. It is used only if it lies
 	// strictly inside the shard's range.

@@ -159,7 +159,7 @@
 // Cost: the planner reads per-node sums the registry maintains on every
 // change (Usage: known shards, bytes and load; O(nodes) to read), its
 // indexes (byNode ordered by size, by keys, by bytes, and byLoad, the shards
-// with load > 0, hottest first: 19 bytes a shard measured when every shard
+// with load > 0, by node and hottest first: 13 bytes a shard measured when every shard
 // reports a load, none otherwise; the registry keeps each node's hottest
 // load, so hot splits look only into nodes that hold a hot shard), and per
 // phase makes one pass over the up nodes that keeps the few best sources,

@@ -30,6 +30,7 @@ func codecSamples() map[string][]Command {
 			PlaceMerge{Left: 6, LeftEpoch: 1, Right: 7, RightEpoch: 1},
 			PlaceTransfer{Shard: 8, Epoch: 3, From: 1, To: 2},
 			SetRebalancing{Bytes: true, Load: true},
+			SetNodeState{Node: 9, State: NodeLost},
 		},
 		"rebalancing": {
 			SetRebalancing{}, SetRebalancing{Bytes: true}, SetRebalancing{Load: true},
@@ -210,7 +211,7 @@ func TestDecodeRejects(t *testing.T) {
 			offset: 4,
 		},
 		{name: "state zero", input: codecHeader(0x01, byte(TypeSetNodeState), 1, 0), want: "invalid node state 0", offset: 5},
-		{name: "state 4", input: codecHeader(0x01, byte(TypeSetNodeState), 1, 4), want: "invalid node state 4", offset: 5},
+		{name: "state 5", input: codecHeader(0x01, byte(TypeSetNodeState), 1, 5), want: "invalid node state 5", offset: 5},
 		{
 			name:   "state 256",
 			input:  codecHeader(0x01, byte(TypeSetNodeState), 1, 0x80, 0x02),

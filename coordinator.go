@@ -251,11 +251,13 @@ func (pl *planner) firstFrom(node NodeID, probe *shardRec) (out *shardRec) {
 	return out
 }
 
-// drain plans moves off draining nodes, each to the up node with the fewest
-// shards (the lowest share of bytes when balancing bytes).
+// drain plans moves off draining nodes, and re-homes the shards of lost
+// nodes, each to the up node with the fewest shards (the lowest share of
+// bytes when balancing bytes). A lost node's shards are not copied from it,
+// so its own move cap does not apply; the destinations' caps do.
 func (pl *planner) drain() {
 	for i, n := range pl.s.nodes {
-		if n.State != NodeDraining {
+		if n.State != NodeDraining && n.State != NodeLost {
 			continue
 		}
 		for pl.counts[i] > 0 {
@@ -263,7 +265,7 @@ func (pl *planner) drain() {
 				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
 				return
 			}
-			if pl.from[i] >= pl.pol.MaxMovesPerNode {
+			if n.State == NodeDraining && pl.from[i] >= pl.pol.MaxMovesPerNode {
 				pl.skip(Skip{Reason: SkipNodeCap, Node: n.ID})
 				break
 			}

@@ -29,7 +29,8 @@
 //
 // [Coordinator] is the pure planner: [Coordinator.Plan] takes a View and a
 // limit and returns a [Plan] of commands plus the reasons ([Skip]) it left
-// other candidates out. In order of concern it drains draining nodes, splits
+// other candidates out. In order of concern it drains draining nodes (and
+// re-homes the shards of lost ones), splits
 // oversized and hot shards, merges cold neighbours (bringing them onto one
 // node first), and rebalances bytes against node capacity and load, keeping
 // shard counts within a tolerance; with no sizes known it rebalances shard
@@ -187,6 +188,10 @@
 //  2. Act on placement changes. The registry only records that a shard
 //     split, merged or changed owner; moving the data is the host's job. The
 //     FSM's apply callback ([WithApplyFunc]) reports each applied command.
+//     A transfer whose From is a [NodeLost] node re-homes a shard whose
+//     owner is gone for good: copy it from replicas or backups. Declare a
+//     node lost with SetNodeState once it will not come back (a down node
+//     keeps its shards); RemoveNode takes it out once it owns nothing.
 //  3. Route this package's log entries to the FSM. A host with its own
 //     raft.FSM recognises them by their header ([IsEntry]), hands them to
 //     [FSM.ApplyEntry], and includes [View.WriteSnapshot] output in its own

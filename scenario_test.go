@@ -24,7 +24,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	policy split-keys=N split-bytes=N merge-keys=N merge-bytes=N fraction=F embargo=N trigger=F stop=F cap=N
 //	       counts=F load-trigger=F load-stop=F
 //	node ID                     (an up node)
-//	state ID up|draining|down
+//	state ID up|draining|down|lost
 //	capacity ID BYTES           (report the node's capacity)
 //	shard ID START END NODE     (END "+inf" is unbounded; keys may be Go-quoted)
 //	shards NODE COUNT [keys=N bytes=N load=F]
@@ -101,7 +101,7 @@ func (sc *scenario) do(f []string) (string, bool) {
 	case "node":
 		require.NoError(t, sc.g.Apply(AddNode{Node: NodeID(atoi(t, f[1]))}))
 	case "state":
-		st, ok := map[string]NodeState{"up": NodeUp, "draining": NodeDraining, "down": NodeDown}[f[2]]
+		st, ok := map[string]NodeState{"up": NodeUp, "draining": NodeDraining, "down": NodeDown, "lost": NodeLost}[f[2]]
 		require.True(t, ok, "unknown state %q", f[2])
 		require.NoError(t, sc.g.Apply(SetNodeState{Node: NodeID(atoi(t, f[1])), State: st}))
 	case "shard":

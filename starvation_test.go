@@ -79,3 +79,24 @@ func splits(p Plan, id ShardID) bool {
 	}
 	return false
 }
+
+// A lost node's shards are re-homed, all of them, and the empty node can
+// then be removed; a down node keeps its shards.
+func TestLostNodeIsRehomedThenRemovable(t *testing.T) {
+	g, _ := starvationMap(t, 30, Stats{Keys: 10_000, Bytes: 1 << 20}, Stats{Keys: 10_000, Bytes: 1 << 20}, NodeLost)
+	require.ErrorIs(t, g.Apply(RemoveNode{Node: 3}), ErrNodeNotEmpty)
+	c := NewCoordinator(DefaultPolicy())
+	for round := 0; g.View().Count(3) > 0; round++ {
+		require.Less(t, round, 50)
+		p := c.Plan(g.View(), 5)
+		require.NotEmpty(t, p.Commands)
+		for _, cmd := range p.Commands {
+			if tr, ok := cmd.(PlaceTransfer); ok && tr.From == 3 {
+				require.Contains(t, []NodeID{1, 2}, tr.To, "re-homed onto an up node")
+			}
+			require.NoError(t, g.Apply(cmd))
+		}
+	}
+	require.NoError(t, g.Apply(RemoveNode{Node: 3}))
+	require.NoError(t, checkInvariants(g.View()))
+}

@@ -42,12 +42,20 @@ const (
 	// NodeDraining nodes are emptied: their shards move to up nodes, and
 	// they receive none.
 	NodeDraining
-	// NodeDown nodes are neither a source nor a target of any move.
+	// NodeDown nodes are neither a source nor a target of any move: a
+	// node that is expected back.
 	NodeDown
+	// NodeLost nodes are gone for good: their shards are re-homed onto up
+	// nodes as from a draining node, but the data cannot come from the
+	// lost node, so the host copies it from replicas or backups (a
+	// PlaceTransfer whose From is a lost node says so). RemoveNode takes
+	// the node out once it owns nothing. New in this release: replicas of
+	// older ones cannot decode the state, so upgrade every server first.
+	NodeLost
 )
 
 // Valid reports whether s is one of the defined states.
-func (s NodeState) Valid() bool { return s >= NodeUp && s <= NodeDown }
+func (s NodeState) Valid() bool { return s >= NodeUp && s <= NodeLost }
 
 // String returns "up", "draining", "down" or "NodeState(n)".
 func (s NodeState) String() string {
@@ -58,6 +66,8 @@ func (s NodeState) String() string {
 		return "draining"
 	case NodeDown:
 		return "down"
+	case NodeLost:
+		return "lost"
 	}
 	return "NodeState(" + strconv.Itoa(int(s)) + ")"
 }

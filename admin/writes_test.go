@@ -273,6 +273,7 @@ var writes = []struct{ path, body string }{
 	{path: "/nodes/1/drain"},
 	{path: "/nodes/1/down"},
 	{path: "/nodes/1/up"},
+	{path: "/nodes/1/lost"},
 	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
 	{path: "/nodes/1/stats", body: `{"capacity": 1}`},

@@ -30,9 +30,9 @@
 // [Coordinator] is the pure planner: [Coordinator.Plan] takes a View and a
 // limit and returns a [Plan] of commands plus the reasons ([Skip]) it left
 // other candidates out. In order of concern it drains draining nodes (and
-// re-homes the shards of lost ones), splits
-// oversized and hot shards, merges cold neighbours (bringing them onto one
-// node first), and rebalances bytes against node capacity and load, keeping
+// re-homes the shards of lost ones), splits oversized and hot shards,
+// merges cold neighbours (bringing them onto one node first), and
+// rebalances bytes against node capacity and load, keeping
 // shard counts within a tolerance; with no sizes known it rebalances shard
 // counts with the fewest possible transfers. Each kind of work has a quarter
 // of the plan's limit reserved, so none waits on another for more than a
@@ -160,8 +160,9 @@
 // Cost: the planner reads per-node sums the registry maintains on every
 // change (Usage: known shards, bytes and load; O(nodes) to read), its
 // indexes (byNode ordered by size, by keys, by bytes, and byLoad, the shards
-// with load > 0, by node and hottest first: 13 bytes a shard measured when every shard
-// reports a load, none otherwise; the registry keeps each node's hottest
+// with load > 0, by node and hottest first: 13 bytes a shard measured
+// when every shard reports a load, none otherwise; the registry keeps each
+// node's hottest
 // load, so hot splits look only into nodes that hold a hot shard), and per
 // phase makes one pass over the up nodes that keeps the few best sources,
 // destinations and extremes; after that a move costs a few O(log shards)

@@ -162,8 +162,8 @@
 // indexes (byNode ordered by size, by keys, by bytes, and byLoad, the shards
 // with load > 0, by node and hottest first: 13 bytes a shard measured
 // when every shard reports a load, none otherwise; the registry keeps each
-// node's hottest
-// load, so hot splits look only into nodes that hold a hot shard), and per
+// node's hottest load, so hot splits look only into nodes that hold a hot
+// shard), and per
 // phase makes one pass over the up nodes that keeps the few best sources,
 // destinations and extremes; after that a move costs a few O(log shards)
 // lookups and O(log nodes + moves planned so far) to pick its nodes.

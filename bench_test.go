@@ -181,8 +181,16 @@ func buildBenchRegistryLoad(tb testing.TB, sz benchSize, withLoad bool) *ShardRe
 		if withLoad {
 			st.Load = float64(1 + i%100)
 		}
-		if err := reg.ReportStats(ShardID(i+1), st); err != nil {
-			tb.Fatal(err)
+		reports := 1
+		if l, r := benchColdPair(i, sz.shards); l || r {
+			// New shards are under the merge embargo: report the cold
+			// pairs past it, so every plan has its two merges.
+			reports = int(DefaultPolicy().MergeEmbargo)
+		}
+		for range reports {
+			if err := reg.ReportStats(ShardID(i+1), st); err != nil {
+				tb.Fatal(err)
+			}
 		}
 	}
 	return reg

@@ -108,8 +108,8 @@ const (
 	// SkipMergeTooBig: merging the cold neighbours would exceed
 	// MergeMaxFraction of a split threshold.
 	SkipMergeTooBig
-	// SkipRecentlySplit: a shard split less than MergeEmbargo stats reports
-	// ago is not merged.
+	// SkipRecentlySplit: a shard split or created less than MergeEmbargo
+	// stats reports ago is not merged.
 	SkipRecentlySplit
 	// SkipNodeNotUp: the shard's node is draining or down, so it is not
 	// split or merged, or (for a down node) its shards are not moved.
@@ -151,7 +151,7 @@ var skipNames = [...]string{
 	SkipStatsUnknown:    "stats unknown",
 	SkipNoSplitKey:      "no split key inside the range",
 	SkipMergeTooBig:     "merged shard would be too big",
-	SkipRecentlySplit:   "recently split",
+	SkipRecentlySplit:   "recently split or created",
 	SkipNodeNotUp:       "node not up",
 	SkipInPlan:          "already in the plan",
 	SkipLimitReached:    "limit reached",

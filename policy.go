@@ -39,7 +39,9 @@ type Policy struct {
 	MergeMaxFraction float64
 
 	// MergeEmbargo is a count of stats reports. After a split, neither half
-	// is merged until the host has reported stats for it this many times.
+	// is merged until the host has reported stats for it this many times;
+	// nor is a shard made by CreateShard, so a key space split ahead of
+	// its data is not merged back before it holds any.
 	// It is a logical clock driven by the host's ReportStats calls; the
 	// planner reads no wall clock. Default 3. Zero means the halves may
 	// merge as soon as they are cold. It must be below 65,535.

@@ -183,7 +183,7 @@ func (s *state) create(c CreateShard) {
 	s.nextID = id + 1
 	rec := &shardRec{
 		Shard:      Shard{ID: id, Range: s.internRange(c.Range), Node: c.Node, Epoch: 1},
-		sinceSplit: neverSplit,
+		sinceSplit: 0, // the merge embargo of a split half: see Policy.MergeEmbargo
 	}
 	s.insert(rec)
 	s.link(rec)

@@ -11,8 +11,8 @@ import (
 // few cache lines of pointers while the trees stay shallow at 1M shards.
 const treeDegree = 32
 
-// neverSplit is sinceSplit for a shard with no merge embargo: one made by
-// CreateShard or restored from a snapshot.
+// neverSplit is sinceSplit for a shard with no merge embargo: one restored
+// from a snapshot (a shard's age is soft state, not in snapshots).
 // Counts of stats reports saturate one below it (Policy.Validate keeps
 // MergeEmbargo under it).
 const neverSplit = math.MaxUint16
@@ -23,9 +23,9 @@ const neverSplit = math.MaxUint16
 type shardRec struct {
 	Shard
 	keys, bytes uint64
-	// sinceSplit counts stats reports since the shard was created by a
-	// split (saturating); neverSplit for a shard that was not. The merge
-	// embargo reads it. With known
+	// sinceSplit counts stats reports since the shard was created, by a
+	// split or by CreateShard (saturating); neverSplit for a shard restored
+	// from a snapshot. The merge embargo reads it. With known
 	// and load it fits in the 8 bytes after bytes, so a record stays in
 	// the 96-byte size class.
 	sinceSplit uint16

@@ -204,7 +204,9 @@ func TestTargetColdRoundRobinMerges(t *testing.T) {
 	for i := range 400 {
 		r := KeyRange{Start: fmt.Appendf(nil, "k%04d", i), End: fmt.Appendf(nil, "k%04d", i+1)}
 		require.NoError(t, g.Apply(CreateShard{Range: r, Node: NodeID(1 + i%4)}))
-		require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: 1, Bytes: 100}))
+		for range DefaultPolicy().MergeEmbargo { // past the embargo of new shards
+			require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: 1, Bytes: 100}))
+		}
 	}
 	first := NewCoordinator(DefaultPolicy()).Plan(g.View(), 5)
 	require.NotEmpty(t, first.Commands)

@@ -10,7 +10,9 @@ import (
 //
 //	entry   = magic version count command*
 //	magic   = 0xB7
-//	version = 0x01
+//	version = 0x01, or 0x02 for an entry with a command new in version 2
+//	          (SetRebalancing, SetNodeState to NodeLost): the lowest that
+//	          can carry the commands, so older replicas read what they can
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
@@ -22,8 +24,11 @@ import (
 // Every uvarint is minimal, so an entry has exactly one encoding and a
 // decoded batch re-encodes to the same bytes.
 const (
-	entryMagic    = 0xB7
-	formatVersion = 1
+	entryMagic = 0xB7
+	// formatVersion is the newest entry format this build reads and
+	// writes; baseVersion the one entries without version-2 commands use.
+	formatVersion = 2
+	baseVersion   = 1
 
 	headerLen = 2
 	// minCommandLen is a type byte plus the shortest field (a one-byte
@@ -31,11 +36,28 @@ const (
 	minCommandLen = 2
 )
 
-// IsEntry reports whether data starts with this package's entry header (its
-// magic byte and a known format version), so a host with its own FSM can
-// route such log entries to Decode. It does not validate the rest.
+// IsEntry reports whether data starts with this package's entry header: its
+// magic byte and any format version, known to this build or newer, so a
+// host with its own FSM routes every such log entry to FSM.ApplyEntry (which
+// stops the replica on a version it cannot read rather than skip it). It
+// does not validate the rest.
 func IsEntry(data []byte) bool {
-	return len(data) >= headerLen && data[0] == entryMagic && data[1] == formatVersion
+	return len(data) >= headerLen && data[0] == entryMagic && data[1] >= baseVersion
+}
+
+// versionFor returns the lowest entry format that can carry cmds.
+func versionFor(cmds []Command) byte {
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case SetRebalancing:
+			return formatVersion
+		case SetNodeState:
+			if c.State == NodeLost {
+				return formatVersion
+			}
+		}
+	}
+	return baseVersion
 }
 
 // Encode returns cmds as one log entry, for RaftNode.Apply. A call with no
@@ -52,7 +74,7 @@ func Encode(cmds ...Command) []byte {
 // extended slice. It does not allocate when dst has enough spare capacity,
 // so a proposer can reuse one buffer. It panics as Encode does.
 func AppendEncode(dst []byte, cmds ...Command) []byte {
-	dst = append(dst, entryMagic, formatVersion)
+	dst = append(dst, entryMagic, versionFor(cmds))
 	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
 	for _, c := range cmds {
 		dst = appendCommand(dst, c)
@@ -171,8 +193,13 @@ func Decode(entry []byte) ([]Command, error) {
 	if len(entry) < headerLen {
 		return nil, corrupt(1, "truncated header")
 	}
-	if entry[1] != formatVersion {
-		return nil, corrupt(1, "unknown format version %d", entry[1])
+	switch v := entry[1]; {
+	case v > formatVersion:
+		// Wraps ErrCorruptCommand too: to this build it does not decode.
+		return nil, fmt.Errorf("%w: %w: format version %d (this build reads up to %d)",
+			ErrCorruptCommand, ErrNewerFormat, v, formatVersion)
+	case v < baseVersion:
+		return nil, corrupt(1, "unknown format version %d", v)
 	}
 	d := decoder{buf: entry, off: headerLen}
 	count := d.uvarint("command count")
@@ -194,6 +221,10 @@ func Decode(entry []byte) ([]Command, error) {
 	}
 	if d.off != len(entry) {
 		return nil, corrupt(d.off, "%d trailing bytes", len(entry)-d.off)
+	}
+	// One encoding per batch: the lowest version that carries it.
+	if need := versionFor(cmds); entry[1] != need {
+		return nil, corrupt(1, "format version %d for commands that need %d", entry[1], need)
 	}
 	return cmds, nil
 }

@@ -12,7 +12,7 @@ import (
 
 // codecHeader is the entry header followed by the given bytes.
 func codecHeader(rest ...byte) []byte {
-	return append([]byte{entryMagic, formatVersion}, rest...)
+	return append([]byte{entryMagic, baseVersion}, rest...)
 }
 
 // codecSamples are valid batches shared by the exhaustive, fuzz and
@@ -145,7 +145,8 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "wrong magic", input: []byte{0x00, formatVersion, 0x00}, want: "bad magic byte 0x00", offset: 0},
 		{name: "magic only", input: []byte{entryMagic}, want: "truncated header", offset: 1},
 		{name: "version 0", input: []byte{entryMagic, 0, 0}, want: "unknown format version 0", offset: 1},
-		{name: "version 2", input: []byte{entryMagic, 2, 0}, want: "unknown format version 2", offset: 1},
+		{name: "version 2 without version-2 commands", input: []byte{entryMagic, 2, 0}, want: "format version 2 for commands that need 1", offset: 1},
+		{name: "version 1 with a version-2 command", input: codecHeader(0x01, byte(TypeSetRebalancing), 0x01), want: "format version 1 for commands that need 2", offset: 1},
 		{name: "missing count", input: codecHeader(), want: "truncated command count", offset: 2},
 		{name: "truncated count", input: codecHeader(0x80), want: "truncated command count", offset: 2},
 		{
@@ -172,7 +173,7 @@ func TestDecodeRejects(t *testing.T) {
 		},
 		{name: "type zero", input: codecHeader(0x01, 0x00, 0x01), want: "unknown command type 0", offset: 3},
 		{name: "type after last", input: codecHeader(0x01, 0x09, 0x01), want: "unknown command type 9", offset: 3},
-		{name: "rebalancing flags 4", input: codecHeader(0x01, byte(TypeSetRebalancing), 0x04), want: "invalid rebalancing flags 4", offset: 3},
+		{name: "rebalancing flags 4", input: []byte{entryMagic, formatVersion, 0x01, byte(TypeSetRebalancing), 0x04}, want: "invalid rebalancing flags 4", offset: 3},
 		{name: "type 255", input: codecHeader(0x01, 0xff, 0x01), want: "unknown command type 255", offset: 3},
 		{
 			name:   "unknown type in second command",
@@ -283,7 +284,9 @@ func TestCodecIsEntry(t *testing.T) {
 		{name: "nil", data: nil, want: false},
 		{name: "magic only", data: []byte{entryMagic}, want: false},
 		{name: "header", data: []byte{entryMagic, formatVersion}, want: true},
-		{name: "unknown version", data: []byte{entryMagic, formatVersion + 1, 0}, want: false},
+		{name: "base version", data: []byte{entryMagic, baseVersion}, want: true},
+		{name: "newer version", data: []byte{entryMagic, formatVersion + 1, 0}, want: true},
+		{name: "version 0", data: []byte{entryMagic, 0, 0}, want: false},
 		{name: "wrong magic", data: []byte{0x00, formatVersion, 0}, want: false},
 		{name: "empty batch", data: Encode(), want: true},
 		{name: "batch", data: Encode(codecSamples()["every-type"]...), want: true},

@@ -33,6 +33,12 @@ var (
 	// truncated, has a bad checksum or an unknown version.
 	ErrCorruptSnapshot = errors.New("placement: corrupt snapshot")
 
+	// ErrNewerFormat is returned by Decode, with ErrCorruptCommand, for an
+	// entry of a format version newer than this build reads: a newer
+	// release wrote it. The FSM does not skip such an entry (replicas
+	// would diverge); it stops.
+	ErrNewerFormat = errors.New("placement: entry from a newer release")
+
 	// ErrInvalidStats is returned by ReportStats for figures it cannot
 	// plan with, such as a negative or NaN load.
 	ErrInvalidStats = errors.New("placement: invalid stats")

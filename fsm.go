@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"errors"
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
@@ -53,9 +55,18 @@ func (f *FSM) Apply(l *raft.Log) any {
 // element per command, nil for a command that applied and the rejection
 // reason (wrapping ErrRejected) for one that did not; or, for an entry that
 // does not decode, an error wrapping ErrCorruptCommand, having applied
-// nothing. It never panics on bad input and never stops the log.
+// nothing. An entry of a format version newer than this build reads
+// (ErrNewerFormat) is the one exception: it panics, stopping this replica
+// loudly rather than letting its map fall behind the others'. Upgrade
+// every server before using what a new format adds.
 func (f *FSM) ApplyEntry(index uint64, entry []byte) any {
 	cmds, err := Decode(entry)
+	if errors.Is(err, ErrNewerFormat) {
+		// Skipping it would leave this replica's map behind the others'
+		// for good. Stop, as etcd and CockroachDB do on entries they
+		// cannot apply: the fix is to upgrade this server.
+		panic(fmt.Sprintf("placement: log entry %d: %v: upgrade this server before it applies more of the log", index, err))
+	}
 	if err != nil {
 		return err
 	}

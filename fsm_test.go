@@ -250,3 +250,22 @@ func TestSnapshotRejectsImpossibleStates(t *testing.T) {
 	require.Equal(t, 2, g.View().ShardCount())
 	require.NoError(t, checkInvariants(g.View()))
 }
+
+// An entry of a newer format stops the replica loudly instead of being
+// skipped (which would leave its map behind the others' for good).
+func TestFSMStopsOnNewerFormat(t *testing.T) {
+	f := NewFSM(fixture(t))
+	entry := []byte{entryMagic, formatVersion + 1, 0}
+	require.True(t, IsEntry(entry), "every version of the header is ours")
+	_, err := Decode(entry)
+	require.ErrorIs(t, err, ErrNewerFormat)
+	require.ErrorIs(t, err, ErrCorruptCommand)
+	require.PanicsWithValue(t, "placement: log entry 7: placement: corrupt command: placement: entry from a newer release: "+
+		"format version 3 (this build reads up to 2): upgrade this server before it applies more of the log",
+		func() { f.ApplyEntry(7, entry) })
+	// Entries stay at the lowest version that carries them, so a release
+	// that reads only version 1 applies every placement command.
+	require.Equal(t, byte(baseVersion), Encode(PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})[1])
+	require.Equal(t, byte(formatVersion), Encode(SetRebalancing{Bytes: true})[1])
+	require.Equal(t, byte(formatVersion), Encode(SetNodeState{Node: 1, State: NodeLost})[1])
+}

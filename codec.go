@@ -11,8 +11,8 @@ import (
 //	entry   = magic version count command*
 //	magic   = 0xB7
 //	version = 0x01, or 0x02 for an entry with a command new in version 2
-//	          (SetRebalancing, SetNodeState to NodeLost): the lowest that
-//	          can carry the commands, so older replicas read what they can
+//	          (SetRebalancing, SetFormatVersion, SetNodeState to NodeLost):
+//	          the lowest that can carry the commands
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
@@ -49,7 +49,7 @@ func IsEntry(data []byte) bool {
 func versionFor(cmds []Command) byte {
 	for _, c := range cmds {
 		switch c := c.(type) {
-		case SetRebalancing:
+		case SetRebalancing, SetFormatVersion:
 			return formatVersion
 		case SetNodeState:
 			if c.State == NodeLost {
@@ -120,6 +120,9 @@ func appendCommand(dst []byte, c Command) []byte {
 	case SetRebalancing:
 		dst = append(dst, byte(TypeSetRebalancing))
 		return binary.AppendUvarint(dst, c.flags())
+	case SetFormatVersion:
+		dst = append(dst, byte(TypeSetFormatVersion))
+		return binary.AppendUvarint(dst, c.Version)
 	}
 	panic(fmt.Sprintf("placement: cannot encode command of type %T", c))
 }
@@ -158,6 +161,8 @@ func encodedLen(cmds []Command) int {
 				uvarintLen(uint64(c.From)) + uvarintLen(uint64(c.To))
 		case SetRebalancing:
 			n++ // flags < 4: one byte
+		case SetFormatVersion:
+			n += uvarintLen(c.Version)
 		}
 	}
 	return n
@@ -287,6 +292,8 @@ func (d *decoder) command() Command {
 			d.fail(start, "invalid rebalancing flags %d", f)
 		}
 		return SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
+	case TypeSetFormatVersion:
+		return SetFormatVersion{Version: d.uvarint("format version")}
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

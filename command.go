@@ -4,7 +4,8 @@ import "fmt"
 
 // Command is one replicated change to the placement map. The set of commands
 // is closed: the concrete types are AddNode, SetNodeState, RemoveNode,
-// CreateShard, PlaceSplit, PlaceMerge, PlaceTransfer and SetRebalancing. Commands are values;
+// CreateShard, PlaceSplit, PlaceMerge, PlaceTransfer, SetRebalancing and
+// SetFormatVersion. Commands are values;
 // Encode turns a batch of them into one raft log entry and
 // ShardRegistry.Apply applies one.
 type Command interface {
@@ -30,7 +31,32 @@ const (
 	// cannot decode an entry that carries it. The Scheduler proposes it in
 	// an entry of its own, so such a replica misses only the flag.
 	TypeSetRebalancing CommandType = 8
+	// TypeSetFormatVersion is new in this release, like SetRebalancing.
+	TypeSetFormatVersion CommandType = 9
 )
+
+// FormatVersion is the newest log entry format this build reads and writes.
+// SetFormatVersion{Version: FormatVersion} enables it once every server
+// runs this release.
+const FormatVersion = formatVersion
+
+// SetFormatVersion records in the log that every server reads entries of
+// this format version: the cluster version. What a version adds
+// (SetRebalancing and NodeLost in version 2) is rejected until the log
+// holds a SetFormatVersion of that version or later, so a leader never
+// proposes what a server of the previous release would have to skip. An
+// operator proposes it after upgrading every server (admin POST
+// /cluster/version); a new cluster includes it in its bootstrap entry. It
+// never lowers the version, and a version above FormatVersion is rejected.
+type SetFormatVersion struct {
+	Version uint64
+}
+
+// Type implements Command.
+func (SetFormatVersion) Type() CommandType { return TypeSetFormatVersion }
+
+// String formats the command for logs.
+func (c SetFormatVersion) String() string { return fmt.Sprintf("set-format-version %d", c.Version) }
 
 // SetRebalancing records in the log whether the leader's planner is part
 // way through a rebalance (by bytes, or by counts when no sizes are known)

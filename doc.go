@@ -205,20 +205,22 @@
 //
 // Log entries are written at the lowest format version that carries their
 // commands: version 1 for every placement command, version 2 only for what
-// this release adds (SetRebalancing, and SetNodeState to [NodeLost]).
-// Snapshots stay version 1 unless a rebalancing flag is set. [IsEntry]
+// this release adds (SetRebalancing, SetFormatVersion, and SetNodeState to
+// [NodeLost]). Snapshots stay version 1 until the cluster's version is
+// raised. [IsEntry]
 // recognises every version of the header, and [FSM.ApplyEntry] stops the
 // replica (it panics) on an entry of a version newer than it reads, rather
 // than skip it and let its map fall behind.
 //
-// Upgrade in this order: every server, one at a time; then use what the
-// new release adds (declare nodes lost). During the roll a server of the
-// previous release cannot decode SetRebalancing entries; the Scheduler
-// proposes them in entries of their own, so such a server misses only the
-// hysteresis flag, and its map stays identical to the others'. (It also
-// cannot install a snapshot taken while a flag is set: upgrade it.) A
-// replicated cluster version that holds new formats back until every
-// voter reads them is not built yet.
+// What a format version adds is held back until the log enables it: a
+// [SetFormatVersion] records the cluster's version, and SetRebalancing and
+// NodeLost are rejected before version 2 (the Scheduler then records no
+// hysteresis: a new leader rebalances only above the trigger). Upgrade in
+// this order: every server, one at a time; then propose
+// SetFormatVersion{Version: FormatVersion} (admin POST /cluster/version).
+// A new cluster includes it in its bootstrap entry. The version is set by
+// the operator, not by the servers' own reports: nothing in the library
+// yet collects what every voter's build reads.
 //
 // # Concurrency
 //

@@ -74,6 +74,10 @@ var (
 	ErrNotAdjacent = rejection("shards not adjacent")
 	// ErrNodeMismatch: a merge of shards owned by different nodes.
 	ErrNodeMismatch = rejection("shards on different nodes")
+	// ErrFormatVersion: a command that needs a newer cluster format version
+	// than the log has enabled (see SetFormatVersion), or a
+	// SetFormatVersion that would lower it or exceed this build's.
+	ErrFormatVersion = rejection("format version not enabled")
 	// ErrInvalidCommand: a command with a zero ID, an unknown node state, or
 	// a transfer to the node it is already on.
 	ErrInvalidCommand = rejection("invalid command")

@@ -106,7 +106,8 @@ func TestSnapshotRejectsCorruption(t *testing.T) {
 func TestSnapshotCarriesRebalancingFlags(t *testing.T) {
 	g := fixture(t)
 	require.Equal(t, byte(snapshotVersion), snapshotBytes(t, g.View())[len(snapshotMagic)])
-	mustApply(t, g, SetRebalancing{Bytes: true})
+	require.ErrorIs(t, g.Apply(SetRebalancing{Bytes: true}), ErrFormatVersion, "format 1 holds no flags")
+	mustApply(t, g, SetFormatVersion{Version: 2}, SetRebalancing{Bytes: true})
 	snap := snapshotBytes(t, g.View())
 	require.Equal(t, byte(snapshotVersionFlags), snap[len(snapshotMagic)])
 	restored := NewShardRegistry()
@@ -121,7 +122,7 @@ func TestSnapshotCarriesRebalancingFlags(t *testing.T) {
 	// Version 2 with no flag set is not how it is written: rejected.
 	zero := forge(func(b []byte) []byte { return b })
 	zero[len(snapshotMagic)] = snapshotVersionFlags
-	body := append(zero[:len(snapshotMagic)+1:len(snapshotMagic)+1], 1, 0, 0, 0)
+	body := append(zero[:len(snapshotMagic)+1:len(snapshotMagic)+1], 1, 0, 1, 0, 0)
 	require.ErrorIs(t, restored.ReadSnapshot(bytes.NewReader(binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli)))), ErrCorruptSnapshot)
 }
 

@@ -16,10 +16,11 @@ type dump struct {
 	Stats       map[ShardID]Stats
 	NextID      ShardID
 	Rebalancing SetRebalancing
+	Format      uint64
 }
 
 func dumpOf(v View) dump {
-	d := dump{Nodes: v.Nodes(), NextID: v.NextShardID(), Stats: map[ShardID]Stats{}, Rebalancing: v.Rebalancing()}
+	d := dump{Nodes: v.Nodes(), NextID: v.NextShardID(), Stats: map[ShardID]Stats{}, Rebalancing: v.Rebalancing(), Format: v.FormatVersion()}
 	for sh := range v.Shards() {
 		d.Shards = append(d.Shards, sh)
 		if st, ok := v.Stats(sh.ID); ok {

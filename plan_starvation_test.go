@@ -13,7 +13,7 @@ import (
 func starvationMap(t *testing.T, n int, st Stats, up1 Stats, state NodeState) (*ShardRegistry, ShardID) {
 	t.Helper()
 	g := NewShardRegistry()
-	mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3})
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3})
 	for i := range n {
 		r := KeyRange{Start: fmt.Appendf(nil, "k%04d", i), End: fmt.Appendf(nil, "k%04d", i+1)}
 		mustApply(t, g, CreateShard{Range: r, Node: 3})

@@ -157,6 +157,8 @@ func (s *state) apply(cmd Command, rec *shardRec) {
 		s.merge(c, rec)
 	case SetRebalancing:
 		s.rebalancing = c
+	case SetFormatVersion:
+		s.formatVersion = c.Version
 	case PlaceTransfer:
 		moved := *rec
 		moved.Node = c.To

@@ -24,6 +24,11 @@ func check(s *state, cmd Command) (*shardRec, error) {
 	case PlaceTransfer:
 		return checkTransfer(s, cmd, c)
 	case SetRebalancing:
+		return nil, needVersion(s, cmd, formatVersion)
+	case SetFormatVersion:
+		if c.Version < s.formatVersion || c.Version > formatVersion {
+			return nil, fmt.Errorf("%v: cluster at %d, this build up to %d: %w", c, s.formatVersion, formatVersion, ErrFormatVersion)
+		}
 		return nil, nil
 	case nil:
 		return nil, fmt.Errorf("nil command: %w", ErrInvalidCommand)
@@ -41,12 +46,23 @@ func checkAddNode(s *state, c AddNode) error {
 	return nil
 }
 
+// needVersion rejects cmd unless the log has enabled format version v.
+func needVersion(s *state, cmd Command, v uint64) error {
+	if s.formatVersion < v {
+		return fmt.Errorf("%v: needs format version %d, the cluster is at %d: %w", cmd, v, s.formatVersion, ErrFormatVersion)
+	}
+	return nil
+}
+
 func checkSetNodeState(s *state, c SetNodeState) error {
 	if !c.State.Valid() {
 		return fmt.Errorf("%v: %w", c, ErrInvalidCommand)
 	}
 	if s.nodeIndex(c.Node) < 0 {
 		return fmt.Errorf("%v: %w", c, ErrUnknownNode)
+	}
+	if c.State == NodeLost {
+		return needVersion(s, c, formatVersion)
 	}
 	return nil
 }

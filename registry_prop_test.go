@@ -35,6 +35,9 @@ func genCommand(t *rapid.T, v View) Command {
 	case 0:
 		return AddNode{Node: node}
 	case 10:
+		if rapid.Bool().Draw(t, "format") {
+			return SetFormatVersion{Version: uint64(rapid.IntRange(0, 3).Draw(t, "version"))}
+		}
 		return SetRebalancing{Bytes: rapid.Bool().Draw(t, "rebytes"), Load: rapid.Bool().Draw(t, "reload")}
 	case 1:
 		return SetNodeState{Node: node, State: NodeState(rapid.IntRange(0, 4).Draw(t, "state"))}

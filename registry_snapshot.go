@@ -13,12 +13,14 @@ import (
 // Snapshot format, versions 1 and 2 (all integers unsigned varints):
 //
 //	"PLSN" 1 nextID nodeCount (id state)* shardCount shard* crc32
-//	"PLSN" 2 nextID flags nodeCount (id state)* shardCount shard* crc32
-//	flags = the last SetRebalancing's wire field (1 to 3)
+//	"PLSN" 2 nextID flags format nodeCount (id state)* shardCount shard* crc32
+//	flags  = the last SetRebalancing's wire field (0 to 3)
+//	format = the cluster's format version (SetFormatVersion)
 //
-// Version 2 is written only while a rebalancing flag is set, so a map
-// without one snapshots as before and releases that read only version 1
-// can still install it.
+// Version 2 is written only once the cluster's format version or a
+// rebalancing flag is set (both need format version 2), so a map without
+// them snapshots as before and releases that read only version 1 can still
+// install it.
 //
 //	shard = id start end node epoch      (in key order)
 //	start, end = uvarint(0) for nil, else uvarint(n+1) and n bytes
@@ -29,7 +31,8 @@ import (
 const (
 	snapshotMagic   = "PLSN"
 	snapshotVersion = 1
-	// snapshotVersionFlags adds the rebalancing flags.
+	// snapshotVersionFlags adds the rebalancing flags and the format
+	// version.
 	snapshotVersionFlags = 2
 )
 
@@ -43,10 +46,11 @@ func (v View) WriteSnapshot(w io.Writer) error {
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
 	var buf []byte
 	buf = append(buf, snapshotMagic...)
-	if f := s.rebalancing.flags(); f != 0 {
+	if f := s.rebalancing.flags(); f != 0 || s.formatVersion != baseVersion {
 		buf = append(buf, snapshotVersionFlags)
 		buf = binary.AppendUvarint(buf, uint64(s.nextID))
 		buf = binary.AppendUvarint(buf, f)
+		buf = binary.AppendUvarint(buf, s.formatVersion)
 	} else {
 		buf = append(buf, snapshotVersion)
 		buf = binary.AppendUvarint(buf, uint64(s.nextID))
@@ -146,12 +150,15 @@ func decodeState(d *decoder, withFlags bool) *state {
 	}
 	if withFlags {
 		start := d.off
-		// Version 2 is written only with a flag set: 0 is not canonical.
-		if f := d.uvarint("rebalancing flags"); d.err == nil && (f == 0 || f > 3) {
-			d.fail(start, "invalid rebalancing flags %d", f)
-		} else {
-			s.rebalancing = SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
+		f, v := d.uvarint("rebalancing flags"), d.uvarint("format version")
+		// Version 2 is written only when it says something: flags 0 at
+		// format 1 is not canonical, and neither is a format this build
+		// could not have written, or flags a format-1 cluster cannot hold.
+		if d.err == nil && (f > 3 || v < baseVersion || v > formatVersion || (v == baseVersion)) {
+			d.fail(start, "invalid rebalancing flags %d or format version %d", f, v)
 		}
+		s.rebalancing = SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
+		s.formatVersion = v
 	}
 	for n := d.uvarint("node count"); n > 0 && d.err == nil; n-- {
 		start := d.off

@@ -174,6 +174,9 @@ type state struct {
 	// rebalancing is the last SetRebalancing applied: replicated, and in
 	// snapshots.
 	rebalancing SetRebalancing
+	// formatVersion is the cluster's format version (SetFormatVersion):
+	// replicated, and in snapshots. 1 until the log raises it.
+	formatVersion uint64
 	// w runs the lookups of whoever writes this state (the registry under
 	// its lock, or Try on its private copy). Readers of a shared state use
 	// pooled seekers instead.
@@ -182,16 +185,17 @@ type state struct {
 
 func newState() *state {
 	return &state{
-		byStart: btree.NewG(treeDegree, lessStart),
-		byID:    btree.NewG(treeDegree, lessID),
-		byNode:  btree.NewG(treeDegree, lessNodeCost),
-		byKeys:  btree.NewG(treeDegree, lessKeysDesc),
-		byBytes: btree.NewG(treeDegree, lessBytesDesc),
-		byLoad:  btree.NewG(treeDegree, lessNodeLoad),
-		pairs:   btree.NewG(treeDegree, lessPair),
-		hints:   btree.NewG(treeDegree, lessHint),
-		nextID:  1,
-		w:       newSeeker(),
+		byStart:       btree.NewG(treeDegree, lessStart),
+		byID:          btree.NewG(treeDegree, lessID),
+		byNode:        btree.NewG(treeDegree, lessNodeCost),
+		byKeys:        btree.NewG(treeDegree, lessKeysDesc),
+		byBytes:       btree.NewG(treeDegree, lessBytesDesc),
+		byLoad:        btree.NewG(treeDegree, lessNodeLoad),
+		pairs:         btree.NewG(treeDegree, lessPair),
+		hints:         btree.NewG(treeDegree, lessHint),
+		nextID:        1,
+		formatVersion: baseVersion,
+		w:             newSeeker(),
 	}
 }
 
@@ -199,18 +203,19 @@ func newState() *state {
 // copied lazily on the first write to each.
 func (s *state) clone() *state {
 	return &state{
-		byStart:     s.byStart.Clone(),
-		byID:        s.byID.Clone(),
-		byNode:      s.byNode.Clone(),
-		byKeys:      s.byKeys.Clone(),
-		byBytes:     s.byBytes.Clone(),
-		byLoad:      s.byLoad.Clone(),
-		pairs:       s.pairs.Clone(),
-		hints:       s.hints.Clone(),
-		nodes:       append([]nodeRec(nil), s.nodes...),
-		nextID:      s.nextID,
-		rebalancing: s.rebalancing,
-		w:           newSeeker(),
+		byStart:       s.byStart.Clone(),
+		byID:          s.byID.Clone(),
+		byNode:        s.byNode.Clone(),
+		byKeys:        s.byKeys.Clone(),
+		byBytes:       s.byBytes.Clone(),
+		byLoad:        s.byLoad.Clone(),
+		pairs:         s.pairs.Clone(),
+		hints:         s.hints.Clone(),
+		nodes:         append([]nodeRec(nil), s.nodes...),
+		nextID:        s.nextID,
+		rebalancing:   s.rebalancing,
+		formatVersion: s.formatVersion,
+		w:             newSeeker(),
 	}
 }
 

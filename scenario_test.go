@@ -26,6 +26,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	node ID                     (an up node)
 //	state ID up|draining|down|lost
 //	capacity ID BYTES           (report the node's capacity)
+//	format N                    (apply SetFormatVersion N)
 //	shard ID START END NODE     (END "+inf" is unbounded; keys may be Go-quoted)
 //	shards NODE COUNT [keys=N bytes=N load=F]
 //	                            (COUNT consecutive shards after the last one,
@@ -120,6 +121,8 @@ func (sc *scenario) do(f []string) (string, bool) {
 				require.NoError(t, sc.g.ReportStats(id, sc.stats(args)))
 			}
 		}
+	case "format":
+		require.NoError(t, sc.g.Apply(SetFormatVersion{Version: uint64(atoi(t, f[1]))}))
 	case "capacity":
 		require.NoError(t, sc.g.ReportNodeStats(NodeID(atoi(t, f[1])), NodeStats{Capacity: uint64(atoi(t, f[2]))}))
 	case "stats":

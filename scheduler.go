@@ -22,8 +22,9 @@ import (
 // hashicorp/go-metrics' global sink under "placement".
 //
 // Whether a rebalance is in progress (the hysteresis between each trigger
-// and its stop band) is recorded in the log: when a plan changes it, the
-// tick proposes a SetRebalancing in an entry of its own after the plan's.
+// and its stop band) is recorded in the log, once the cluster's format
+// version is 2 (see SetFormatVersion): when a plan changes it, the tick
+// proposes a SetRebalancing in an entry of its own after the plan's.
 // A new leader, after its barrier, resumes from that record
 // (Coordinator.Resume): it finishes a rebalance its predecessor left in
 // progress and starts none while the spreads are under their triggers.
@@ -136,7 +137,9 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	plan := s.coord.preview(view, s.cfg.MaxActionsPerTick)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
-	recorded := view.Rebalancing() != mark
+	// Recorded only once the cluster reads format version 2; before that
+	// a new leader resumes nothing (it rebalances only above a trigger).
+	recorded := view.Rebalancing() != mark && view.FormatVersion() >= formatVersion
 	rep.PlanTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "plan"}, start)
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))

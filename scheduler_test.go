@@ -17,6 +17,7 @@ import (
 func skewed(t *testing.T) *placement.ShardRegistry {
 	t.Helper()
 	reg := placement.NewShardRegistry()
+	require.NoError(t, reg.Apply(placement.SetFormatVersion{Version: placement.FormatVersion}))
 	for n := placement.NodeID(1); n <= 3; n++ {
 		require.NoError(t, reg.Apply(placement.AddNode{Node: n}))
 	}
@@ -293,6 +294,7 @@ func TestApplyTimeoutThenBarrier(t *testing.T) {
 func balancedUnderTrigger(t *testing.T) *harness {
 	t.Helper()
 	reg := placement.NewShardRegistry()
+	require.NoError(t, reg.Apply(placement.SetFormatVersion{Version: placement.FormatVersion}))
 	for n := placement.NodeID(1); n <= 3; n++ {
 		require.NoError(t, reg.Apply(placement.AddNode{Node: n}))
 	}

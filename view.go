@@ -127,6 +127,10 @@ func (v View) Count(node NodeID) int {
 // counts) and by load. Replicated state; a new leader resumes from it.
 func (v View) Rebalancing() SetRebalancing { return v.state().rebalancing }
 
+// FormatVersion returns the cluster's format version: the last
+// SetFormatVersion the log applied, 1 before any.
+func (v View) FormatVersion() uint64 { return v.state().formatVersion }
+
 // NextShardID returns the ID the next split (or a CreateShard without an ID)
 // will take.
 func (v View) NextShardID() ShardID { return v.state().nextID }

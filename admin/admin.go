@@ -19,6 +19,7 @@
 //	POST /nodes/{id}/drain   (no body)                   empty a node
 //	POST /nodes/{id}/down    (no body)                   take a node out
 //	POST /nodes/{id}/lost    (no body)                   gone for good: re-home its shards
+//	POST /cluster/version    {"version": 2}              every server runs this release
 //	POST /nodes/{id}/up      (no body)                   bring it back
 //	POST /shards             {"shards": [{"start", "end", "node", "id"}]}
 //	POST /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
@@ -168,6 +169,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /nodes/{id}/drain", h.write(h.setState(placement.NodeDraining)))
 	mux.Handle("POST /nodes/{id}/down", h.write(h.setState(placement.NodeDown)))
 	mux.Handle("POST /nodes/{id}/lost", h.write(h.setState(placement.NodeLost)))
+	mux.Handle("POST /cluster/version", h.write(h.postClusterVersion))
 	mux.Handle("POST /nodes/{id}/up", h.write(h.setState(placement.NodeUp)))
 	mux.Handle("POST /shards", h.write(h.postShards))
 	mux.Handle("POST /stats", h.write(h.postStats))

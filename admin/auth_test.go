@@ -50,6 +50,9 @@ func TestWritesWithTheTokenSucceed(t *testing.T) {
 			if w.path != "/shards" {
 				e.apply(t, placement.CreateShard{Range: placement.KeyRange{}, Node: 1})
 			}
+			if w.path == "/nodes/1/lost" {
+				e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
+			}
 			// The scheme is case-insensitive (RFC 9110).
 			rec := e.do(http.MethodPost, w.path, w.body, "bearer "+token)
 			if rec.Code/100 != 2 {

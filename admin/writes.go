@@ -14,6 +14,25 @@ import (
 )
 
 // addNodeRequest is POST /nodes.
+// clusterVersionRequest is POST /cluster/version.
+type clusterVersionRequest struct {
+	Version uint64 `json:"version"`
+}
+
+// postClusterVersion proposes SetFormatVersion: run it once every server
+// runs a release that reads the version. It is refused (409) if it would
+// lower the cluster's version or exceed this server's build.
+func (h *handler) postClusterVersion(w http.ResponseWriter, r *http.Request) {
+	var req clusterVersionRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !h.proposeOne(w, r, placement.SetFormatVersion{Version: req.Version}) {
+		return
+	}
+	writeJSON(w, http.StatusOK, clusterVersionRequest{Version: h.opts.Registry.View().FormatVersion()})
+}
+
 type addNodeRequest struct {
 	ID placement.NodeID `json:"id"`
 }

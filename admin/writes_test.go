@@ -207,6 +207,21 @@ func TestPostNodeStats(t *testing.T) {
 	}
 }
 
+func TestPostClusterVersion(t *testing.T) {
+	e := newEnv(t)
+	requireRejected(t, e, []badRequest{
+		{name: "beyond this build", path: "/cluster/version", body: `{"version": 9}`, status: http.StatusConflict, want: "format version not enabled"},
+	})
+	var got struct{ Version uint64 }
+	decode(t, e.post("/cluster/version", `{"version": 2}`), http.StatusOK, &got)
+	if got.Version != 2 || e.reg.View().FormatVersion() != 2 {
+		t.Errorf("answered %d, registry at %d", got.Version, e.reg.View().FormatVersion())
+	}
+	requireRejected(t, e, []badRequest{
+		{name: "lower", path: "/cluster/version", body: `{"version": 1}`, status: http.StatusConflict, want: "format version not enabled"},
+	})
+}
+
 func TestPauseAndResume(t *testing.T) {
 	e := newEnv(t)
 	var got struct{ Paused bool }
@@ -273,6 +288,7 @@ var writes = []struct{ path, body string }{
 	{path: "/nodes/1/drain"},
 	{path: "/nodes/1/down"},
 	{path: "/nodes/1/up"},
+	{path: "/cluster/version", body: `{"version": 2}`},
 	{path: "/nodes/1/lost"},
 	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},

@@ -128,10 +128,11 @@ func run() error {
 	return d.summary(time.Since(start), (victim+1)%3, identical)
 }
 
-// bootstrap is one entry: five data nodes and 60 shards over a skewed key
-// space (node 1 holds 24, node 5 none).
+// bootstrap is one entry: a new cluster's format version (every server runs
+// this release), five data nodes and 60 shards over a skewed key space
+// (node 1 holds 24, node 5 none).
 func bootstrap() []placement.Command {
-	cmds := []placement.Command{}
+	cmds := []placement.Command{placement.SetFormatVersion{Version: placement.FormatVersion}}
 	for n := placement.NodeID(1); n <= dataNodes; n++ {
 		cmds = append(cmds, placement.AddNode{Node: n})
 	}

@@ -35,7 +35,7 @@ type demo struct {
 	cluster   *placementtest.Cluster
 	ticks     int
 	quiet     int
-	minimum   int                                   // MinMoves of the first plan with a transfer
+	minBytes  int64                                 // MinBytes of the first plan with a transfer, or -1
 	applied   map[int]map[placement.CommandType]int // per raft server
 	started   bool                                  // the map and stats are in
 	converged chan struct{}
@@ -53,7 +53,7 @@ func run() error {
 	d := &demo{
 		applied:   map[int]map[placement.CommandType]int{},
 		converged: make(chan struct{}),
-		minimum:   -1,
+		minBytes:  -1,
 	}
 	cfg := placement.DefaultConfig()
 	cfg.TickInterval = tickInterval
@@ -87,10 +87,15 @@ func run() error {
 		return fmt.Errorf("bootstrap not replicated: %w", err)
 	}
 	// The host reports shard sizes on every server: stats are soft state.
+	// New shards are under the merge embargo for MergeEmbargo reports, as
+	// if they had been split: report past it, as a host that has run a
+	// while would have.
 	for _, s := range c.Servers {
-		for id, st := range stats() {
-			if err := s.Registry.ReportStats(id, st); err != nil {
-				return err
+		for range cfg.MergeEmbargo {
+			for id, st := range stats() {
+				if err := s.Registry.ReportStats(id, st); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -197,10 +202,11 @@ func (d *demo) onTick(server int, rep placement.TickReport, err error) {
 		return
 	}
 	d.ticks++
-	if d.minimum < 0 && hasTransfer(rep.Commands) {
-		// Splits and merges come first in every plan, so the first plan
-		// with a transfer sees the final shard count.
-		d.minimum = rep.MinMoves
+	if d.minBytes < 0 && hasTransfer(rep.Commands) {
+		// The host reports sizes, so the planner balances bytes: the
+		// first plan with a transfer reports the least bytes that even
+		// them out (splits and merges change no node's bytes).
+		d.minBytes = int64(rep.MinBytes)
 	}
 	if rep.Term != d.lastTerm {
 		note := ""
@@ -211,8 +217,8 @@ func (d *demo) onTick(server int, rep placement.TickReport, err error) {
 		d.lastTerm = rep.Term
 	}
 	counts := d.counts(server)
-	fmt.Printf("tick %3d  server%d  imbalance %.2f  after: shards/node %s  %s\n",
-		d.ticks, server, rep.Imbalance, counts, describe(rep, err))
+	fmt.Printf("tick %3d  server%d  spread %v  after: shards/node %s  %s\n",
+		d.ticks, server, rep.Balance, counts, describe(rep, err))
 	if err == nil && len(rep.Commands) == 0 {
 		d.quiet++
 		if d.quiet == quietTicks {
@@ -264,9 +270,9 @@ func (d *demo) summary(elapsed time.Duration, witness int, identical bool) error
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	applied := d.applied[witness]
-	fmt.Printf("\nsummary after %v: %d leader ticks, %d splits, %d merges, %d transfers (minimum %d)\n",
+	fmt.Printf("\nsummary after %v: %d leader ticks, %d splits, %d merges, %d transfers (lower bound on bytes to move: %d MiB)\n",
 		elapsed.Round(time.Millisecond), d.ticks, applied[placement.TypePlaceSplit],
-		applied[placement.TypePlaceMerge], applied[placement.TypePlaceTransfer], d.minimum)
+		applied[placement.TypePlaceMerge], applied[placement.TypePlaceTransfer], max(d.minBytes, 0)>>20)
 	if !identical {
 		fmt.Println("replicas differ")
 		return fmt.Errorf("replicas differ")

@@ -53,15 +53,7 @@ func (pl *planner) rebalanceBytes() {
 		pl.out.Rebalancing = false
 		return
 	}
-	if pl.out.Balance.Bytes > pl.pol.ImbalanceThreshold {
-		pl.out.Rebalancing = true
-	}
-	spread := pl.out.Balance.Bytes
-	if pl.moved {
-		spread = pl.spreadOf(pl.bytes) // drains or merge moves changed it
-	}
-	if !pl.out.Rebalancing || spread <= pl.pol.StopBand {
-		pl.out.Rebalancing = false
+	if !pl.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		return
 	}
@@ -80,6 +72,24 @@ func (pl *planner) rebalanceBytes() {
 	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
 		pl.out.Rebalancing = false
 	}
+}
+
+// engage applies a phase's hysteresis: the phase starts (*on) when the
+// view's spread exceeds trigger, and runs while the projected spread (the
+// view's, unless a transfer planned before changed vals) is above stop.
+// It reports whether the phase runs, clearing *on when it does not.
+func (pl *planner) engage(on *bool, spread float64, vals []float64, trigger, stop float64) bool {
+	if spread > trigger {
+		*on = true
+	}
+	if pl.moved {
+		spread = pl.spreadOf(vals) // drains or merge moves changed it
+	}
+	if !*on || spread <= stop {
+		*on = false
+		return false
+	}
+	return true
 }
 
 // spreadAtMost returns the stopping test of a phase that ends when the

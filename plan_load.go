@@ -16,15 +16,7 @@ func (pl *planner) rebalanceLoad() {
 		pl.out.RebalancingLoad = false
 		return
 	}
-	if pl.out.Balance.Load > pl.pol.LoadThreshold {
-		pl.out.RebalancingLoad = true
-	}
-	spread := pl.out.Balance.Load
-	if pl.moved {
-		spread = pl.spreadOf(pl.load)
-	}
-	if !pl.out.RebalancingLoad || spread <= pl.pol.LoadStopBand {
-		pl.out.RebalancingLoad = false
+	if !pl.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.load, pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
 		return
 	}
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {

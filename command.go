@@ -27,9 +27,8 @@ const (
 	TypePlaceSplit    CommandType = 5
 	TypePlaceMerge    CommandType = 6
 	TypePlaceTransfer CommandType = 7
-	// TypeSetRebalancing is new in this release: a replica of an older one
-	// cannot decode an entry that carries it. The Scheduler proposes it in
-	// an entry of its own, so such a replica misses only the flag.
+	// TypeSetRebalancing is new in this release (format version 2): the
+	// Scheduler proposes it only once the log has enabled that version.
 	TypeSetRebalancing CommandType = 8
 	// TypeSetFormatVersion is new in this release, like SetRebalancing.
 	TypeSetFormatVersion CommandType = 9
@@ -63,7 +62,9 @@ func (c SetFormatVersion) String() string { return fmt.Sprintf("set-format-versi
 // and through a rebalance by load: the hysteresis between each trigger and
 // its stop band. A new leader resumes exactly what the log says is in
 // progress (Coordinator.Resume), rather than guessing. The Scheduler
-// proposes it when a plan changes the flags; it never fails to apply.
+// proposes it in the entry of the plan that changes the flags (alone when
+// that plan has no commands), so a plan and its flag commit together. It
+// needs format version 2 (SetFormatVersion).
 type SetRebalancing struct {
 	Bytes bool
 	Load  bool

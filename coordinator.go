@@ -118,10 +118,17 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.rebalanceLoad()
 	if pl.cut && !pl.full() {
 		// The first pass's "limit reached" for drains, splits and merges
-		// meant their reservation; the second pass says again what still
-		// does not fit.
+		// meant their reservation, and its "scan budget spent" and "node
+		// not up" counted a scan the second pass makes again: it says
+		// anew what still applies.
 		pl.out.Skipped = slices.DeleteFunc(pl.out.Skipped, func(s Skip) bool {
-			return s.Reason == SkipLimitReached && (s.Shard != 0 || s.Node != 0)
+			switch s.Reason {
+			case SkipLimitReached, SkipScanBudget:
+				return s.Shard != 0 || s.Node != 0
+			case SkipNodeNotUp:
+				return true
+			}
+			return false
 		})
 		pl.second = true
 		pl.drain()

@@ -44,9 +44,10 @@
 // [Config].TickInterval: it issues a raft barrier once per term (and after
 // any proposal whose outcome was unknown) so it never plans on a stale map,
 // asks the Coordinator for at most MaxActionsPerTick commands, and proposes
-// them as one log entry. When a plan starts or ends a rebalance it also
-// proposes a [SetRebalancing], in an entry of its own, so the hysteresis is
-// replicated: a new leader resumes exactly what the log says is in
+// them as one log entry. When a plan starts or ends a rebalance the entry
+// also carries a [SetRebalancing] (once the cluster is at format version
+// 2), so the hysteresis is replicated with the plan: a new leader resumes
+// exactly what the log says is in
 // progress, and errors within a term (a busy leader's enqueue timeout)
 // change nothing. On a follower it does nothing.
 //

@@ -226,6 +226,13 @@ func TestSnapshotRejectsImpossibleStates(t *testing.T) {
 			b = binary.AppendUvarint(b, 257) // would narrow to 1, NodeUp
 			return binary.AppendUvarint(b, 0)
 		}},
+		{name: "lost node at format version 1", body: func(b []byte) []byte {
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, 1)
+			b = binary.AppendUvarint(b, uint64(NodeLost))
+			return binary.AppendUvarint(b, 0)
+		}},
 		{name: "empty range", body: func(b []byte) []byte {
 			b = binary.AppendUvarint(nodes(binary.AppendUvarint(b, 2), 1), 1)
 			return shardBytes(b, 1, []byte("m"), []byte("m"), 1, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,8 @@ import (
 // Whether a rebalance is in progress (the hysteresis between each trigger
 // and its stop band) is recorded in the log, once the cluster's format
 // version is 2 (see SetFormatVersion): when a plan changes it, the tick
-// proposes a SetRebalancing in an entry of its own after the plan's.
+// adds a SetRebalancing to the plan's entry (or proposes it alone when the
+// plan has no commands).
 // A new leader, after its barrier, resumes from that record
 // (Coordinator.Resume): it finishes a rebalance its predecessor left in
 // progress and starts none while the spreads are under their triggers.
@@ -44,6 +46,9 @@ type Scheduler struct {
 	term        uint64
 	needBarrier bool
 	needResume  bool // the planner takes its hysteresis from the log next
+	// current is set while this server leads and its planner's memory is
+	// this term's (resumed from the log); DryRun reads it without tickMu.
+	current atomic.Bool
 
 	// coordMu guards coord. It is held only while planning, so DryRun does
 	// not wait for a tick's raft apply.
@@ -97,9 +102,16 @@ func (s *Scheduler) Paused() bool { return s.paused.Load() }
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
+	view := s.reg.View()
 	s.coordMu.Lock()
-	defer s.coordMu.Unlock()
-	return s.coord.preview(s.reg.View(), s.cfg.MaxActionsPerTick)
+	c := *s.coord
+	s.coordMu.Unlock()
+	if !s.current.Load() {
+		// Not a leader whose planner has resumed in this term: plan with
+		// the hysteresis the log holds, as the next leader would.
+		c.Resume(view)
+	}
+	return c.preview(view, s.cfg.MaxActionsPerTick)
 }
 
 // Tick runs one cycle now: on the leader, a barrier if needed, then a plan,
@@ -133,6 +145,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	if s.needResume {
 		s.coord.Resume(view)
 		s.needResume = false
+		s.current.Store(true)
 	}
 	plan := s.coord.preview(view, s.cfg.MaxActionsPerTick)
 	s.coordMu.Unlock()
@@ -156,9 +169,17 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		s.log.Debug("proposing", zap.Stringer("command", c))
 	}
 
+	// The flag rides in the plan's own entry, so the two commit or fail
+	// together: a plan applied with its flag lost would strand a rebalance
+	// at the next leader. (Only a cluster at format version 2 records it,
+	// and there every server reads the entry.)
+	entry := plan.Commands
+	if recorded {
+		entry = append(slices.Clip(plan.Commands), mark)
+	}
 	start = time.Now()
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	resp, err := s.raft.Apply(actx, Encode(plan.Commands...))
+	resp, err := s.raft.Apply(actx, Encode(entry...))
 	cancel()
 	rep.ApplyTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "apply"}, start)
@@ -170,19 +191,21 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
 	if results, ok := resp.([]error); ok {
-		rep.Results = results
+		rep.Results = results[:min(len(results), len(plan.Commands))]
 	}
 	if n := rep.Rejected(); n > 0 {
 		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
 	}
-	return rep, s.record(ctx, &rep, plan, mark, recorded)
+	if recorded {
+		rep.Recorded = &mark
+	}
+	return rep, s.record(ctx, &rep, plan, mark, false)
 }
 
 // record ends a tick whose plan applied: the planner adopts the plan's
 // hysteresis flags, and when they differ from what the log holds (changed)
-// it proposes mark, in an entry of its own, so a replica of a release that
-// cannot decode it misses only the flag.
+// and the plan had no commands to carry it, it proposes mark alone.
 func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark SetRebalancing, changed bool) error {
 	s.coordMu.Lock()
 	s.coord.adopt(plan)
@@ -217,10 +240,14 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		s.coord = coord
 		s.coordMu.Unlock()
 		s.needBarrier, s.needResume = true, true
+		s.current.Store(false)
 	case leader && !s.leader:
 		// Leader again in the same term after an error (a busy leader's
 		// ErrEnqueueTimeout, say): the planner keeps its memory.
 		s.needBarrier = true
+		s.current.Store(!s.needResume)
+	case !leader:
+		s.current.Store(false)
 	}
 	s.leader, s.term = leader, term
 	return leader
@@ -231,6 +258,7 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 func (s *Scheduler) lost(err error) {
 	if errors.Is(err, ErrNotLeader) {
 		s.leader = false
+		s.current.Store(false)
 		s.log.Info("leadership lost", zap.Error(err))
 	}
 }

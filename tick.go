@@ -38,8 +38,9 @@ type TickReport struct {
 	Rebalancing, RebalancingLoad bool
 	MinMoves                     int
 	MinBytes                     uint64
-	// Recorded is the SetRebalancing the tick proposed, in an entry of its
-	// own, because the plan changed the hysteresis flags; nil if none.
+	// Recorded is the SetRebalancing the tick proposed (after the plan's
+	// commands, in the same entry) because the plan changed the
+	// hysteresis flags; nil if none. Commands and Results leave it out.
 	Recorded *SetRebalancing
 	// PlanTime and ApplyTime are the wall-clock durations of planning and
 	// of the raft apply.

@@ -440,3 +440,33 @@ func TestFlagCommitsWithItsPlan(t *testing.T) {
 	v := h.reg.View()
 	require.Equal(t, []int{6, 6, 5}, []int{v.Count(1), v.Count(2), v.Count(3)}, "17 shards as even as they go")
 }
+
+// DryRun on a server that no longer leads plans with the hysteresis the
+// log holds, not with its old term's memory.
+func TestDryRunOnAFollowerUsesTheLogsFlags(t *testing.T) {
+	h := balancedUnderTrigger(t)
+	for i := 14; i < 17; i++ { // 9/4/4: above the trigger
+		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
+		require.NoError(t, h.reg.Apply(placement.CreateShard{Range: r, Node: 1}))
+	}
+	h.fake.SetLeader(true)
+	_, err := h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	require.True(t, h.reg.View().Rebalancing().Bytes)
+	// Another leader ends the rebalance at 7/5/5 (imbalance 0.35, under
+	// the trigger but outside the stop band), and this server follows.
+	h.fake.SetLeader(false)
+	_, err = h.sched.Tick(context.Background())
+	require.NoError(t, err)
+	v := h.reg.View()
+	for sh := range v.ShardsOn(1) {
+		require.NoError(t, h.reg.Apply(placement.PlaceTransfer{Shard: sh.ID, Epoch: sh.Epoch, From: 1, To: 3}))
+		break
+	}
+	v = h.reg.View()
+	require.Equal(t, []int{7, 5, 5}, []int{v.Count(1), v.Count(2), v.Count(3)})
+	require.NoError(t, h.reg.Apply(placement.SetRebalancing{}))
+	plan := h.sched.DryRun()
+	require.False(t, plan.Rebalancing)
+	require.Empty(t, plan.Commands, "the log says no rebalance is in progress, and 7/5/5 is under the trigger")
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -45,20 +47,30 @@ type RaftAdapter struct {
 	r        *raft.Raft
 	changes  chan struct{}
 	observer *raft.Observer
+	closed   atomic.Bool
+
+	// stopped is closed once r has shut down; every future's waiter is
+	// released by it (see releaseOnShutdown).
+	stopped  chan struct{}
+	stop     sync.Once
+	shutdown atomic.Bool // stopped is closed
 	close    sync.Once
 }
 
 // NewRaftNode adapts r, which must not be nil, and registers a raft observer
-// that feeds LeadershipChanges. Call Close to deregister it when the adapter
-// is no longer used; r itself is left to the host to shut down.
+// that feeds LeadershipChanges and notices when r shuts down. Call Close when
+// the adapter is no longer used; r itself is left to the host to shut down.
 func NewRaftNode(r *raft.Raft) *RaftAdapter {
-	a := &RaftAdapter{r: r, changes: make(chan struct{}, 1)}
+	a := &RaftAdapter{r: r, changes: make(chan struct{}, 1), stopped: make(chan struct{})}
 	// The filter runs on raft's goroutine under raft's observer lock: it
 	// signals without blocking and returns false, so raft queues nothing and
 	// no goroutine is needed to drain an observation channel.
 	a.observer = raft.NewObserver(nil, false, func(o *raft.Observation) bool {
-		switch o.Data.(type) {
-		case raft.LeaderObservation, raft.RaftState:
+		state, isState := o.Data.(raft.RaftState)
+		if isState && state == raft.Shutdown {
+			a.markStopped()
+		}
+		if _, isLeader := o.Data.(raft.LeaderObservation); (isState || isLeader) && !a.closed.Load() {
 			select {
 			case a.changes <- struct{}{}:
 			default: // a signal is already pending; coalesce.
@@ -67,15 +79,33 @@ func NewRaftNode(r *raft.Raft) *RaftAdapter {
 		return false
 	})
 	r.RegisterObserver(a.observer)
+	if r.State() == raft.Shutdown { // shut down before the observer was in place
+		a.markStopped()
+	}
 	return a
 }
 
-// Close deregisters the observer, so LeadershipChanges receives nothing more.
-// The channel is not closed: a closed channel would look like an endless
-// stream of changes to a receiver. Leader, Barrier and Apply keep working.
-// Close is idempotent and safe to call concurrently.
+func (a *RaftAdapter) markStopped() {
+	a.stop.Do(func() {
+		close(a.stopped)
+		a.shutdown.Store(true)
+	})
+}
+
+// Close stops LeadershipChanges: the channel receives nothing more. It is
+// not closed, since a closed channel would look like an endless stream of
+// changes to a receiver. Leader, Barrier and Apply keep working. The observer
+// stays registered until r shuts down, so that waiters still in flight are
+// released then (see Apply); Close deregisters it when r has already shut
+// down. Close is idempotent and safe to call concurrently.
 func (a *RaftAdapter) Close() {
-	a.close.Do(func() { a.r.DeregisterObserver(a.observer) })
+	a.close.Do(func() {
+		a.closed.Store(true)
+		if a.shutdown.Load() || a.r.State() == raft.Shutdown {
+			a.markStopped()
+			a.r.DeregisterObserver(a.observer)
+		}
+	})
 }
 
 // Leader reports whether r is the leader and its current term. The two are
@@ -107,11 +137,13 @@ func (a *RaftAdapter) Barrier(ctx context.Context) error {
 // Raft's futures cannot be cancelled, so the proposal and the wait run in a
 // goroutine and Apply returns when ctx ends, with an error wrapping ctx.Err()
 // that means "outcome unknown": the entry may still be committed. That
-// goroutine ends when raft resolves the future, which it does on commit, on
-// losing leadership and on shutdown. (raft v1.8.0 leaves one narrow gap: an
-// entry committed but still queued for the FSM when raft shuts down is never
-// resolved, and its goroutine stays blocked.) Raft is given ctx's deadline as
-// its enqueue timeout, so a deadline also bounds the proposal itself.
+// goroutine ends when raft resolves the future, which it does on commit and
+// on losing leadership, or when raft shuts down: raft v1.8.0 never resolves
+// an entry that was committed but still queued for the FSM at shutdown
+// (hashicorp/raft#498), so the adapter points the future's own shutdown
+// channel at one it closes when it observes the shutdown, and the wait ends
+// with ErrRaftShutdown. Raft is given ctx's deadline as its enqueue timeout,
+// so a deadline also bounds the proposal itself.
 func (a *RaftAdapter) Apply(ctx context.Context, entry []byte) (any, error) {
 	f, err := a.await(ctx, "apply", func(timeout time.Duration) raft.Future {
 		return a.r.Apply(entry, timeout)
@@ -146,6 +178,7 @@ func (a *RaftAdapter) await(ctx context.Context, op string, start func(time.Dura
 	go func() {
 		defer close(done)
 		future = start(timeout)
+		releaseOnShutdown(future, a.stopped)
 		err = future.Error()
 	}()
 	select {
@@ -161,6 +194,30 @@ func (a *RaftAdapter) await(ctx context.Context, op string, start func(time.Dura
 		return nil, raftError(op, err)
 	}
 	return future, nil
+}
+
+// releaseOnShutdown makes f's Error return ErrRaftShutdown once stopped is
+// closed, and reports whether it could. Raft's futures embed an exported
+// ShutdownCh that Error selects on, but raft sets it only on the futures of
+// its own snapshots; Apply and Barrier futures wait on their answer alone,
+// which never comes for an entry queued for the FSM when raft shuts down
+// (hashicorp/raft#498). The field is set before Error is called, from the
+// goroutine that calls it, and raft never reads it elsewhere. A future of
+// another shape (an errorFuture, already resolved) is left alone; a test
+// checks that Apply and Barrier futures keep the field.
+func releaseOnShutdown(f raft.Future, stopped chan struct{}) bool {
+	v := reflect.ValueOf(f)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	field := v.Elem().FieldByName("ShutdownCh")
+	if !field.IsValid() || !field.CanSet() || field.Type() != reflect.TypeOf(stopped) {
+		return false
+	}
+	if field.IsNil() {
+		field.Set(reflect.ValueOf(stopped))
+	}
+	return true
 }
 
 // raftError wraps err from raft, adding ErrNotLeader for raft's not-leader

@@ -425,3 +425,63 @@ func TestRaftAdapterCloseIdempotent(t *testing.T) {
 		t.Fatal("an open adapter missed the shutdown")
 	}
 }
+
+// Raft v1.8.0 never resolves an entry that is committed but still queued for
+// the FSM when raft shuts down (hashicorp/raft#498). The adapter's waiters
+// must end anyway, or each such Apply leaks a goroutine (goleak checks).
+func TestRaftAdapterShutdownReleasesQueuedEntries(t *testing.T) {
+	c := newTestCluster(t, 1)
+	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before the cluster's cleanup: Shutdown waits for the FSM
+	c.fsms[0].setGate(gate)
+
+	const entries = 8
+	start := c.rafts[0].LastIndex()
+	errs := make(chan error, entries)
+	for range entries {
+		go func() {
+			_, err := c.nodes[0].Apply(context.Background(), []byte("entry"))
+			errs <- err
+		}()
+	}
+	// All commit; the first holds the FSM and the rest queue behind it.
+	waitFor(t, "entries to commit", func() bool { return c.rafts[0].CommitIndex() >= start+entries })
+	shutdown := c.rafts[0].Shutdown()
+	release()
+	if err := shutdown.Error(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	timeout := time.After(signalWait)
+	for range entries {
+		select {
+		case err := <-errs:
+			if err != nil && !errors.Is(err, ErrNotLeader) {
+				t.Fatalf("Apply at shutdown: %v, want nil or ErrNotLeader", err)
+			}
+		case <-timeout:
+			t.Fatalf("an Apply queued at shutdown never returned (%d applied)", c.fsms[0].appliedCount())
+		}
+	}
+}
+
+// releaseOnShutdown relies on raft's futures embedding ShutdownCh: this fails
+// if a raft upgrade changes that, rather than letting waiters leak quietly.
+func TestReleaseOnShutdownReachesRaftFutures(t *testing.T) {
+	c := newTestCluster(t, 1)
+	stopped := make(chan struct{})
+	apply := c.rafts[0].Apply([]byte("entry"), 0)
+	if !releaseOnShutdown(apply, stopped) {
+		t.Fatal("an Apply future has no settable ShutdownCh")
+	}
+	barrier := c.rafts[0].Barrier(0)
+	if !releaseOnShutdown(barrier, stopped) {
+		t.Fatal("a Barrier future has no settable ShutdownCh")
+	}
+	for _, f := range []raft.Future{apply, barrier} {
+		if err := f.Error(); err != nil {
+			t.Fatalf("future: %v", err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -40,6 +41,19 @@ type Config struct {
 	// nil, which means no callback. Ticks run by calling Tick directly are
 	// not reported here.
 	OnTick func(TickReport, error)
+
+	// ClusterFormat, if set, returns the newest log entry format version
+	// that every voter understands: the least of each voter's FormatVersion.
+	// While the cluster's version (View.FormatVersion) is below this
+	// build's, the leader calls it once a tick, before planning, and
+	// proposes SetFormatVersion when it returns a newer version, so the
+	// format is raised only once every voter has said it reads it. It must
+	// fail, not guess, when a voter cannot be asked; an error is logged at
+	// Debug and the tick goes on. ctx carries ApplyTimeout. Default nil: the
+	// operator raises the version (SetFormatVersion; the admin package's
+	// POST /cluster/version), and admin.ClusterFormat asks voters'
+	// admin endpoints.
+	ClusterFormat func(ctx context.Context) (uint64, error)
 }
 
 // DefaultConfig returns the default configuration. It passes Validate.

@@ -217,11 +217,14 @@
 // [SetFormatVersion] records the cluster's version, and SetRebalancing and
 // NodeLost are rejected before version 2 (the Scheduler then records no
 // hysteresis: a new leader rebalances only above the trigger). Upgrade in
-// this order: every server, one at a time; then propose
-// SetFormatVersion{Version: FormatVersion} (admin POST /cluster/version).
-// A new cluster includes it in its bootstrap entry. The version is set by
-// the operator, not by the servers' own reports: nothing in the library
-// yet collects what every voter's build reads.
+// this order: every server, one at a time; then the version is raised,
+// in one of two ways. With [Config.ClusterFormat] set (admin.ClusterFormat
+// asks each voter's GET /status), the leader raises it by itself, once
+// every voter reports that its build reads the newer format; a voter that
+// cannot be asked keeps it where it is. Without it, the operator proposes
+// SetFormatVersion{Version: FormatVersion} (admin POST /cluster/version)
+// once every server runs the new release. A new cluster includes it in its
+// bootstrap entry.
 //
 // # Concurrency
 //

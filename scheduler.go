@@ -139,6 +139,10 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		}
 	}
 
+	if err := s.upgrade(ctx, &rep); err != nil {
+		return rep, err
+	}
+
 	start := time.Now()
 	view := s.reg.View()
 	s.coordMu.Lock()
@@ -221,6 +225,44 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 		return fmt.Errorf("placement: record %v: %w", mark, err)
 	}
 	rep.Recorded = &mark
+	return nil
+}
+
+// upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
+// every voter reads a newer format than the cluster has enabled. It fails
+// only when the proposal does; a voter that cannot be asked keeps the
+// version where it is until a later tick.
+func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
+	have := s.reg.View().FormatVersion()
+	if s.cfg.ClusterFormat == nil || have >= FormatVersion {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	all, err := s.cfg.ClusterFormat(qctx)
+	cancel()
+	if err != nil {
+		s.log.Debug("voters' format versions unknown", zap.Error(err))
+		return nil
+	}
+	if all = min(all, FormatVersion); all <= have {
+		return nil
+	}
+	cmd := SetFormatVersion{Version: all}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(cmd))
+	if err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return fmt.Errorf("placement: propose %v: %w", cmd, err)
+	}
+	if results, ok := resp.([]error); ok && len(results) > 0 && results[0] != nil {
+		// Another proposal raised it first; the next tick sees the log.
+		s.log.Debug("format version not raised", zap.Error(results[0]))
+		return nil
+	}
+	rep.Upgraded = all
+	s.log.Info("format version enabled: every voter reads it", zap.Uint64("version", all))
 	return nil
 }
 

@@ -10,7 +10,8 @@
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance
 //	GET  /plan               a dry run of the next tick: the spread of counts,
 //	                         bytes and load, min moves and bytes, skip reasons
-//	GET  /status             raft role, term, leader, and raft's stats
+//	GET  /status             raft role, term, leader, format versions
+//	                         (the cluster's and this build's newest), raft's stats
 //	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)
 //
 // Writes need "Authorization: Bearer <token>" and answer 401 without it:
@@ -20,6 +21,7 @@
 //	POST /nodes/{id}/down    (no body)                   take a node out
 //	POST /nodes/{id}/lost    (no body)                   gone for good: re-home its shards
 //	POST /cluster/version    {"version": 2}              every server runs this release
+//	                                                     (or let ClusterFormat decide)
 //	POST /nodes/{id}/up      (no body)                   bring it back
 //	POST /shards             {"shards": [{"start", "end", "node", "id"}]}
 //	POST /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}

@@ -128,6 +128,11 @@ type statusBody struct {
 	LeaderAddr  string `json:"leader_addr"`
 	LeaderAdmin string `json:"leader_admin,omitempty"`
 	Paused      bool   `json:"paused"`
+	// FormatVersion is the log entry format the cluster has enabled, and
+	// FormatVersionMax the newest this server's build reads (what
+	// ClusterFormat asks for).
+	FormatVersion    uint64 `json:"format_version"`
+	FormatVersionMax uint64 `json:"format_version_max"`
 	// Raft is raft's own Stats(): state, indexes, the configuration.
 	Raft map[string]string `json:"raft"`
 }
@@ -143,6 +148,9 @@ func (h *handler) getStatus(w http.ResponseWriter, _ *http.Request) {
 		LeaderAddr: string(addr),
 		Paused:     h.opts.Scheduler.Paused(),
 		Raft:       h.opts.Raft.Stats(),
+
+		FormatVersion:    h.opts.Registry.View().FormatVersion(),
+		FormatVersionMax: placement.FormatVersion,
 	}
 	if h.opts.AdminURL != nil && id != "" {
 		body.LeaderAdmin = h.opts.AdminURL(id)

@@ -131,8 +131,13 @@ func TestGetStatus(t *testing.T) {
 		LeaderAddr  string            `json:"leader_addr"`
 		LeaderAdmin string            `json:"leader_admin"`
 		Raft        map[string]string `json:"raft"`
+		Format      uint64            `json:"format_version"`
+		FormatMax   uint64            `json:"format_version_max"`
 	}
 	decode(t, e.do(http.MethodGet, "/status", "", ""), http.StatusOK, &got)
+	if got.Format != e.reg.View().FormatVersion() || got.FormatMax != placement.FormatVersion {
+		t.Errorf("format versions %d, %d; want %d, %d", got.Format, got.FormatMax, e.reg.View().FormatVersion(), placement.FormatVersion)
+	}
 	if got.ID != "s1" || !got.Leader || got.Term != 1 || got.Raft["applied_index"] != "7" {
 		t.Errorf("status %+v", got)
 	}

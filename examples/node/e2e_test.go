@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ukehi/placement"
 )
 
 // skewedShards is a POST /shards body: 40 shards covering the key space,
@@ -81,6 +83,17 @@ func TestThreeNodesBalanceSurviveLeaderKillAndAgree(t *testing.T) {
 		t.Fatalf("created %v, %v", created.Created, err)
 	}
 	c.waitIdentical(40)
+	// Every voter's build reads the newest format, so the leader raises the
+	// cluster's version by itself (Config.ClusterFormat over /status).
+	c.waitFor("the format version raised on every server", func() (bool, string) {
+		for _, p := range c.procs {
+			var st status
+			if _, err := getJSON(p.url+"/status", &st); err != nil || st.Format != placement.FormatVersion {
+				return false, fmt.Sprintf("%s: format %d, %v", p.id, st.Format, err)
+			}
+		}
+		return true, ""
+	})
 	// Stats are soft state: every server needs them, since any may lead.
 	for _, p := range c.procs {
 		if code, body, err := call(http.MethodPost, p.url+"/stats", testToken, statsFor(created.Created)); err != nil || code != http.StatusOK {

@@ -44,6 +44,7 @@ type status struct {
 	Leader      bool              `json:"leader"`
 	LeaderID    string            `json:"leader_id"`
 	LeaderAdmin string            `json:"leader_admin"`
+	Format      uint64            `json:"format_version"`
 	Raft        map[string]string `json:"raft"`
 }
 

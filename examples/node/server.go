@@ -86,6 +86,9 @@ func startServer(cfg config, log *zap.Logger) (_ *server, err error) {
 	sc := placement.DefaultConfig()
 	sc.TickInterval = cfg.tick
 	sc.Logger = log
+	// The format version rises by itself once every voter's admin endpoint
+	// reports that it reads the newer format (a rolling upgrade's end).
+	sc.ClusterFormat = admin.ClusterFormat(s.raft, cfg.id, func(id raft.ServerID) string { return cfg.adminPeers[id] }, nil)
 	if s.sched, err = placement.New(s.node, reg, sc); err != nil {
 		return nil, err
 	}

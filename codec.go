@@ -10,9 +10,10 @@ import (
 //
 //	entry   = magic version count command*
 //	magic   = 0xB7
-//	version = 0x01, or 0x02 for an entry with a command new in version 2
-//	          (SetRebalancing, SetFormatVersion, SetNodeState to NodeLost):
-//	          the lowest that can carry the commands
+//	version = the lowest that can carry the commands: 0x01, or 0x02 for
+//	          an entry with a command new in version 2 (SetRebalancing,
+//	          SetFormatVersion, SetNodeState to NodeLost), or 0x03 with one
+//	          new in version 3 (CompleteTransfer, AbortTransfer)
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
@@ -26,9 +27,14 @@ import (
 const (
 	entryMagic = 0xB7
 	// formatVersion is the newest entry format this build reads and
-	// writes; baseVersion the one entries without version-2 commands use.
-	formatVersion = 2
+	// writes; baseVersion the one entries without newer commands use.
+	formatVersion = versionMoves
 	baseVersion   = 1
+	// versionFlags added SetRebalancing, SetFormatVersion and NodeLost;
+	// versionMoves the two-phase transfer (CompleteTransfer,
+	// AbortTransfer, and PlaceTransfer beginning a move).
+	versionFlags = 2
+	versionMoves = 3
 
 	headerLen = 2
 	// minCommandLen is a type byte plus the shortest field (a one-byte
@@ -47,17 +53,20 @@ func IsEntry(data []byte) bool {
 
 // versionFor returns the lowest entry format that can carry cmds.
 func versionFor(cmds []Command) byte {
+	v := byte(baseVersion)
 	for _, c := range cmds {
 		switch c := c.(type) {
+		case CompleteTransfer, AbortTransfer:
+			return versionMoves
 		case SetRebalancing, SetFormatVersion:
-			return formatVersion
+			v = versionFlags
 		case SetNodeState:
 			if c.State == NodeLost {
-				return formatVersion
+				v = versionFlags
 			}
 		}
 	}
-	return baseVersion
+	return v
 }
 
 // Encode returns cmds as one log entry, for RaftNode.Apply. A call with no
@@ -123,6 +132,14 @@ func appendCommand(dst []byte, c Command) []byte {
 	case SetFormatVersion:
 		dst = append(dst, byte(TypeSetFormatVersion))
 		return binary.AppendUvarint(dst, c.Version)
+	case CompleteTransfer:
+		dst = append(dst, byte(TypeCompleteTransfer))
+		dst = binary.AppendUvarint(dst, uint64(c.Shard))
+		return binary.AppendUvarint(dst, c.Epoch)
+	case AbortTransfer:
+		dst = append(dst, byte(TypeAbortTransfer))
+		dst = binary.AppendUvarint(dst, uint64(c.Shard))
+		return binary.AppendUvarint(dst, c.Epoch)
 	}
 	panic(fmt.Sprintf("placement: cannot encode command of type %T", c))
 }
@@ -163,6 +180,10 @@ func encodedLen(cmds []Command) int {
 			n++ // flags < 4: one byte
 		case SetFormatVersion:
 			n += uvarintLen(c.Version)
+		case CompleteTransfer:
+			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
+		case AbortTransfer:
+			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
 		}
 	}
 	return n
@@ -294,6 +315,10 @@ func (d *decoder) command() Command {
 		return SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
 	case TypeSetFormatVersion:
 		return SetFormatVersion{Version: d.uvarint("format version")}
+	case TypeCompleteTransfer:
+		return CompleteTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
+	case TypeAbortTransfer:
+		return AbortTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

@@ -4,8 +4,8 @@ import "fmt"
 
 // Command is one replicated change to the placement map. The set of commands
 // is closed: the concrete types are AddNode, SetNodeState, RemoveNode,
-// CreateShard, PlaceSplit, PlaceMerge, PlaceTransfer, SetRebalancing and
-// SetFormatVersion. Commands are values;
+// CreateShard, PlaceSplit, PlaceMerge, PlaceTransfer, CompleteTransfer,
+// AbortTransfer, SetRebalancing and SetFormatVersion. Commands are values;
 // Encode turns a batch of them into one raft log entry and
 // ShardRegistry.Apply applies one.
 type Command interface {
@@ -30,8 +30,12 @@ const (
 	// TypeSetRebalancing is new in this release (format version 2): the
 	// Scheduler proposes it only once the log has enabled that version.
 	TypeSetRebalancing CommandType = 8
-	// TypeSetFormatVersion is new in this release, like SetRebalancing.
+	// TypeSetFormatVersion is new in format version 2, like SetRebalancing.
 	TypeSetFormatVersion CommandType = 9
+	// TypeCompleteTransfer and TypeAbortTransfer are new in format version
+	// 3, the two-phase transfer.
+	TypeCompleteTransfer CommandType = 10
+	TypeAbortTransfer    CommandType = 11
 )
 
 // FormatVersion is the newest log entry format this build reads and writes.
@@ -138,9 +142,17 @@ type PlaceMerge struct {
 	RightEpoch uint64
 }
 
-// PlaceTransfer moves a shard from node From to node To, if it is still on
-// From at Epoch and To is up. Moving the data is the host's job; the
-// registry records the decision.
+// PlaceTransfer begins moving a shard from node From to node To, if it is
+// still on From at Epoch, is not already moving, and To is up. From stays
+// the owner (it keeps serving the shard) while the host copies the data;
+// the shard's MovingTo becomes To and its epoch grows by one. A
+// CompleteTransfer then makes To the owner, or an AbortTransfer cancels
+// the move. While a move is in flight the shard is neither split, merged
+// nor moved again (ErrShardMoving).
+//
+// Before the cluster's format version is 3 (SetFormatVersion), a
+// PlaceTransfer moves the shard at once, as releases before the two-phase
+// transfer did: every replica applies it the same way, whatever its build.
 type PlaceTransfer struct {
 	Shard ShardID
 	Epoch uint64
@@ -198,4 +210,39 @@ func (c PlaceMerge) String() string {
 // String formats the command for logs and tests.
 func (c PlaceTransfer) String() string {
 	return fmt.Sprintf("transfer %d@%d %d -> %d", c.Shard, c.Epoch, c.From, c.To)
+}
+
+// CompleteTransfer ends a move in flight: the shard's MovingTo becomes its
+// owner, if the shard is still at Epoch (the epoch its PlaceTransfer gave
+// it). The host proposes it once the new owner holds the data
+// (Scheduler.CompleteTransfer). It needs format version 3.
+type CompleteTransfer struct {
+	Shard ShardID
+	Epoch uint64
+}
+
+// AbortTransfer cancels a move in flight, if the shard is still at Epoch:
+// the owner stays, MovingTo is cleared and the epoch grows by one. The
+// leader's Scheduler proposes it for a move in flight longer than
+// Policy.MoveTimeout; a host may propose it when a copy fails. It needs
+// format version 3.
+type AbortTransfer struct {
+	Shard ShardID
+	Epoch uint64
+}
+
+// Type implements Command.
+func (CompleteTransfer) Type() CommandType { return TypeCompleteTransfer }
+
+// Type implements Command.
+func (AbortTransfer) Type() CommandType { return TypeAbortTransfer }
+
+// String formats the command for logs and tests.
+func (c CompleteTransfer) String() string {
+	return fmt.Sprintf("complete-transfer %d@%d", c.Shard, c.Epoch)
+}
+
+// String formats the command for logs and tests.
+func (c AbortTransfer) String() string {
+	return fmt.Sprintf("abort-transfer %d@%d", c.Shard, c.Epoch)
 }

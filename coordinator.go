@@ -85,6 +85,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	}
 	pl.measure()
 	pl.out.Imbalance = imbalanceOf(s.nodes)
+	pl.inflight()
 	pl.out.Balance = pl.balance()
 	pl.out.Rebalancing = c.rebalancing
 	pl.out.RebalancingLoad = c.loadBalance
@@ -157,6 +158,14 @@ type planner struct {
 	budget int
 	out    Plan
 	used   map[ShardID]bool
+	// moving lists the shards with a move in flight (in used too).
+	moving []ShardID
+	// The moves in flight into and out of each node, and the bytes in
+	// flight including this plan's transfers (see inflight); windowed is
+	// set once a window held a move back.
+	flightIn, flightOut []int
+	bytesIn, bytesOut   []float64
+	windowed            bool
 	counts []int // projected shard counts, parallel to s.nodes
 	in     []int // transfers into each node, parallel to s.nodes
 	from   []int // transfers out of each node, parallel to s.nodes
@@ -215,30 +224,24 @@ func (pl *planner) use(cmd Command, shards ...ShardID) {
 	pl.out.Commands = append(pl.out.Commands, cmd)
 }
 
-// transfer plans moving r to the node at index dst.
-func (pl *planner) transfer(r *shardRec, src, dst int) {
+// transfer plans moving r to the node at index dst, and reports whether it
+// did: a move that would overflow a byte window is left out (see fits).
+func (pl *planner) transfer(r *shardRec, src, dst int) bool {
+	if !pl.fits(r, src, dst) {
+		return false
+	}
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
 	pl.moved = true
 	pl.in[dst]++
 	pl.from[src]++
-	pl.counts[src]--
-	pl.counts[dst]++
-	if pl.bytes != nil {
-		b := pl.sizeOf(r)
-		pl.bytes[src] -= b
-		pl.bytes[dst] += b
-	}
-	if pl.load != nil {
-		l := pl.loadOf(r)
-		pl.load[src] -= l
-		pl.load[dst] += l
-	}
+	pl.project(r, src, dst)
+	return true
 }
 
 // cheapest returns the cheapest shard on node that is not in the plan yet.
 func (pl *planner) cheapest(node NodeID) *shardRec {
-	pl.probe = shardRec{Shard: Shard{Node: node}, known: true}
+	pl.probe = shardRec{shardCore: shardCore{Node: node}, known: true}
 	return pl.firstFrom(node, &pl.probe)
 }
 

@@ -59,8 +59,15 @@ var (
 	ErrNodeNotUp = rejection("node not up")
 	// ErrNodeExists: AddNode for a node the registry already holds.
 	ErrNodeExists = rejection("node already exists")
-	// ErrNodeNotEmpty: RemoveNode for a node that still owns shards.
+	// ErrNodeNotEmpty: RemoveNode for a node that still owns shards, or
+	// that shards are moving into.
 	ErrNodeNotEmpty = rejection("node still owns shards")
+	// ErrShardMoving: a split, merge or transfer of a shard with a move in
+	// flight (PlaceTransfer until CompleteTransfer or AbortTransfer).
+	ErrShardMoving = rejection("shard is moving")
+	// ErrNotMoving: a CompleteTransfer or AbortTransfer for a shard with no
+	// move in flight.
+	ErrNotMoving = rejection("shard is not moving")
 	// ErrShardExists: CreateShard with an ID already in use or used before.
 	ErrShardExists = rejection("shard ID in use")
 	// ErrOverlap: CreateShard with a range that overlaps an existing shard.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -46,9 +47,10 @@ func NewFSM(reg *ShardRegistry, opts ...FSMOption) *FSM {
 // Registry returns the registry the FSM applies to.
 func (f *FSM) Registry() *ShardRegistry { return f.reg }
 
-// Apply implements raft.FSM. It returns ApplyEntry's result.
+// Apply implements raft.FSM. It returns ApplyEntryAt's result, with the
+// entry's AppendedAt as its time.
 func (f *FSM) Apply(l *raft.Log) any {
-	return f.ApplyEntry(l.Index, l.Data)
+	return f.ApplyEntryAt(l.Index, l.AppendedAt, l.Data)
 }
 
 // ApplyEntry applies one entry made by Encode. It returns a []error with one
@@ -60,6 +62,16 @@ func (f *FSM) Apply(l *raft.Log) any {
 // loudly rather than letting its map fall behind the others'. Upgrade
 // every server before using what a new format adds.
 func (f *FSM) ApplyEntry(index uint64, entry []byte) any {
+	return f.ApplyEntryAt(index, time.Time{}, entry)
+}
+
+// ApplyEntryAt is ApplyEntry for an entry appended to the log at the given
+// time: raft's Log.AppendedAt, which the leader sets and every replica
+// stores, so all apply it alike. A move's begin time comes from it (see
+// ShardRegistry.ApplyAt), so that a new leader measures
+// Policy.MoveTimeout from the same instant as the old one. A host with its
+// own FSM passes l.AppendedAt.
+func (f *FSM) ApplyEntryAt(index uint64, at time.Time, entry []byte) any {
 	cmds, err := Decode(entry)
 	if errors.Is(err, ErrNewerFormat) {
 		// Skipping it would leave this replica's map behind the others'
@@ -72,7 +84,7 @@ func (f *FSM) ApplyEntry(index uint64, entry []byte) any {
 	}
 	results := make([]error, len(cmds))
 	for i, c := range cmds {
-		results[i] = f.reg.Apply(c)
+		results[i] = f.reg.ApplyAt(c, at)
 		if results[i] == nil && f.onApply != nil {
 			f.onApply(index, c)
 		}

@@ -44,10 +44,10 @@ func checkInvariants(v View) error {
 	known, loaded := 0, 0
 	for i, r := range recs {
 		if !r.Range.Valid() {
-			return fmt.Errorf("invalid range %v", r.Shard)
+			return fmt.Errorf("invalid range %v", s.public(r))
 		}
 		if i > 0 && recs[i-1].Range.Overlaps(r.Range) {
-			return fmt.Errorf("overlap: %v and %v", recs[i-1].Shard, r.Shard)
+			return fmt.Errorf("overlap: %v and %v", s.public(recs[i-1]), s.public(r))
 		}
 		if ids[r.ID] {
 			return fmt.Errorf("duplicate ID %d", r.ID)

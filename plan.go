@@ -145,6 +145,13 @@ const (
 	// the host's report before they are split again. Reported once, with
 	// a Count.
 	SkipStatsEstimated
+	// SkipInflightWindow: a move would exceed a node's window of moves or
+	// bytes in flight (Policy.MaxInflightPerNode,
+	// MaxInflightBytesPerNode); it waits for moves to complete.
+	SkipInflightWindow
+	// SkipShardMoving: a shard with a move in flight is neither split,
+	// merged nor moved again until the move completes or is aborted.
+	SkipShardMoving
 )
 
 var skipNames = [...]string{
@@ -162,6 +169,8 @@ var skipNames = [...]string{
 	SkipHotShard:        "too hot to move: split first",
 	SkipHotNoSplitKey:   "hot shard without a split-key hint",
 	SkipStatsEstimated:  "stats estimated, not reported",
+	SkipInflightWindow:  "in-flight window full",
+	SkipShardMoving:     "shard is moving",
 }
 
 // String returns the reason in words.

@@ -154,7 +154,9 @@ func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
 	if best == nil {
 		return false, false
 	}
-	pl.transfer(best, src, dst)
+	if !pl.transfer(best, src, dst) {
+		return false, true
+	}
 	return true, false
 }
 
@@ -169,7 +171,7 @@ const nearestScan = 4
 func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) {
 	c := uint64(max(0, min(size, math.MaxUint64/2)))
 	p := &pl.probe
-	*p = shardRec{Shard: Shard{ID: math.MaxUint64, Node: node}, known: true, bytes: c}
+	*p = shardRec{shardCore: shardCore{ID: math.MaxUint64, Node: node}, known: true, bytes: c}
 	n := 0
 	pl.s.byNode.DescendLessOrEqual(p, func(r *shardRec) bool {
 		if r.Node != node || n >= nearestScan {
@@ -181,7 +183,7 @@ func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) 
 		n++
 		return !fit(r)
 	})
-	*p = shardRec{Shard: Shard{Node: node}, known: true, bytes: c + 1}
+	*p = shardRec{shardCore: shardCore{Node: node}, known: true, bytes: c + 1}
 	n = 0
 	pl.s.byNode.AscendGreaterOrEqual(p, func(r *shardRec) bool {
 		if r.Node != node || !r.known || n >= nearestScan {
@@ -198,7 +200,7 @@ func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) 
 // firstUnknown returns a shard on node whose stats are unknown and that is
 // not in the plan, or nil. Unknown sizes sort last in byNode.
 func (pl *planner) firstUnknown(node NodeID) *shardRec {
-	pl.probe = shardRec{Shard: Shard{Node: node}}
+	pl.probe = shardRec{shardCore: shardCore{Node: node}}
 	return pl.firstFrom(node, &pl.probe)
 }
 
@@ -270,6 +272,8 @@ func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
 	if pick == nil {
 		return false, false
 	}
-	pl.transfer(pick, src, dst)
+	if !pl.transfer(pick, src, dst) {
+		return false, true
+	}
 	return true, false
 }

@@ -42,7 +42,9 @@ func (pl *planner) rebalance() {
 		if r == nil {
 			return false, false // every shard of src is already planned
 		}
-		pl.transfer(r, src, dst)
+		if !pl.transfer(r, src, dst) {
+			return false, true
+		}
 		return true, false
 	}
 	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {

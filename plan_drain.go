@@ -14,8 +14,10 @@ func (pl *planner) drain() {
 				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
 				return
 			}
-			if n.State == NodeDraining && pl.from[i] >= pl.pol.MaxMovesPerNode {
-				pl.skip(Skip{Reason: SkipNodeCap, Node: n.ID})
+			if n.State == NodeDraining && pl.outFull(i) {
+				s := pl.capSkip()
+				s.Node = n.ID
+				pl.skip(s)
 				break
 			}
 			r := pl.cheapest(n.ID)
@@ -27,7 +29,9 @@ func (pl *planner) drain() {
 				pl.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
 			}
-			pl.transfer(r, i, dst)
+			if !pl.transfer(r, i, dst) {
+				break
+			}
 		}
 	}
 }
@@ -38,7 +42,7 @@ func (pl *planner) drain() {
 func (pl *planner) emptiest() int {
 	best, bestKey := -1, 0.0
 	for _, i := range pl.up {
-		if pl.in[i] >= pl.pol.MaxMovesPerNode {
+		if pl.inFull(i) {
 			continue
 		}
 		key := float64(pl.counts[i])

@@ -76,7 +76,7 @@ func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*
 	var below, above [nearestScan]*shardRec
 	nb, na := 0, 0
 	p := &pl.probe
-	*p = shardRec{Shard: Shard{Node: node}, known: true, load: float32(min(x, math.MaxFloat32))}
+	*p = shardRec{shardCore: shardCore{Node: node}, known: true, load: float32(min(x, math.MaxFloat32))}
 	// byLoad is (node, hottest first, ID): from the probe on come the
 	// node's shards at or below x, and before it those above.
 	pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
@@ -117,8 +117,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 	x, size := pl.loadOf(h), pl.primarySize(h)
 	if x < limit && srcOK && dstOK && pl.primary.keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
 		pl.improves(src, dst, size, x) {
-		pl.transfer(h, src, dst)
-		return true
+		return pl.transfer(h, src, dst)
 	}
 	return pl.swap(h, src, dst, limit)
 }
@@ -129,8 +128,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 // dimension in its band. Counts are unchanged. It reports false if no such
 // shard exists or the plan or a move cap has no room for two transfers.
 func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
-	capN := pl.pol.MaxMovesPerNode
-	if pl.limit-len(pl.out.Commands) < 2 || pl.from[dst] >= capN || pl.in[src] >= capN {
+	if pl.limit-len(pl.out.Commands) < 2 || pl.outFull(dst) || pl.inFull(src) {
 		return false
 	}
 	hl, hs := pl.loadOf(h), pl.primarySize(h)
@@ -145,7 +143,9 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
 		}
 		return false // look at all the nearest, keep the coldest
 	})
-	if back == nil {
+	// The two moves fill different windows (h into dst and out of src,
+	// back into src and out of dst), so both fit if each does now.
+	if back == nil || !pl.fits(h, src, dst) || !pl.fits(back, dst, src) {
 		return false
 	}
 	pl.transfer(h, src, dst)

@@ -75,18 +75,24 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	var ruled map[int]bool
 	capped := false
 	srcOut := func(i int) bool {
-		if pl.from[i] >= pl.pol.MaxMovesPerNode {
+		if ruled[i] || !isSrc(i, keys[i]) {
+			return true
+		}
+		if pl.outFull(i) {
 			capped = true
 			return true
 		}
-		return ruled[i] || !isSrc(i, keys[i])
+		return false
 	}
 	dstOut := func(i int) bool {
-		if pl.in[i] >= pl.pol.MaxMovesPerNode {
+		if ruled[i] || !isDst(i, keys[i]) {
+			return true
+		}
+		if pl.inFull(i) {
 			capped = true
 			return true
 		}
-		return ruled[i] || !isDst(i, keys[i])
+		return false
 	}
 	for {
 		if done(ext.top(key, true), ext.top(key, false)) {
@@ -99,7 +105,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		src, dst := srcs.top(key, srcOut), dsts.top(key, dstOut)
 		if src < 0 || dst < 0 {
 			if capped {
-				pl.skip(Skip{Reason: SkipNodeCap})
+				pl.skip(pl.capSkip())
 				return phaseLimited
 			}
 			pl.skip(Skip{Reason: SkipNoTarget})

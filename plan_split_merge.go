@@ -32,6 +32,9 @@ func (pl *planner) split() {
 			return guessed.add(pl)
 		}
 		if pl.used[r.ID] {
+			if _, ok := pl.s.moving(r.ID); ok && !pl.second {
+				pl.skip(Skip{Reason: SkipShardMoving, Shard: r.ID})
+			}
 			return true // planned already: by the first pass, or for its size
 		}
 		if budget--; budget < 0 {
@@ -82,7 +85,7 @@ func (pl *planner) splitHot(budget int) {
 			continue
 		}
 		stop := false
-		*p = shardRec{Shard: Shard{Node: nd.ID}, known: true, load: math.MaxFloat32}
+		*p = shardRec{shardCore: shardCore{Node: nd.ID}, known: true, load: math.MaxFloat32}
 		pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
 			if r.Node != nd.ID || float64(r.load) <= fair {
 				return false
@@ -190,7 +193,7 @@ func (pl *planner) merge() {
 		switch {
 		case pl.used[l.ID] || pl.used[r.ID]:
 			if !pl.second {
-				pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
+				pl.skip(pl.inPlanSkip(l, r))
 			}
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
@@ -252,7 +255,7 @@ func (pl *planner) mergeAcross() {
 		case !lUp || !rUp:
 			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID})
 		case pl.used[l.ID] || pl.used[r.ID]:
-			pl.skip(Skip{Reason: SkipInPlan, Shard: l.ID})
+			pl.skip(pl.inPlanSkip(l, r))
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
 		case satAdd(l.keys, r.keys) > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, li) || pl.tooHot(l, r, ri):
@@ -262,11 +265,15 @@ func (pl *planner) mergeAcross() {
 			if pl.fullness(ri) > pl.fullness(li) {
 				mover, src, dst, stays = r, ri, li, l
 			}
-			if pl.from[src] >= pol.MaxMovesPerNode || pl.in[dst] >= pol.MaxMovesPerNode {
-				pl.skip(Skip{Reason: SkipNodeCap, Shard: mover.ID, Node: pl.s.nodes[src].ID})
+			if pl.outFull(src) || pl.inFull(dst) {
+				s := pl.capSkip()
+				s.Shard, s.Node = mover.ID, pl.s.nodes[src].ID
+				pl.skip(s)
 				return true
 			}
-			pl.transfer(mover, src, dst)
+			if !pl.transfer(mover, src, dst) {
+				return true
+			}
 			pl.used[stays.ID] = true // it waits for the merge, not for a move
 		}
 		return true
@@ -280,4 +287,15 @@ func (pl *planner) fullness(i int) float64 {
 		return pl.bytes[i] / pl.share[i]
 	}
 	return float64(pl.counts[i]) / pl.share[i]
+}
+
+// inPlanSkip is the reason a merge pair with a shard in the plan is left
+// out: that shard is moving (a move in flight), or planned in this plan.
+func (pl *planner) inPlanSkip(l, r *shardRec) Skip {
+	for _, x := range [2]*shardRec{l, r} {
+		if _, ok := pl.s.moving(x.ID); ok {
+			return Skip{Reason: SkipShardMoving, Shard: l.ID}
+		}
+	}
+	return Skip{Reason: SkipInPlan, Shard: l.ID}
 }

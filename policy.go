@@ -3,6 +3,7 @@ package placement
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // Policy holds the thresholds the Coordinator plans with: when a shard is
@@ -88,6 +89,32 @@ type Policy struct {
 	// many shards into, and at most this many out of, any one node.
 	// Default 5. Values below 1 are invalid.
 	MaxMovesPerNode int
+
+	// MaxInflightPerNode bounds the moves in flight (begun by PlaceTransfer,
+	// not yet completed or aborted) into any one node, and out of any one
+	// node: the planner begins no move that would exceed it, counting the
+	// moves already in flight. Default 4. Values below 1 are invalid.
+	MaxInflightPerNode int
+
+	// MaxInflightBytesPerNode bounds the bytes in flight into, and out of,
+	// any one node: a move is begun only if it keeps the node's bytes in
+	// flight within it, or if nothing is in flight there (so a shard larger
+	// than the window still moves, alone). A shard's bytes are its known
+	// size, or the mean known size. Default 2 GiB. Zero means no byte
+	// window.
+	MaxInflightBytesPerNode uint64
+
+	// MoveTimeout is how long a move may stay in flight before the
+	// leader's Scheduler aborts it (AbortTransfer), measured from the time
+	// its PlaceTransfer was appended to the log, so that a new leader
+	// neither forgets nor restarts the clock. Default 10 minutes. Zero or
+	// negative is invalid.
+	MoveTimeout time.Duration
+
+	// InstantMoves is for hosts whose moves take no time (shared storage):
+	// the Scheduler proposes each PlaceTransfer with its CompleteTransfer
+	// in the same entry, so a move is never seen in flight. Default false.
+	InstantMoves bool
 }
 
 // DefaultPolicy returns the default thresholds. It passes Validate.
@@ -105,6 +132,10 @@ func DefaultPolicy() Policy {
 		LoadThreshold:      0.25,
 		LoadStopBand:       0.1,
 		MaxMovesPerNode:    5,
+
+		MaxInflightPerNode:      4,
+		MaxInflightBytesPerNode: 2 << 30,
+		MoveTimeout:             10 * time.Minute,
 	}
 }
 
@@ -155,6 +186,12 @@ func (p Policy) Validate() error {
 	case p.MaxMovesPerNode < 1:
 		return fmt.Errorf("%w: Policy.MaxMovesPerNode %d must be >= 1",
 			ErrInvalidConfig, p.MaxMovesPerNode)
+	case p.MaxInflightPerNode < 1:
+		return fmt.Errorf("%w: Policy.MaxInflightPerNode %d must be >= 1",
+			ErrInvalidConfig, p.MaxInflightPerNode)
+	case p.MoveTimeout <= 0:
+		return fmt.Errorf("%w: Policy.MoveTimeout %v must be > 0",
+			ErrInvalidConfig, p.MoveTimeout)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 )
 
 // ShardRegistry is the placement map: data nodes with their states, and
@@ -54,6 +55,15 @@ func (g *ShardRegistry) writable() *state {
 // nothing and returns an error wrapping ErrRejected and a specific reason
 // such as ErrStaleEpoch.
 func (g *ShardRegistry) Apply(cmd Command) error {
+	return g.ApplyAt(cmd, time.Time{})
+}
+
+// ApplyAt is Apply for a command from a log entry appended at the given
+// time (raft's Log.AppendedAt, which every replica holds alike). A
+// PlaceTransfer records it as the time its move began, which
+// Policy.MoveTimeout is measured from; nothing else reads it. The zero time
+// means unknown.
+func (g *ShardRegistry) ApplyAt(cmd Command, at time.Time) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	rec, err := check(g.cur, cmd)
@@ -61,8 +71,17 @@ func (g *ShardRegistry) Apply(cmd Command) error {
 		return err
 	}
 	// rec stays valid if writable clones the state: records are shared.
-	g.writable().apply(cmd, rec)
+	g.writable().apply(cmd, rec, unixNano(at))
 	return nil
+}
+
+// unixNano is at in Unix nanoseconds, 0 for the zero time (or any time not
+// after 1970, which no log entry has).
+func unixNano(at time.Time) int64 {
+	if at.IsZero() || at.UnixNano() <= 0 {
+		return 0
+	}
+	return at.UnixNano()
 }
 
 // Try returns the view that applying cmds in order to the registry would
@@ -79,7 +98,7 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 	for i, c := range cmds {
 		var rec *shardRec
 		if rec, results[i] = check(s, c); results[i] == nil {
-			s.apply(c, rec)
+			s.apply(c, rec, 0)
 		}
 	}
 	return View{s: s}, results
@@ -139,13 +158,17 @@ func toLoad(l float64) float32 {
 	return float32(min(l, math.MaxFloat32))
 }
 
-// apply makes a change that check has accepted; rec is what check returned.
-func (s *state) apply(cmd Command, rec *shardRec) {
+// apply makes a change that check has accepted; rec is what check returned
+// and at the entry's time in Unix nanoseconds (0 if unknown).
+func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 	switch c := cmd.(type) {
 	case AddNode:
 		s.addNode(c.Node)
 	case SetNodeState:
 		s.nodes[s.nodeIndex(c.Node)].State = c.State
+		if c.State != NodeUp {
+			s.abortInto(c.Node)
+		}
 	case RemoveNode:
 		i := s.nodeIndex(c.Node)
 		s.nodes = append(s.nodes[:i], s.nodes[i+1:]...)
@@ -160,10 +183,55 @@ func (s *state) apply(cmd Command, rec *shardRec) {
 	case SetFormatVersion:
 		s.formatVersion = c.Version
 	case PlaceTransfer:
-		moved := *rec
-		moved.Node = c.To
-		moved.Epoch++
-		s.update(rec, &moved)
+		if s.formatVersion < versionMoves {
+			s.complete(rec, c.To) // one phase, as before format version 3
+			return
+		}
+		s.moves.ReplaceOrInsert(moveItem{id: c.Shard, from: c.From, to: c.To, began: at})
+		s.bump(rec)
+	case CompleteTransfer:
+		m, _ := s.moving(c.Shard)
+		s.moves.Delete(m)
+		s.complete(rec, m.to)
+	case AbortTransfer:
+		s.moves.Delete(moveItem{id: c.Shard})
+		s.bump(rec)
+	}
+}
+
+// complete makes node to the owner of rec, at the next epoch.
+func (s *state) complete(rec *shardRec, to NodeID) {
+	moved := *rec
+	moved.Node = to
+	moved.Epoch++
+	s.update(rec, &moved)
+}
+
+// bump moves rec to the next epoch, leaving everything else.
+func (s *state) bump(rec *shardRec) {
+	next := *rec
+	next.Epoch++
+	s.update(rec, &next)
+}
+
+// abortInto cancels the moves in flight into node, which is leaving the
+// up state: a draining, down or lost node takes no data. Each shard moves
+// to its next epoch, as an AbortTransfer would.
+func (s *state) abortInto(node NodeID) {
+	if s.moves.Len() == 0 {
+		return
+	}
+	var into []moveItem
+	s.moves.Ascend(func(m moveItem) bool {
+		if m.to == node {
+			into = append(into, m)
+		}
+		return true
+	})
+	for _, m := range into {
+		s.moves.Delete(m)
+		r, _ := s.w.shard(s, m.id)
+		s.bump(r)
 	}
 }
 
@@ -184,7 +252,7 @@ func (s *state) create(c CreateShard) {
 	}
 	s.nextID = id + 1
 	rec := &shardRec{
-		Shard:      Shard{ID: id, Range: s.internRange(c.Range), Node: c.Node, Epoch: 1},
+		shardCore:  shardCore{ID: id, Range: s.internRange(c.Range), Node: c.Node, Epoch: 1},
 		sinceSplit: 0, // the merge embargo of a split half: see Policy.MergeEmbargo
 	}
 	s.insert(rec)

@@ -23,8 +23,12 @@ func check(s *state, cmd Command) (*shardRec, error) {
 		return checkMerge(s, cmd, c)
 	case PlaceTransfer:
 		return checkTransfer(s, cmd, c)
+	case CompleteTransfer:
+		return checkInFlight(s, cmd, c.Shard, c.Epoch)
+	case AbortTransfer:
+		return checkInFlight(s, cmd, c.Shard, c.Epoch)
 	case SetRebalancing:
-		return nil, needVersion(s, cmd, formatVersion)
+		return nil, needVersion(s, cmd, versionFlags)
 	case SetFormatVersion:
 		if c.Version < s.formatVersion || c.Version > formatVersion {
 			return nil, fmt.Errorf("%v: cluster at %d, this build up to %d: %w", c, s.formatVersion, formatVersion, ErrFormatVersion)
@@ -62,7 +66,7 @@ func checkSetNodeState(s *state, c SetNodeState) error {
 		return fmt.Errorf("%v: %w", c, ErrUnknownNode)
 	}
 	if c.State == NodeLost {
-		return needVersion(s, c, formatVersion)
+		return needVersion(s, c, versionFlags)
 	}
 	return nil
 }
@@ -75,7 +79,45 @@ func checkRemoveNode(s *state, c RemoveNode) error {
 	if n := s.nodes[i].Shards; n > 0 {
 		return fmt.Errorf("%v: owns %d shards: %w", c, n, ErrNodeNotEmpty)
 	}
+	// Only an up node has moves into it; a node that is up and empty may.
+	if s.nodes[i].State == NodeUp && s.moves.Len() > 0 {
+		n := 0
+		s.moves.Ascend(func(m moveItem) bool {
+			if m.to == c.Node {
+				n++
+			}
+			return true
+		})
+		if n > 0 {
+			return fmt.Errorf("%v: %d shards moving in: %w", c, n, ErrNodeNotEmpty)
+		}
+	}
 	return nil
+}
+
+// notMoving rejects cmd if shard r has a move in flight.
+func notMoving(s *state, cmd Command, r *shardRec) error {
+	if m, ok := s.moving(r.ID); ok {
+		return fmt.Errorf("%v: shard %d is moving to node %d: %w", cmd, r.ID, m.to, ErrShardMoving)
+	}
+	return nil
+}
+
+// checkInFlight checks a CompleteTransfer or AbortTransfer: the shard must
+// be at epoch and moving. A completion's target is up (a move into a node
+// that leaves the up state is aborted then).
+func checkInFlight(s *state, cmd Command, id ShardID, epoch uint64) (*shardRec, error) {
+	if err := needVersion(s, cmd, versionMoves); err != nil {
+		return nil, err
+	}
+	r, err := checkEpoch(s, cmd, id, epoch)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.moving(id); !ok {
+		return nil, fmt.Errorf("%v: %w", cmd, ErrNotMoving)
+	}
+	return r, nil
 }
 
 // checkUp returns nil if node exists and is up.
@@ -132,6 +174,9 @@ func checkSplit(s *state, cmd Command, c PlaceSplit) (*shardRec, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := notMoving(s, cmd, r); err != nil {
+		return nil, err
+	}
 	if !r.Range.Inside(c.SplitKey) {
 		return nil, fmt.Errorf("%v: range %v: %w", c, r.Range, ErrBadSplitKey)
 	}
@@ -148,6 +193,12 @@ func checkMerge(s *state, cmd Command, c PlaceMerge) (*shardRec, error) {
 	}
 	r, err := checkEpoch(s, cmd, c.Right, c.RightEpoch)
 	if err != nil {
+		return nil, err
+	}
+	if err := notMoving(s, cmd, l); err != nil {
+		return nil, err
+	}
+	if err := notMoving(s, cmd, r); err != nil {
 		return nil, err
 	}
 	if !l.Range.Adjacent(r.Range) {
@@ -169,6 +220,9 @@ func checkTransfer(s *state, cmd Command, c PlaceTransfer) (*shardRec, error) {
 	}
 	if r.Node != c.From {
 		return nil, fmt.Errorf("%v: shard is on node %d: %w", c, r.Node, ErrWrongOwner)
+	}
+	if err := notMoving(s, cmd, r); err != nil {
+		return nil, err
 	}
 	return r, checkUp(s, cmd, c.To)
 }

@@ -168,7 +168,7 @@ func decodeState(d *decoder, withFlags bool) *state {
 		// A lost node needs format version 2, which a version-1 snapshot
 		// cannot have.
 		if d.err == nil && (id == 0 || state > uint64(NodeLost) || !node.State.Valid() ||
-			(node.State == NodeLost && s.formatVersion < formatVersion) ||
+			(node.State == NodeLost && s.formatVersion < versionFlags) ||
 			(len(s.nodes) > 0 && id <= s.nodes[len(s.nodes)-1].ID)) {
 			d.fail(start, "bad node %d in state %d", id, state)
 		}

@@ -17,11 +17,22 @@ const treeDegree = 32
 // MergeEmbargo under it).
 const neverSplit = math.MaxUint16
 
+// shardCore is the replicated part of a shard as a record holds it: Shard
+// without MovingTo, which the moves index holds instead (few shards move at
+// once, and 8 more bytes in every record would push it into a larger size
+// class).
+type shardCore struct {
+	ID    ShardID
+	Range KeyRange
+	Node  NodeID
+	Epoch uint64
+}
+
 // shardRec is one shard with its soft stats. Records are immutable once they
 // are in a tree: every change builds a new record and swaps it in, so a View
 // that shares the trees never sees a change.
 type shardRec struct {
-	Shard
+	shardCore
 	keys, bytes uint64
 	// sinceSplit counts stats reports since the shard was created, by a
 	// split or by CreateShard (saturating); neverSplit for a shard restored
@@ -81,6 +92,37 @@ type hintItem struct {
 }
 
 func lessHint(a, b hintItem) bool { return a.id < b.id }
+
+// moveItem is a move in flight: a shard whose PlaceTransfer has applied
+// and whose CompleteTransfer or AbortTransfer has not. Replicated, and in
+// snapshots.
+type moveItem struct {
+	id       ShardID
+	from, to NodeID
+	// began is when the PlaceTransfer's log entry was appended, in Unix
+	// nanoseconds (raft's Log.AppendedAt, the same on every replica); 0
+	// when the entry was applied without a time.
+	began int64
+}
+
+func lessMove(a, b moveItem) bool { return a.id < b.id }
+
+// moving returns the move in flight of shard id, if any.
+func (s *state) moving(id ShardID) (moveItem, bool) {
+	if s.moves.Len() == 0 {
+		return moveItem{}, false
+	}
+	return s.moves.Get(moveItem{id: id})
+}
+
+// public returns r as a View reports it, with MovingTo filled in.
+func (s *state) public(r *shardRec) Shard {
+	sh := Shard{ID: r.ID, Range: r.Range, Node: r.Node, Epoch: r.Epoch}
+	if m, ok := s.moving(r.ID); ok {
+		sh.MovingTo = m.to
+	}
+	return sh
+}
 
 // stats returns r's soft stats with its hint, if any.
 func (s *state) stats(r *shardRec) (Stats, bool) {
@@ -169,6 +211,7 @@ type state struct {
 	byLoad  *btree.BTreeG[*shardRec] // shards with known load > 0, by (node, hottest first, ID)
 	pairs   *btree.BTreeG[mergePair] // mergeable neighbours, coldest first
 	hints   *btree.BTreeG[hintItem]  // split-key hints, by shard ID
+	moves   *btree.BTreeG[moveItem]  // moves in flight, by shard ID
 	nodes   []nodeRec                // sorted by ID; Shards and usage maintained
 	nextID  ShardID
 	// rebalancing is the last SetRebalancing applied: replicated, and in
@@ -193,6 +236,7 @@ func newState() *state {
 		byLoad:        btree.NewG(treeDegree, lessNodeLoad),
 		pairs:         btree.NewG(treeDegree, lessPair),
 		hints:         btree.NewG(treeDegree, lessHint),
+		moves:         btree.NewG(treeDegree, lessMove),
 		nextID:        1,
 		formatVersion: baseVersion,
 		w:             newSeeker(),
@@ -211,6 +255,7 @@ func (s *state) clone() *state {
 		byLoad:        s.byLoad.Clone(),
 		pairs:         s.pairs.Clone(),
 		hints:         s.hints.Clone(),
+		moves:         s.moves.Clone(),
 		nodes:         append([]nodeRec(nil), s.nodes...),
 		nextID:        s.nextID,
 		rebalancing:   s.rebalancing,
@@ -290,7 +335,7 @@ func (s *state) removeLoaded(n *nodeRec, r *shardRec) {
 	}
 	n.hottest = 0
 	p := &s.w.probe
-	*p = shardRec{Shard: Shard{Node: r.Node}, known: true, load: math.MaxFloat32}
+	*p = shardRec{shardCore: shardCore{Node: r.Node}, known: true, load: math.MaxFloat32}
 	s.byLoad.AscendGreaterOrEqual(p, func(h *shardRec) bool {
 		if h.Node == r.Node {
 			n.hottest = h.load
@@ -408,5 +453,5 @@ func (s *state) repair(l0, r0, l1, r1 *shardRec) {
 // nodeProbe sorts before every shard of node in byNode: known stats with
 // zero cost and ID 0.
 func nodeProbe(node NodeID) *shardRec {
-	return &shardRec{Shard: Shard{Node: node}, known: true}
+	return &shardRec{shardCore: shardCore{Node: node}, known: true}
 }

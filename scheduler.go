@@ -156,7 +156,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
 	// a new leader resumes nothing (it rebalances only above a trigger).
-	recorded := view.Rebalancing() != mark && view.FormatVersion() >= formatVersion
+	recorded := view.Rebalancing() != mark && view.FormatVersion() >= versionFlags
 	rep.PlanTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "plan"}, start)
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))

@@ -25,10 +25,18 @@ type Shard struct {
 	// to the shard (split, merge, transfer). Commands carry the epoch they
 	// were planned on and apply only if it still matches.
 	Epoch uint64
+	// MovingTo is the node the shard is moving to while a move is in
+	// flight (PlaceTransfer until CompleteTransfer or AbortTransfer), and
+	// 0 otherwise. Node stays the owner, and serves the shard, until the
+	// move completes.
+	MovingTo NodeID
 }
 
 // String formats the shard for logs and test output.
 func (s Shard) String() string {
+	if s.MovingTo != 0 {
+		return fmt.Sprintf("shard %d %s on node %d moving to %d epoch %d", s.ID, s.Range, s.Node, s.MovingTo, s.Epoch)
+	}
 	return fmt.Sprintf("shard %d %s on node %d epoch %d", s.ID, s.Range, s.Node, s.Epoch)
 }
 

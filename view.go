@@ -2,6 +2,7 @@ package placement
 
 import (
 	"iter"
+	"time"
 )
 
 // View is an immutable snapshot of a ShardRegistry, taken in O(1) by
@@ -29,7 +30,7 @@ func (v View) Shard(id ShardID) (Shard, bool) {
 	if !ok {
 		return Shard{}, false
 	}
-	return r.Shard, true
+	return v.state().public(r), true
 }
 
 // Lookup returns the shard whose range contains key, in O(log shards).
@@ -38,7 +39,7 @@ func (v View) Lookup(key []byte) (Shard, bool) {
 	if !ok || !r.Range.Contains(key) {
 		return Shard{}, false
 	}
-	return r.Shard, true
+	return v.state().public(r), true
 }
 
 // Stats returns the soft stats last reported for a shard (or estimated from a
@@ -55,7 +56,8 @@ func (v View) Stats(id ShardID) (Stats, bool) {
 // Shards yields every shard in key order.
 func (v View) Shards() iter.Seq[Shard] {
 	return func(yield func(Shard) bool) {
-		v.state().byStart.Ascend(func(r *shardRec) bool { return yield(r.Shard) })
+		s := v.state()
+		s.byStart.Ascend(func(r *shardRec) bool { return yield(s.public(r)) })
 	}
 }
 
@@ -63,8 +65,9 @@ func (v View) Shards() iter.Seq[Shard] {
 // known bytes, then lowest ID; shards with unknown stats last).
 func (v View) ShardsOn(node NodeID) iter.Seq[Shard] {
 	return func(yield func(Shard) bool) {
-		v.state().byNode.AscendGreaterOrEqual(nodeProbe(node), func(r *shardRec) bool {
-			return r.Node == node && yield(r.Shard)
+		s := v.state()
+		s.byNode.AscendGreaterOrEqual(nodeProbe(node), func(r *shardRec) bool {
+			return r.Node == node && yield(s.public(r))
 		})
 	}
 }
@@ -134,3 +137,39 @@ func (v View) FormatVersion() uint64 { return v.state().formatVersion }
 // NextShardID returns the ID the next split (or a CreateShard without an ID)
 // will take.
 func (v View) NextShardID() ShardID { return v.state().nextID }
+
+// Move is a move in flight, as View.Moves reports it.
+type Move struct {
+	Shard    ShardID
+	From, To NodeID
+	// Epoch is the shard's epoch, which CompleteTransfer and AbortTransfer
+	// must carry.
+	Epoch uint64
+	// Began is when the PlaceTransfer's log entry was appended (raft's
+	// Log.AppendedAt, the same on every replica); zero when the entry was
+	// applied without a time (ShardRegistry.Apply, FSM.ApplyEntry).
+	Began time.Time
+}
+
+// Moves yields the moves in flight in shard ID order. There are few: the
+// planner keeps them within Policy.MaxInflightPerNode of each node.
+func (v View) Moves() iter.Seq[Move] {
+	return func(yield func(Move) bool) {
+		s := v.state()
+		s.moves.Ascend(func(m moveItem) bool {
+			r, _ := s.shard(m.id)
+			return yield(Move{Shard: m.id, From: m.from, To: m.to, Epoch: r.Epoch, Began: unixTime(m.began)})
+		})
+	}
+}
+
+// MoveCount returns the number of moves in flight.
+func (v View) MoveCount() int { return v.state().moves.Len() }
+
+// unixTime is the time of Unix nanoseconds ns, or the zero time for 0.
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}

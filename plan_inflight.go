@@ -1,0 +1,122 @@
+package placement
+
+import "slices"
+
+// inflight projects the moves in flight as already made: each counts on its
+// target in the counts, bytes and load the planner balances, and fills the
+// two nodes' windows. A moving shard is in the plan already, so no phase
+// splits, merges or moves it again. It costs O(moves in flight).
+func (pl *planner) inflight() {
+	n := len(pl.s.nodes)
+	pl.flightIn, pl.flightOut = pl.sc.ints.take(n), pl.sc.ints.take(n)
+	floats := pl.sc.floats.take(2 * n)
+	pl.bytesIn, pl.bytesOut = floats[:n], floats[n:]
+	clear(pl.flightIn)
+	clear(pl.flightOut)
+	clear(floats)
+	if pl.s.moves.Len() == 0 {
+		return
+	}
+	if pl.used == nil {
+		pl.used = make(map[ShardID]bool, pl.s.moves.Len()+2*min(pl.limit, 64))
+	}
+	pl.moved = true // the projected bytes and load differ from the view's
+	pl.s.moves.Ascend(func(m moveItem) bool {
+		r, ok := pl.s.shard(m.id)
+		src, dst := pl.s.nodeIndex(m.from), pl.s.nodeIndex(m.to)
+		if !ok || src < 0 || dst < 0 {
+			return true // cannot happen: check keeps moves consistent
+		}
+		pl.used[m.id] = true
+		pl.moving = append(pl.moving, m.id)
+		pl.flightIn[dst]++
+		pl.flightOut[src]++
+		pl.project(r, src, dst)
+		return true
+	})
+}
+
+// project counts r on dst instead of src, in every dimension and window.
+func (pl *planner) project(r *shardRec, src, dst int) {
+	pl.counts[src]--
+	pl.counts[dst]++
+	b := pl.sizeOf(r)
+	pl.bytesOut[src] += b
+	pl.bytesIn[dst] += b
+	if pl.bytes != nil {
+		pl.bytes[src] -= b
+		pl.bytes[dst] += b
+	}
+	if pl.load != nil {
+		l := pl.loadOf(r)
+		pl.load[src] -= l
+		pl.load[dst] += l
+	}
+}
+
+// outFull reports whether node i may send no more shards in this plan: its
+// per-plan cap (MaxMovesPerNode) or its in-flight window is reached. A lost
+// node's shards are not copied from it: its windows do not apply.
+func (pl *planner) outFull(i int) bool {
+	if pl.from[i] >= pl.pol.MaxMovesPerNode {
+		return true
+	}
+	if pl.s.nodes[i].State == NodeLost {
+		return false
+	}
+	return pl.windowFull(i, pl.flightOut[i]+pl.from[i], pl.bytesOut[i])
+}
+
+// inFull is outFull for receiving.
+func (pl *planner) inFull(i int) bool {
+	if pl.in[i] >= pl.pol.MaxMovesPerNode {
+		return true
+	}
+	return pl.windowFull(i, pl.flightIn[i]+pl.in[i], pl.bytesIn[i])
+}
+
+func (pl *planner) windowFull(i, moves int, bytes float64) bool {
+	w := pl.pol.MaxInflightBytesPerNode
+	if moves >= pl.pol.MaxInflightPerNode || (w > 0 && bytes >= float64(w)) {
+		pl.windowSkip(i)
+		return true
+	}
+	return false
+}
+
+// fits reports whether moving r from src to dst keeps both nodes' bytes in
+// flight within MaxInflightBytesPerNode (or nothing is in flight there yet).
+func (pl *planner) fits(r *shardRec, src, dst int) bool {
+	w := pl.pol.MaxInflightBytesPerNode
+	if w == 0 {
+		return true
+	}
+	b := pl.sizeOf(r)
+	in := pl.bytesIn[dst] == 0 || pl.bytesIn[dst]+b <= float64(w)
+	out := pl.s.nodes[src].State == NodeLost || pl.bytesOut[src] == 0 || pl.bytesOut[src]+b <= float64(w)
+	if !in {
+		pl.windowSkip(dst)
+	}
+	if !out {
+		pl.windowSkip(src)
+	}
+	return in && out
+}
+
+// windowSkip reports, once per node, that a window held a move back.
+func (pl *planner) windowSkip(i int) {
+	pl.windowed = true
+	s := Skip{Reason: SkipInflightWindow, Node: pl.s.nodes[i].ID}
+	if !slices.Contains(pl.out.Skipped, s) {
+		pl.out.Skipped = append(pl.out.Skipped, s)
+	}
+}
+
+// capSkip is the reason a phase stopped at a node's limit: its window, or
+// its per-plan cap.
+func (pl *planner) capSkip() Skip {
+	if pl.windowed {
+		return Skip{Reason: SkipInflightWindow}
+	}
+	return Skip{Reason: SkipNodeCap}
+}

@@ -54,6 +54,10 @@ type Config struct {
 	// POST /cluster/version), and admin.ClusterFormat asks voters'
 	// admin endpoints.
 	ClusterFormat func(ctx context.Context) (uint64, error)
+
+	// Clock, if set, is the scheduler's time source for Policy.MoveTimeout;
+	// tests pass a fake one. Default nil: time.Now.
+	Clock func() time.Time
 }
 
 // DefaultConfig returns the default configuration. It passes Validate.

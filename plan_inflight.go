@@ -76,6 +76,9 @@ func (pl *planner) inFull(i int) bool {
 }
 
 func (pl *planner) windowFull(i, moves int, bytes float64) bool {
+	if !pl.windows() {
+		return false
+	}
 	w := pl.pol.MaxInflightBytesPerNode
 	if moves >= pl.pol.MaxInflightPerNode || (w > 0 && bytes >= float64(w)) {
 		pl.windowSkip(i)
@@ -88,7 +91,7 @@ func (pl *planner) windowFull(i, moves int, bytes float64) bool {
 // flight within MaxInflightBytesPerNode (or nothing is in flight there yet).
 func (pl *planner) fits(r *shardRec, src, dst int) bool {
 	w := pl.pol.MaxInflightBytesPerNode
-	if w == 0 {
+	if w == 0 || !pl.windows() {
 		return true
 	}
 	b := pl.sizeOf(r)
@@ -101,6 +104,14 @@ func (pl *planner) fits(r *shardRec, src, dst int) bool {
 		pl.windowSkip(src)
 	}
 	return in && out
+}
+
+// windows reports whether moves take time, so the in-flight windows
+// apply: transfers are two-phase (format version 3) and not instant
+// (Policy.InstantMoves). A one-phase transfer is over once it applies; the
+// per-plan MaxMovesPerNode still paces it.
+func (pl *planner) windows() bool {
+	return pl.s.formatVersion >= versionMoves && !pl.pol.InstantMoves
 }
 
 // windowSkip reports, once per node, that a window held a move back.

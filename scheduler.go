@@ -57,6 +57,11 @@ type Scheduler struct {
 
 	runMu  sync.Mutex // guards handle
 	handle *Handle
+
+	// seen holds, for moves whose begin time the log does not hold (an
+	// entry applied without one), when this leader first saw them; reset
+	// in each term. Guarded by tickMu.
+	seen map[ShardID]time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -142,6 +147,9 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	if err := s.upgrade(ctx, &rep); err != nil {
 		return rep, err
 	}
+	if err := s.expire(ctx, &rep); err != nil {
+		return rep, err
+	}
 
 	start := time.Now()
 	view := s.reg.View()
@@ -178,8 +186,12 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	// at the next leader. (Only a cluster at format version 2 records it,
 	// and there every server reads the entry.)
 	entry := plan.Commands
+	instant := s.cfg.InstantMoves && view.FormatVersion() >= versionMoves
+	if instant {
+		entry = withCompletions(plan.Commands)
+	}
 	if recorded {
-		entry = append(slices.Clip(plan.Commands), mark)
+		entry = append(slices.Clip(entry), mark)
 	}
 	start = time.Now()
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
@@ -195,6 +207,9 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
 	if results, ok := resp.([]error); ok {
+		if instant {
+			results = foldCompletions(plan.Commands, results)
+		}
 		rep.Results = results[:min(len(results), len(plan.Commands))]
 	}
 	if n := rep.Rejected(); n > 0 {
@@ -278,6 +293,7 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		// A new term: a new planner, which takes its hysteresis from the
 		// log once the barrier has brought the map up to date.
 		coord := NewCoordinator(s.cfg.Policy)
+		s.seen = nil
 		s.coordMu.Lock()
 		s.coord = coord
 		s.coordMu.Unlock()
@@ -313,5 +329,142 @@ func (s *Scheduler) barrier(ctx context.Context) error {
 		return fmt.Errorf("placement: barrier: %w", err)
 	}
 	s.needBarrier = false
+	return nil
+}
+
+// withCompletions returns cmds with a CompleteTransfer after each
+// PlaceTransfer, for Policy.InstantMoves: the move begins and completes in
+// one entry, so it is never seen in flight.
+func withCompletions(cmds []Command) []Command {
+	out := make([]Command, 0, 2*len(cmds))
+	for _, c := range cmds {
+		out = append(out, c)
+		if t, ok := c.(PlaceTransfer); ok {
+			out = append(out, CompleteTransfer{Shard: t.Shard, Epoch: t.Epoch + 1})
+		}
+	}
+	return out
+}
+
+// foldCompletions maps the results of withCompletions(cmds) back onto cmds:
+// a transfer's result is its PlaceTransfer's, or its completion's if that
+// failed.
+func foldCompletions(cmds []Command, results []error) []error {
+	out := make([]error, 0, len(cmds))
+	j := 0
+	for _, c := range cmds {
+		if j >= len(results) {
+			break
+		}
+		err := results[j]
+		j++
+		if _, ok := c.(PlaceTransfer); ok && j < len(results) {
+			if err == nil {
+				err = results[j]
+			}
+			j++
+		}
+		out = append(out, err)
+	}
+	return out
+}
+
+// now is the scheduler's clock.
+func (s *Scheduler) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
+
+// expire proposes AbortTransfer for the moves in flight longer than
+// Policy.MoveTimeout, at most MaxActionsPerTick of them in one entry, before
+// the tick plans. A move's age runs from its PlaceTransfer's log time, which
+// every replica holds, so a new leader neither forgets nor restarts it; a
+// move applied without a time is timed from when this leader first saw it.
+func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
+	view := s.reg.View()
+	if view.MoveCount() == 0 {
+		s.seen = nil
+		return nil
+	}
+	now := s.now()
+	var aborts []Command
+	for m := range view.Moves() {
+		began := m.Began
+		if began.IsZero() {
+			if s.seen == nil {
+				s.seen = map[ShardID]time.Time{}
+			}
+			if _, ok := s.seen[m.Shard]; !ok {
+				s.seen[m.Shard] = now
+			}
+			began = s.seen[m.Shard]
+		}
+		if now.Sub(began) >= s.cfg.MoveTimeout && len(aborts) < s.cfg.MaxActionsPerTick {
+			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
+		}
+	}
+	if len(aborts) == 0 {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(aborts...))
+	if err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return fmt.Errorf("placement: abort %d moves past MoveTimeout: %w", len(aborts), err)
+	}
+	results, _ := resp.([]error)
+	for i, c := range aborts {
+		if i < len(results) && results[i] == nil {
+			rep.Aborted = append(rep.Aborted, c.(AbortTransfer))
+			delete(s.seen, c.(AbortTransfer).Shard)
+		}
+	}
+	metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
+	s.log.Info("moves aborted: in flight past MoveTimeout", zap.Int("aborted", len(rep.Aborted)),
+		zap.Duration("timeout", s.cfg.MoveTimeout))
+	return nil
+}
+
+// CompleteTransfer proposes the CompleteTransfer of shard's move in flight:
+// the host calls it once the new owner holds the shard's data. It must run
+// on the leader (an error wrapping ErrNotLeader otherwise; a host forwards
+// it to the leader). It returns an error wrapping ErrNotMoving when the
+// shard has no move in flight (completed, aborted, or never begun), and
+// the registry's rejection, such as ErrStaleEpoch, when the move changed
+// meanwhile.
+func (s *Scheduler) CompleteTransfer(ctx context.Context, shard ShardID) error {
+	return s.endMove(ctx, shard, func(m Move) Command { return CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch} })
+}
+
+// AbortTransfer proposes the AbortTransfer of shard's move in flight: a
+// host calls it when a copy fails and will not be retried. Errors are as
+// for CompleteTransfer.
+func (s *Scheduler) AbortTransfer(ctx context.Context, shard ShardID) error {
+	return s.endMove(ctx, shard, func(m Move) Command { return AbortTransfer{Shard: m.Shard, Epoch: m.Epoch} })
+}
+
+func (s *Scheduler) endMove(ctx context.Context, shard ShardID, cmd func(Move) Command) error {
+	view := s.reg.View()
+	sh, ok := view.Shard(shard)
+	if !ok {
+		return fmt.Errorf("placement: shard %d: %w", shard, ErrUnknownShard)
+	}
+	if sh.MovingTo == 0 {
+		return fmt.Errorf("placement: shard %d: %w", shard, ErrNotMoving)
+	}
+	c := cmd(Move{Shard: shard, From: sh.Node, To: sh.MovingTo, Epoch: sh.Epoch})
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(c))
+	if err != nil {
+		return fmt.Errorf("placement: propose %v: %w", c, err)
+	}
+	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
+		return results[0]
+	}
 	return nil
 }

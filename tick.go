@@ -42,6 +42,9 @@ type TickReport struct {
 	// commands, in the same entry) because the plan changed the
 	// hysteresis flags; nil if none. Commands and Results leave it out.
 	Recorded *SetRebalancing
+	// Aborted are the moves the tick aborted, before planning, because they
+	// were in flight longer than Policy.MoveTimeout.
+	Aborted []AbortTransfer
 	// Upgraded is the format version the tick enabled, before planning,
 	// because Config.ClusterFormat reported every voter reads it; 0 if none.
 	Upgraded uint64

@@ -64,15 +64,16 @@ func TestUpgradeWaitsForEveryVoter(t *testing.T) {
 	require.NotContains(t, entryTypes(t, h.fake.Entries()[0]), placement.TypeSetRebalancing)
 	require.Equal(t, 1, *calls)
 
-	version = 2 // the last voter is upgraded
+	version = placement.FormatVersion // the last voter is upgraded
 	rep, err = h.sched.Tick(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, uint64(2), rep.Upgraded)
-	require.Equal(t, uint64(2), h.reg.View().FormatVersion())
+	require.Equal(t, uint64(placement.FormatVersion), rep.Upgraded)
+	require.Equal(t, uint64(placement.FormatVersion), h.reg.View().FormatVersion())
 	entries := h.fake.Entries()
 	require.Len(t, entries, 3)
 	require.Equal(t, []placement.CommandType{placement.TypeSetFormatVersion}, entryTypes(t, entries[1]))
-	// The same tick's plan already records the rebalance under version 2.
+	// The same tick's plan already records the rebalance under the new
+	// version.
 	require.Contains(t, entryTypes(t, entries[2]), placement.TypeSetRebalancing)
 
 	// At this build's version the voters are not asked again.

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,7 +41,7 @@ func statusServer(t *testing.T, code int, body string) string {
 }
 
 func TestClusterFormat(t *testing.T) {
-	current := statusServer(t, http.StatusOK, `{"format_version": 1, "format_version_max": 2}`)
+	current := statusServer(t, http.StatusOK, fmt.Sprintf(`{"format_version": 1, "format_version_max": %d}`, placement.FormatVersion))
 	old := statusServer(t, http.StatusOK, `{"id": "s3", "leader": false}`) // a build before the field
 	failing := statusServer(t, http.StatusInternalServerError, `{"error": "boom"}`)
 	garbled := statusServer(t, http.StatusOK, `not json`)
@@ -85,7 +86,7 @@ func TestClusterFormat(t *testing.T) {
 // other voter's admin endpoint reports that it reads this build's format.
 func TestClusterFormatDrivesTheScheduler(t *testing.T) {
 	e := newEnv(t)
-	peer := statusServer(t, http.StatusOK, `{"format_version_max": 2}`)
+	peer := statusServer(t, http.StatusOK, fmt.Sprintf(`{"format_version_max": %d}`, placement.FormatVersion))
 	servers := configuration{
 		{Suffrage: raft.Voter, ID: "s1"},
 		{Suffrage: raft.Voter, ID: "s2"},

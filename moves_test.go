@@ -1,0 +1,138 @@
+package placement
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// applyAndComplete applies cmd and, for a transfer that began a move,
+// completes it at once: a host whose copies are instant.
+func applyAndComplete(t *testing.T, g *ShardRegistry, cmd Command) {
+	t.Helper()
+	require.NoError(t, g.Apply(cmd))
+	if tr, ok := cmd.(PlaceTransfer); ok {
+		if sh, _ := g.View().Shard(tr.Shard); sh.MovingTo != 0 {
+			require.NoError(t, g.Apply(CompleteTransfer{Shard: tr.Shard, Epoch: sh.Epoch}))
+		}
+	}
+}
+
+// movesMap is a format-3 registry: nodes 1..nodes up, and shards one-key
+// shards on node 1.
+func movesMap(t *testing.T, nodes, shards int) *ShardRegistry {
+	t.Helper()
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	for n := 1; n <= nodes; n++ {
+		mustApply(t, g, AddNode{Node: NodeID(n)})
+	}
+	for i := range shards {
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: 1})
+	}
+	return g
+}
+
+func TestTransferBeginsThenCompletes(t *testing.T) {
+	g := movesMap(t, 2, 1)
+	at := time.Unix(1_700_000_000, 5)
+	require.NoError(t, g.ApplyAt(PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2}, at))
+	v := g.View()
+	sh, _ := v.Shard(1)
+	require.Equal(t, Shard{ID: 1, Range: sh.Range, Node: 1, Epoch: 2, MovingTo: 2}, sh, "the owner keeps serving")
+	require.Equal(t, 1, v.Count(1))
+	moves := slices.Collect(v.Moves())
+	require.Equal(t, []Move{{Shard: 1, From: 1, To: 2, Epoch: 2, Began: at}}, moves)
+
+	// Stale epochs and second moves are refused.
+	require.ErrorIs(t, g.Apply(CompleteTransfer{Shard: 1, Epoch: 1}), ErrStaleEpoch)
+	require.ErrorIs(t, g.Apply(PlaceTransfer{Shard: 1, Epoch: 2, From: 1, To: 2}), ErrShardMoving)
+	require.ErrorIs(t, g.Apply(PlaceSplit{Shard: 1, Epoch: 2, SplitKey: []byte{0, 1}}), ErrShardMoving)
+
+	require.NoError(t, g.Apply(CompleteTransfer{Shard: 1, Epoch: 2}))
+	sh, _ = g.View().Shard(1)
+	require.Equal(t, NodeID(2), sh.Node)
+	require.Zero(t, sh.MovingTo)
+	require.Equal(t, uint64(3), sh.Epoch)
+	require.Zero(t, g.View().MoveCount())
+	require.ErrorIs(t, g.Apply(CompleteTransfer{Shard: 1, Epoch: 3}), ErrNotMoving)
+	require.NoError(t, checkInvariants(g.View()))
+}
+
+func TestAbortKeepsTheOwner(t *testing.T) {
+	g := movesMap(t, 2, 1)
+	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
+	mustApply(t, g, AbortTransfer{Shard: 1, Epoch: 2})
+	sh, _ := g.View().Shard(1)
+	require.Equal(t, NodeID(1), sh.Node)
+	require.Zero(t, sh.MovingTo)
+	require.Equal(t, uint64(3), sh.Epoch)
+	require.ErrorIs(t, g.Apply(AbortTransfer{Shard: 1, Epoch: 3}), ErrNotMoving)
+}
+
+// A node that stops being up takes no data: moves into it are aborted as
+// part of the state change, on every replica alike; and a node with moves
+// into it cannot be removed.
+func TestLeavingUpAbortsMovesInto(t *testing.T) {
+	g := movesMap(t, 3, 2)
+	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
+	mustApply(t, g, PlaceTransfer{Shard: 2, Epoch: 1, From: 1, To: 3})
+	require.ErrorIs(t, g.Apply(RemoveNode{Node: 2}), ErrNodeNotEmpty)
+	mustApply(t, g, SetNodeState{Node: 2, State: NodeDraining})
+	sh, _ := g.View().Shard(1)
+	require.Zero(t, sh.MovingTo)
+	require.Equal(t, uint64(3), sh.Epoch, "aborted: the next epoch")
+	sh, _ = g.View().Shard(2)
+	require.Equal(t, NodeID(3), sh.MovingTo, "moves into other nodes go on")
+	mustApply(t, g, RemoveNode{Node: 2})
+}
+
+// Before format version 3 a transfer moves the shard at once, as older
+// releases do, and the new commands are refused.
+func TestTransferIsOnePhaseBeforeVersion3(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: versionFlags})
+	mustApply(t, g, AddNode{Node: 1})
+	mustApply(t, g, AddNode{Node: 2})
+	mustApply(t, g, CreateShard{Range: KeyRange{}, Node: 1})
+	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
+	sh, _ := g.View().Shard(1)
+	require.Equal(t, NodeID(2), sh.Node)
+	require.Zero(t, sh.MovingTo)
+	require.ErrorIs(t, g.Apply(AbortTransfer{Shard: 1, Epoch: 2}), ErrFormatVersion)
+}
+
+// The planner counts moves in flight as made, plans nothing for a moving
+// shard, and keeps every node's window.
+func TestPlannerCountsMovesInFlight(t *testing.T) {
+	g := movesMap(t, 2, 8)
+	pol := DefaultPolicy()
+	pol.MaxInflightPerNode = 2
+	c := NewCoordinator(pol)
+	p := c.Plan(g.View(), 10)
+	require.Len(t, p.Commands, 2, "the window of 2")
+	require.Contains(t, p.Skipped, Skip{Reason: SkipInflightWindow, Node: 1})
+	for _, cmd := range p.Commands {
+		mustApply(t, g, cmd)
+	}
+	p = c.Plan(g.View(), 10)
+	require.Empty(t, p.Commands, "the window is full until a move completes")
+	for m := range g.View().Moves() {
+		mustApply(t, g, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
+	}
+	p = c.Plan(g.View(), 10)
+	require.Len(t, p.Commands, 2)
+	for _, cmd := range p.Commands {
+		mustApply(t, g, cmd)
+	}
+	// Projected, the counts are even (4 and 4): once these moves
+	// complete, nothing more is planned.
+	for m := range g.View().Moves() {
+		mustApply(t, g, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
+	}
+	require.Equal(t, 4, g.View().Count(1))
+	require.Equal(t, 4, g.View().Count(2))
+	require.Empty(t, c.Plan(g.View(), 10).Commands)
+}

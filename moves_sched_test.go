@@ -1,0 +1,150 @@
+package placement_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/placementtest"
+)
+
+// fakeClock is a settable time source.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// movesHarness is the skewed map (12 shards on node 1 of 3) with two-phase
+// moves. With logTime, entries apply with the clock's time as their
+// AppendedAt, as raft's log would give them.
+func movesHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
+	t.Helper()
+	reg := skewed(t)
+	fsm := placement.NewFSM(reg)
+	apply := fsm.ApplyEntry
+	if logTime {
+		apply = func(index uint64, entry []byte) any { return fsm.ApplyEntryAt(index, clock.Now(), entry) }
+	}
+	fake := placementtest.NewFakeRaft(apply)
+	fake.SetLeader(true)
+	newSched := func() *placement.Scheduler {
+		cfg := placement.DefaultConfig()
+		cfg.MaxActionsPerTick = 3
+		cfg.TickInterval = time.Hour
+		cfg.Clock = clock.Now
+		sched, err := placement.New(fake, reg, cfg)
+		require.NoError(t, err)
+		return sched
+	}
+	return reg, fake, newSched
+}
+
+func tick(t *testing.T, s *placement.Scheduler) placement.TickReport {
+	t.Helper()
+	rep, err := s.Tick(context.Background())
+	require.NoError(t, err)
+	return rep
+}
+
+// A move's age runs from its PlaceTransfer's log time: a new leader aborts
+// it at the same instant the old one would have, neither forgetting the
+// clock nor restarting it.
+func TestMoveTimeoutSurvivesLeaderChange(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, newSched := movesHarness(t, clock, true)
+	old := newSched()
+	rep := tick(t, old)
+	require.Len(t, rep.Commands, 3)
+	require.Equal(t, 3, reg.View().MoveCount(), "begun, not completed")
+
+	clock.Advance(9 * time.Minute)
+	require.Empty(t, tick(t, old).Aborted)
+
+	// A new leader in a new term, a minute later: 10 minutes since the
+	// moves began.
+	fake.SetLeader(false)
+	fake.SetLeader(true)
+	clock.Advance(time.Minute)
+	rep = tick(t, newSched())
+	require.Len(t, rep.Aborted, 3)
+	for _, a := range rep.Aborted {
+		sh, _ := reg.View().Shard(a.Shard)
+		require.Equal(t, placement.NodeID(1), sh.Node, "an aborted move leaves the owner")
+	}
+	// What is still in flight began within the last minute: the move the
+	// old leader began at 9 minutes, and those this tick planned anew.
+	for m := range reg.View().Moves() {
+		require.LessOrEqual(t, clock.Now().Sub(m.Began), time.Minute, "move %+v", m)
+	}
+}
+
+// A move applied without a log time is timed from when the leader first
+// saw it.
+func TestMoveTimeoutWithoutLogTime(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, _, newSched := movesHarness(t, clock, false)
+	s := newSched()
+	tick(t, s)
+	require.Equal(t, 3, reg.View().MoveCount())
+	clock.Advance(time.Minute)
+	require.Empty(t, tick(t, s).Aborted, "first seen now")
+	clock.Advance(9*time.Minute + time.Second)
+	require.Empty(t, tick(t, s).Aborted, "9m01s after first seen")
+	clock.Advance(time.Minute)
+	require.Len(t, tick(t, s).Aborted, 3)
+}
+
+func TestCompleteTransferHelper(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, newSched := movesHarness(t, clock, true)
+	s := newSched()
+	rep := tick(t, s)
+	tr := rep.Commands[0].(placement.PlaceTransfer)
+	ctx := context.Background()
+
+	require.NoError(t, s.CompleteTransfer(ctx, tr.Shard))
+	sh, _ := reg.View().Shard(tr.Shard)
+	require.Equal(t, tr.To, sh.Node)
+	require.Zero(t, sh.MovingTo)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, tr.Shard), placement.ErrNotMoving)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, 999), placement.ErrUnknownShard)
+
+	other := rep.Commands[1].(placement.PlaceTransfer)
+	require.NoError(t, s.AbortTransfer(ctx, other.Shard))
+	sh, _ = reg.View().Shard(other.Shard)
+	require.Equal(t, placement.NodeID(1), sh.Node)
+
+	fake.SetLeader(false)
+	last := rep.Commands[2].(placement.PlaceTransfer)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, last.Shard), placement.ErrNotLeader)
+}
+
+// With InstantMoves each transfer completes in its own entry; results
+// stay one per planned command.
+func TestInstantMovesCompleteInTheSameEntry(t *testing.T) {
+	h := newHarness(t, nil) // InstantMoves
+	h.fake.SetLeader(true)
+	rep := tick(t, h.sched)
+	require.Len(t, rep.Commands, 3)
+	require.Equal(t, []error{nil, nil, nil}, rep.Results)
+	require.Zero(t, h.reg.View().MoveCount())
+	require.Equal(t, 9, h.reg.View().Count(1))
+	cmds, err := placement.Decode(h.fake.Entries()[0])
+	require.NoError(t, err)
+	require.IsType(t, placement.CompleteTransfer{}, cmds[1])
+}

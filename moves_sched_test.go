@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/ukehi/placement"
 	"github.com/ukehi/placement/placementtest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // fakeClock is a settable time source.
@@ -147,4 +149,20 @@ func TestInstantMovesCompleteInTheSameEntry(t *testing.T) {
 	cmds, err := placement.Decode(h.fake.Entries()[0])
 	require.NoError(t, err)
 	require.IsType(t, placement.CompleteTransfer{}, cmds[1])
+}
+
+// At Info, each tick whose plan applies logs one line with the counts by
+// kind; proposals stay at Debug.
+func TestAppliedPlanLoggedAtInfo(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	h := newHarness(t, func(c *placement.Config) { c.Logger = zap.New(core) })
+	h.fake.SetLeader(true)
+	tick(t, h.sched)
+	applied := logs.FilterMessage("plan applied").All()
+	require.Len(t, applied, 1)
+	fields := applied[0].ContextMap()
+	require.Equal(t, int64(3), fields["transfers"])
+	require.Equal(t, int64(0), fields["splits"])
+	require.Equal(t, int64(0), fields["rejected"])
+	require.Zero(t, logs.FilterMessage("proposing").Len(), "proposals are Debug")
 }

@@ -216,6 +216,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
 	}
+	s.logApplied(rep)
 	if recorded {
 		rep.Recorded = &mark
 	}
@@ -467,4 +468,31 @@ func (s *Scheduler) endMove(ctx context.Context, shard ShardID, cmd func(Move) C
 		return results[0]
 	}
 	return nil
+}
+
+// logApplied writes the one Info line of a tick whose plan applied: how
+// many commands of each kind applied, how many were rejected, and the
+// spreads the plan started from.
+func (s *Scheduler) logApplied(rep TickReport) {
+	if !s.log.Core().Enabled(zap.InfoLevel) {
+		return
+	}
+	var splits, merges, transfers int
+	for i, c := range rep.Commands {
+		if i < len(rep.Results) && rep.Results[i] != nil {
+			continue
+		}
+		switch c.(type) {
+		case PlaceSplit:
+			splits++
+		case PlaceMerge:
+			merges++
+		case PlaceTransfer:
+			transfers++
+		}
+	}
+	s.log.Info("plan applied",
+		zap.Int("splits", splits), zap.Int("merges", merges), zap.Int("transfers", transfers),
+		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
+		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
 }

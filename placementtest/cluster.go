@@ -42,6 +42,10 @@ type ClusterOptions struct {
 	OnTick func(server int, rep placement.TickReport, err error)
 	// Logger receives raft's logs; nil discards them.
 	Logger hclog.Logger
+	// Mover, if set, finishes moves in flight as a host copying shards
+	// would (see MoverOptions). Without it, moves begun at format
+	// version 3 stay in flight until Policy.MoveTimeout aborts them.
+	Mover *MoverOptions
 }
 
 // Server is one raft server of a Cluster with its placement pieces. Its
@@ -71,6 +75,8 @@ type Cluster struct {
 	opts    ClusterOptions
 	Servers []*Server
 	mu      sync.Mutex
+	mover   *mover
+	stopped sync.Once
 }
 
 // NewCluster starts and bootstraps a cluster. It does not wait for a
@@ -103,6 +109,9 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	if err := c.Servers[0].Raft.BootstrapCluster(raft.Configuration{Servers: voters}).Error(); err != nil {
 		c.Shutdown()
 		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if opts.Mover != nil {
+		c.mover = startMover(c, *opts.Mover)
 	}
 	return c, nil
 }
@@ -247,8 +256,13 @@ func (c *Cluster) Up(i int) bool {
 	return c.Servers[i].up
 }
 
-// Shutdown kills every server. It is idempotent.
+// Shutdown stops the mover and kills every server. It is idempotent.
 func (c *Cluster) Shutdown() {
+	c.stopped.Do(func() {
+		if c.mover != nil {
+			c.mover.close() // outside c.mu: its look takes it
+		}
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range c.Servers {

@@ -27,6 +27,9 @@ const (
 	quietTicks   = 3 // leader ticks with nothing to do that mean "converged"
 	deadline     = 25 * time.Second
 	tickInterval = 100 * time.Millisecond
+	// copyTime is how long the host takes to copy a shard to its new
+	// owner: moves stay in flight that long before they complete.
+	copyTime = 250 * time.Millisecond
 )
 
 // demo holds what the tick and apply callbacks share with main.
@@ -64,6 +67,9 @@ func run() error {
 		Config:  cfg,
 		OnApply: d.onApply,
 		OnTick:  d.onTick,
+		// The host: each copy takes copyTime, then the new owner's
+		// CompleteTransfer goes through the leader.
+		Mover: &placementtest.MoverOptions{Delay: copyTime},
 	})
 	if err != nil {
 		return err
@@ -217,9 +223,11 @@ func (d *demo) onTick(server int, rep placement.TickReport, err error) {
 		d.lastTerm = rep.Term
 	}
 	counts := d.counts(server)
-	fmt.Printf("tick %3d  server%d  spread %v  after: shards/node %s  %s\n",
-		d.ticks, server, rep.Balance, counts, describe(rep, err))
-	if err == nil && len(rep.Commands) == 0 {
+	inFlight := d.cluster.Servers[server].Registry.View().MoveCount()
+	fmt.Printf("tick %3d  server%d  spread %v  after: shards/node %s  in flight %d  %s\n",
+		d.ticks, server, rep.Balance, counts, inFlight, describe(rep, err))
+	// Converged: nothing to plan, and every move begun has completed.
+	if err == nil && len(rep.Commands) == 0 && inFlight == 0 {
 		d.quiet++
 		if d.quiet == quietTicks {
 			close(d.converged)
@@ -263,16 +271,26 @@ func describe(rep placement.TickReport, err error) string {
 			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 		}
 	}
-	return "proposed " + strings.Join(parts, ", ")
+	return "proposed " + strings.Join(parts, ", ") + moved(rep)
+}
+
+// moved notes what the tick's transfers begin: moves the new owners copy
+// before they complete.
+func moved(rep placement.TickReport) string {
+	if !hasTransfer(rep.Commands) {
+		return ""
+	}
+	return " (moves begin; the owners serve until the copies complete)"
 }
 
 func (d *demo) summary(elapsed time.Duration, witness int, identical bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	applied := d.applied[witness]
-	fmt.Printf("\nsummary after %v: %d leader ticks, %d splits, %d merges, %d transfers (lower bound on bytes to move: %d MiB)\n",
+	fmt.Printf("\nsummary after %v: %d leader ticks, %d splits, %d merges, %d moves begun, %d completed, %d aborted (lower bound on bytes to move: %d MiB)\n",
 		elapsed.Round(time.Millisecond), d.ticks, applied[placement.TypePlaceSplit],
-		applied[placement.TypePlaceMerge], applied[placement.TypePlaceTransfer], max(d.minBytes, 0)>>20)
+		applied[placement.TypePlaceMerge], applied[placement.TypePlaceTransfer],
+		applied[placement.TypeCompleteTransfer], applied[placement.TypeAbortTransfer], max(d.minBytes, 0)>>20)
 	if !identical {
 		fmt.Println("replicas differ")
 		return fmt.Errorf("replicas differ")

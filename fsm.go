@@ -17,8 +17,10 @@ import (
 // A host with its own FSM can instead route entries for which IsEntry holds
 // to ApplyEntry, and include Snapshot/Restore output in its own snapshots.
 type FSM struct {
-	reg     *ShardRegistry
-	onApply func(index uint64, cmd Command)
+	reg       *ShardRegistry
+	onApply   func(index uint64, cmd Command)
+	onEffect  func(index uint64, e Effect)
+	onRestore func(prev, next View)
 }
 
 var _ raft.FSM = (*FSM)(nil)
@@ -31,8 +33,54 @@ type FSMOption func(*FSM)
 // apply goroutine. A host uses it to act on placement changes, such as
 // moving a transferred shard's data. fn must not block for long and must
 // not call back into raft.
+//
+// Changes that arrive by Restore (a snapshot installed from the leader, or
+// read at start-up) are not commands and do not reach fn: a host that acts
+// on changes also needs WithRestoreFunc.
 func WithApplyFunc(fn func(index uint64, cmd Command)) FSMOption {
 	return func(f *FSM) { f.onApply = fn }
+}
+
+// Effect is an applied command with what it did that the command itself
+// does not say, as WithEffectFunc reports it.
+type Effect struct {
+	// Command is the command applied.
+	Command Command
+	// NewShard is the ID of the shard the command created: for a
+	// PlaceSplit the right half's (the left half keeps the split shard's
+	// ID), for a CreateShard its ID, the registry's next ID when the
+	// command had none. 0 for every other command.
+	NewShard ShardID
+}
+
+// WithEffectFunc registers fn to be told of every command the FSM applies
+// (not of rejected ones) with its Effect, with the raft log index of its
+// entry, on raft's apply goroutine, after the function of WithApplyFunc if
+// both are set. Like WithApplyFunc it is not called for changes that
+// arrive by Restore (see WithRestoreFunc), and fn must not block for long
+// and must not call back into raft. For a PlaceSplit, and a CreateShard
+// without an ID, the FSM reads the registry's next ID from a View taken
+// before applying the command (so that command's write copies the tree
+// nodes it touches, as any write after a View does); other commands cost
+// nothing more.
+func WithEffectFunc(fn func(index uint64, e Effect)) FSMOption {
+	return func(f *FSM) { f.onEffect = fn }
+}
+
+// WithRestoreFunc registers fn to be called after every successful Restore
+// (a snapshot installed from the leader, or the latest local snapshot read
+// when raft restarts), with the registry's View before the restore and
+// after it, on raft's goroutine that calls Restore. No command reaches
+// WithApplyFunc or WithEffectFunc for the changes a snapshot brings, so a
+// host that acts on placement changes reconciles here, typically by
+// ranging over Diff(prev, next). A failed Restore changes nothing and does
+// not call fn. fn must not block for long and must not call back into
+// raft.
+//
+// A host with its own FSM that calls ShardRegistry.ReadSnapshot takes the
+// two Views itself.
+func WithRestoreFunc(fn func(prev, next View)) FSMOption {
+	return func(f *FSM) { f.onRestore = fn }
 }
 
 // NewFSM returns an FSM that applies committed entries to reg.
@@ -84,12 +132,39 @@ func (f *FSM) ApplyEntryAt(index uint64, at time.Time, entry []byte) any {
 	}
 	results := make([]error, len(cmds))
 	for i, c := range cmds {
+		var e Effect
+		if f.onEffect != nil {
+			e = f.effect(c)
+		}
 		results[i] = f.reg.ApplyAt(c, at)
-		if results[i] == nil && f.onApply != nil {
+		if results[i] != nil {
+			continue
+		}
+		if f.onApply != nil {
 			f.onApply(index, c)
+		}
+		if f.onEffect != nil {
+			f.onEffect(index, e)
 		}
 	}
 	return results
+}
+
+// effect returns the Effect c will have if it applies, from the registry
+// as it is before c: a split's right half, and a CreateShard without an
+// ID, take the next-ID counter.
+func (f *FSM) effect(c Command) Effect {
+	e := Effect{Command: c}
+	switch c := c.(type) {
+	case PlaceSplit:
+		e.NewShard = f.reg.View().NextShardID()
+	case CreateShard:
+		e.NewShard = c.ID
+		if c.ID == 0 {
+			e.NewShard = f.reg.View().NextShardID()
+		}
+	}
+	return e
 }
 
 // Snapshot implements raft.FSM. It takes a View of the registry in O(1);
@@ -101,9 +176,18 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore implements raft.FSM: it replaces the registry's whole state with
 // the snapshot's, or returns an error wrapping ErrCorruptSnapshot and leaves
 // the registry unchanged. Soft stats are not in snapshots and start empty.
+// On success it calls the function of WithRestoreFunc, if any.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	return f.reg.ReadSnapshot(rc)
+	if f.onRestore == nil {
+		return f.reg.ReadSnapshot(rc)
+	}
+	prev := f.reg.View()
+	if err := f.reg.ReadSnapshot(rc); err != nil {
+		return err
+	}
+	f.onRestore(prev, f.reg.View())
+	return nil
 }
 
 type fsmSnapshot struct{ view View }

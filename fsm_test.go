@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -276,4 +277,82 @@ func TestFSMStopsOnNewerFormat(t *testing.T) {
 	require.Equal(t, byte(baseVersion), Encode(PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})[1])
 	require.Equal(t, byte(formatVersion), Encode(SetRebalancing{Bytes: true})[1])
 	require.Equal(t, byte(formatVersion), Encode(SetNodeState{Node: 1, State: NodeLost})[1])
+}
+
+// closeCounter is a snapshot reader that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// Restore tells the restore function the map before and after, so that a
+// host acting on changes misses none that came by snapshot; the apply
+// function hears of none of them.
+func TestFSMRestoreCallsRestoreFunc(t *testing.T) {
+	leader := diffRegistry(t)
+	mustApply(t, leader,
+		PlaceSplit{Shard: 1, Epoch: 1, SplitKey: key("f")},
+		PlaceTransfer{Shard: 2, Epoch: 1, From: 2, To: 3},
+		AddNode{Node: 4},
+	)
+	snap := snapshotBytes(t, leader.View())
+
+	follower := diffRegistry(t)
+	before := follower.View()
+	type restored struct{ prev, next View }
+	var calls []restored
+	applied := 0
+	f := NewFSM(follower,
+		WithApplyFunc(func(uint64, Command) { applied++ }),
+		WithEffectFunc(func(uint64, Effect) { applied++ }),
+		WithRestoreFunc(func(prev, next View) { calls = append(calls, restored{prev, next}) }),
+	)
+	rc := &closeCounter{Reader: bytes.NewReader(snap)}
+	require.NoError(t, f.Restore(rc))
+	require.Equal(t, 1, rc.closed)
+	require.Len(t, calls, 1)
+	require.Zero(t, applied, "no command reached the apply functions")
+	require.Equal(t, dumpOf(before), dumpOf(calls[0].prev), "prev is the map before the restore")
+	require.Equal(t, dumpOf(follower.View()), dumpOf(calls[0].next), "next is the map after it")
+	require.Equal(t, replicated(leader.View()), replicated(calls[0].next))
+	require.Equal(t, []string{
+		"node 4 added (up)",
+		`shard 1 range ["a", "m") -> ["a", "f")`,
+		"shard 2 moving: node 2 -> 3",
+		`shard 4 added: ["f", "m") on node 1`,
+	}, changeStrings(slices.Collect(Diff(calls[0].prev, calls[0].next))))
+
+	// The views stay as they were while the registry goes on.
+	mustApply(t, follower, CompleteTransfer{Shard: 2, Epoch: 2})
+	require.Equal(t, replicated(leader.View()), replicated(calls[0].next))
+
+	// A failed restore changes nothing and calls nothing.
+	bad := append([]byte(nil), snap...)
+	bad[len(bad)-1] ^= 1
+	rc = &closeCounter{Reader: bytes.NewReader(bad)}
+	require.ErrorIs(t, f.Restore(rc), ErrCorruptSnapshot)
+	require.Equal(t, 1, rc.closed)
+	require.Len(t, calls, 1)
+
+	// Restart from a snapshot: the registry starts empty, so every node
+	// and shard is new.
+	calls = nil
+	fresh := NewFSM(NewShardRegistry(), WithRestoreFunc(func(prev, next View) { calls = append(calls, restored{prev, next}) }))
+	require.NoError(t, fresh.Restore(io.NopCloser(bytes.NewReader(snap))))
+	require.Len(t, calls, 1)
+	require.Zero(t, calls[0].prev.ShardCount())
+	require.Empty(t, calls[0].prev.Nodes())
+	var added []Change
+	for c := range Diff(calls[0].prev, calls[0].next) {
+		require.Contains(t, []ChangeKind{ChangeNodeAdded, ChangeShardAdded}, c.Kind)
+		added = append(added, c)
+	}
+	require.Len(t, added, 4+4)
+
+	// Without a restore function Restore works as before.
+	plain := NewShardRegistry()
+	require.NoError(t, NewFSM(plain).Restore(io.NopCloser(bytes.NewReader(snap))))
+	require.Equal(t, replicated(leader.View()), replicated(plain.View()))
 }

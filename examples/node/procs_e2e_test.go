@@ -130,7 +130,7 @@ func newCluster(t *testing.T, bin string, n int, extra func(i int, c *cluster) [
 		p.args = []string{
 			"-id", p.id, "-raft-addr", p.raftAddr, "-http-addr", strings.TrimPrefix(p.url, "http://"),
 			"-data-dir", p.dataDir, "-admin-peers", strings.Join(admins, ","),
-			"-tick", "200ms", "-raft-timeout", "500ms",
+			"-tick", "200ms", "-copy-time", "100ms", "-raft-timeout", "500ms",
 			"-snapshot-threshold", "4", "-snapshot-interval", "200ms",
 		}
 		if extra != nil {

@@ -27,7 +27,9 @@ type server struct {
 	raft     *raft.Raft
 	node     *placement.RaftAdapter
 	sched    *placement.Scheduler
+	reg      *placement.ShardRegistry
 	loop     *placement.Handle
+	copier   *copier
 	http     *http.Server
 	adminURL string
 	serveErr chan error // the admin server's exit
@@ -70,6 +72,7 @@ func startServer(cfg config, log *zap.Logger) (_ *server, err error) {
 	}
 
 	reg := placement.NewShardRegistry()
+	s.reg = reg
 	fsm := placement.NewFSM(reg, placement.WithApplyFunc(s.onApply))
 	if s.raft, err = raft.NewRaft(s.raftConfig(rlog), fsm, s.wal, s.wal, snaps, trans); err != nil {
 		_ = trans.Close()
@@ -93,6 +96,7 @@ func startServer(cfg config, log *zap.Logger) (_ *server, err error) {
 		return nil, err
 	}
 	s.loop = s.sched.Start()
+	s.copier = startCopier(s, cfg.copyTime)
 	if err := s.serveAdmin(reg); err != nil {
 		return nil, err
 	}
@@ -112,10 +116,11 @@ func (s *server) raftConfig(logger hclog.Logger) *raft.Config {
 }
 
 // onApply is where a database would act on placement changes: here, a
-// transfer is only logged. It runs on raft's apply goroutine.
+// move's beginning is only logged (the copier simulates the copy). It runs
+// on raft's apply goroutine.
 func (s *server) onApply(index uint64, cmd placement.Command) {
 	if t, ok := cmd.(placement.PlaceTransfer); ok {
-		s.log.Info("shard moved; a database would copy its data now",
+		s.log.Info("move begun; the new owner copies the shard's data now",
 			zap.Uint64("index", index), zap.Uint64("shard", uint64(t.Shard)),
 			zap.Uint64("from", uint64(t.From)), zap.Uint64("to", uint64(t.To)))
 	}
@@ -207,6 +212,9 @@ func (s *server) otherVoters() bool {
 // close releases raft and the stores without the courtesies of shutdown.
 func (s *server) close() error {
 	var errs []error
+	if s.copier != nil {
+		s.copier.close()
+	}
 	if s.loop != nil {
 		s.loop.Stop()
 	}

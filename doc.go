@@ -187,27 +187,62 @@
 //     lead (the leader plans with its own registry's stats). Stats are soft
 //     state: not replicated, not in snapshots, and never consulted by
 //     Apply. A shard whose stats are unknown is neither split nor merged.
-//  2. Act on placement changes. The registry only records that a shard
-//     split, merged or changed owner; moving the data is the host's job. The
-//     FSM's apply callback ([WithApplyFunc]) reports each applied command.
-//     A transfer whose From is a [NodeLost] node re-homes a shard whose
-//     owner is gone for good: copy it from replicas or backups. Declare a
-//     node lost with SetNodeState once it will not come back (a down node
-//     keeps its shards); RemoveNode takes it out once it owns nothing.
+//  2. Move the data, and say when a move is done (see "Moves" below). The
+//     FSM's apply callback ([WithApplyFunc], or [WithEffectFunc], which
+//     also gives the ID a split or CreateShard took) reports each applied
+//     command; after a snapshot install or a restart from a snapshot,
+//     [WithRestoreFunc] gives the map before and after, and [Diff] lists
+//     what changed, so a host reconciles on the map's state rather than
+//     only on the commands it saw. A transfer whose From is a [NodeLost]
+//     node re-homes a shard whose owner is gone for good: copy it from
+//     replicas or backups. Declare a node lost with SetNodeState once it
+//     will not come back (a down node keeps its shards); RemoveNode takes
+//     it out once it owns nothing and nothing is moving into it.
 //  3. Route this package's log entries to the FSM. A host with its own
 //     raft.FSM recognises them by their header ([IsEntry]), hands them to
-//     [FSM.ApplyEntry], and includes [View.WriteSnapshot] output in its own
-//     snapshots ([ShardRegistry.ReadSnapshot] restores it).
+//     [FSM.ApplyEntryAt] with the log entry's AppendedAt, and includes
+//     [View.WriteSnapshot] output in its own snapshots
+//     ([ShardRegistry.ReadSnapshot] restores it and reads exactly what was
+//     written, so the host's own data may follow).
 //  4. Add nodes and bootstrap shards through commands (AddNode,
 //     SetNodeState, RemoveNode, CreateShard) committed through raft, never by
 //     changing a registry directly, so that every replica sees the change.
 //
+// # Moves
+//
+// A transfer has two phases (from format version 3). PlaceTransfer begins
+// a move: the shard keeps its owner, which goes on serving it, and
+// [Shard.MovingTo] names the target. The host copies the data to the
+// target, then proposes CompleteTransfer ([Scheduler.CompleteTransfer] on
+// the leader), which makes the target the owner; or AbortTransfer when the
+// copy fails. Every phase moves the shard to its next epoch, so a stale
+// completion is rejected like any stale command; a shard in flight is not
+// split, merged or moved again ([ErrShardMoving]). A node that leaves the
+// up state (drained, down, lost) takes no more data: the moves into it are
+// aborted as part of that state change.
+//
+// The leader aborts a move in flight longer than Policy.MoveTimeout
+// (default 10 minutes), timed from its PlaceTransfer's log time (raft's
+// Log.AppendedAt, held by every replica), so a change of leader neither
+// forgets the clock nor restarts it. The planner counts moves in flight as
+// made when it weighs the nodes, so it never plans the same rebalance
+// twice, and begins no move that would put more than
+// Policy.MaxInflightPerNode moves, or MaxInflightBytesPerNode bytes, in
+// flight into or out of any node ([SkipInflightWindow]). Hosts whose moves
+// take no time (shared storage) set Policy.InstantMoves: each PlaceTransfer
+// is proposed with its CompleteTransfer in one entry.
+//
+// Before format version 3, PlaceTransfer moves the shard at once (the
+// owner changes when the entry applies and the host copies afterwards), as
+// releases before this one did; every replica applies it the same way.
+//
 // # Upgrades
 //
 // Log entries are written at the lowest format version that carries their
-// commands: version 1 for every placement command, version 2 only for what
-// this release adds (SetRebalancing, SetFormatVersion, and SetNodeState to
-// [NodeLost]). Snapshots stay version 1 until the cluster's version is
+// commands: version 1 for every placement command of the first release, a
+// later version only for what later releases add (version 2: SetRebalancing, SetFormatVersion, and
+// SetNodeState to [NodeLost]; version 3: CompleteTransfer and
+// AbortTransfer). Snapshots stay version 1 until the cluster's version is
 // raised. [IsEntry]
 // recognises every version of the header, and [FSM.ApplyEntry] stops the
 // replica (it panics) on an entry of a version newer than it reads, rather
@@ -216,7 +251,9 @@
 // What a format version adds is held back until the log enables it: a
 // [SetFormatVersion] records the cluster's version, and SetRebalancing and
 // NodeLost are rejected before version 2 (the Scheduler then records no
-// hysteresis: a new leader rebalances only above the trigger). Upgrade in
+// hysteresis: a new leader rebalances only above the trigger), and
+// CompleteTransfer and AbortTransfer before version 3 (PlaceTransfer then
+// moves at once; see "Moves"). Upgrade in
 // this order: every server, one at a time; then the version is raised,
 // in one of two ways. With [Config.ClusterFormat] set (admin.ClusterFormat
 // asks each voter's GET /status), the leader raises it by itself, once

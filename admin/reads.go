@@ -13,16 +13,15 @@ import (
 type placementBody struct {
 	NextShardID placement.ShardID `json:"next_shard_id"`
 	Imbalance   float64           `json:"imbalance"`
-	Nodes       []nodeBody        `json:"nodes"`
-	Shards      []shardBody       `json:"shards"`
+	// Nodes are in the library's JSON form (placement.Node.MarshalJSON):
+	// {"id", "state" by name, "shards"}.
+	Nodes  []placement.Node `json:"nodes"`
+	Shards []shardBody      `json:"shards"`
 }
 
-type nodeBody struct {
-	ID     placement.NodeID `json:"id"`
-	State  string           `json:"state"`
-	Shards int              `json:"shards"`
-}
-
+// shardBody is a shard in GET /placement. It is not placement.Shard's JSON
+// form: its keys are flat "start" and "end" beside a "range" for people,
+// as documented for this endpoint.
 type shardBody struct {
 	ID placement.ShardID `json:"id"`
 	// Start and End are base64; End is null for an unbounded range.
@@ -39,12 +38,10 @@ func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
 	body := placementBody{
 		NextShardID: v.NextShardID(),
 		Imbalance:   placement.Imbalance(v),
-		Nodes:       []nodeBody{},
+		Nodes:       []placement.Node{},
 		Shards:      make([]shardBody, 0, v.ShardCount()),
 	}
-	for _, n := range v.Nodes() {
-		body.Nodes = append(body.Nodes, nodeBody{ID: n.ID, State: n.State.String(), Shards: n.Shards})
-	}
+	body.Nodes = append(body.Nodes, v.Nodes()...)
 	for s := range v.Shards() {
 		start := s.Range.Start
 		if start == nil {
@@ -60,23 +57,21 @@ func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
 // planBody is GET /plan: what this server's scheduler would propose now if
 // it were the leader, and what it would leave out and why.
 type planBody struct {
-	Leader          bool          `json:"leader"`
-	Paused          bool          `json:"paused"`
-	Imbalance       float64       `json:"imbalance"`
-	Balance         balanceBody   `json:"balance"`
-	Rebalancing     bool          `json:"rebalancing"`
-	RebalancingLoad bool          `json:"rebalancing_load"`
-	MinMoves        int           `json:"min_moves"`
-	MinBytes        uint64        `json:"min_bytes"`
-	Commands        []commandBody `json:"commands"`
-	Skipped         []skipBody    `json:"skipped"`
-}
-
-// balanceBody is placement.Balance: the spread of each dimension.
-type balanceBody struct {
-	Count float64 `json:"count"`
-	Bytes float64 `json:"bytes"`
-	Load  float64 `json:"load"`
+	Leader    bool    `json:"leader"`
+	Paused    bool    `json:"paused"`
+	Imbalance float64 `json:"imbalance"`
+	// Balance is in the library's JSON form: {"count", "bytes", "load"}.
+	Balance         placement.Balance `json:"balance"`
+	Rebalancing     bool              `json:"rebalancing"`
+	RebalancingLoad bool              `json:"rebalancing_load"`
+	MinMoves        int               `json:"min_moves"`
+	MinBytes        uint64            `json:"min_bytes"`
+	// Commands are not placement.MarshalCommandJSON's form: this endpoint
+	// documents each as its name and the library's text.
+	Commands []commandBody `json:"commands"`
+	// Skipped are in the library's JSON form (placement.Skip.MarshalJSON):
+	// {"reason" in words, and "shard", "node" and "count" when not 0}.
+	Skipped []placement.Skip `json:"skipped"`
 }
 
 type commandBody struct {
@@ -86,13 +81,6 @@ type commandBody struct {
 	Text string `json:"text"`
 }
 
-type skipBody struct {
-	Reason string            `json:"reason"`
-	Shard  placement.ShardID `json:"shard,omitempty"`
-	Node   placement.NodeID  `json:"node,omitempty"`
-	Count  int               `json:"count,omitempty"`
-}
-
 func (h *handler) getPlan(w http.ResponseWriter, _ *http.Request) {
 	plan := h.opts.Scheduler.DryRun()
 	leader, _ := h.opts.Node.Leader()
@@ -100,21 +88,18 @@ func (h *handler) getPlan(w http.ResponseWriter, _ *http.Request) {
 		Leader:          leader,
 		Paused:          h.opts.Scheduler.Paused(),
 		Imbalance:       plan.Imbalance,
-		Balance:         balanceBody{plan.Balance.Count, plan.Balance.Bytes, plan.Balance.Load},
+		Balance:         plan.Balance,
 		Rebalancing:     plan.Rebalancing,
 		RebalancingLoad: plan.RebalancingLoad,
 		MinMoves:        plan.MinMoves,
 		MinBytes:        plan.MinBytes,
 		Commands:        []commandBody{},
-		Skipped:         []skipBody{},
+		Skipped:         append([]placement.Skip{}, plan.Skipped...),
 	}
 	for _, c := range plan.Commands {
 		text := c.String()
 		op, _, _ := strings.Cut(text, " ")
 		body.Commands = append(body.Commands, commandBody{Op: op, Text: text})
-	}
-	for _, s := range plan.Skipped {
-		body.Skipped = append(body.Skipped, skipBody{Reason: s.Reason.String(), Shard: s.Shard, Node: s.Node, Count: s.Count})
 	}
 	writeJSON(w, http.StatusOK, body)
 }

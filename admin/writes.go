@@ -50,7 +50,7 @@ func (h *handler) postNode(w http.ResponseWriter, r *http.Request) {
 	if !h.proposeOne(w, r, cmd) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, nodeBody{ID: req.ID, State: placement.NodeUp.String()})
+	writeJSON(w, http.StatusCreated, placement.Node{ID: req.ID, State: placement.NodeUp})
 }
 
 // setState returns the handler for POST /nodes/{id}/drain, /down and /up.
@@ -66,8 +66,13 @@ func (h *handler) setState(state placement.NodeState) http.HandlerFunc {
 		if !h.proposeOne(w, r, cmd) {
 			return
 		}
-		n, _ := h.opts.Registry.View().Node(cmd.Node)
-		writeJSON(w, http.StatusOK, nodeBody{ID: n.ID, State: n.State.String(), Shards: n.Shards})
+		n, ok := h.opts.Registry.View().Node(cmd.Node)
+		if !ok {
+			// Removed since (it owned nothing then): answer what applied,
+			// rather than a zero node, which has no JSON form.
+			n = placement.Node{ID: cmd.Node, State: state}
+		}
+		writeJSON(w, http.StatusOK, n)
 	}
 }
 

@@ -2,85 +2,103 @@ package placement
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 )
 
-// Snapshot format, versions 1 and 2 (all integers unsigned varints):
+// Snapshot format (integers are unsigned varints unless said otherwise):
 //
 //	"PLSN" 1 nextID nodeCount (id state)* shardCount shard* crc32
 //	"PLSN" 2 nextID flags format nodeCount (id state)* shardCount shard* crc32
+//	"PLSN" 3 chunk* end crc32
+//	         where the chunks' bytes, concatenated, are the body
+//	         nextID flags format nodeCount (id state)* shardCount shard*
+//	         moveCount move*
 //	flags  = the last SetRebalancing's wire field (0 to 3)
 //	format = the cluster's format version (SetFormatVersion)
+//	shard  = id start end node epoch      (in key order)
+//	start, end = uvarint(0) for nil, else uvarint(n+1) and n bytes (a
+//	         start is the empty key, not nil; version 3 insists on it)
+//	move   = shardID to began             (in shard ID order)
+//	to     = the node the shard moves to; it moves from the shard's node
+//	began  = when the move began, in Unix nanoseconds (at most MaxInt64),
+//	         0 if unknown
+//	chunk  = length (4 bytes, big-endian, 1 to 65536) and that many bytes;
+//	         every chunk but the last is 65536 bytes long
+//	end    = 4 zero bytes (a chunk of length 0)
 //
-// Version 2 is written only once the cluster's format version or a
-// rebalancing flag is set (both need format version 2), so a map without
-// them snapshots as before and releases that read only version 1 can still
-// install it.
+// Each map is written in the oldest version that can hold it, so releases
+// that read only older versions can still install what a cluster that has
+// not raised its format writes: version 1 at format version 1 with no
+// rebalancing flag; version 2 once the format version or a flag is set
+// (both need format version 2), at format version 2; version 3 from format
+// version 3 on (moves in flight need it). Together with minimal varints and
+// full chunks this gives every map exactly one encoding, which ReadSnapshot
+// insists on (but that versions 1 and 2 may give the first start as nil).
 //
-//	shard = id start end node epoch      (in key order)
-//	start, end = uvarint(0) for nil, else uvarint(n+1) and n bytes
+// The trailing CRC-32C (4 bytes, big-endian) covers everything before it,
+// including the header and, in version 3, the chunk framing. Soft stats are
+// not included, so replicas that applied the same log write byte-identical
+// snapshots.
 //
-// The trailing CRC-32C (4 bytes, big-endian) covers everything before it.
-// Soft stats are not included, so replicas that applied the same log write
-// byte-identical snapshots.
+// Only version 3 is self-delimiting: ReadSnapshot reads exactly its bytes
+// and leaves whatever follows in the reader, so a host can write its own
+// state after it in the same stream. Versions 1 and 2 end where the stream
+// ends; ReadSnapshot reads them to EOF.
 const (
 	snapshotMagic   = "PLSN"
 	snapshotVersion = 1
 	// snapshotVersionFlags adds the rebalancing flags and the format
 	// version.
 	snapshotVersionFlags = 2
+	// snapshotVersionMoves adds the moves in flight and frames the body in
+	// chunks, so a reader finds its end.
+	snapshotVersionMoves = 3
+
+	snapshotHeaderLen = len(snapshotMagic) + 1
+	// maxSnapshotChunk is the length of a full chunk and the most a reader
+	// allocates for one length it has not yet read the bytes of.
+	maxSnapshotChunk = 64 << 10
+	// snapshotFlushAt is how much encoded body the writer gathers before
+	// handing it on.
+	snapshotFlushAt = 32 << 10
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// WriteSnapshot writes the view's replicated state (nodes, shards and the
-// next-ID counter) to w.
+// snapshotVersionOf returns the oldest snapshot version that holds s.
+func snapshotVersionOf(s *state) byte {
+	switch {
+	case s.formatVersion >= versionMoves || s.moves.Len() > 0:
+		return snapshotVersionMoves
+	case s.rebalancing.flags() != 0 || s.formatVersion != baseVersion:
+		return snapshotVersionFlags
+	}
+	return snapshotVersion
+}
+
+// WriteSnapshot writes the view's replicated state (nodes, shards, moves in
+// flight, the next-ID counter, the rebalancing flags and the format version)
+// to w.
+//
+// From format version 3 on the snapshot is self-delimiting, so a host may
+// write its own state after it in the same stream and ReadSnapshot leaves
+// that unread. A cluster below format version 3 writes a version that ends
+// only at the end of the stream (which older releases read): a host that
+// appends to it must frame the snapshot itself, by a length prefix say.
 func (v View) WriteSnapshot(w io.Writer) error {
 	s := v.state()
+	version := snapshotVersionOf(s)
 	crc := crc32.New(castagnoli)
-	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
-	var buf []byte
-	buf = append(buf, snapshotMagic...)
-	if f := s.rebalancing.flags(); f != 0 || s.formatVersion != baseVersion {
-		buf = append(buf, snapshotVersionFlags)
-		buf = binary.AppendUvarint(buf, uint64(s.nextID))
-		buf = binary.AppendUvarint(buf, f)
-		buf = binary.AppendUvarint(buf, s.formatVersion)
-	} else {
-		buf = append(buf, snapshotVersion)
-		buf = binary.AppendUvarint(buf, uint64(s.nextID))
-	}
-	buf = binary.AppendUvarint(buf, uint64(len(s.nodes)))
-	for _, n := range s.nodes {
-		buf = binary.AppendUvarint(buf, uint64(n.ID))
-		buf = binary.AppendUvarint(buf, uint64(n.State))
-	}
-	buf = binary.AppendUvarint(buf, uint64(s.byStart.Len()))
-	var err error
-	s.byStart.Ascend(func(r *shardRec) bool {
-		buf = binary.AppendUvarint(buf, uint64(r.ID))
-		buf = appendKey(buf, r.Range.Start)
-		buf = appendKey(buf, r.Range.End)
-		buf = binary.AppendUvarint(buf, uint64(r.Node))
-		buf = binary.AppendUvarint(buf, r.Epoch)
-		if len(buf) >= 32<<10 {
-			_, err = bw.Write(buf)
-			buf = buf[:0]
-		}
-		return err == nil
-	})
-	if err != nil {
-		return fmt.Errorf("placement: write snapshot: %w", err)
-	}
-	if _, err := bw.Write(buf); err != nil {
-		return fmt.Errorf("placement: write snapshot: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	out := io.MultiWriter(w, crc)
+	if err := writeSnapshot(out, s, version); err != nil {
 		return fmt.Errorf("placement: write snapshot: %w", err)
 	}
 	if _, err := w.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32())); err != nil {
@@ -89,10 +107,131 @@ func (v View) WriteSnapshot(w io.Writer) error {
 	return nil
 }
 
-// ReadSnapshot replaces the registry's replicated state (nodes, shards and
-// the next-ID counter) with a snapshot written by View.WriteSnapshot. Soft
-// stats start empty. It checks the snapshot's structure and checksum first;
-// on any error, which wraps ErrCorruptSnapshot, the registry is unchanged.
+// writeSnapshot writes all of a snapshot but its checksum to out.
+func writeSnapshot(out io.Writer, s *state, version byte) error {
+	head := append([]byte(snapshotMagic), version)
+	if version < snapshotVersionMoves {
+		bw := bufio.NewWriterSize(out, 64<<10)
+		if _, err := bw.Write(head); err != nil {
+			return err
+		}
+		if err := writeBody(bw, s, version); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	if _, err := out.Write(head); err != nil {
+		return err
+	}
+	cw := &chunkWriter{out: out, buf: make([]byte, 4, 4+maxSnapshotChunk)}
+	if err := writeBody(cw, s, version); err != nil {
+		return err
+	}
+	return cw.close()
+}
+
+// writeBody writes the body of a snapshot of the given version (all of it
+// after the header, less any chunk framing) to w, in pieces of about
+// snapshotFlushAt bytes.
+func writeBody(w io.Writer, s *state, version byte) error {
+	var buf []byte
+	buf = binary.AppendUvarint(buf, uint64(s.nextID))
+	if version >= snapshotVersionFlags {
+		buf = binary.AppendUvarint(buf, s.rebalancing.flags())
+		buf = binary.AppendUvarint(buf, s.formatVersion)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(s.nodes)))
+	for _, n := range s.nodes {
+		buf = binary.AppendUvarint(buf, uint64(n.ID))
+		buf = binary.AppendUvarint(buf, uint64(n.State))
+	}
+	var err error
+	flush := func() bool {
+		if len(buf) >= snapshotFlushAt {
+			_, err = w.Write(buf)
+			buf = buf[:0]
+		}
+		return err == nil
+	}
+	buf = binary.AppendUvarint(buf, uint64(s.byStart.Len()))
+	s.byStart.Ascend(func(r *shardRec) bool {
+		buf = binary.AppendUvarint(buf, uint64(r.ID))
+		buf = appendKey(buf, r.Range.Start)
+		buf = appendKey(buf, r.Range.End)
+		buf = binary.AppendUvarint(buf, uint64(r.Node))
+		buf = binary.AppendUvarint(buf, r.Epoch)
+		return flush()
+	})
+	if err != nil {
+		return err
+	}
+	if version >= snapshotVersionMoves {
+		buf = binary.AppendUvarint(buf, uint64(s.moves.Len()))
+		s.moves.Ascend(func(m moveItem) bool {
+			// from is the shard's node, which the shard record holds.
+			buf = binary.AppendUvarint(buf, uint64(m.id))
+			buf = binary.AppendUvarint(buf, uint64(m.to))
+			buf = binary.AppendUvarint(buf, uint64(max(m.began, 0)))
+			return flush()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// chunkWriter frames what is written to it as version 3 chunks: it sends
+// each full chunk of maxSnapshotChunk bytes to out, and close sends the
+// rest as a last, shorter chunk and then the end marker.
+type chunkWriter struct {
+	out io.Writer
+	// buf is the pending chunk: 4 bytes for its length, then its bytes.
+	buf []byte
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(c.buf[len(c.buf):cap(c.buf)], p)
+		c.buf, p = c.buf[:len(c.buf)+k], p[k:]
+		if len(c.buf) == cap(c.buf) {
+			if err := c.emit(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// emit sends the pending chunk, which may be empty (the end marker).
+func (c *chunkWriter) emit() error {
+	binary.BigEndian.PutUint32(c.buf, uint32(len(c.buf)-4))
+	_, err := c.out.Write(c.buf)
+	c.buf = c.buf[:4]
+	return err
+}
+
+func (c *chunkWriter) close() error {
+	if len(c.buf) > 4 {
+		if err := c.emit(); err != nil {
+			return err
+		}
+	}
+	return c.emit()
+}
+
+// ReadSnapshot replaces the registry's replicated state (nodes, shards,
+// moves in flight and the next-ID counter, rebalancing flags and format
+// version) with a snapshot written by View.WriteSnapshot. Soft stats start
+// empty. It checks the snapshot's structure and checksum first; on any
+// error, which wraps ErrCorruptSnapshot unless reading r failed, the
+// registry is unchanged.
+//
+// A version 3 snapshot (what a cluster at format version 3 or later writes)
+// is read exactly: bytes that follow it, such as a host's own state, stay
+// in r. Older versions are read to the end of r.
 func (g *ShardRegistry) ReadSnapshot(r io.Reader) error {
 	s, err := readSnapshot(r)
 	if err != nil {
@@ -105,28 +244,41 @@ func (g *ShardRegistry) ReadSnapshot(r io.Reader) error {
 	return nil
 }
 
-// readSnapshot reads a whole snapshot, verifies its checksum, then decodes
-// it into a fresh state.
+// readSnapshot reads a snapshot, verifies its checksum, then decodes it
+// into a fresh state.
 func readSnapshot(r io.Reader) (*state, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("placement: read snapshot: %w", err)
+	head := make([]byte, snapshotHeaderLen)
+	if err := readFull(r, head, "header"); err != nil {
+		return nil, err
 	}
-	if len(data) < len(snapshotMagic)+1+4 {
-		return nil, snapCorrupt("truncated: %d bytes", len(data))
+	version := head[len(snapshotMagic)]
+	if string(head[:len(snapshotMagic)]) != snapshotMagic || version < snapshotVersion || version > snapshotVersionMoves {
+		return nil, snapCorrupt("unknown header %q", head)
 	}
-	body, tail := data[:len(data)-4], data[len(data)-4:]
-	if binary.BigEndian.Uint32(tail) != crc32.Checksum(body, castagnoli) {
-		return nil, snapCorrupt("checksum mismatch")
+	var data []byte // header and body
+	if version < snapshotVersionMoves {
+		all, err := io.ReadAll(io.MultiReader(bytes.NewReader(head), r))
+		if err != nil {
+			return nil, fmt.Errorf("placement: read snapshot: %w", err)
+		}
+		if len(all) < snapshotHeaderLen+4 {
+			return nil, snapCorrupt("truncated: %d bytes", len(all))
+		}
+		data = all[:len(all)-4]
+		if binary.BigEndian.Uint32(all[len(data):]) != crc32.Checksum(data, castagnoli) {
+			return nil, snapCorrupt("checksum mismatch")
+		}
+	} else {
+		var err error
+		if data, err = readChunks(r, head); err != nil {
+			return nil, err
+		}
 	}
-	version := body[len(snapshotMagic)]
-	if string(body[:len(snapshotMagic)]) != snapshotMagic || (version != snapshotVersion && version != snapshotVersionFlags) {
-		return nil, snapCorrupt("unknown header %q", body[:len(snapshotMagic)+1])
-	}
-	d := &decoder{buf: body, off: len(snapshotMagic) + 1, sentinel: ErrCorruptSnapshot}
-	s := decodeState(d, version == snapshotVersionFlags)
-	if d.err == nil && d.off != len(body) {
-		d.fail(d.off, "%d trailing bytes", len(body)-d.off)
+	// Offsets in errors count the header and the body, not chunk framing.
+	d := &decoder{buf: data, off: snapshotHeaderLen, sentinel: ErrCorruptSnapshot}
+	s := decodeState(d, version)
+	if d.err == nil && d.off != len(data) {
+		d.fail(d.off, "%d trailing bytes", len(data)-d.off)
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -134,27 +286,94 @@ func readSnapshot(r io.Reader) (*state, error) {
 	return s, nil
 }
 
+// readChunks reads the chunks of a version 3 snapshot, its end marker and
+// its checksum, and no byte more, and returns head followed by the body.
+// Its buffer grows with the bytes read (to at most twice them and a chunk),
+// never with what a length only claims.
+func readChunks(r io.Reader, head []byte) ([]byte, error) {
+	crc := crc32.New(castagnoli)
+	crc.Write(head)
+	data := head
+	var field [4]byte
+	for {
+		if err := readFull(r, field[:], "chunk length"); err != nil {
+			return nil, err
+		}
+		crc.Write(field[:])
+		n := int(binary.BigEndian.Uint32(field[:]))
+		if n == 0 {
+			break
+		}
+		// Checked before allocating: a forged length must not size the
+		// buffer.
+		if n > maxSnapshotChunk {
+			return nil, snapCorrupt("chunk length %d over %d", n, maxSnapshotChunk)
+		}
+		// Every chunk but the last is full: one framing per body.
+		if body := len(data) - len(head); body%maxSnapshotChunk != 0 {
+			return nil, snapCorrupt("chunk after a short one, at body byte %d", body)
+		}
+		if cap(data)-len(data) < n {
+			// Doubling: the buffer stays within twice what was read.
+			data = append(make([]byte, 0, max(2*cap(data), len(data)+n)), data...)
+		}
+		chunk := data[len(data) : len(data)+n]
+		if err := readFull(r, chunk, "chunk"); err != nil {
+			return nil, err
+		}
+		crc.Write(chunk)
+		data = data[:len(data)+n]
+	}
+	if err := readFull(r, field[:], "checksum"); err != nil {
+		return nil, err
+	}
+	if binary.BigEndian.Uint32(field[:]) != crc.Sum32() {
+		return nil, snapCorrupt("checksum mismatch")
+	}
+	return data, nil
+}
+
+// readFull fills p from r. A snapshot that ends early is corrupt; other
+// read errors are returned as they are, wrapped.
+func readFull(r io.Reader, p []byte, what string) error {
+	_, err := io.ReadFull(r, p)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return snapCorrupt("truncated in the %s", what)
+	case err != nil:
+		return fmt.Errorf("placement: read snapshot: %w", err)
+	}
+	return nil
+}
+
 func snapCorrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorruptSnapshot, fmt.Sprintf(format, args...))
 }
 
-// decodeState decodes nodes and shards, checking that the state is one the
-// registry could have built: sorted unique nodes with valid states, shards
-// in key order without overlap, on known nodes, with unique IDs below the
-// next ID. Keys are copied out of the buffer, each boundary once.
-func decodeState(d *decoder, withFlags bool) *state {
+// decodeState decodes a snapshot body of the given version, checking that
+// the state is one the registry could have built: sorted unique nodes with
+// valid states, shards in key order without overlap, on known nodes, with
+// unique IDs below the next ID, and moves of known shards, each to another
+// node that is up. Keys are copied out of the buffer, each boundary once.
+func decodeState(d *decoder, version byte) *state {
 	s := newState()
+	start := d.off
 	s.nextID = ShardID(d.uvarint("next ID"))
 	if d.err == nil && s.nextID == 0 {
-		d.fail(len(snapshotMagic)+1, "next shard ID 0")
+		d.fail(start, "next shard ID 0")
 	}
-	if withFlags {
+	if version >= snapshotVersionFlags {
 		start := d.off
 		f, v := d.uvarint("rebalancing flags"), d.uvarint("format version")
-		// Version 2 is written only when it says something: flags 0 at
-		// format 1 is not canonical, and neither is a format this build
-		// could not have written, or flags a format-1 cluster cannot hold.
-		if d.err == nil && (f > 3 || v < baseVersion || v > formatVersion || (v == baseVersion)) {
+		// A version is written only when it says something and the older
+		// one cannot: version 2 at format 2 exactly (flags 0 at format 1
+		// is version 1), version 3 from format 3 to the newest this
+		// build could have written.
+		lo, hi := uint64(versionFlags), uint64(versionFlags)
+		if version >= snapshotVersionMoves {
+			lo, hi = versionMoves, formatVersion
+		}
+		if d.err == nil && (f > 3 || v < lo || v > hi) {
 			d.fail(start, "invalid rebalancing flags %d or format version %d", f, v)
 		}
 		s.rebalancing = SetRebalancing{Bytes: f&1 != 0, Load: f&2 != 0}
@@ -180,6 +399,11 @@ func decodeState(d *decoder, withFlags bool) *state {
 		r := &shardRec{sinceSplit: neverSplit}
 		r.ID = ShardID(d.uvarint("shard ID"))
 		r.Range.Start = d.key("range start")
+		// The registry holds the first range start as the empty key, never
+		// nil; versions 1 and 2 accept nil for it too.
+		if d.err == nil && r.Range.Start == nil && version >= snapshotVersionMoves {
+			d.fail(start, "shard %d starts at nil, not the empty key", r.ID)
+		}
 		r.Range.End = d.key("range end")
 		r.Node = NodeID(d.uvarint("shard node"))
 		r.Epoch = d.uvarint("shard epoch")
@@ -213,7 +437,40 @@ func decodeState(d *decoder, withFlags bool) *state {
 	if d.err == nil {
 		s.bulkInsert(recs, d)
 	}
+	if version >= snapshotVersionMoves && d.err == nil {
+		s.decodeMoves(d)
+	}
 	return s
+}
+
+// decodeMoves decodes the moves in flight into s, which holds the
+// snapshot's nodes and shards: each of a known shard, in shard ID order,
+// to an up node other than the shard's (a move into a node that leaves the
+// up state is aborted then), begun at a time that fits an int64.
+func (s *state) decodeMoves(d *decoder) {
+	var prev ShardID
+	for n := d.uvarint("move count"); n > 0 && d.err == nil; n-- {
+		start := d.off
+		id, to, began := ShardID(d.uvarint("move shard")), NodeID(d.uvarint("move target")), d.uvarint("move start")
+		if d.err != nil {
+			return
+		}
+		r, ok := s.w.shard(s, id)
+		i := s.nodeIndex(to)
+		switch {
+		case id <= prev:
+			d.fail(start, "move of shard %d out of order, after shard %d", id, prev)
+		case !ok:
+			d.fail(start, "move of unknown shard %d", id)
+		case i < 0 || s.nodes[i].State != NodeUp || to == r.Node:
+			d.fail(start, "move of shard %d on node %d to node %d, unknown, not up or the same", id, r.Node, to)
+		case began > math.MaxInt64:
+			d.fail(start, "move of shard %d began at %d", id, began)
+		default:
+			s.moves.ReplaceOrInsert(moveItem{id: id, from: r.Node, to: to, began: int64(began)})
+			prev = id
+		}
+	}
 }
 
 // bulkInsert adds restored shards, given in key order, to a fresh state. It

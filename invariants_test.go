@@ -141,7 +141,23 @@ func checkInvariants(v View) error {
 	if !slices.Equal(got, want) {
 		return fmt.Errorf("merge pairs %v, recomputed %v", got, want)
 	}
-	return nil
+	// Every move in flight is of an existing shard, from its owner, into
+	// another node that is up.
+	var bad error
+	s.moves.Ascend(func(m moveItem) bool {
+		r, ok := s.shard(m.id)
+		i := s.nodeIndex(m.to)
+		switch {
+		case !ok:
+			bad = fmt.Errorf("move of unknown shard %d", m.id)
+		case m.from != r.Node || m.to == r.Node:
+			bad = fmt.Errorf("move %+v of shard owned by %d", m, r.Node)
+		case i < 0 || s.nodes[i].State != NodeUp:
+			bad = fmt.Errorf("move %+v into a node that is not up", m)
+		}
+		return bad == nil
+	})
+	return bad
 }
 
 func cmpBool(less, greater bool) int {

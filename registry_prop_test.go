@@ -36,7 +36,7 @@ func genCommand(t *rapid.T, v View) Command {
 		return AddNode{Node: node}
 	case 10:
 		if rapid.Bool().Draw(t, "format") {
-			return SetFormatVersion{Version: uint64(rapid.IntRange(0, 3).Draw(t, "version"))}
+			return SetFormatVersion{Version: uint64(rapid.IntRange(0, FormatVersion+1).Draw(t, "version"))}
 		}
 		return SetRebalancing{Bytes: rapid.Bool().Draw(t, "rebytes"), Load: rapid.Bool().Draw(t, "reload")}
 	case 1:
@@ -69,6 +69,13 @@ func genCommand(t *rapid.T, v View) Command {
 		return PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}
 	default:
 		sh := pick()
+		if sh.MovingTo != 0 || rapid.IntRange(0, 9).Draw(t, "endmove") == 0 {
+			// End the move (or try to end one that is not in flight).
+			if rapid.Bool().Draw(t, "complete") {
+				return CompleteTransfer{Shard: sh.ID, Epoch: sh.Epoch}
+			}
+			return AbortTransfer{Shard: sh.ID, Epoch: sh.Epoch}
+		}
 		from := sh.Node
 		if rapid.IntRange(0, 9).Draw(t, "wrongfrom") == 0 {
 			from = node

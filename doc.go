@@ -202,8 +202,9 @@
 //     raft.FSM recognises them by their header ([IsEntry]), hands them to
 //     [FSM.ApplyEntryAt] with the log entry's AppendedAt, and includes
 //     [View.WriteSnapshot] output in its own snapshots
-//     ([ShardRegistry.ReadSnapshot] restores it and reads exactly what was
-//     written, so the host's own data may follow).
+//     ([ShardRegistry.ReadSnapshot] restores it; at format version 3 it
+//     reads exactly what was written, so the host's own data may follow,
+//     while older formats are read to the end and need the host's framing).
 //  4. Add nodes and bootstrap shards through commands (AddNode,
 //     SetNodeState, RemoveNode, CreateShard) committed through raft, never by
 //     changing a registry directly, so that every replica sees the change.

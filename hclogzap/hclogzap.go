@@ -15,6 +15,12 @@
 // under hclog.MissingKey, and hclog's Format, Hex, Octal, Binary and Quote
 // values are rendered as hclog renders them. Other values go through zap.Any,
 // so errors, Stringers and numbers keep their zap encodings.
+//
+// Stack traces are opt-in: by default no message written through the
+// adapter carries one, whatever zap.AddStacktrace the host's logger was
+// built with (zap.NewProduction adds one to every Error, and raft logs
+// routine network failures at Error). WithStacktraceLevel chooses a level at
+// or above which messages do carry one.
 package hclogzap
 
 import (
@@ -30,15 +36,42 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	stack zapcore.LevelEnabler
+}
+
+// never enables no level: the default for stack traces.
+var never = zap.LevelEnablerFunc(func(zapcore.Level) bool { return false })
+
+// WithStacktraceLevel makes messages written at zap level level or above
+// carry a stack trace, starting at hclog's caller. The level is zap's, after
+// the mapping in the package documentation: zapcore.ErrorLevel covers
+// hclog's Error, zapcore.DebugLevel covers every message. It replaces the
+// host logger's own zap.AddStacktrace for the adapter's messages; without
+// this option no message carries a stack trace.
+func WithStacktraceLevel(level zapcore.Level) Option {
+	return func(o *options) { o.stack = level }
+}
+
 // New returns an hclog.Logger that writes to l under the name name (appended
 // to l's own name, if it has one; "" adds none). A nil l means zap.NewNop().
-func New(l *zap.Logger, name string) hclog.Logger {
+// Messages carry no stack trace unless WithStacktraceLevel says so.
+func New(l *zap.Logger, name string, opts ...Option) hclog.Logger {
 	if l == nil {
 		l = zap.NewNop()
 	}
+	o := options{stack: never}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// Two frames sit between hclog's caller and zap's Check: the exported
-	// method (Info, Log, ...) and emit.
-	base := l.WithOptions(zap.AddCallerSkip(2))
+	// method (Info, Log, ...) and emit. AddStacktrace replaces whatever
+	// the host's logger had; every logger derived here keeps ours, since
+	// they are all built from base.
+	base := l.WithOptions(zap.AddCallerSkip(2), zap.AddStacktrace(o.stack))
 	a := &adapter{base: base, name: name, floor: new(atomic.Int32)}
 	a.build()
 	return a

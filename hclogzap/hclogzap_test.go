@@ -1,7 +1,9 @@
 package hclogzap_test
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -241,5 +243,93 @@ func TestCallerIsTheHclogCaller(t *testing.T) {
 	got := only(t, logs)
 	if !got.Caller.Defined || got.Caller.Function != "github.com/ukehi/placement/hclogzap_test.TestCallerIsTheHclogCaller" {
 		t.Errorf("caller = %+v", got.Caller)
+	}
+}
+
+// stacks logs "m" at level through l, a derived logger and a standard
+// logger forced to level, and returns the stack trace of each entry.
+func stacks(t *testing.T, l hclog.Logger, logs *observer.ObservedLogs, level hclog.Level) []string {
+	t.Helper()
+	l.Log(level, "m")
+	l.Named("child").With("k", "v").Log(level, "m")
+	l.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: level}).Print("m")
+	var out []string
+	for _, e := range logs.TakeAll() {
+		out = append(out, e.Stack)
+	}
+	if len(out) != 3 {
+		t.Fatalf("got %d entries, want 3", len(out))
+	}
+	return out
+}
+
+func TestNoStacktraceByDefault(t *testing.T) {
+	// The host asks zap for a stack trace on every level; the adapter's
+	// messages still carry none.
+	core, logs := observer.New(zapcore.DebugLevel)
+	l := hclogzap.New(zap.New(core, zap.AddStacktrace(zapcore.DebugLevel)), "raft")
+	for _, level := range []hclog.Level{hclog.Debug, hclog.Info, hclog.Warn, hclog.Error} {
+		for i, st := range stacks(t, l, logs, level) {
+			if st != "" {
+				t.Errorf("%v entry %d has a stack trace:\n%s", level, i, st)
+			}
+		}
+	}
+}
+
+func TestNoStacktraceInProductionOutput(t *testing.T) {
+	// As zap.NewProduction builds it: JSON, stack traces from Error up.
+	var buf bytes.Buffer
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+		zapcore.AddSync(&buf), zapcore.DebugLevel)
+	host := zap.New(core, zap.AddStacktrace(zapcore.ErrorLevel))
+	host.Error("direct")
+	if !strings.Contains(buf.String(), `"stacktrace"`) {
+		t.Fatalf("the host logger itself writes no stack trace: %s", buf.String())
+	}
+	buf.Reset()
+	hclogzap.New(host, "raft").Error("failed to heartbeat", "error", errors.New("refused"))
+	if out := buf.String(); out == "" || strings.Contains(out, `"stacktrace"`) {
+		t.Errorf("hclog Error line: %s", out)
+	}
+}
+
+func TestWithStacktraceLevel(t *testing.T) {
+	tests := []struct {
+		name   string
+		option zapcore.Level
+		host   []zap.Option
+		level  hclog.Level
+		want   bool
+	}{
+		{name: "error at error", option: zapcore.ErrorLevel, level: hclog.Error, want: true},
+		{name: "warn below error", option: zapcore.ErrorLevel, level: hclog.Warn},
+		{name: "host's lower level ignored", option: zapcore.ErrorLevel,
+			host: []zap.Option{zap.AddStacktrace(zapcore.DebugLevel)}, level: hclog.Info},
+		{name: "warn at warn", option: zapcore.WarnLevel, level: hclog.Warn, want: true},
+		{name: "error above warn", option: zapcore.WarnLevel, level: hclog.Error, want: true},
+		{name: "info below warn", option: zapcore.WarnLevel, level: hclog.Info},
+		{name: "trace at debug", option: zapcore.DebugLevel, level: hclog.Trace, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			l := hclogzap.New(zap.New(core, tt.host...), "raft", hclogzap.WithStacktraceLevel(tt.option))
+			for i, st := range stacks(t, l, logs, tt.level) {
+				if got := st != ""; got != tt.want {
+					t.Errorf("entry %d: stack trace %v, want %v:\n%s", i, got, tt.want, st)
+				}
+			}
+		})
+	}
+}
+
+func TestStacktraceStartsAtHclogCaller(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	l := hclogzap.New(zap.New(core), "", hclogzap.WithStacktraceLevel(zapcore.ErrorLevel))
+	l.Error("m")
+	st := only(t, logs).Stack
+	if want := "github.com/ukehi/placement/hclogzap_test.TestStacktraceStartsAtHclogCaller\n"; !strings.HasPrefix(st, want) {
+		t.Errorf("stack trace does not start at the caller:\n%s", st)
 	}
 }

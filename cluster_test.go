@@ -203,7 +203,7 @@ func TestClusterRejectsReplayedCommands(t *testing.T) {
 	require.NoError(t, placementtest.WaitFor(settle, func() bool { return balanced(c, 0, placement.DefaultPolicy()) }))
 	require.NoError(t, c.WaitIdentical(settle))
 	for i := range c.Servers {
-		c.Servers[i].Scheduler.Pause()
+		c.Servers[i].Scheduler.PauseLocal()
 	}
 	before := c.Snapshots()[0]
 	log.mu.Lock()

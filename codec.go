@@ -56,7 +56,7 @@ func versionFor(cmds []Command) byte {
 	v := byte(baseVersion)
 	for _, c := range cmds {
 		switch c := c.(type) {
-		case CompleteTransfer, AbortTransfer:
+		case CompleteTransfer, AbortTransfer, SetPause, SetPolicy:
 			return versionMoves
 		case SetRebalancing, SetFormatVersion:
 			v = versionFlags
@@ -140,6 +140,12 @@ func appendCommand(dst []byte, c Command) []byte {
 		dst = append(dst, byte(TypeAbortTransfer))
 		dst = binary.AppendUvarint(dst, uint64(c.Shard))
 		return binary.AppendUvarint(dst, c.Epoch)
+	case SetPause:
+		dst = append(dst, byte(TypeSetPause))
+		return appendPause(dst, c)
+	case SetPolicy:
+		dst = append(dst, byte(TypeSetPolicy))
+		return appendPolicy(dst, c)
 	}
 	panic(fmt.Sprintf("placement: cannot encode command of type %T", c))
 }
@@ -184,6 +190,10 @@ func encodedLen(cmds []Command) int {
 			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
 		case AbortTransfer:
 			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
+		case SetPause:
+			n += len(appendPause(nil, c))
+		case SetPolicy:
+			n += len(appendPolicy(nil, c))
 		}
 	}
 	return n
@@ -319,6 +329,10 @@ func (d *decoder) command() Command {
 		return CompleteTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
 	case TypeAbortTransfer:
 		return AbortTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
+	case TypeSetPause:
+		return d.pause(start)
+	case TypeSetPolicy:
+		return d.policy(start)
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

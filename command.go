@@ -1,6 +1,9 @@
 package placement
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Command is one replicated change to the placement map. The set of commands
 // is closed: the concrete types are AddNode, SetNodeState, RemoveNode,
@@ -36,6 +39,10 @@ const (
 	// 3, the two-phase transfer.
 	TypeCompleteTransfer CommandType = 10
 	TypeAbortTransfer    CommandType = 11
+	// TypeSetPause and TypeSetPolicy are new in format version 3 too: the
+	// operator's settings, replicated.
+	TypeSetPause  CommandType = 12
+	TypeSetPolicy CommandType = 13
 )
 
 // FormatVersion is the newest log entry format this build reads and writes.
@@ -245,4 +252,47 @@ func (c CompleteTransfer) String() string {
 // String formats the command for logs and tests.
 func (c AbortTransfer) String() string {
 	return fmt.Sprintf("abort-transfer %d@%d", c.Shard, c.Epoch)
+}
+
+// SetPause pauses the leader's scheduler, on every server alike, until a
+// SetPause with Paused false, or until Until when it is not zero: the
+// leader that sees its clock pass Until proposes that SetPause itself
+// (Scheduler.Pause takes a TTL and fills Until in). Being in the log, a
+// pause survives a change of leader. Until must be zero when Paused is
+// false. It needs format version 3.
+type SetPause struct {
+	Paused bool
+	Until  time.Time
+}
+
+// SetPolicy replaces the planner's Policy and the Scheduler's
+// MaxActionsPerTick on every server: from then on every leader plans with
+// them, whatever its own Config says. Policy must pass Validate and
+// MaxActionsPerTick be at least 1, or the command is rejected with
+// ErrInvalidCommand. It needs format version 3.
+type SetPolicy struct {
+	Policy            Policy
+	MaxActionsPerTick int
+}
+
+// Type implements Command.
+func (SetPause) Type() CommandType { return TypeSetPause }
+
+// Type implements Command.
+func (SetPolicy) Type() CommandType { return TypeSetPolicy }
+
+// String formats the command for logs and tests.
+func (c SetPause) String() string {
+	switch {
+	case !c.Paused:
+		return "set-pause off"
+	case c.Until.IsZero():
+		return "set-pause on"
+	}
+	return "set-pause on until " + c.Until.UTC().Format(time.RFC3339Nano)
+}
+
+// String formats the command for logs and tests.
+func (c SetPolicy) String() string {
+	return fmt.Sprintf("set-policy max-actions=%d %+v", c.MaxActionsPerTick, c.Policy)
 }

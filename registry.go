@@ -182,6 +182,10 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		s.rebalancing = c
 	case SetFormatVersion:
 		s.formatVersion = c.Version
+	case SetPause:
+		s.pause = pauseState{paused: c.Paused, until: unixNano(c.Until)}
+	case SetPolicy:
+		s.policy = &c
 	case PlaceTransfer:
 		if s.formatVersion < versionMoves {
 			s.complete(rec, c.To) // one phase, as before format version 3

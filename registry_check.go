@@ -29,6 +29,19 @@ func check(s *state, cmd Command) (*shardRec, error) {
 		return checkInFlight(s, cmd, c.Shard, c.Epoch)
 	case SetRebalancing:
 		return nil, needVersion(s, cmd, versionFlags)
+	case SetPause:
+		if !c.Paused && !c.Until.IsZero() {
+			return nil, fmt.Errorf("%v: an expiry without a pause: %w", c, ErrInvalidCommand)
+		}
+		return nil, needVersion(s, cmd, versionMoves)
+	case SetPolicy:
+		if err := c.Policy.Validate(); err != nil {
+			return nil, fmt.Errorf("set-policy: %w: %w", ErrInvalidCommand, err)
+		}
+		if c.MaxActionsPerTick < 1 {
+			return nil, fmt.Errorf("set-policy: MaxActionsPerTick %d must be >= 1: %w", c.MaxActionsPerTick, ErrInvalidCommand)
+		}
+		return nil, needVersion(s, cmd, versionMoves)
 	case SetFormatVersion:
 		if c.Version < s.formatVersion || c.Version > formatVersion {
 			return nil, fmt.Errorf("%v: cluster at %d, this build up to %d: %w", c, s.formatVersion, formatVersion, ErrFormatVersion)

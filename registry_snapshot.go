@@ -20,7 +20,9 @@ import (
 //	"PLSN" 3 chunk* end crc32
 //	         where the chunks' bytes, concatenated, are the body
 //	         nextID flags format nodeCount (id state)* shardCount shard*
-//	         moveCount move*
+//	         moveCount move* pause until policy?
+//	pause until = the last SetPause's wire fields (0 0 when none)
+//	policy?     = 0, or 1 and the last SetPolicy's wire fields
 //	flags  = the last SetRebalancing's wire field (0 to 3)
 //	format = the cluster's format version (SetFormatVersion)
 //	shard  = id start end node epoch      (in key order)
@@ -177,6 +179,7 @@ func writeBody(w io.Writer, s *state, version byte) error {
 		if err != nil {
 			return err
 		}
+		buf = appendSettings(buf, s)
 	}
 	_, err = w.Write(buf)
 	return err
@@ -440,7 +443,44 @@ func decodeState(d *decoder, version byte) *state {
 	if version >= snapshotVersionMoves && d.err == nil {
 		s.decodeMoves(d)
 	}
+	if version >= snapshotVersionMoves && d.err == nil {
+		s.decodeSettings(d)
+	}
 	return s
+}
+
+// appendSettings appends the operator's settings: the pause as SetPause's
+// wire fields, then 0 with no SetPolicy applied yet, or 1 and SetPolicy's
+// wire fields.
+func appendSettings(buf []byte, s *state) []byte {
+	buf = appendPause(buf, SetPause{Paused: s.pause.paused, Until: unixTime(s.pause.until)})
+	if s.policy == nil {
+		return append(buf, 0)
+	}
+	return appendPolicy(append(buf, 1), *s.policy)
+}
+
+// decodeSettings reads what appendSettings wrote, checking it as Apply
+// would have.
+func (s *state) decodeSettings(d *decoder) {
+	start := d.off
+	p := d.pause(start).(SetPause)
+	if d.err == nil && !p.Paused && !p.Until.IsZero() {
+		d.fail(start, "an expiry without a pause")
+	}
+	s.pause = pauseState{paused: p.Paused, until: unixNano(p.Until)}
+	start = d.off
+	switch has := d.uvarint("policy present"); {
+	case d.err != nil:
+	case has > 1:
+		d.fail(start, "invalid policy flag %d", has)
+	case has == 1:
+		c := d.policy(start).(SetPolicy)
+		if d.err == nil && (c.Policy.Validate() != nil || c.MaxActionsPerTick < 1) {
+			d.fail(start, "invalid policy")
+		}
+		s.policy = &c
+	}
 }
 
 // decodeMoves decodes the moves in flight into s, which holds the

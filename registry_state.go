@@ -93,6 +93,13 @@ type hintItem struct {
 
 func lessHint(a, b hintItem) bool { return a.id < b.id }
 
+// pauseState is the last SetPause, with its expiry in Unix nanoseconds (0
+// for none).
+type pauseState struct {
+	paused bool
+	until  int64
+}
+
 // moveItem is a move in flight: a shard whose PlaceTransfer has applied
 // and whose CompleteTransfer or AbortTransfer has not. Replicated, and in
 // snapshots.
@@ -220,6 +227,10 @@ type state struct {
 	// formatVersion is the cluster's format version (SetFormatVersion):
 	// replicated, and in snapshots. 1 until the log raises it.
 	formatVersion uint64
+	// pause and policy are the operator's settings (SetPause, SetPolicy):
+	// replicated, and in snapshots. policy is nil until a SetPolicy.
+	pause  pauseState
+	policy *SetPolicy
 	// w runs the lookups of whoever writes this state (the registry under
 	// its lock, or Try on its private copy). Readers of a shared state use
 	// pooled seekers instead.
@@ -260,6 +271,8 @@ func (s *state) clone() *state {
 		nextID:        s.nextID,
 		rebalancing:   s.rebalancing,
 		formatVersion: s.formatVersion,
+		pause:         s.pause,
+		policy:        s.policy,
 		w:             newSeeker(),
 	}
 }

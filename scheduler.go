@@ -88,21 +88,92 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 	}, nil
 }
 
-// Pause stops the scheduler from proposing until Resume. Ticks still run
-// and report Paused.
-func (s *Scheduler) Pause() { s.paused.Store(true) }
+// Pause pauses the cluster's scheduling: it proposes a SetPause, so every
+// leader, now and after any change of leader, proposes nothing until
+// Resume, or until ttl has passed when ttl is positive (the leader whose
+// clock passes the expiry the entry records proposes the end of the
+// pause). It must run on the leader (an error wrapping ErrNotLeader
+// otherwise) once the cluster is at format version 3 (ErrFormatVersion
+// before).
+func (s *Scheduler) Pause(ctx context.Context, ttl time.Duration) error {
+	c := SetPause{Paused: true}
+	if ttl > 0 {
+		c.Until = s.now().Add(ttl)
+	}
+	return s.proposeSetting(ctx, c)
+}
 
-// Resume undoes Pause and asks a running loop for a prompt tick.
-func (s *Scheduler) Resume() {
+// Resume ends a pause made by Pause (on any server) and asks a running loop
+// for a prompt tick. It must run on the leader.
+func (s *Scheduler) Resume(ctx context.Context) error {
+	if err := s.proposeSetting(ctx, SetPause{}); err != nil {
+		return err
+	}
+	s.wakeUp()
+	return nil
+}
+
+// SetPolicy replicates p and maxActionsPerTick (SetPolicy): every leader
+// plans with them from then on, whatever its Config says. It must run on
+// the leader at format version 3; an invalid p is rejected with
+// ErrInvalidCommand.
+func (s *Scheduler) SetPolicy(ctx context.Context, p Policy, maxActionsPerTick int) error {
+	if err := s.proposeSetting(ctx, SetPolicy{Policy: p, MaxActionsPerTick: maxActionsPerTick}); err != nil {
+		return err
+	}
+	s.wakeUp()
+	return nil
+}
+
+// proposeSetting proposes one settings command and returns its rejection,
+// if any.
+func (s *Scheduler) proposeSetting(ctx context.Context, c Command) error {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(c))
+	if err != nil {
+		return fmt.Errorf("placement: propose %v: %w", c, err)
+	}
+	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
+		return results[0]
+	}
+	return nil
+}
+
+// PauseLocal stops this server's scheduler from proposing until
+// ResumeLocal, whatever the replicated pause says: an override for tests
+// and for taking one server out of scheduling. Ticks still run and report
+// Paused. It is not replicated: a new leader elsewhere is not paused.
+func (s *Scheduler) PauseLocal() { s.paused.Store(true) }
+
+// ResumeLocal undoes PauseLocal and asks a running loop for a prompt tick.
+func (s *Scheduler) ResumeLocal() {
 	s.paused.Store(false)
+	s.wakeUp()
+}
+
+func (s *Scheduler) wakeUp() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Paused reports whether the scheduler is paused.
-func (s *Scheduler) Paused() bool { return s.paused.Load() }
+// Paused reports whether this server's scheduler is paused: locally
+// (PauseLocal), or by the replicated pause (Pause) as this server's map
+// holds it.
+func (s *Scheduler) Paused() bool {
+	return s.paused.Load() || s.reg.View().Pause().Paused
+}
+
+// settings returns the Policy and MaxActionsPerTick to plan with: the
+// replicated ones (SetPolicy) when the log holds them, else the Config's.
+func (s *Scheduler) settings(v View) (Policy, int) {
+	if p, ok := v.Policy(); ok {
+		return p.Policy, p.MaxActionsPerTick
+	}
+	return s.cfg.Policy, s.cfg.MaxActionsPerTick
+}
 
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
@@ -116,7 +187,9 @@ func (s *Scheduler) DryRun() Plan {
 		// the hysteresis the log holds, as the next leader would.
 		c.Resume(view)
 	}
-	return c.preview(view, s.cfg.MaxActionsPerTick)
+	pol, limit := s.settings(view)
+	c.policy = pol
+	return c.preview(view, limit)
 }
 
 // Tick runs one cycle now: on the leader, a barrier if needed, then a plan,
@@ -143,6 +216,10 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 			return rep, err
 		}
 	}
+	if paused, err := s.pauseInForce(ctx, &rep); paused || err != nil {
+		rep.Paused = paused
+		return rep, err
+	}
 
 	if err := s.upgrade(ctx, &rep); err != nil {
 		return rep, err
@@ -153,13 +230,15 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 
 	start := time.Now()
 	view := s.reg.View()
+	pol, limit := s.settings(view)
 	s.coordMu.Lock()
+	s.coord.policy = pol
 	if s.needResume {
 		s.coord.Resume(view)
 		s.needResume = false
 		s.current.Store(true)
 	}
-	plan := s.coord.preview(view, s.cfg.MaxActionsPerTick)
+	plan := s.coord.preview(view, limit)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
@@ -186,7 +265,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	// at the next leader. (Only a cluster at format version 2 records it,
 	// and there every server reads the entry.)
 	entry := plan.Commands
-	instant := s.cfg.InstantMoves && view.FormatVersion() >= versionMoves
+	instant := pol.InstantMoves && view.FormatVersion() >= versionMoves
 	if instant {
 		entry = withCompletions(plan.Commands)
 	}
@@ -242,6 +321,30 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 	}
 	rep.Recorded = &mark
 	return nil
+}
+
+// pauseInForce reports whether the replicated pause holds this tick. A pause
+// whose expiry this leader's clock has passed is ended here, by proposing
+// SetPause{}: the expiry is in the log, and only the leader decides that it
+// has come, so replicas never disagree on whether the cluster is paused.
+func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, error) {
+	p := s.reg.View().Pause()
+	if !p.Paused {
+		return false, nil
+	}
+	if p.Until.IsZero() || s.now().Before(p.Until) {
+		return true, nil
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	if _, err := s.raft.Apply(actx, Encode(SetPause{})); err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return false, fmt.Errorf("placement: end the expired pause: %w", err)
+	}
+	rep.PauseExpired = true
+	s.log.Info("pause expired; scheduling resumes", zap.Time("until", p.Until))
+	return false, nil
 }
 
 // upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
@@ -390,6 +493,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 		return nil
 	}
 	now := s.now()
+	pol, limit := s.settings(view)
 	var aborts []Command
 	for m := range view.Moves() {
 		began := m.Began
@@ -402,7 +506,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 			}
 			began = s.seen[m.Shard]
 		}
-		if now.Sub(began) >= s.cfg.MoveTimeout && len(aborts) < s.cfg.MaxActionsPerTick {
+		if now.Sub(began) >= pol.MoveTimeout && len(aborts) < limit {
 			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 		}
 	}
@@ -426,7 +530,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	}
 	metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
 	s.log.Info("moves aborted: in flight past MoveTimeout", zap.Int("aborted", len(rep.Aborted)),
-		zap.Duration("timeout", s.cfg.MoveTimeout))
+		zap.Duration("timeout", pol.MoveTimeout))
 	return nil
 }
 

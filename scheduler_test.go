@@ -159,13 +159,13 @@ func TestInDoubtEntryThatCommittedIsNotRepeated(t *testing.T) {
 func TestPauseAndResume(t *testing.T) {
 	h := newHarness(t, nil)
 	h.fake.SetLeader(true)
-	h.sched.Pause()
+	h.sched.PauseLocal()
 	require.True(t, h.sched.Paused())
 	rep, err := h.sched.Tick(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.Paused)
 	require.Empty(t, h.fake.Entries())
-	h.sched.Resume()
+	h.sched.ResumeLocal()
 	rep, err = h.sched.Tick(context.Background())
 	require.NoError(t, err)
 	require.False(t, rep.Paused)
@@ -243,7 +243,7 @@ func TestResumeWakesTheLoop(t *testing.T) {
 	h := newHarness(t, func(c *placement.Config) {
 		c.OnTick = func(r placement.TickReport, err error) { reports <- r }
 	})
-	h.sched.Pause()
+	h.sched.PauseLocal()
 	h.fake.SetLeader(true)
 	handle := h.sched.Start()
 	defer handle.Stop()
@@ -253,7 +253,7 @@ func TestResumeWakesTheLoop(t *testing.T) {
 			break
 		}
 	}
-	h.sched.Resume()
+	h.sched.ResumeLocal()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {

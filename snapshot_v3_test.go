@@ -319,15 +319,16 @@ func snapV3Body(format uint64, moves [][3]uint64) []byte {
 				b = binary.AppendUvarint(b, f)
 			}
 		}
+		b = append(b, 0, 0, 0) // not paused, no expiry, no policy
 	}
 	return b
 }
 
 // snapV3Moves is snapV3Body at format 3 with raw bytes in place of the
-// moves (count and all).
+// moves (count and all) and the settings after them.
 func snapV3Moves(raw ...byte) []byte {
 	b := snapV3Body(versionMoves, nil)
-	return append(b[:len(b)-1], raw...)
+	return append(b[:len(b)-4], raw...)
 }
 
 // snapV3NilStart is snapV3Body at format 3 with uvarint 0 (nil) as the

@@ -14,7 +14,7 @@ type TickReport struct {
 	// Term is the raft term the tick saw.
 	Term uint64
 	// Paused reports that the tick planned nothing because the scheduler is
-	// paused.
+	// paused: locally (PauseLocal), or by the replicated pause (Pause).
 	Paused bool
 	// Barrier reports that the tick issued a raft barrier before planning
 	// (the first tick of a term, or after an apply whose outcome was
@@ -45,6 +45,9 @@ type TickReport struct {
 	// Aborted are the moves the tick aborted, before planning, because they
 	// were in flight longer than Policy.MoveTimeout.
 	Aborted []AbortTransfer
+	// PauseExpired reports that the tick ended the replicated pause because
+	// its expiry had passed (it then planned as usual).
+	PauseExpired bool
 	// Upgraded is the format version the tick enabled, before planning,
 	// because Config.ClusterFormat reported every voter reads it; 0 if none.
 	Upgraded uint64

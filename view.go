@@ -173,3 +173,20 @@ func unixTime(ns int64) time.Time {
 	}
 	return time.Unix(0, ns)
 }
+
+// Pause returns the cluster's pause, as the last SetPause left it (the
+// zero SetPause when there was none). A pause past its Until is still in
+// force until the leader proposes its end.
+func (v View) Pause() SetPause {
+	p := v.state().pause
+	return SetPause{Paused: p.paused, Until: unixTime(p.until)}
+}
+
+// Policy returns the settings the last SetPolicy replicated, and false when
+// there was none (every leader then plans with its own Config).
+func (v View) Policy() (SetPolicy, bool) {
+	if p := v.state().policy; p != nil {
+		return *p, true
+	}
+	return SetPolicy{}, false
+}

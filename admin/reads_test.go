@@ -84,7 +84,7 @@ func TestGetPlan(t *testing.T) {
 		cmds = append(cmds, placement.CreateShard{Range: rng, Node: 1})
 	}
 	e.apply(t, cmds...)
-	e.sched.Pause()
+	e.sched.PauseLocal()
 
 	var got struct {
 		Leader, Paused, Rebalancing bool

@@ -104,14 +104,14 @@ type pausedBody struct {
 
 // postPause pauses this server's scheduler only.
 func (h *handler) postPause(w http.ResponseWriter, _ *http.Request) {
-	h.opts.Scheduler.Pause()
+	h.opts.Scheduler.PauseLocal()
 	h.log.Info("scheduler paused")
 	writeJSON(w, http.StatusOK, pausedBody{Paused: true})
 }
 
 // postResume resumes this server's scheduler only.
 func (h *handler) postResume(w http.ResponseWriter, _ *http.Request) {
-	h.opts.Scheduler.Resume()
+	h.opts.Scheduler.ResumeLocal()
 	h.log.Info("scheduler resumed")
 	writeJSON(w, http.StatusOK, pausedBody{Paused: false})
 }

@@ -79,7 +79,7 @@ func run() error {
 	start := time.Now()
 	// Hold the schedulers while the map and the stats go in.
 	for _, s := range c.Servers {
-		s.Scheduler.Pause()
+		s.Scheduler.PauseLocal()
 	}
 
 	results, err := c.Apply(5*time.Second, bootstrap()...)
@@ -111,7 +111,7 @@ func run() error {
 	d.started = true
 	d.mu.Unlock()
 	for _, s := range c.Servers {
-		s.Scheduler.Resume()
+		s.Scheduler.ResumeLocal()
 	}
 
 	if err := placementtest.WaitFor(deadline, func() bool { return d.mostApplied(placement.TypePlaceTransfer) >= killAfter }); err != nil {

@@ -1,0 +1,74 @@
+package placement
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func settingsPolicy() SetPolicy {
+	p := DefaultPolicy()
+	p.ImbalanceThreshold, p.StopBand = 0.37, 0.11
+	p.MoveTimeout = 90 * time.Second
+	p.InstantMoves = true
+	p.MaxInflightBytesPerNode = 0
+	return SetPolicy{Policy: p, MaxActionsPerTick: 7}
+}
+
+func TestSettingsCommandsRoundTripAndApply(t *testing.T) {
+	until := time.Unix(1_900_000_000, 123)
+	cmds := []Command{SetPause{Paused: true, Until: until}, settingsPolicy(), SetPause{Paused: true}, SetPause{}}
+	entry := Encode(cmds...)
+	require.Equal(t, byte(versionMoves), entry[1])
+	got, err := Decode(entry)
+	require.NoError(t, err)
+	require.Len(t, got, len(cmds))
+	require.True(t, got[0].(SetPause).Until.Equal(until))
+	require.Equal(t, settingsPolicy(), got[1])
+	require.Equal(t, entry, Encode(got...), "canonical")
+
+	g := NewShardRegistry()
+	require.ErrorIs(t, g.Apply(settingsPolicy()), ErrFormatVersion)
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	_, ok := g.View().Policy()
+	require.False(t, ok)
+	mustApply(t, g, got[0], got[1])
+	require.Equal(t, SetPause{Paused: true, Until: time.Unix(0, until.UnixNano())}, g.View().Pause())
+	pol, ok := g.View().Policy()
+	require.True(t, ok)
+	require.Equal(t, settingsPolicy(), pol)
+
+	bad := settingsPolicy()
+	bad.Policy.StopBand = 0.9 // above the trigger
+	require.ErrorIs(t, g.Apply(bad), ErrInvalidCommand)
+	bad = settingsPolicy()
+	bad.MaxActionsPerTick = 0
+	require.ErrorIs(t, g.Apply(bad), ErrInvalidCommand)
+	require.ErrorIs(t, g.Apply(SetPause{Until: until}), ErrInvalidCommand)
+
+	// Settings are replicated state: in the snapshot, restored exactly.
+	var buf bytes.Buffer
+	require.NoError(t, g.View().WriteSnapshot(&buf))
+	h := NewShardRegistry()
+	require.NoError(t, h.ReadSnapshot(bytes.NewReader(buf.Bytes())))
+	require.Equal(t, g.View().Pause(), h.View().Pause())
+	p2, _ := h.View().Policy()
+	require.Equal(t, pol, p2)
+	var again bytes.Buffer
+	require.NoError(t, h.View().WriteSnapshot(&again))
+	require.Equal(t, buf.Bytes(), again.Bytes())
+}
+
+func TestSettingsDecodeRejects(t *testing.T) {
+	for name, entry := range map[string][]byte{
+		"paused 2":        {entryMagic, versionMoves, 1, byte(TypeSetPause), 2, 0},
+		"expiry overflow": append([]byte{entryMagic, versionMoves, 1, byte(TypeSetPause), 1}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+		"truncated policy": append([]byte{entryMagic, versionMoves, 1, byte(TypeSetPolicy)},
+			Encode(settingsPolicy())[4:10]...),
+	} {
+		_, err := Decode(entry)
+		require.ErrorIs(t, err, ErrCorruptCommand, name)
+	}
+}

@@ -85,12 +85,15 @@ var commandTypeNames = [...]string{
 	TypeSetFormatVersion: "set-format-version",
 	TypeCompleteTransfer: "complete-transfer",
 	TypeAbortTransfer:    "abort-transfer",
+	TypeSetPause:         "set-pause",
+	TypeSetPolicy:        "set-policy",
 }
 
 // String returns the command's name, the first word of the command's own
 // String: "add-node", "set-node-state", "remove-node", "create-shard",
 // "split", "merge", "transfer", "set-rebalancing", "set-format-version",
-// "complete-transfer" or "abort-transfer"; "CommandType(n)" for a number
+// "complete-transfer", "abort-transfer", "set-pause" or "set-policy";
+// "CommandType(n)" for a number
 // with no command.
 func (t CommandType) String() string {
 	if int(t) < len(commandTypeNames) && commandTypeNames[t] != "" {
@@ -608,6 +611,8 @@ type (
 //	{"type": "abort-transfer", "shard": 7, "epoch": 4}
 //	{"type": "set-rebalancing", "bytes": true, "load": false}
 //	{"type": "set-format-version", "version": 3}
+//	{"type": "set-pause", "paused": true, "until": "2026-12-01T10:00:00Z"}
+//	{"type": "set-policy", "policy": {...Policy's form...}, "max_actions_per_tick": 5}
 //
 // A split's "split_key" is null when SplitKey is nil. A command of a type
 // this package does not define (or a pointer to one), an undefined node
@@ -640,6 +645,10 @@ func MarshalCommandJSON(c Command) ([]byte, error) {
 		v = setRebalancingJSON{c.Type(), c.Bytes, c.Load}
 	case SetFormatVersion:
 		v = setFormatVersionJSON{c.Type(), c.Version}
+	case SetPause:
+		v = pauseJSON(c)
+	case SetPolicy:
+		v = setPolicyJSON{c.Type(), c.Policy, c.MaxActionsPerTick}
 	default:
 		return nil, encodingError("Command", fmt.Errorf("unknown command %T", c))
 	}
@@ -735,6 +744,10 @@ func decodeCommand(data []byte) (Command, error) {
 		var v SetFormatVersion
 		d.req("version", jsonValue(&v.Version))
 		c = v
+	case TypeSetPause:
+		c = decodePause(d)
+	case TypeSetPolicy:
+		c = decodeSetPolicy(d)
 	default:
 		// A name in commandTypeNames with no case above.
 		return nil, fmt.Errorf("command type %v has no JSON form", typ)

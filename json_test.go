@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -57,6 +58,14 @@ var jsCommands = []struct {
 	{SetRebalancing{Bytes: true, Load: false}, `{"type":"set-rebalancing","bytes":true,"load":false}`},
 	{SetRebalancing{Bytes: false, Load: true}, `{"type":"set-rebalancing","bytes":false,"load":true}`},
 	{SetFormatVersion{Version: math.MaxUint64}, `{"type":"set-format-version","version":18446744073709551615}`},
+	{SetPause{Paused: true, Until: time.Date(2026, 12, 1, 10, 0, 0, 5, time.UTC)},
+		`{"type":"set-pause","paused":true,"until":"2026-12-01T10:00:00.000000005Z"}`},
+	{SetPause{}, `{"type":"set-pause","paused":false,"until":null}`},
+	{SetPolicy{Policy: DefaultPolicy(), MaxActionsPerTick: 5}, `{"type":"set-policy","policy":{"split_keys":100000,` +
+		`"split_bytes":536870912,"merge_keys":1000,"merge_bytes":10485760,"merge_max_fraction":0.5,"merge_embargo":3,` +
+		`"imbalance_threshold":0.2,"stop_band":0.05,"count_tolerance":0.25,"load_threshold":0.25,"load_stop_band":0.1,` +
+		`"max_moves_per_node":5,"max_inflight_per_node":4,"max_inflight_bytes_per_node":2147483648,` +
+		`"move_timeout":"10m0s","instant_moves":false},"max_actions_per_tick":5}`},
 }
 
 func TestJSONCommandRoundTrip(t *testing.T) {
@@ -97,7 +106,7 @@ func TestCommandTypeString(t *testing.T) {
 }
 
 func TestCommandTypeText(t *testing.T) {
-	for typ := CommandType(1); typ <= TypeAbortTransfer; typ++ {
+	for typ := CommandType(1); typ <= TypeSetPolicy; typ++ {
 		b, err := typ.MarshalText()
 		require.NoError(t, err)
 		require.Equal(t, typ.String(), string(b))
@@ -105,7 +114,7 @@ func TestCommandTypeText(t *testing.T) {
 		require.NoError(t, got.UnmarshalText(b))
 		require.Equal(t, typ, got)
 	}
-	for _, bad := range []CommandType{0, TypeAbortTransfer + 1, 255} {
+	for _, bad := range []CommandType{0, TypeSetPolicy + 1, 255} {
 		_, err := bad.MarshalText()
 		require.ErrorIs(t, err, ErrInvalidEncoding, "%d", bad)
 	}

@@ -1,0 +1,138 @@
+package placement
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// policyJSON is Policy's JSON form: every field in snake case, MoveTimeout
+// as a Go duration string ("10m0s").
+type policyJSON struct {
+	SplitKeys               uint64  `json:"split_keys"`
+	SplitBytes              uint64  `json:"split_bytes"`
+	MergeKeys               uint64  `json:"merge_keys"`
+	MergeBytes              uint64  `json:"merge_bytes"`
+	MergeMaxFraction        float64 `json:"merge_max_fraction"`
+	MergeEmbargo            uint32  `json:"merge_embargo"`
+	ImbalanceThreshold      float64 `json:"imbalance_threshold"`
+	StopBand                float64 `json:"stop_band"`
+	CountTolerance          float64 `json:"count_tolerance"`
+	LoadThreshold           float64 `json:"load_threshold"`
+	LoadStopBand            float64 `json:"load_stop_band"`
+	MaxMovesPerNode         int     `json:"max_moves_per_node"`
+	MaxInflightPerNode      int     `json:"max_inflight_per_node"`
+	MaxInflightBytesPerNode uint64  `json:"max_inflight_bytes_per_node"`
+	MoveTimeout             string  `json:"move_timeout"`
+	InstantMoves            bool    `json:"instant_moves"`
+}
+
+// MarshalJSON encodes the policy as an object of its fields in snake case
+// ("split_keys", "imbalance_threshold", "max_inflight_per_node", ...), with
+// "move_timeout" as a Go duration string such as "10m0s". It does not
+// validate the policy.
+func (p Policy) MarshalJSON() ([]byte, error) {
+	return marshalJSON("Policy", policyJSON{
+		p.SplitKeys, p.SplitBytes, p.MergeKeys, p.MergeBytes, p.MergeMaxFraction,
+		p.MergeEmbargo, p.ImbalanceThreshold, p.StopBand, p.CountTolerance,
+		p.LoadThreshold, p.LoadStopBand, p.MaxMovesPerNode, p.MaxInflightPerNode,
+		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves,
+	})
+}
+
+// UnmarshalJSON decodes the form MarshalJSON writes, strictly: every field
+// is required, names are exact, unknown fields are refused. It checks the
+// form only; Policy.Validate checks the values.
+func (p *Policy) UnmarshalJSON(data []byte) error {
+	v, err := decodePolicy(data)
+	if err != nil {
+		return encodingError("Policy", err)
+	}
+	*p = v
+	return nil
+}
+
+func decodePolicy(data []byte) (Policy, error) {
+	var p Policy
+	d := newObjectDecoder(data)
+	d.req("split_keys", jsonValue(&p.SplitKeys))
+	d.req("split_bytes", jsonValue(&p.SplitBytes))
+	d.req("merge_keys", jsonValue(&p.MergeKeys))
+	d.req("merge_bytes", jsonValue(&p.MergeBytes))
+	d.req("merge_max_fraction", jsonValue(&p.MergeMaxFraction))
+	d.req("merge_embargo", jsonValue(&p.MergeEmbargo))
+	d.req("imbalance_threshold", jsonValue(&p.ImbalanceThreshold))
+	d.req("stop_band", jsonValue(&p.StopBand))
+	d.req("count_tolerance", jsonValue(&p.CountTolerance))
+	d.req("load_threshold", jsonValue(&p.LoadThreshold))
+	d.req("load_stop_band", jsonValue(&p.LoadStopBand))
+	d.req("max_moves_per_node", jsonValue(&p.MaxMovesPerNode))
+	d.req("max_inflight_per_node", jsonValue(&p.MaxInflightPerNode))
+	d.req("max_inflight_bytes_per_node", jsonValue(&p.MaxInflightBytesPerNode))
+	d.req("move_timeout", func(raw json.RawMessage) error {
+		s, err := jsonString(raw)
+		if err != nil {
+			return err
+		}
+		p.MoveTimeout, err = time.ParseDuration(s)
+		return err
+	})
+	d.req("instant_moves", jsonValue(&p.InstantMoves))
+	if err := d.done(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+type (
+	setPauseJSON struct {
+		Type   CommandType `json:"type"`
+		Paused bool        `json:"paused"`
+		// Until is RFC 3339 with nanoseconds, or null for no expiry.
+		Until *string `json:"until"`
+	}
+	setPolicyJSON struct {
+		Type              CommandType `json:"type"`
+		Policy            Policy      `json:"policy"`
+		MaxActionsPerTick int         `json:"max_actions_per_tick"`
+	}
+)
+
+func pauseJSON(c SetPause) setPauseJSON {
+	v := setPauseJSON{Type: c.Type(), Paused: c.Paused}
+	if !c.Until.IsZero() {
+		s := c.Until.UTC().Format(time.RFC3339Nano)
+		v.Until = &s
+	}
+	return v
+}
+
+func decodePause(d *objectDecoder) SetPause {
+	var v SetPause
+	d.req("paused", jsonValue(&v.Paused))
+	d.req("until", func(raw json.RawMessage) error {
+		if isNull(raw) {
+			return nil
+		}
+		s, err := jsonString(raw)
+		if err != nil {
+			return err
+		}
+		if v.Until, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return fmt.Errorf("until: want RFC 3339")
+		}
+		return nil
+	})
+	return v
+}
+
+func decodeSetPolicy(d *objectDecoder) SetPolicy {
+	var v SetPolicy
+	d.req("policy", func(raw json.RawMessage) error {
+		var err error
+		v.Policy, err = decodePolicy(raw)
+		return err
+	})
+	d.req("max_actions_per_tick", jsonValue(&v.MaxActionsPerTick))
+	return v
+}

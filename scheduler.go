@@ -20,7 +20,8 @@ import (
 // In a new term, and after an apply whose outcome is unknown, it issues a
 // raft barrier before planning, so it never plans on a map that has not
 // caught up. A not-leader error ends the tick at once. Metrics go to
-// hashicorp/go-metrics' global sink under "placement".
+// hashicorp/go-metrics' global sink under "placement"; Metrics lists them
+// with help text and units.
 //
 // Whether a rebalance is in progress (the hysteresis between each trigger
 // and its stop band) is recorded in the log, once the cluster's format
@@ -391,6 +392,13 @@ func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
 func (s *Scheduler) observe(leader bool, term uint64) bool {
 	if leader != s.leader {
 		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
+		if !leader {
+			// Only the leader measures the spreads: a follower's gauges
+			// would otherwise keep its last term's values.
+			metrics.SetGauge([]string{"placement", "imbalance"}, 0)
+			metrics.SetGauge([]string{"placement", "imbalance", "bytes"}, 0)
+			metrics.SetGauge([]string{"placement", "imbalance", "load"}, 0)
+		}
 	}
 	switch {
 	case leader && term != s.term:
@@ -600,3 +608,4 @@ func (s *Scheduler) logApplied(rep TickReport) {
 		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
 		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
 }
+

@@ -608,4 +608,3 @@ func (s *Scheduler) logApplied(rep TickReport) {
 		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
 		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
 }
-

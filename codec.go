@@ -52,17 +52,25 @@ func IsEntry(data []byte) bool {
 }
 
 // versionFor returns the lowest entry format that can carry cmds.
+//
+// A SetFormatVersion is written at the version it enables (from 2 up to
+// this build's): a server that cannot read that version stops at the entry
+// (FSM.ApplyEntry panics) instead of rejecting the command and then
+// applying, the old way, commands whose meaning the new version changes
+// (PlaceTransfer begins a move from version 3).
 func versionFor(cmds []Command) byte {
 	v := byte(baseVersion)
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case CompleteTransfer, AbortTransfer, SetPause, SetPolicy:
 			return versionMoves
-		case SetRebalancing, SetFormatVersion:
-			v = versionFlags
+		case SetFormatVersion:
+			v = max(v, byte(min(max(c.Version, versionFlags), formatVersion)))
+		case SetRebalancing:
+			v = max(v, versionFlags)
 		case SetNodeState:
 			if c.State == NodeLost {
-				v = versionFlags
+				v = max(v, versionFlags)
 			}
 		}
 	}

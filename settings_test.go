@@ -72,3 +72,19 @@ func TestSettingsDecodeRejects(t *testing.T) {
 		require.ErrorIs(t, err, ErrCorruptCommand, name)
 	}
 }
+
+// Raising the format to v is written at entry version v, so a server that
+// reads only older versions stops at it rather than rejecting it and then
+// applying PlaceTransfer the old way.
+func TestSetFormatVersionWrittenAtItsVersion(t *testing.T) {
+	require.Equal(t, byte(versionFlags), Encode(SetFormatVersion{Version: 1})[1])
+	require.Equal(t, byte(versionFlags), Encode(SetFormatVersion{Version: versionFlags})[1])
+	require.Equal(t, byte(versionMoves), Encode(SetFormatVersion{Version: versionMoves})[1])
+	require.Equal(t, byte(versionMoves), Encode(AddNode{Node: 1}, SetFormatVersion{Version: versionMoves})[1])
+	require.Equal(t, byte(formatVersion), Encode(SetFormatVersion{Version: formatVersion + 7})[1])
+	for _, v := range []uint64{1, versionFlags, versionMoves} {
+		cmds, err := Decode(Encode(SetFormatVersion{Version: v}))
+		require.NoError(t, err)
+		require.Equal(t, []Command{SetFormatVersion{Version: v}}, cmds)
+	}
+}

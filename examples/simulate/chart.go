@@ -72,7 +72,13 @@ func (s *sim) charts(sc scenario) []chartFile {
 		sub += fmt.Sprintf(" (minimum %d)", r.Minimum)
 	}
 	sub += fmt.Sprintf(" · splits %d · merges %d · shards %d → %d", r.Splits, r.Merges, r.ShardsStart, r.ShardsEnd)
-	out := []chartFile{{suffix: "", svg: s.chart(sc, metric{
+	var out []chartFile
+	counts := ""
+	if sc.flightChart {
+		out = append(out, chartFile{suffix: "", svg: s.flightChart(sc)})
+		counts = "-counts"
+	}
+	out = append(out, chartFile{suffix: counts, svg: s.chart(sc, metric{
 		what:       "shards per node and imbalance",
 		axis:       "shards per node",
 		value:      func(smp sample, i int) float64 { return float64(smp.nodes[i].Shards) },
@@ -82,7 +88,7 @@ func (s *sim) charts(sc scenario) []chartFile {
 		threshold:  s.policy.ImbalanceThreshold,
 		stopBand:   s.policy.StopBand,
 		sub:        sub,
-	})}}
+	})})
 	if s.countOnly {
 		return out
 	}
@@ -241,7 +247,198 @@ func (s *sim) chart(sc scenario, m metric) []byte {
 	legendRow(&b, imbT+44, "#e15759", "1.2", ` stroke-dasharray="2 3"`,
 		"stop band "+strconv.FormatFloat(m.stopBand, 'f', -1, 64))
 
-	text(&b, (plotL+plotR)/2, imbB+40, "middle", `font-size="13"`, "tick")
+	text(&b, (plotL+plotR)/2, imbB+40, "middle", `font-size="13"`, s.xTitle())
+	b.WriteString("</svg>\n")
+	return []byte(b.String())
+}
+
+// xTitle is the x axis title: the tick, and what a tick is in simulated
+// time when moves take time.
+func (s *sim) xTitle() string {
+	if s.policy.InstantMoves {
+		return "tick"
+	}
+	copies := fmt.Sprintf("moves copy at %s MiB/s", strconv.FormatFloat(s.bandwidth/mib, 'f', -1, 64))
+	if s.countOnly {
+		copies = fmt.Sprintf("moves take %v", s.delay)
+	}
+	return fmt.Sprintf("tick (%v of simulated time; %s)", s.interval, copies)
+}
+
+// flightPanel is one panel of the in-flight chart: lines over ticks, and
+// the policy limits they are held to (red, dashed).
+type flightPanel struct {
+	axis    string
+	integer bool
+	lines   []flightLine
+	limits  []flightLimit
+}
+
+// flightLine is one line: a value per sample. A step line holds each
+// sample's value until the next tick (what is in flight over the tick).
+type flightLine struct {
+	class, label       string
+	color, strokeWidth string
+	dashAttr           string
+	step               bool
+	values             []float64
+}
+
+type flightLimit struct {
+	value       float64
+	label       string
+	color, dash string
+}
+
+// The in-flight chart's three panels, top and bottom.
+var flightPanels = [3][2]float64{{84, 209}, {245, 370}, {406, 532}}
+
+// flightChart renders the moves and bytes in flight into the focus node,
+// and the most into or out of any node, each tick against the windows
+// (Policy.MaxInflightPerNode and MaxInflightBytesPerNode), above the
+// focus node's bytes growing towards its target.
+func (s *sim) flightChart(sc scenario) []byte {
+	r := s.res
+	ids, index := s.nodeIDs()
+	color := "#222222"
+	if k := slices.Index(ids, sc.focus); k >= 0 {
+		color = palette[k%len(palette)]
+	}
+	per := func(f func(smp sample, i int) float64) []float64 {
+		out := make([]float64, len(s.samples))
+		for k, smp := range s.samples {
+			if i, ok := index(smp, sc.focus); ok {
+				out[k] = f(smp, i)
+			}
+		}
+		return out
+	}
+	most := func(f func(smp sample, i int) float64) []float64 {
+		out := make([]float64, len(s.samples))
+		for k, smp := range s.samples {
+			for i := range smp.nodes {
+				out[k] = math.Max(out[k], f(smp, i))
+			}
+		}
+		return out
+	}
+	movesAny := func(smp sample, i int) float64 { return float64(max(smp.movesIn[i], smp.movesOut[i])) }
+	bytesAny := func(smp sample, i int) float64 { return float64(max(smp.bytesIn[i], smp.bytesOut[i])) / (1 << 30) }
+	into := fmt.Sprintf("into node %d (%s)", sc.focus, sc.focusNote)
+	const anyLabel = "any node, in or out"
+	last := s.samples[len(s.samples)-1]
+	total, up := 0.0, 0
+	for i, b := range last.bytes {
+		if last.share[i] > 0 {
+			total += float64(b)
+			up++
+		}
+	}
+	target := 0.0
+	if i, ok := index(last, sc.focus); ok {
+		target = total * last.share[i] / (1 << 30)
+	}
+	window := s.policy.MaxInflightBytesPerNode
+	panels := []flightPanel{
+		{
+			axis:    "moves in flight",
+			integer: true,
+			lines: []flightLine{
+				{class: "inflight-moves", label: into, color: color, strokeWidth: "3.2", step: true,
+					values: per(func(smp sample, i int) float64 { return float64(smp.movesIn[i]) })},
+				{class: "inflight-moves-any", label: anyLabel, color: "#555555", strokeWidth: "1.2",
+					dashAttr: ` stroke-dasharray="4 3"`, step: true, values: most(movesAny)},
+			},
+			limits: []flightLimit{{value: float64(s.policy.MaxInflightPerNode), color: "#e15759", dash: "7 4",
+				label: fmt.Sprintf("window: %d moves\nMaxInflightPerNode", s.policy.MaxInflightPerNode)}},
+		},
+		{
+			axis: "GiB in flight",
+			lines: []flightLine{
+				{class: "inflight-bytes", label: into, color: color, strokeWidth: "3.2", step: true,
+					values: per(func(smp sample, i int) float64 { return float64(smp.bytesIn[i]) / (1 << 30) })},
+				{class: "inflight-bytes-any", label: anyLabel, color: "#555555", strokeWidth: "1.2",
+					dashAttr: ` stroke-dasharray="4 3"`, step: true, values: most(bytesAny)},
+			},
+		},
+		{
+			axis: fmt.Sprintf("GiB on node %d", sc.focus),
+			lines: []flightLine{
+				{class: "node-bytes", label: fmt.Sprintf("node %d owns", sc.focus), color: color, strokeWidth: "2.4",
+					values: per(func(smp sample, i int) float64 { return float64(smp.bytes[i]) / (1 << 30) })},
+			},
+			limits: []flightLimit{{value: target, color: "#333333", dash: "3 3", label: "target (mean)"}},
+		},
+	}
+	if window > 0 {
+		panels[1].limits = []flightLimit{{value: float64(window) / (1 << 30), color: "#e15759", dash: "7 4",
+			label: "window: " + capacityLabel(window) + "\nMaxInflightBytesPerNode"}}
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartW, chartH, chartW, chartH)
+	title := fmt.Sprintf("%s: moves and bytes in flight into node %d, by tick", sc.name, sc.focus)
+	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
+	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
+	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
+	text(&b, plotL, 70, "start", `fill="#555555"`, fmt.Sprintf(
+		"ticks %d · transfers %d, all completed · most in flight into node %d: %d moves, %s · %d plans held back by a window",
+		r.Ticks, r.Transfers, sc.focus, r.PeakMovesIn, gib(float64(r.PeakBytesIn)), r.WindowPlans))
+
+	lastTick := last.tick
+	x := linear(0, float64(max(lastTick, 1)), plotL, plotR)
+	xStep := niceStep(float64(max(lastTick, 1)), 10)
+	for k, p := range panels {
+		top, bottom := flightPanels[k][0], flightPanels[k][1]
+		hi := 0.0
+		for _, l := range p.lines {
+			for _, v := range l.values {
+				hi = math.Max(hi, v)
+			}
+		}
+		for _, l := range p.limits {
+			hi = math.Max(hi, l.value)
+		}
+		step := niceStep(hi, 4)
+		if p.integer {
+			step = math.Max(1, math.Round(step))
+		}
+		yTop := step * math.Ceil(math.Max(hi*1.05, step)/step)
+		y := linear(0, yTop, bottom, top)
+		panel(&b, x, y, xStep, step, float64(lastTick), yTop, decimals(step), p.axis)
+		for _, l := range p.limits {
+			fmt.Fprintf(&b, `<line class="limit" x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s" stroke-width="1.2" stroke-dasharray="%s"/>`+"\n",
+				plotL, num(y(l.value)), plotR, num(y(l.value)), l.color, l.dash)
+		}
+		for _, l := range p.lines {
+			var pts []string
+			for k, smp := range s.samples {
+				pts = append(pts, point(x(float64(smp.tick)), y(l.values[k])))
+				if l.step && k+1 < len(s.samples) {
+					pts = append(pts, point(x(float64(s.samples[k+1].tick)), y(l.values[k])))
+				}
+			}
+			fmt.Fprintf(&b, `<polyline class="%s" fill="none" stroke="%s" stroke-width="%s"%s stroke-linejoin="round" points="%s"/>`+"\n",
+				l.class, l.color, l.strokeWidth, l.dashAttr, strings.Join(pts, " "))
+		}
+		row := int(top) + 8
+		for _, l := range p.lines {
+			legendRow(&b, row, l.color, l.strokeWidth, l.dashAttr, l.label)
+			row += 18
+		}
+		for _, l := range p.limits {
+			first, more, _ := strings.Cut(l.label, "\n")
+			legendRow(&b, row, l.color, "1.2", fmt.Sprintf(` stroke-dasharray="%s"`, l.dash), first)
+			row += 18
+			if more != "" {
+				text(&b, legendX, row, "start", `font-size="11" fill="#555555"`, more)
+				row += 18
+			}
+		}
+	}
+	text(&b, (plotL+plotR)/2, imbB+40, "middle", `font-size="13"`, s.xTitle())
 	b.WriteString("</svg>\n")
 	return []byte(b.String())
 }

@@ -1,10 +1,25 @@
 // Command simulate runs placement's planner offline, with no raft: a
-// ShardRegistry and a Coordinator, ticked in a loop. Each tick it plans at
-// most MaxActionsPerTick commands, applies them all through
-// ShardRegistry.Apply (a rejection is a bug and fails the run), then lets
-// the scenario's workload change and reports every shard's stats (keys,
-// bytes, load and a split hint: the midpoint of its range) and every
-// node's capacity, as a host would.
+// ShardRegistry and a Coordinator, ticked in a loop on a simulated clock,
+// a tick being one scheduler interval (-interval, 5 s). Each tick it plans
+// at most MaxActionsPerTick commands, applies them all through
+// ShardRegistry.ApplyAt at the tick's time (a rejection is a bug and fails
+// the run), then lets the scenario's workload change and reports every
+// shard's stats (keys, bytes, load and a split hint: the midpoint of its
+// range) and every node's capacity, as a host would.
+//
+// The registry is at format version 3, so a transfer only begins a move
+// (PlaceTransfer); the shard's copy takes its bytes over the bandwidth
+// (-bandwidth, 100 MiB/s for each move; -move-delay, 10 s, where the host
+// reports no sizes), and the simulator completes the move
+// (CompleteTransfer) at the end of the tick in which its copy ends, so the
+// next plan finds it done. Meanwhile the planner counts it as made and
+// keeps each node within its windows (Policy.MaxInflightPerNode and
+// MaxInflightBytesPerNode). As the Scheduler does, a move in flight for
+// Policy.MoveTimeout is aborted. A run that goes until the plan is empty
+// also waits for every move in flight to complete. With -instant the run
+// uses Policy.InstantMoves: each move completes in the tick it begins and
+// no window applies, which reproduces the runs (and the charts) from
+// before moves took time.
 //
 // Scenarios:
 //
@@ -12,7 +27,9 @@
 //     host reports no stats, so the planner balances counts. Runs until
 //     the plan is empty; fails unless the transfers equal the minimum,
 //     taken from the first rebalancing plan's MinMoves and recomputed here
-//     from the node counts.
+//     from the node counts, and the ticks the fastest pace the limits
+//     allow: at most 5 moves a plan, 4 in flight into node 9, each for 2
+//     ticks, so 2 × ⌈minimum / 4⌉ (⌈minimum / 5⌉ with -instant).
 //   - drain-node: 6 nodes, node 3 draining. Fails unless node 3 ends empty.
 //   - hot-range: one key range grows ×1.5 a tick for 10 ticks and keeps
 //     splitting; rebalancing spreads the new shards. Fails unless the byte
@@ -46,6 +63,18 @@
 //     and counts within ±25% of the mean, and the shard hotter than a
 //     node's fair share was split (at the host's hint), not moved.
 //
+// And one holds the planner to its in-flight windows:
+//
+//   - windows: 480 shards of lognormal size (median 640 MiB, σ 0.5, with
+//     SplitBytes raised to 2 GiB so that four moves can exceed the 2 GiB
+//     byte window) on 8 nodes, then an empty node 9. Fails unless, in every
+//     tick, the moves in flight into and out of every node are at most
+//     MaxInflightPerNode and their bytes at most MaxInflightBytesPerNode
+//     (or a single move), the windows were reached, every move completed,
+//     and the byte spread ends within the trigger. Its chart, windows.svg,
+//     shows the moves and bytes in flight into node 9 each tick against
+//     the windows, and node 9's bytes; its count chart is windows-counts.svg.
+//
 // It prints a line per tick (unless -quiet) and a summary per scenario, and
 // writes SVG charts per scenario into -out: shard counts per node and the
 // imbalance, over ticks, and, when the host reports stats, bytes per node
@@ -54,6 +83,7 @@
 //
 //	go run ./examples/simulate
 //	go run ./examples/simulate -scenario add-empty-node -quiet -out /tmp
+//	go run ./examples/simulate -scenario windows -out docs
 package main
 
 import (
@@ -65,6 +95,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ukehi/placement"
 )
@@ -76,24 +107,41 @@ type options struct {
 	Seed       uint64 // seeds the workloads' random numbers
 	Quiet      bool   // print only the summaries
 	Out        string // directory for the SVG charts; "" writes none
+	// Interval is the simulated time a tick stands for (the scheduler's
+	// Config.TickInterval).
+	Interval time.Duration
+	// Bandwidth is the bytes a second at which a move copies its shard,
+	// each move at its own rate.
+	Bandwidth float64
+	// MoveDelay is how long a move takes where the host reports no sizes
+	// (count-only scenarios).
+	MoveDelay time.Duration
+	// Instant runs with Policy.InstantMoves: each move completes in the
+	// tick that begins it, so none is in flight and no window applies.
+	Instant bool
 	// list replaces the scenarios, for tests: the same index gives the
 	// same random stream.
 	list []scenario
 }
 
 func main() {
-	var o options
+	o := defaultOptions()
 	names := []string{"all"}
 	for _, sc := range scenarios {
 		names = append(names, sc.name)
 	}
 	flag.StringVar(&o.Scenario, "scenario", "all", "scenario to run: "+strings.Join(names, ", "))
-	flag.IntVar(&o.MaxActions, "max-actions", placement.DefaultConfig().MaxActionsPerTick,
+	flag.IntVar(&o.MaxActions, "max-actions", o.MaxActions,
 		"commands planned and applied per tick (MaxActionsPerTick)")
-	flag.Uint64Var(&o.Seed, "seed", 1, "seed for the workloads' random numbers")
+	flag.Uint64Var(&o.Seed, "seed", o.Seed, "seed for the workloads' random numbers")
 	flag.BoolVar(&o.Quiet, "quiet", false, "print only the summaries")
-	flag.StringVar(&o.Out, "out", ".", `directory for the SVG charts ("" writes none)`)
+	flag.StringVar(&o.Out, "out", o.Out, `directory for the SVG charts ("" writes none)`)
+	flag.DurationVar(&o.Interval, "interval", o.Interval, "simulated time a tick stands for (Config.TickInterval)")
+	mibs := flag.Float64("bandwidth", o.Bandwidth/mib, "MiB a second each move copies, in simulated time")
+	flag.DurationVar(&o.MoveDelay, "move-delay", o.MoveDelay, "how long a move takes where the host reports no sizes")
+	flag.BoolVar(&o.Instant, "instant", false, "moves complete at once (Policy.InstantMoves): no move time, no windows")
 	flag.Parse()
+	o.Bandwidth = *mibs * mib
 	if _, err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "simulate:", err)
 		os.Exit(1)
@@ -136,12 +184,20 @@ func run(o options, w io.Writer) ([]result, error) {
 
 // runOne runs one scenario with the given random stream.
 func runOne(sc scenario, stream uint64, o options, w io.Writer) (result, error) {
+	if !(o.Bandwidth > 0) || math.IsInf(o.Bandwidth, 1) || o.MoveDelay < 0 {
+		return result{}, fmt.Errorf("bandwidth %v B/s must be finite and > 0, move delay %v >= 0", o.Bandwidth, o.MoveDelay)
+	}
 	cfg := placement.DefaultConfig()
 	cfg.MaxActionsPerTick = o.MaxActions
+	cfg.TickInterval = o.Interval
+	cfg.InstantMoves = o.Instant
+	if sc.tune != nil {
+		sc.tune(&cfg.Policy)
+	}
 	if err := cfg.Validate(); err != nil {
 		return result{}, err
 	}
-	s := newSim(cfg, o.Seed, stream, w)
+	s := newSim(cfg, o, stream, w)
 	if o.Quiet {
 		s.log = io.Discard
 	}
@@ -149,9 +205,35 @@ func runOne(sc scenario, stream uint64, o options, w io.Writer) (result, error) 
 	return s.res, err
 }
 
+// The defaults of the clock and the copies. A tick of 5 s (the library's
+// DefaultConfig ticks every 30 s) is about what a shard of the default
+// SplitBytes (512 MiB) takes to copy at 100 MiB/s, so moves in flight
+// outlast a tick and the in-flight windows pace the moves, rather than
+// every copy ending before the next plan.
+const (
+	defaultInterval  = 5 * time.Second
+	defaultBandwidth = 100 * mib
+	defaultMoveDelay = 10 * time.Second
+)
+
+// defaultOptions are the flags' defaults: every scenario, limit 5, seed 1,
+// charts into the working directory, and moves that take time.
+func defaultOptions() options {
+	return options{
+		Scenario:   "all",
+		MaxActions: placement.DefaultConfig().MaxActionsPerTick,
+		Seed:       1,
+		Out:        ".",
+		Interval:   defaultInterval,
+		Bandwidth:  defaultBandwidth,
+		MoveDelay:  defaultMoveDelay,
+	}
+}
+
 // simulate runs one scenario, writes its charts and prints its summary.
 func simulate(s *sim, sc scenario, o options, w io.Writer) error {
 	s.res.Scenario = sc.name
+	s.focus = sc.focus
 	fmt.Fprintf(s.log, "== %s: %s\n", sc.name, sc.about)
 	if err := sc.setup(s); err != nil {
 		return err
@@ -193,6 +275,13 @@ func printSummary(w io.Writer, s *sim) {
 			fmt.Fprintf(w, "  load: spread %.3f -> %.3f; moved %.0f of %.0f\n",
 				first.loadSpread, last.loadSpread, r.LoadMoved, sum(last.load))
 		}
+	}
+	if s.policy.InstantMoves {
+		fmt.Fprintf(w, "  moves: instant (Policy.InstantMoves), %d completed as they began\n", r.Completed)
+	} else {
+		fmt.Fprintf(w, "  moves: %d begun, %d completed, %d aborted, %d still in flight; a node's most in flight %d moves, %s (windows %d, %s); %d plans held back by a window\n",
+			r.Transfers, r.Completed, r.Aborted, r.InFlight, r.PeakMoves, gib(float64(r.PeakBytes)),
+			s.policy.MaxInflightPerNode, gib(float64(s.policy.MaxInflightBytesPerNode)), r.WindowPlans)
 	}
 	if r.RebalancePlans > 0 {
 		if s.countOnly {

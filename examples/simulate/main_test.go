@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ukehi/placement"
 )
 
 // testScenarios are the scenarios the tests run: the command's, with the
@@ -26,31 +28,52 @@ var testScenarios = func() []scenario {
 	return list
 }()
 
-// runScenario runs one scenario as the command would, with limit 5, and
-// returns its result and error.
-func runScenario(t *testing.T, name, out string) (result, error) {
+// testOptions are the command's defaults (limit 5, seed 1, moves that take
+// time), quiet, for one scenario.
+func testOptions(name, out string) options {
+	o := defaultOptions()
+	o.Scenario, o.Quiet, o.Out, o.list = name, true, out, testScenarios
+	return o
+}
+
+// runScenario runs one scenario with the given options and returns its
+// result and error.
+func runScenario(t *testing.T, o options) (result, error) {
 	t.Helper()
-	res, err := run(options{Scenario: name, MaxActions: 5, Seed: 1, Quiet: true, Out: out, list: testScenarios}, io.Discard)
+	res, err := run(o, io.Discard)
 	if err != nil && !errors.Is(err, errCheck) {
 		t.Fatal(err)
 	}
 	if len(res) != 1 {
-		t.Fatalf("run %s returned %d results, want 1", name, len(res))
+		t.Fatalf("run %s returned %d results, want 1", o.Scenario, len(res))
 	}
 	return res[0], err
 }
 
-// mustRun runs a scenario and fails the test on any error, listing the
-// scenario's notes (its figures and the targets met and missed).
+// mustRun runs a scenario with the test options and fails the test on any
+// error, listing the scenario's notes (its figures and the targets met and
+// missed).
 func mustRun(t *testing.T, name, out string) result {
 	t.Helper()
-	r, err := runScenario(t, name, out)
+	return mustRunWith(t, testOptions(name, out))
+}
+
+func mustRunWith(t *testing.T, o options) result {
+	t.Helper()
+	r, err := runScenario(t, o)
 	if err != nil {
 		t.Errorf("%v\n  %s", err, strings.Join(r.Notes, "\n  "))
 	}
 	return r
 }
 
+// TestAddEmptyNodeTransfersTheMinimum: the planner makes exactly the
+// minimum of transfers, at the fastest pace the limits allow. Moves take
+// the move delay (10 s, 2 ticks of 5 s) and at most MaxInflightPerNode (4)
+// are in flight into node 9, so 4 moves begin every 2 ticks: ticks =
+// 2 × ⌈minimum / 4⌉. With instant moves no window applies and 5 moves
+// (MaxActionsPerTick, MaxMovesPerNode) begin and complete each tick:
+// ticks = ⌈minimum / 5⌉, the figure the README quotes.
 func TestAddEmptyNodeTransfersTheMinimum(t *testing.T) {
 	dir := t.TempDir()
 	r := mustRun(t, "add-empty-node", dir)
@@ -58,8 +81,23 @@ func TestAddEmptyNodeTransfersTheMinimum(t *testing.T) {
 		t.Errorf("transfers %d, minimum %d (Plan.MinMoves) and %d (naive); want all equal and > 0",
 			r.Transfers, r.Minimum, r.NaiveMinimum)
 	}
-	if want := ceilDiv(r.Minimum, 5); r.Ticks != want {
-		t.Errorf("converged in %d ticks, want ⌈%d / 5⌉ = %d", r.Ticks, r.Minimum, want)
+	window := placement.DefaultPolicy().MaxInflightPerNode
+	d := int((defaultMoveDelay + defaultInterval - 1) / defaultInterval)
+	if want := d * ceilDiv(r.Minimum, window); d != 2 || r.Ticks != want {
+		t.Errorf("converged in %d ticks, want %d × ⌈%d / %d⌉ = %d", r.Ticks, d, r.Minimum, window, want)
+	}
+	if r.Completed != r.Transfers || r.PeakMovesIn != window || r.MovesOver != 0 {
+		t.Errorf("%d of %d moves completed; node 9 had at most %d in flight, want %d; %d samples over the window",
+			r.Completed, r.Transfers, r.PeakMovesIn, window, r.MovesOver)
+	}
+	o := testOptions("add-empty-node", "")
+	o.Instant = true
+	ri := mustRunWith(t, o)
+	if ri.Transfers != ri.Minimum || ri.Minimum != r.Minimum {
+		t.Errorf("instant: transfers %d, minimum %d; want %d", ri.Transfers, ri.Minimum, r.Minimum)
+	}
+	if want := ceilDiv(ri.Minimum, 5); ri.Ticks != want {
+		t.Errorf("instant: converged in %d ticks, want ⌈%d / 5⌉ = %d", ri.Ticks, ri.Minimum, want)
 	}
 	got := chartNodes(t, filepath.Join(dir, "add-empty-node.svg"))
 	want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}
@@ -83,6 +121,108 @@ func TestDrainEmptiesTheNode(t *testing.T) {
 }
 
 func TestHotRange(t *testing.T) { mustRun(t, "hot-range", "") }
+
+// TestWindows: an empty node joins nodes holding shards of 640 MiB
+// (median) that copy at 100 MiB/s, several ticks each. In every tick the
+// moves in flight into and out of every node stay within
+// MaxInflightPerNode, and their bytes within MaxInflightBytesPerNode
+// unless a single move; the windows do bind; every move completes; the
+// run settles with the byte spread within the trigger. The chart is the
+// in-flight chart, and the count chart moves to windows-counts.svg.
+func TestWindows(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, "windows", dir)
+	pol := placement.DefaultPolicy()
+	moves, window := pol.MaxInflightPerNode, pol.MaxInflightBytesPerNode
+	if len(r.Samples) != r.Ticks+1 {
+		t.Fatalf("%d samples for %d ticks", len(r.Samples), r.Ticks)
+	}
+	peakIn, peakBytesIn := 0, uint64(0)
+	for _, smp := range r.Samples {
+		for i, n := range smp.nodes {
+			for _, d := range []struct {
+				dir   string
+				moves int
+				bytes uint64
+			}{{"into", smp.movesIn[i], smp.bytesIn[i]}, {"out of", smp.movesOut[i], smp.bytesOut[i]}} {
+				if d.moves > moves {
+					t.Errorf("tick %d: %d moves in flight %s node %d, window %d", smp.tick, d.moves, d.dir, n.ID, moves)
+				}
+				if d.bytes > window && d.moves > 1 {
+					t.Errorf("tick %d: %d bytes in %d moves in flight %s node %d, window %d",
+						smp.tick, d.bytes, d.moves, d.dir, n.ID, window)
+				}
+			}
+			if n.ID == wnNode {
+				peakIn, peakBytesIn = max(peakIn, smp.movesIn[i]), max(peakBytesIn, smp.bytesIn[i])
+			}
+		}
+	}
+	// The windows bind: node 9 fills its count window, and its bytes in
+	// flight come within 10% of the byte window.
+	if peakIn != moves || float64(peakBytesIn) < 0.9*float64(window) || r.WindowPlans == 0 {
+		t.Errorf("node %d: at most %d moves, %d bytes in flight; %d plans held back by a window; want the windows reached",
+			wnNode, peakIn, peakBytesIn, r.WindowPlans)
+	}
+	if r.Ticks <= 0 || r.Ticks >= maxTicks {
+		t.Errorf("settled after %d ticks", r.Ticks)
+	}
+	if r.Transfers == 0 || r.Completed != r.Transfers || r.Aborted != 0 || r.InFlight != 0 {
+		t.Errorf("moves: %d begun, %d completed, %d aborted, %d in flight; want every one completed",
+			r.Transfers, r.Completed, r.Aborted, r.InFlight)
+	}
+	last := r.FinalSample
+	// Within the trigger, not the stop band: see checkWindows.
+	if last.byteSpread > pol.ImbalanceThreshold {
+		t.Errorf("byte spread %.3f, want ≤ %.2f", last.byteSpread, pol.ImbalanceThreshold)
+	}
+	if i := nodeIndex(last, wnNode); last.bytes[i] == 0 {
+		t.Errorf("node %d ends empty", wnNode)
+	}
+
+	classes := chartClasses(t, filepath.Join(dir, "windows.svg"))
+	for _, c := range []string{"inflight-moves", "inflight-moves-any", "inflight-bytes", "inflight-bytes-any", "node-bytes", "limit"} {
+		if classes[c] == 0 {
+			t.Errorf("windows.svg has no %q element", c)
+		}
+	}
+	got := chartNodes(t, filepath.Join(dir, "windows-counts.svg"))
+	if want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}; !slices.Equal(got, want) {
+		t.Errorf("windows-counts.svg has node polylines %q, want %q", got, want)
+	}
+
+	// With instant moves nothing is ever in flight and no window applies.
+	o := testOptions("windows", "")
+	o.Instant = true
+	ri := mustRunWith(t, o)
+	if ri.PeakMoves != 0 || ri.WindowPlans != 0 || ri.Completed != ri.Transfers {
+		t.Errorf("instant: %d moves in flight at most, %d plans held back by a window, %d of %d completed",
+			ri.PeakMoves, ri.WindowPlans, ri.Completed, ri.Transfers)
+	}
+}
+
+func TestPacedTicks(t *testing.T) {
+	for _, tc := range []struct {
+		name                            string
+		moves, perPlan, window, d, want int
+	}{
+		{name: "instant", moves: 43, perPlan: 5, window: 5, d: 1, want: 9},
+		{name: "window under the plan cap", moves: 43, perPlan: 5, window: 4, d: 2, want: 22},
+		// 2 a plan, 4 in flight, 3 ticks each: ticks 1 and 2 begin 2
+		// each, tick 3 none (4 in flight), ticks 4 and 5 two each (the
+		// pairs of ticks 1 and 2 ended at the end of ticks 3 and 4); the
+		// last pair ends at the end of tick 7.
+		{name: "plan cap under the window", moves: 8, perPlan: 2, window: 4, d: 3, want: 7},
+		{name: "one", moves: 1, perPlan: 5, window: 4, d: 3, want: 3},
+		{name: "none", moves: 0, perPlan: 5, window: 4, d: 3, want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pacedTicks(tc.moves, tc.perPlan, tc.window, tc.d); got != tc.want {
+				t.Errorf("pacedTicks(%d, %d, %d, %d) = %d, want %d", tc.moves, tc.perPlan, tc.window, tc.d, got, tc.want)
+			}
+		})
+	}
+}
 
 func TestChurn(t *testing.T) { mustRun(t, "churn", "") }
 
@@ -145,7 +285,8 @@ func TestSameFlagsSameOutput(t *testing.T) {
 	runAll := func() (string, map[string][]byte) {
 		dir := t.TempDir()
 		var out bytes.Buffer
-		o := options{Scenario: "all", MaxActions: 5, Seed: 7, Out: dir, list: testScenarios}
+		o := testOptions("all", dir)
+		o.Seed, o.Quiet = 7, false
 		if _, err := run(o, &out); err != nil && !errors.Is(err, errCheck) {
 			t.Fatal(err)
 		}
@@ -166,6 +307,9 @@ func TestSameFlagsSameOutput(t *testing.T) {
 	}
 	out1, charts1 := runAll()
 	out2, charts2 := runAll()
+	if !strings.Contains(out1, "summary windows:") {
+		t.Error("the windows scenario did not run")
+	}
 	if out1 != out2 {
 		t.Errorf("stdout differs between runs:\n%s\n---\n%s", out1, out2)
 	}
@@ -247,6 +391,32 @@ func chartNodes(t *testing.T, path string) []string {
 		t.Errorf("%s: root element %q, want svg", path, root)
 	}
 	return nodes
+}
+
+// chartClasses decodes an SVG file as XML, failing the test if it is not
+// well formed, and counts its elements by class attribute.
+func chartClasses(t *testing.T, path string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	out := map[string]int{}
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s is not well-formed XML: %v", path, err)
+		}
+		if el, ok := tok.(xml.StartElement); ok {
+			if c := attr(el, "class"); c != "" {
+				out[c]++
+			}
+		}
+	}
 }
 
 func attr(el xml.StartElement, name string) string {

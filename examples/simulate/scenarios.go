@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ukehi/placement"
 )
@@ -28,6 +29,13 @@ type scenario struct {
 	// why in the legend.
 	focus     placement.NodeID
 	focusNote string
+	// tune, when set, changes the policy the scenario runs with (after
+	// the flags have set theirs).
+	tune func(*placement.Policy)
+	// flightChart makes the scenario's main chart (named after it) the
+	// moves and bytes in flight into the focus node against the windows;
+	// the shard count chart is then written with the suffix "-counts".
+	flightChart bool
 }
 
 var scenarios = []scenario{
@@ -66,6 +74,7 @@ var scenarios = []scenario{
 	bytesNewNode(),
 	capacityScenario(capShards, tib),
 	hotLoad(),
+	windowsScenario(),
 }
 
 // bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run
@@ -131,21 +140,69 @@ func setupAddEmptyNode(s *sim) error {
 	return s.apply(placement.AddNode{Node: 9})
 }
 
+// checkAddEmptyNode checks that the planner makes exactly the minimum of
+// transfers, and at the fastest pace the limits allow: node 9 receives
+// every move, at most min(MaxActionsPerTick, MaxMovesPerNode) a plan and,
+// as moves take time, at most MaxInflightPerNode in flight, each for
+// ⌈move delay / interval⌉ ticks. With the default flags that is 4 moves
+// every 2 ticks: ticks = 2 × ⌈minimum / 4⌉; with -instant, ⌈minimum / 5⌉.
 func checkAddEmptyNode(s *sim) error {
 	r := &s.res
-	// Node 9 receives every move, at most this many a tick.
-	perTick := min(s.limit, s.policy.MaxMovesPerNode)
-	s.note("node 9: 0 -> %d shards in %d ticks; ⌈minimum / %d⌉ = %d (%d = min(MaxActionsPerTick, MaxMovesPerNode))",
-		countOf(r.Final, 9), r.Ticks, perTick, ceilDiv(r.Minimum, perTick), perTick)
+	perPlan := min(s.limit, s.policy.MaxMovesPerNode)
+	window, d := perPlan, 1
+	if !s.policy.InstantMoves {
+		window, d = s.policy.MaxInflightPerNode, flightTicks(s.delay, s.interval)
+	}
+	want := pacedTicks(r.Minimum, perPlan, window, d)
+	pace := fmt.Sprintf("%d moves a plan (min(MaxActionsPerTick, MaxMovesPerNode))", perPlan)
+	if !s.policy.InstantMoves {
+		pace += fmt.Sprintf(", %d in flight (MaxInflightPerNode), each for %d ticks (%v a move, %v a tick)",
+			window, d, s.delay, s.interval)
+	}
+	formula := fmt.Sprintf("the pace worked out tick by tick, %d", want)
+	if w := min(perPlan, window); d == 1 || window <= perPlan {
+		formula = fmt.Sprintf("%d × ⌈%d / %d⌉ = %d", d, r.Minimum, w, want)
+	}
+	s.note("node 9: 0 -> %d shards in %d ticks; at most %s: %s", countOf(r.Final, 9), r.Ticks, pace, formula)
 	if r.Transfers != r.Minimum || r.Minimum != r.NaiveMinimum || r.Minimum <= 0 {
 		return fmt.Errorf("%w: transfers %d, minimum %d (Plan.MinMoves), %d (naive)",
 			errCheck, r.Transfers, r.Minimum, r.NaiveMinimum)
 	}
-	if r.Ticks != ceilDiv(r.Minimum, perTick) {
-		return fmt.Errorf("%w: %d ticks, want ⌈%d / %d⌉", errCheck, r.Ticks, r.Minimum, perTick)
+	if r.Ticks != want {
+		return fmt.Errorf("%w: %d ticks, want %s", errCheck, r.Ticks, formula)
 	}
-	s.note("check: transfers %d = minimum %d, ticks %d = ⌈%d / %d⌉: ok", r.Transfers, r.Minimum, r.Ticks, r.Minimum, perTick)
+	s.note("check: transfers %d = minimum %d, ticks %d = %s: ok", r.Transfers, r.Minimum, r.Ticks, formula)
 	return nil
+}
+
+// flightTicks is how many ticks a move of the given copy time stays in
+// flight: it completes at the end of its d-th tick, d ≥ 1.
+func flightTicks(copyTime, interval time.Duration) int {
+	return max(1, int((copyTime+interval-1)/interval))
+}
+
+// pacedTicks returns the tick at whose end the last of moves transfers
+// into one node completes, when each plan begins at most perPlan of them,
+// at most window are in flight at once, and each is in flight for d
+// ticks: the fastest the limits allow, worked out tick by tick.
+func pacedTicks(moves, perPlan, window, d int) int {
+	var ends []int // the tick at whose end each move in flight completes
+	last := 0
+	for t := 1; moves > 0; t++ {
+		kept := ends[:0]
+		for _, e := range ends {
+			if e >= t {
+				kept = append(kept, e)
+			}
+		}
+		ends = kept
+		for n := min(perPlan, window-len(ends), moves); n > 0; n-- {
+			ends = append(ends, t+d-1)
+			last = t + d - 1
+			moves--
+		}
+	}
+	return last
 }
 
 // --- drain-node ---

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/ukehi/placement"
 )
@@ -23,6 +24,10 @@ const bytesPerKey = 512
 // resplitWindow is how many ticks after a merge a split of the merged shard
 // counts as a split/merge loop.
 const resplitWindow = 10
+
+// clockStart is the simulated time of tick 0. Tick k is clockStart + k ×
+// the interval; the time is only ever simulated, never read from a clock.
+var clockStart = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // work is the workload's truth about one shard: what the host measures and
 // reports as the shard's stats every tick. The data and the load are spread
@@ -48,12 +53,21 @@ func (w work) plus(o work) work {
 // keyed is the work of a key-count workload's shard of k keys.
 func keyed(k uint64) work { return work{keys: k, bytes: k * bytesPerKey} }
 
-// sim is one scenario's run: a registry, the pure planner and the
-// workload's truth, advanced a tick at a time. Each tick it plans, applies
-// every planned command (a rejection is a bug: nothing else changes the map
-// between planning and applying), lets the workload change, and reports
-// every shard's stats (and every node's capacity), so a stats report is
-// one tick of the merge embargo's clock.
+// sim is one scenario's run: a registry at format version 3 (two-phase
+// transfers), the pure planner and the workload's truth, advanced a tick
+// (one scheduler interval of simulated time) at a time. Each tick it aborts
+// the moves in flight past Policy.MoveTimeout, plans, applies every planned
+// command at the tick's time (a rejection is a bug: nothing else changes
+// the map between planning and applying), completes the moves whose copy
+// ends by the next tick (CompleteTransfer), lets the workload change,
+// and reports every shard's stats (and every node's capacity), so a stats
+// report is one tick of the merge embargo's clock.
+//
+// A move's copy takes its bytes over the bandwidth (the fixed move delay
+// where the host reports no sizes): a PlaceTransfer applied at tick k
+// whose copy ends at or before tick k+d is completed at the end of tick
+// k+d−1, so the plan of tick k+d finds it done. With Policy.InstantMoves
+// each PlaceTransfer is completed at once, as the Scheduler proposes it.
 type sim struct {
 	reg    *placement.ShardRegistry
 	coord  *placement.Coordinator
@@ -61,6 +75,18 @@ type sim struct {
 	limit  int
 	rng    *rand.Rand
 	log    io.Writer // per-tick lines; io.Discard when quiet
+
+	// interval is the simulated time of a tick, bandwidth the bytes a
+	// second each move copies, and delay the copy time of a move where
+	// the host reports no sizes.
+	interval  time.Duration
+	bandwidth float64
+	delay     time.Duration
+	// flights are the moves in flight, by shard: what this host copies.
+	flights map[placement.ShardID]flight
+	// focus is the scenario's focus node, whose peaks in flight the
+	// summary reports.
+	focus placement.NodeID
 
 	// countOnly means the host reports no stats at all: the planner
 	// balances shard counts, and splits and merges nothing.
@@ -105,6 +131,13 @@ type moved struct {
 	bytes uint64
 }
 
+// flight is a move in flight: its bytes (the shard's when it began, which
+// the planner saw as its stats) and when its copy ends.
+type flight struct {
+	bytes uint64
+	due   time.Time
+}
+
 // sample is the map's shape after a tick (tick 0: before the first).
 type sample struct {
 	tick      int
@@ -121,6 +154,13 @@ type sample struct {
 	// amountᵢ / targetᵢ, targetᵢ = total × shareᵢ, computed here from
 	// the truth (Plan.Balance's definition).
 	byteSpread, loadSpread float64
+	// movesIn and movesOut are the moves in flight into and out of each
+	// node once the tick's plan is applied (the moves the plan found in
+	// flight and those it began: what the windows bound), parallel to
+	// nodes, and bytesIn and bytesOut their bytes. The rest of the sample
+	// is the map at the end of the tick, after the completions.
+	movesIn, movesOut []int
+	bytesIn, bytesOut []uint64
 }
 
 // result is a scenario's summary.
@@ -176,7 +216,27 @@ type result struct {
 	// ticks before: a merged shard stays well under the split threshold.
 	Resplits int
 	// Deferred counts the shards whose merge the embargo held back.
-	Deferred                           int
+	Deferred int
+	// Completed and Aborted count the moves that ended with a
+	// CompleteTransfer and with an AbortTransfer (past MoveTimeout, or
+	// cancelled by the registry when the target left NodeUp); InFlight is
+	// how many were still in flight when the run ended. Transfers counts
+	// the moves begun.
+	Completed, Aborted, InFlight int
+	// WindowPlans counts the plans that reported SkipInflightWindow.
+	WindowPlans int
+	// PeakMoves and PeakBytes are the most moves, and bytes, in flight
+	// into or out of one node in any sample; PeakMovesIn and PeakBytesIn
+	// the same into the scenario's focus node.
+	PeakMoves, PeakMovesIn int
+	PeakBytes, PeakBytesIn uint64
+	// MovesOver counts the samples and nodes with more moves in flight in
+	// one direction than Policy.MaxInflightPerNode, and BytesOver those
+	// with more bytes than Policy.MaxInflightBytesPerNode in more than
+	// one move. Both are zero while the windows hold.
+	MovesOver, BytesOver int
+	// Samples are every tick's samples, tick 0 first.
+	Samples                            []sample
 	FirstImbalance, FinalImbalance     float64
 	MaxImbalance, MeanImbalance        float64
 	ShardsStart, ShardsPeak, ShardsEnd int
@@ -192,21 +252,31 @@ type result struct {
 	Charts []string
 }
 
-func newSim(cfg placement.Config, seed, stream uint64, log io.Writer) *sim {
+func newSim(cfg placement.Config, o options, stream uint64, log io.Writer) *sim {
+	reg := placement.NewShardRegistry()
+	// A new cluster bootstraps at this build's format version: transfers
+	// are two-phase.
+	if err := reg.Apply(placement.SetFormatVersion{Version: placement.FormatVersion}); err != nil {
+		panic(err) // an empty registry accepts its own build's version
+	}
 	return &sim{
-		reg:      placement.NewShardRegistry(),
-		coord:    placement.NewCoordinator(cfg.Policy),
-		policy:   cfg.Policy,
-		limit:    cfg.MaxActionsPerTick,
-		rng:      rand.New(rand.NewPCG(seed, stream)),
-		log:      log,
-		capacity: map[placement.NodeID]uint64{},
-		work:     map[placement.ShardID]work{},
-		splitAt:  map[placement.ShardID]int{},
-		mergedAt: map[placement.ShardID]int{},
-		deferred: map[placement.ShardID]bool{},
-		movedAt:  map[placement.ShardID]moved{},
-		res:      result{Minimum: -1, NaiveMinimum: -1, MinBytesTick: -1},
+		reg:       reg,
+		coord:     placement.NewCoordinator(cfg.Policy),
+		policy:    cfg.Policy,
+		limit:     cfg.MaxActionsPerTick,
+		rng:       rand.New(rand.NewPCG(o.Seed, stream)),
+		log:       log,
+		interval:  cfg.TickInterval,
+		bandwidth: o.Bandwidth,
+		delay:     o.MoveDelay,
+		flights:   map[placement.ShardID]flight{},
+		capacity:  map[placement.NodeID]uint64{},
+		work:      map[placement.ShardID]work{},
+		splitAt:   map[placement.ShardID]int{},
+		mergedAt:  map[placement.ShardID]int{},
+		deferred:  map[placement.ShardID]bool{},
+		movedAt:   map[placement.ShardID]moved{},
+		res:       result{Minimum: -1, NaiveMinimum: -1, MinBytesTick: -1},
 	}
 }
 
@@ -221,16 +291,20 @@ func (s *sim) apply(cmds ...placement.Command) error {
 }
 
 // run ticks until the scenario is done: for sc.ticks ticks, or, when that
-// is zero, until the first empty plan after sc.minTicks.
+// is zero, until the first tick after sc.minTicks that finds the plan
+// empty and no move in flight.
 func (s *sim) run(sc scenario) error {
 	s.reportStats()
-	s.record(0, 0, 0, 0)
+	s.record(0, 0, 0, 0, 0, s.inflight())
 	first := s.samples[0]
 	s.res.LowerBound = lowerBound(float64s(first.bytes), first.share)
 	s.res.LoadBound = lowerBound(first.load, first.share)
 	for s.tick = 1; ; s.tick++ {
 		if s.tick > maxTicks {
-			return fmt.Errorf("no empty plan after %d ticks", maxTicks)
+			return fmt.Errorf("not settled (plan empty, nothing in flight) after %d ticks", maxTicks)
+		}
+		if err := s.expire(); err != nil {
+			return err
 		}
 		v := s.reg.View()
 		p := s.coord.Plan(v, s.limit)
@@ -238,17 +312,29 @@ func (s *sim) run(sc scenario) error {
 			return err
 		}
 		s.rebalancing = p.Rebalancing
-		if sc.ticks == 0 && len(p.Commands) == 0 && s.tick > sc.minTicks {
+		if sc.ticks == 0 && len(p.Commands) == 0 && v.MoveCount() == 0 && s.tick > sc.minTicks {
 			s.res.Ticks = s.tick - 1
 			s.res.FinalBalance = p.Balance
 			return nil
 		}
+		windowed := false
 		for _, sk := range p.Skipped {
-			if sk.Reason == placement.SkipRecentlySplit {
+			switch sk.Reason {
+			case placement.SkipRecentlySplit:
 				s.deferred[sk.Shard] = true
+			case placement.SkipInflightWindow:
+				windowed = true
 			}
 		}
+		if windowed {
+			s.res.WindowPlans++
+		}
 		splits, merges, transfers, err := s.applyPlan(v, p)
+		if err != nil {
+			return err
+		}
+		flying := s.inflight()
+		completed, err := s.completeDue()
 		if err != nil {
 			return err
 		}
@@ -256,12 +342,76 @@ func (s *sim) run(sc scenario) error {
 			sc.evolve(s)
 		}
 		s.reportStats()
-		s.record(s.tick, splits, merges, transfers)
+		s.record(s.tick, splits, merges, transfers, completed, flying)
 		if s.tick == sc.ticks {
 			s.res.Ticks = s.tick
+			s.res.InFlight = s.reg.View().MoveCount()
 			return nil
 		}
 	}
+}
+
+// now is the simulated time of the current tick.
+func (s *sim) now() time.Time { return clockStart.Add(time.Duration(s.tick) * s.interval) }
+
+// copyTime is how long copying a shard of b bytes takes: b over the
+// bandwidth, or the fixed delay where the host reports no sizes.
+func (s *sim) copyTime(b uint64) time.Duration {
+	if s.countOnly {
+		return s.delay
+	}
+	return time.Duration(math.Ceil(float64(b) / s.bandwidth * float64(time.Second)))
+}
+
+// completeDue completes, in shard order, the moves whose copy ends by the
+// next tick, and forgets the moves the registry no longer holds in
+// flight (it cancels those into a node that left NodeUp), counting them
+// aborted. It returns how many it completed.
+func (s *sim) completeDue() (int, error) {
+	next := s.now().Add(s.interval)
+	var done []placement.CompleteTransfer
+	held := make(map[placement.ShardID]bool, len(s.flights))
+	for m := range s.reg.View().Moves() {
+		held[m.Shard] = true
+		if f, ok := s.flights[m.Shard]; ok && !f.due.After(next) {
+			done = append(done, placement.CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
+		}
+	}
+	for id := range s.flights {
+		if !held[id] {
+			delete(s.flights, id)
+			s.res.Aborted++
+		}
+	}
+	for _, c := range done {
+		if err := s.reg.ApplyAt(c, s.flights[c.Shard].due); err != nil {
+			return 0, fmt.Errorf("bug: tick %d: %v rejected: %w", s.tick, c, err)
+		}
+		delete(s.flights, c.Shard)
+	}
+	s.res.Completed += len(done)
+	return len(done), nil
+}
+
+// expire aborts, as the leader's Scheduler does before it plans, the moves
+// in flight for Policy.MoveTimeout or longer, at most MaxActionsPerTick of
+// them.
+func (s *sim) expire() error {
+	now := s.now()
+	var aborts []placement.AbortTransfer
+	for m := range s.reg.View().Moves() {
+		if now.Sub(m.Began) >= s.policy.MoveTimeout && len(aborts) < s.limit {
+			aborts = append(aborts, placement.AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
+		}
+	}
+	for _, c := range aborts {
+		if err := s.reg.ApplyAt(c, now); err != nil {
+			return fmt.Errorf("bug: tick %d: %v rejected: %w", s.tick, c, err)
+		}
+		delete(s.flights, c.Shard)
+		s.res.Aborted++
+	}
+	return nil
 }
 
 // applyPlan applies the plan's commands in order and keeps the workload's
@@ -269,8 +419,9 @@ func (s *sim) run(sc scenario) error {
 func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, transfers int, err error) {
 	next := v.NextShardID()
 	fair := s.fairLoad(v)
+	now := s.now()
 	for _, cmd := range p.Commands {
-		if err := s.reg.Apply(cmd); err != nil {
+		if err := s.reg.ApplyAt(cmd, now); err != nil {
 			return 0, 0, 0, fmt.Errorf("bug: tick %d: planned %v rejected: %w", s.tick, cmd, err)
 		}
 		switch c := cmd.(type) {
@@ -312,6 +463,17 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 			}
 			s.movedAt[c.Shard] = moved{tick: s.tick, bytes: w.bytes}
 			transfers++
+			if !s.policy.InstantMoves {
+				s.flights[c.Shard] = flight{bytes: w.bytes, due: now.Add(s.copyTime(w.bytes))}
+				continue
+			}
+			// As the Scheduler proposes it: the completion in the same
+			// entry as the move.
+			done := placement.CompleteTransfer{Shard: c.Shard, Epoch: c.Epoch + 1}
+			if err := s.reg.ApplyAt(done, now); err != nil {
+				return 0, 0, 0, fmt.Errorf("bug: tick %d: %v rejected: %w", s.tick, done, err)
+			}
+			s.res.Completed++
 		}
 	}
 	s.res.Splits += splits
@@ -425,11 +587,43 @@ func (s *sim) reportStats() {
 	}
 }
 
-// record samples the map after a tick and prints the tick's line.
-func (s *sim) record(tick, splits, merges, transfers int) {
+// inFlight is what is in flight into and out of each node.
+type inFlight struct {
+	movesIn, movesOut map[placement.NodeID]int
+	bytesIn, bytesOut map[placement.NodeID]uint64
+}
+
+// inflight returns the moves in flight now, by node.
+func (s *sim) inflight() inFlight {
+	f := inFlight{
+		movesIn: map[placement.NodeID]int{}, movesOut: map[placement.NodeID]int{},
+		bytesIn: map[placement.NodeID]uint64{}, bytesOut: map[placement.NodeID]uint64{},
+	}
+	for m := range s.reg.View().Moves() {
+		b := s.flights[m.Shard].bytes
+		f.movesIn[m.To]++
+		f.movesOut[m.From]++
+		f.bytesIn[m.To] += b
+		f.bytesOut[m.From] += b
+	}
+	return f
+}
+
+// record samples the map after a tick, with the moves that were in flight
+// over it, and prints the tick's line.
+func (s *sim) record(tick, splits, merges, transfers, completed int, f inFlight) {
 	v := s.reg.View()
 	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount()}
 	smp.bytes, smp.load = s.nodeSums(v, smp.nodes)
+	n := len(smp.nodes)
+	smp.movesIn, smp.movesOut = make([]int, n), make([]int, n)
+	smp.bytesIn, smp.bytesOut = make([]uint64, n), make([]uint64, n)
+	flying := 0
+	for i, nd := range smp.nodes {
+		smp.movesIn[i], smp.movesOut[i] = f.movesIn[nd.ID], f.movesOut[nd.ID]
+		smp.bytesIn[i], smp.bytesOut[i] = f.bytesIn[nd.ID], f.bytesOut[nd.ID]
+		flying += smp.movesIn[i]
+	}
 	smp.share = s.shares(smp.nodes)
 	smp.byteSpread = spread(float64s(smp.bytes), smp.share)
 	smp.loadSpread = spread(smp.load, smp.share)
@@ -444,6 +638,9 @@ func (s *sim) record(tick, splits, merges, transfers int) {
 	fmt.Fprintf(s.log, "  shards %4d", smp.shards)
 	if tick > 0 {
 		fmt.Fprintf(s.log, "  split %d  merge %d  transfer %d", splits, merges, transfers)
+		if !s.policy.InstantMoves {
+			fmt.Fprintf(s.log, "  in flight %d  completed %d", flying, completed)
+		}
 	}
 	fmt.Fprintln(s.log)
 }
@@ -547,10 +744,10 @@ func lowerBound(amount, share []float64) float64 {
 }
 
 // projectedUpBytes returns every node's bytes as the planner sees them
-// when it starts rebalancing, and the capacity shares: after the plan's
-// moves off draining nodes and its moves that bring a cold shard next to
-// its cold neighbour for a merge (splits and merges keep each node's
-// bytes).
+// when it starts rebalancing, and the capacity shares: with the moves in
+// flight counted as made, and after the plan's moves off draining nodes
+// and its moves that bring a cold shard next to its cold neighbour for a
+// merge (splits and merges keep each node's bytes).
 func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, []float64) {
 	nodes := v.Nodes()
 	at := make(map[placement.NodeID]int, len(nodes))
@@ -559,6 +756,11 @@ func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, [
 	}
 	b, _ := s.nodeSums(v, nodes)
 	out := float64s(b)
+	for m := range v.Moves() {
+		w := float64(s.work[m.Shard].bytes)
+		out[at[m.From]] -= w
+		out[at[m.To]] += w
+	}
 	var moves map[placement.ShardID]placement.NodeID
 	for _, cmd := range p.Commands {
 		if c, ok := cmd.(placement.PlaceTransfer); ok {
@@ -637,6 +839,27 @@ func (s *sim) finish() {
 		sum += smp.imbalance
 	}
 	r.MeanImbalance = sum / float64(len(s.samples))
+	r.Samples = s.samples
+	w := s.policy.MaxInflightBytesPerNode
+	window := func(moves int, b uint64) {
+		r.PeakMoves, r.PeakBytes = max(r.PeakMoves, moves), max(r.PeakBytes, b)
+		if moves > s.policy.MaxInflightPerNode {
+			r.MovesOver++
+		}
+		if w > 0 && b > w && moves > 1 {
+			r.BytesOver++
+		}
+	}
+	for _, smp := range s.samples {
+		for i, n := range smp.nodes {
+			window(smp.movesIn[i], smp.bytesIn[i])
+			window(smp.movesOut[i], smp.bytesOut[i])
+			if n.ID == s.focus {
+				r.PeakMovesIn = max(r.PeakMovesIn, smp.movesIn[i])
+				r.PeakBytesIn = max(r.PeakBytesIn, smp.bytesIn[i])
+			}
+		}
+	}
 }
 
 // fixedPoint reports stats and plans rounds more times without applying
@@ -655,8 +878,9 @@ func (s *sim) fixedPoint(rounds int) (commands, round int) {
 }
 
 // projectedUpCounts returns the up nodes' shard counts as the planner sees
-// them when it starts rebalancing: after the plan's moves off draining
-// nodes, its splits and its merges.
+// them when it starts rebalancing: with the moves in flight counted as
+// made, and after the plan's moves off draining nodes, its splits and its
+// merges.
 func projectedUpCounts(v placement.View, p placement.Plan) []int {
 	nodes := v.Nodes()
 	at := make(map[placement.NodeID]int, len(nodes))
@@ -666,6 +890,10 @@ func projectedUpCounts(v placement.View, p placement.Plan) []int {
 	counts := make([]int, len(nodes))
 	for i, n := range nodes {
 		counts[i] = n.Shards
+	}
+	for m := range v.Moves() {
+		counts[at[m.From]]--
+		counts[at[m.To]]++
 	}
 	owner := func(id placement.ShardID) int {
 		sh, _ := v.Shard(id)

@@ -116,24 +116,36 @@ func TestCompleteTransferHelper(t *testing.T) {
 	reg, fake, newSched := movesHarness(t, clock, true)
 	s := newSched()
 	rep := tick(t, s)
-	tr := rep.Commands[0].(placement.PlaceTransfer)
 	ctx := context.Background()
+	move := func(c placement.Command) placement.Move {
+		tr := c.(placement.PlaceTransfer)
+		return placement.Move{Shard: tr.Shard, From: tr.From, To: tr.To, Epoch: tr.Epoch + 1}
+	}
 
-	require.NoError(t, s.CompleteTransfer(ctx, tr.Shard))
-	sh, _ := reg.View().Shard(tr.Shard)
-	require.Equal(t, tr.To, sh.Node)
+	first := move(rep.Commands[0])
+	require.NoError(t, s.CompleteTransfer(ctx, first))
+	sh, _ := reg.View().Shard(first.Shard)
+	require.Equal(t, first.To, sh.Node)
 	require.Zero(t, sh.MovingTo)
-	require.ErrorIs(t, s.CompleteTransfer(ctx, tr.Shard), placement.ErrNotMoving)
-	require.ErrorIs(t, s.CompleteTransfer(ctx, 999), placement.ErrUnknownShard)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, first), placement.ErrStaleEpoch)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, placement.Move{Shard: 999, Epoch: 1}), placement.ErrUnknownShard)
 
-	other := rep.Commands[1].(placement.PlaceTransfer)
-	require.NoError(t, s.AbortTransfer(ctx, other.Shard))
+	other := move(rep.Commands[1])
+	require.NoError(t, s.AbortTransfer(ctx, other))
 	sh, _ = reg.View().Shard(other.Shard)
 	require.Equal(t, placement.NodeID(1), sh.Node)
 
+	// The move is begun again, to another node: the late completion of the
+	// aborted attempt must not complete this one, whose copy never ran.
+	_, err := fake.Apply(ctx, placement.Encode(placement.PlaceTransfer{Shard: sh.ID, Epoch: sh.Epoch, From: 1, To: 3}))
+	require.NoError(t, err)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, other), placement.ErrStaleEpoch)
+	sh, _ = reg.View().Shard(other.Shard)
+	require.Equal(t, placement.NodeID(1), sh.Node)
+	require.Equal(t, placement.NodeID(3), sh.MovingTo)
+
 	fake.SetLeader(false)
-	last := rep.Commands[2].(placement.PlaceTransfer)
-	require.ErrorIs(t, s.CompleteTransfer(ctx, last.Shard), placement.ErrNotLeader)
+	require.ErrorIs(t, s.CompleteTransfer(ctx, move(rep.Commands[2])), placement.ErrNotLeader)
 }
 
 // With InstantMoves each transfer completes in its own entry; results

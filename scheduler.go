@@ -126,8 +126,7 @@ func (s *Scheduler) SetPolicy(ctx context.Context, p Policy, maxActionsPerTick i
 	return nil
 }
 
-// proposeSetting proposes one settings command and returns its rejection,
-// if any.
+// proposeSetting proposes one command and returns its rejection, if any.
 func (s *Scheduler) proposeSetting(ctx context.Context, c Command) error {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
@@ -542,44 +541,26 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	return nil
 }
 
-// CompleteTransfer proposes the CompleteTransfer of shard's move in flight:
-// the host calls it once the new owner holds the shard's data. It must run
-// on the leader (an error wrapping ErrNotLeader otherwise; a host forwards
-// it to the leader). It returns an error wrapping ErrNotMoving when the
-// shard has no move in flight (completed, aborted, or never begun), and
-// the registry's rejection, such as ErrStaleEpoch, when the move changed
-// meanwhile.
-func (s *Scheduler) CompleteTransfer(ctx context.Context, shard ShardID) error {
-	return s.endMove(ctx, shard, func(m Move) Command { return CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch} })
+// CompleteTransfer proposes the CompleteTransfer of move m: the host calls
+// it once m.To holds the shard's data, passing the Move as it learned it
+// (View.Moves, or the PlaceTransfer it saw applied, whose epoch is
+// PlaceTransfer.Epoch+1). The epoch names this attempt: if the move was
+// aborted meanwhile, or aborted and begun again, the completion is rejected
+// (ErrStaleEpoch) rather than completing a move whose copy was never made.
+// It must run on the leader (an error wrapping ErrNotLeader otherwise; a
+// host forwards it to the leader); the leader's map decides, so a follower
+// that has not yet applied the move answers ErrNotLeader, not ErrNotMoving.
+// A move no longer in flight at that epoch gives an error wrapping
+// ErrRejected (ErrStaleEpoch, ErrNotMoving).
+func (s *Scheduler) CompleteTransfer(ctx context.Context, m Move) error {
+	return s.proposeSetting(ctx, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
 }
 
-// AbortTransfer proposes the AbortTransfer of shard's move in flight: a
-// host calls it when a copy fails and will not be retried. Errors are as
-// for CompleteTransfer.
-func (s *Scheduler) AbortTransfer(ctx context.Context, shard ShardID) error {
-	return s.endMove(ctx, shard, func(m Move) Command { return AbortTransfer{Shard: m.Shard, Epoch: m.Epoch} })
-}
-
-func (s *Scheduler) endMove(ctx context.Context, shard ShardID, cmd func(Move) Command) error {
-	view := s.reg.View()
-	sh, ok := view.Shard(shard)
-	if !ok {
-		return fmt.Errorf("placement: shard %d: %w", shard, ErrUnknownShard)
-	}
-	if sh.MovingTo == 0 {
-		return fmt.Errorf("placement: shard %d: %w", shard, ErrNotMoving)
-	}
-	c := cmd(Move{Shard: shard, From: sh.Node, To: sh.MovingTo, Epoch: sh.Epoch})
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(c))
-	if err != nil {
-		return fmt.Errorf("placement: propose %v: %w", c, err)
-	}
-	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
-		return results[0]
-	}
-	return nil
+// AbortTransfer proposes the AbortTransfer of move m: a host calls it when
+// a copy fails and will not be retried. Errors are as for
+// CompleteTransfer.
+func (s *Scheduler) AbortTransfer(ctx context.Context, m Move) error {
+	return s.proposeSetting(ctx, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 }
 
 // logApplied writes the one Info line of a tick whose plan applied: how

@@ -102,9 +102,9 @@ func (m *mover) look() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		var err error
 		if m.opts.Fail != nil && m.opts.Fail(mv) {
-			err = sched.AbortTransfer(ctx, mv.Shard)
+			err = sched.AbortTransfer(ctx, mv)
 		} else {
-			err = sched.CompleteTransfer(ctx, mv.Shard)
+			err = sched.CompleteTransfer(ctx, mv)
 		}
 		cancel()
 		// A failed proposal (no longer leader, stale epoch) is retried at

@@ -60,7 +60,7 @@ func (c *copier) completeDue() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := c.s.sched.CompleteTransfer(ctx, m.Shard)
+		err := c.s.sched.CompleteTransfer(ctx, m)
 		cancel()
 		switch {
 		case err == nil:

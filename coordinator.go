@@ -158,14 +158,13 @@ type planner struct {
 	budget int
 	out    Plan
 	used   map[ShardID]bool
-	// moving lists the shards with a move in flight (in used too).
-	moving []ShardID
 	// The moves in flight into and out of each node, and the bytes in
 	// flight including this plan's transfers (see inflight); windowed is
 	// set once a window held a move back.
 	flightIn, flightOut []int
 	bytesIn, bytesOut   []float64
 	windowed            bool
+	blocked             uint8 // blockedDst|blockedSrc: the last refusal by fits
 	counts              []int // projected shard counts, parallel to s.nodes
 	in                  []int // transfers into each node, parallel to s.nodes
 	from                []int // transfers out of each node, parallel to s.nodes

@@ -136,3 +136,38 @@ func TestPlannerCountsMovesInFlight(t *testing.T) {
 	require.Equal(t, 4, g.View().Count(2))
 	require.Empty(t, c.Plan(g.View(), 10).Commands)
 }
+
+// A byte window pauses a rebalance, it does not end it: the plan is
+// limited (rebalancing stays on), and rounds of completing moves reach the
+// stop band.
+func TestByteWindowPausesRebalance(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2})
+	for i := range 20 {
+		owner := NodeID(1)
+		if i >= 12 {
+			owner = 2
+		}
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: owner})
+	}
+	for id := ShardID(1); id <= 20; id++ {
+		require.NoError(t, g.ReportStats(id, Stats{Keys: 50_000, Bytes: 10 << 20}))
+	}
+	pol := DefaultPolicy()
+	pol.MaxInflightBytesPerNode = 15 << 20 // one 10 MiB shard at a time
+	c := NewCoordinator(pol)
+	for round := 0; g.View().Count(1) != 10; round++ {
+		require.Less(t, round, 10)
+		p := c.Plan(g.View(), 5)
+		require.Len(t, p.Commands, 1, "round %d: %v", round, p.Skipped)
+		if g.View().Count(1) > 11 { // more than this move to go
+			require.True(t, p.Rebalancing, "round %d: the window ended the rebalance", round)
+			require.Contains(t, p.Skipped, Skip{Reason: SkipInflightWindow, Node: 1})
+		}
+		require.NotContains(t, p.Skipped, Skip{Reason: SkipNoTarget})
+		for _, cmd := range p.Commands {
+			applyAndComplete(t, g, cmd)
+		}
+	}
+	require.Equal(t, 10, g.View().Count(2))
+}

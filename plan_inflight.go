@@ -28,7 +28,6 @@ func (pl *planner) inflight() {
 			return true // cannot happen: check keeps moves consistent
 		}
 		pl.used[m.id] = true
-		pl.moving = append(pl.moving, m.id)
 		pl.flightIn[dst]++
 		pl.flightOut[src]++
 		pl.project(r, src, dst)
@@ -99,12 +98,20 @@ func (pl *planner) fits(r *shardRec, src, dst int) bool {
 	out := pl.s.nodes[src].State == NodeLost || pl.bytesOut[src] == 0 || pl.bytesOut[src]+b <= float64(w)
 	if !in {
 		pl.windowSkip(dst)
+		pl.blocked |= blockedDst
 	}
 	if !out {
 		pl.windowSkip(src)
+		pl.blocked |= blockedSrc
 	}
 	return in && out
 }
+
+// Bits of planner.blocked: which side's byte window refused a move.
+const (
+	blockedDst = 1 << iota
+	blockedSrc
+)
 
 // windows reports whether moves take time, so the in-flight windows
 // apply: transfers are two-phase (format version 3) and not instant

@@ -111,14 +111,22 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			pl.skip(Skip{Reason: SkipNoTarget})
 			return phaseStuck
 		}
+		pl.blocked = 0
 		ok, blameDst := pick(src, dst)
 		if !ok {
 			if ruled == nil {
 				ruled = map[int]bool{}
 			}
-			if blameDst {
+			switch {
+			case pl.blocked != 0:
+				// A byte window held the move back: the phase is limited,
+				// not stuck, and the node whose window is full is out.
+				capped = true
+				ruled[dst] = pl.blocked&blockedDst != 0
+				ruled[src] = pl.blocked&blockedSrc != 0
+			case blameDst:
 				ruled[dst] = true
-			} else {
+			default:
 				ruled[src] = true
 			}
 			continue

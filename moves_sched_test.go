@@ -108,7 +108,13 @@ func TestMoveTimeoutWithoutLogTime(t *testing.T) {
 	clock.Advance(9*time.Minute + time.Second)
 	require.Empty(t, tick(t, s).Aborted, "9m01s after first seen")
 	clock.Advance(time.Minute)
-	require.Len(t, tick(t, s).Aborted, 3)
+	rep := tick(t, s)
+	require.Len(t, rep.Aborted, 3)
+	require.NotEmpty(t, rep.Commands, "the same shards are moved again, at new epochs")
+	// A new attempt at a shard is timed afresh, not from the old one's
+	// first sighting.
+	clock.Advance(time.Minute)
+	require.Empty(t, tick(t, s).Aborted)
 }
 
 func TestCompleteTransferHelper(t *testing.T) {
@@ -177,4 +183,35 @@ func TestAppliedPlanLoggedAtInfo(t *testing.T) {
 	require.Equal(t, int64(0), fields["splits"])
 	require.Equal(t, int64(0), fields["rejected"])
 	require.Zero(t, logs.FilterMessage("proposing").Len(), "proposals are Debug")
+}
+
+// Without log times, each attempt at a move is timed from its own first
+// sighting: a shard moved again does not inherit an earlier attempt's.
+func TestMoveTimeoutPerAttempt(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, newSched := movesHarness(t, clock, false)
+	s := newSched()
+	ctx := context.Background()
+	quiet := placement.DefaultPolicy()
+	quiet.ImbalanceThreshold = 1e6 // the planner moves nothing itself
+	require.NoError(t, s.SetPolicy(ctx, quiet, 3))
+	begin := func(id placement.ShardID, to placement.NodeID) placement.Move {
+		sh, _ := reg.View().Shard(id)
+		_, err := fake.Apply(ctx, placement.Encode(placement.PlaceTransfer{Shard: id, Epoch: sh.Epoch, From: sh.Node, To: to}))
+		require.NoError(t, err)
+		return placement.Move{Shard: id, From: sh.Node, To: to, Epoch: sh.Epoch + 1}
+	}
+	first := begin(1, 2)
+	begin(2, 3) // in flight throughout
+	require.Empty(t, tick(t, s).Aborted)
+	require.NoError(t, s.CompleteTransfer(ctx, first))
+
+	clock.Advance(9 * time.Minute)
+	require.Empty(t, tick(t, s).Aborted)
+	begin(1, 3) // shard 1 moves again
+
+	clock.Advance(time.Minute)
+	rep := tick(t, s)
+	require.Len(t, rep.Aborted, 1, "only the move 10 minutes old")
+	require.Equal(t, placement.ShardID(2), rep.Aborted[0].Shard)
 }

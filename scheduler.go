@@ -62,7 +62,7 @@ type Scheduler struct {
 	// seen holds, for moves whose begin time the log does not hold (an
 	// entry applied without one), when this leader first saw them; reset
 	// in each term. Guarded by tickMu.
-	seen map[ShardID]time.Time
+	seen map[moveAttempt]time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -502,16 +502,23 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	now := s.now()
 	pol, limit := s.settings(view)
 	var aborts []Command
+	// First sightings are kept per attempt (a shard moved again is at a
+	// new epoch), and only for the moves still in flight.
+	seen := s.seen
+	s.seen = nil
 	for m := range view.Moves() {
 		began := m.Began
 		if began.IsZero() {
+			k := moveAttempt{m.Shard, m.Epoch}
+			first, ok := seen[k]
+			if !ok {
+				first = now
+			}
 			if s.seen == nil {
-				s.seen = map[ShardID]time.Time{}
+				s.seen = map[moveAttempt]time.Time{}
 			}
-			if _, ok := s.seen[m.Shard]; !ok {
-				s.seen[m.Shard] = now
-			}
-			began = s.seen[m.Shard]
+			s.seen[k] = first
+			began = first
 		}
 		if now.Sub(began) >= pol.MoveTimeout && len(aborts) < limit {
 			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
@@ -532,13 +539,21 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	for i, c := range aborts {
 		if i < len(results) && results[i] == nil {
 			rep.Aborted = append(rep.Aborted, c.(AbortTransfer))
-			delete(s.seen, c.(AbortTransfer).Shard)
 		}
 	}
-	metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
-	s.log.Info("moves aborted: in flight past MoveTimeout", zap.Int("aborted", len(rep.Aborted)),
-		zap.Duration("timeout", pol.MoveTimeout))
+	if len(rep.Aborted) > 0 {
+		metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
+		s.log.Info("moves aborted: in flight past MoveTimeout", zap.Int("aborted", len(rep.Aborted)),
+			zap.Duration("timeout", pol.MoveTimeout))
+	}
 	return nil
+}
+
+// moveAttempt names one attempt at moving a shard: each begins at a new
+// epoch.
+type moveAttempt struct {
+	shard ShardID
+	epoch uint64
 }
 
 // CompleteTransfer proposes the CompleteTransfer of move m: the host calls

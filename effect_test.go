@@ -2,6 +2,7 @@ package placement
 
 import (
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/stretchr/testify/require"
@@ -114,4 +115,29 @@ func TestEffectFuncOptional(t *testing.T) {
 	require.Equal(t, []error{nil, nil}, NewFSM(b, WithEffectFunc(func(_ uint64, e Effect) { effects = append(effects, e) })).ApplyEntry(1, entry))
 	require.Equal(t, dumpOf(a.View()), dumpOf(b.View()))
 	require.Equal(t, []ShardID{4, 5}, []ShardID{effects[0].NewShard, effects[1].NewShard})
+}
+
+// A node leaving the up state aborts the moves into it; the effect lists
+// them, so the host stops those copies.
+func TestEffectListsMovesAbortedByANodeState(t *testing.T) {
+	reg := NewShardRegistry()
+	var effects []Effect
+	f := NewFSM(reg, WithEffectFunc(func(_ uint64, e Effect) { effects = append(effects, e) }))
+	at := time.Unix(1_800_000_000, 0)
+	entry := Encode(SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3},
+		CreateShard{Range: KeyRange{Start: []byte("a"), End: []byte("m")}, Node: 1},
+		CreateShard{Range: KeyRange{Start: []byte("m")}, Node: 1},
+		PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2},
+		PlaceTransfer{Shard: 2, Epoch: 1, From: 1, To: 3},
+		SetNodeState{Node: 2, State: NodeDown})
+	for _, err := range f.ApplyEntryAt(1, at, entry).([]error) {
+		require.NoError(t, err)
+	}
+	last := effects[len(effects)-1]
+	require.Equal(t, []Move{{Shard: 1, From: 1, To: 2, Epoch: 2, Began: at}}, last.Aborted)
+	for _, e := range effects[:len(effects)-1] {
+		require.Empty(t, e.Aborted)
+	}
+	sh, _ := reg.View().Shard(1)
+	require.Zero(t, sh.MovingTo)
 }

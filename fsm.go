@@ -51,6 +51,10 @@ type Effect struct {
 	// ID), for a CreateShard its ID, the registry's next ID when the
 	// command had none. 0 for every other command.
 	NewShard ShardID
+	// Aborted are the moves a SetNodeState aborted: those into a node that
+	// left the up state (it takes no more data), so the host stops their
+	// copies. Empty for every other command.
+	Aborted []Move
 }
 
 // WithEffectFunc registers fn to be told of every command the FSM applies
@@ -61,8 +65,9 @@ type Effect struct {
 // and must not call back into raft. For a PlaceSplit, and a CreateShard
 // without an ID, the FSM reads the registry's next ID from a View taken
 // before applying the command (so that command's write copies the tree
-// nodes it touches, as any write after a View does); other commands cost
-// nothing more.
+// nodes it touches, as any write after a View does); so does a SetNodeState
+// taking a node out of the up state while moves are in flight, to list the
+// moves it aborts. Other commands cost nothing more.
 func WithEffectFunc(fn func(index uint64, e Effect)) FSMOption {
 	return func(f *FSM) { f.onEffect = fn }
 }
@@ -162,6 +167,22 @@ func (f *FSM) effect(c Command) Effect {
 		e.NewShard = c.ID
 		if c.ID == 0 {
 			e.NewShard = f.reg.View().NextShardID()
+		}
+	case SetNodeState:
+		if c.State == NodeUp {
+			break
+		}
+		v := f.reg.View()
+		if v.MoveCount() == 0 {
+			break
+		}
+		if n, ok := v.Node(c.Node); !ok || n.State != NodeUp {
+			break // only an up node has moves into it
+		}
+		for m := range v.Moves() {
+			if m.To == c.Node {
+				e.Aborted = append(e.Aborted, m)
+			}
 		}
 	}
 	return e

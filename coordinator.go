@@ -86,6 +86,10 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.measure()
 	pl.out.Imbalance = imbalanceOf(s.nodes)
 	pl.inflight()
+	if s.moves.Len() > 0 {
+		// Moves in flight count as made, for the trigger as for the rest.
+		pl.out.Imbalance = pl.projectedImbalance()
+	}
 	pl.out.Balance = pl.balance()
 	pl.out.Rebalancing = c.rebalancing
 	pl.out.RebalancingLoad = c.loadBalance

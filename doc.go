@@ -236,6 +236,13 @@
 // Before format version 3, PlaceTransfer moves the shard at once (the
 // owner changes when the entry applies and the host copies afterwards), as
 // releases before this one did; every replica applies it the same way.
+// Raising the format to 3 therefore changes what the host must do: it
+// completes moves from then on (or sets Policy.InstantMoves), or every move
+// waits out MoveTimeout and is aborted. Make the host ready before the
+// version is raised, by hand or by Config.ClusterFormat.
+//
+// A paused scheduler proposes nothing, aborts of timed-out moves included:
+// they wait for the pause to end.
 //
 // # Upgrades
 //

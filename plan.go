@@ -18,7 +18,8 @@ type Plan struct {
 	// (stats unknown, within tolerance) appear once with a Count.
 	Skipped []Skip
 	// Imbalance is Imbalance(view) when the plan was made: the spread of
-	// shard counts.
+	// shard counts, with the moves in flight counted as made (on their
+	// targets), as the planner weighs them.
 	Imbalance float64
 	// Balance is the spread of each dimension over the up nodes when the
 	// plan was made (before its commands), relative to each node's

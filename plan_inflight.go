@@ -138,3 +138,23 @@ func (pl *planner) capSkip() Skip {
 	}
 	return Skip{Reason: SkipNodeCap}
 }
+
+// projectedImbalance is Imbalance over the projected counts: moves in
+// flight counted on their targets.
+func (pl *planner) projectedImbalance() float64 {
+	total, lo, hi := 0, 0, 0
+	for k, i := range pl.up {
+		c := pl.counts[i]
+		if k == 0 || c < lo {
+			lo = c
+		}
+		if k == 0 || c > hi {
+			hi = c
+		}
+		total += c
+	}
+	if len(pl.up) < 2 || total == 0 {
+		return 0
+	}
+	return float64(hi-lo) * float64(len(pl.up)) / float64(total)
+}

@@ -113,7 +113,9 @@ type Policy struct {
 
 	// InstantMoves is for hosts whose moves take no time (shared storage):
 	// the Scheduler proposes each PlaceTransfer with its CompleteTransfer
-	// in the same entry, so a move is never seen in flight. Default false.
+	// in the same entry, so a move is never seen in flight, and the
+	// planner keeps no windows. A host that drives Coordinator.Plan itself
+	// must add the completions itself. Default false.
 	InstantMoves bool
 }
 

@@ -59,10 +59,13 @@ func (g *ShardRegistry) Apply(cmd Command) error {
 }
 
 // ApplyAt is Apply for a command from a log entry appended at the given
-// time (raft's Log.AppendedAt, which every replica holds alike). A
-// PlaceTransfer records it as the time its move began, which
-// Policy.MoveTimeout is measured from; nothing else reads it. The zero time
-// means unknown.
+// time (raft's Log.AppendedAt). A PlaceTransfer records it as the time its
+// move began, which Policy.MoveTimeout is measured from; nothing else reads
+// it. The zero time means unknown. The leader sets AppendedAt and it
+// replicates with the entry, so replicas agree on it as long as the log
+// store keeps it (raft's in-memory store, raft-wal and raft-boltdb do): a
+// store that drops it would give a replica that replays its log zero times,
+// and snapshots that differ in them.
 func (g *ShardRegistry) ApplyAt(cmd Command, at time.Time) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -35,13 +35,17 @@ const (
 	TypeSetRebalancing CommandType = 8
 	// TypeSetFormatVersion is new in format version 2, like SetRebalancing.
 	TypeSetFormatVersion CommandType = 9
-	// TypeCompleteTransfer and TypeAbortTransfer are new in format version
-	// 3, the two-phase transfer.
+	// TypeCompleteTransfer is new in format version 3, the two-phase
+	// transfer.
 	TypeCompleteTransfer CommandType = 10
-	TypeAbortTransfer    CommandType = 11
-	// TypeSetPause and TypeSetPolicy are new in format version 3 too: the
-	// operator's settings, replicated.
-	TypeSetPause  CommandType = 12
+	// TypeAbortTransfer is new in format version 3, like
+	// TypeCompleteTransfer.
+	TypeAbortTransfer CommandType = 11
+	// TypeSetPause is new in format version 3: the operator's pause,
+	// replicated.
+	TypeSetPause CommandType = 12
+	// TypeSetPolicy is new in format version 3: the operator's Policy and
+	// MaxActionsPerTick, replicated.
 	TypeSetPolicy CommandType = 13
 )
 

@@ -140,7 +140,10 @@ func (v View) NextShardID() ShardID { return v.state().nextID }
 
 // Move is a move in flight, as View.Moves reports it.
 type Move struct {
-	Shard    ShardID
+	// Shard is the shard moving.
+	Shard ShardID
+	// From is its owner, which serves it until the move completes, and To
+	// the node it moves to.
 	From, To NodeID
 	// Epoch is the shard's epoch, which CompleteTransfer and AbortTransfer
 	// must carry.

@@ -1,7 +1,7 @@
 // Package admin serves an HTTP admin surface for one raft server of a
 // placement deployment: it shows the placement map and the plan, changes
 // data nodes and shards through raft, takes shard stats, pauses the
-// scheduler, lets a raft server join, and exposes Prometheus metrics.
+// scheduler, changes raft membership, and exposes Prometheus metrics.
 //
 // # Endpoints
 //
@@ -16,58 +16,94 @@
 //
 // Writes need "Authorization: Bearer <token>" and answer 401 without it:
 //
-//	POST /nodes              {"id": 5}                   add a data node
-//	POST /nodes/{id}/drain   (no body)                   empty a node
-//	POST /nodes/{id}/down    (no body)                   take a node out
-//	POST /nodes/{id}/lost    (no body)                   gone for good: re-home its shards
-//	POST /cluster/version    {"version": 2}              every server runs this release
+//	POST   /nodes              {"id": 5}                 add a data node
+//	POST   /nodes/{id}/drain   (no body)                 empty a node
+//	POST   /nodes/{id}/down    (no body)                 take a node out
+//	POST   /nodes/{id}/lost    (no body)                 gone for good: re-home its shards
+//	POST   /nodes/{id}/up      (no body)                 bring it back
+//	DELETE /nodes/{id}         (no body)                 forget an empty node (409 while it
+//	                                                     owns shards or shards move into it)
+//	POST   /cluster/version    {"version": 2}            every server runs this release
 //	                                                     (or let ClusterFormat decide)
-//	POST /nodes/{id}/up      (no body)                   bring it back
-//	POST /shards             {"shards": [{"start", "end", "node", "id"}]}
-//	POST /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
-//	POST /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
-//	POST /pause, /resume     (no body)                   this server's scheduler
-//	POST /raft/join          {"id": "n4", "addr": "127.0.0.1:7004"}
+//	POST   /shards             {"shards": [{"start", "end", "node", "id"}]}
+//	POST   /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
+//	POST   /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
+//	POST   /pause, /resume     (no body)                 this server's scheduler
+//	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
+//	DELETE /raft/servers/{id}  (no body)                 remove a raft server (409 for the
+//	                                                     last voter)
+//
+// /raft/join adds a voter only if its address answers a TCP connection
+// (within 2s) and no other server ID has that address; an ID already in the
+// configuration at another address needs "replace": true. Joining again at
+// the same address is a no-op, so a joining server may retry.
 //
 // Keys are base64 (standard encoding, as encoding/json writes []byte): keys
 // are arbitrary bytes, and base64 round-trips them exactly. GET /placement
 // adds each range in the library's quoted form for people to read. A range's
 // "end" is null when the range is unbounded.
 //
+// # Input
+//
+// Input is strict. An ID in a path is canonical decimal: digits only, no
+// sign, no leading zero (/nodes/01/drain is 400), not 0. An ID that a
+// request creates (POST /nodes, POST /shards' "id") must be at most 2^63-1,
+// so that it fits a signed 64-bit integer in any client; IDs from 2^63 up
+// are reserved (2^64-1 included). An ID that names an existing node or
+// shard may be any the map holds, so that a node added before this rule can
+// still be drained and removed. A body is exactly one JSON object: field
+// names match exactly, case included (encoding/json alone would take "ID"
+// for "id"), and appear once; unknown fields, trailing data and null (but
+// for a list or a key, where null means none) are refused; numbers must be
+// integers in range where the field is an integer; keys are canonical
+// standard base64.
+//
 // # Where writes go
 //
-// Nodes, shards and raft membership are replicated state: those writes are
-// proposed through raft and only the leader takes them. A follower answers
-// 421 Misdirected Request with the leader's raft ID and address (and its
-// admin URL, if Options.AdminURL knows it) in the JSON body and in the
-// X-Placement-Leader-Id and X-Placement-Leader-Admin headers; with no known
-// leader (an election) it answers 503 with Retry-After. 421 rather than a
-// redirect, so that no client re-sends a token to another address by
-// itself.
+// Nodes, shards, the format version and raft membership are replicated
+// state: those writes are proposed through raft and only the leader takes
+// them. A follower answers 421 Misdirected Request with the leader's raft
+// ID and address (and its admin URL, if Options.AdminURL knows it) in the
+// JSON body and in the X-Placement-Leader-Id and X-Placement-Leader-Admin
+// headers; with no known leader (an election) it answers 503 with
+// Retry-After. 421 rather than a redirect, so that no client re-sends a
+// token to another address by itself.
 //
-// Stats (of shards and of nodes) and pause are soft, per-server state and are never proposed: they
-// apply to the server that receives them. The planner runs on the leader, so
-// the leader must have the stats; and since any server may become leader, a
-// host reports stats to every server (in a database, each server's storage
-// engine reports its own). Likewise pause every server to pause the cluster
-// across a change of leader.
+// Stats (of shards and of nodes) and pause are soft, per-server state and are
+// never proposed: they apply to the server that receives them.
+// The planner runs on the leader, so the leader must have the stats; and
+// since any server may become leader, a host reports stats to every server
+// (in a database, each server's storage engine reports its own). Likewise
+// pause every server to pause the cluster across a change of leader.
 //
 // # Errors
 //
-// Every error is JSON, {"error": "..."}: malformed or oversized bodies,
-// unknown fields, zero IDs and invalid ranges get 400 (413 for a body over
-// Options.MaxBodyBytes) before anything is proposed; a command the map
-// rejects gets 404 for an unknown node or shard, 400 for an invalid command
-// and 409 for a conflict (node exists, overlap, node not up), with the
-// registry's reason. None of these changes the map. A proposal whose outcome
-// raft cannot tell within Options.ApplyTimeout gets 503: it may still apply,
-// so check GET /placement before retrying.
+// Every error is JSON, {"error": "..."}, unknown routes (404) and wrong
+// methods (405, with the Allow header) included. Malformed or oversized
+// bodies, unknown fields, zero or non-canonical IDs and invalid ranges get
+// 400 (413 for a body over Options.MaxBodyBytes) before anything is
+// proposed; a command the map rejects gets 404 for an unknown node or shard,
+// 400 for an invalid command and 409 for a conflict (node exists, overlap,
+// node not up, node not empty), with the registry's reason. None of these
+// changes the map. Messages are short: they repeat at most 64 bytes of any
+// input (cut with "…") and never name Go types.
+//
+// A proposal whose outcome is unknown answers 503 with
+// {"error": "...", "outcome": "unknown"}: raft lost leadership with the
+// entry in flight (ErrLeadershipLost), or no answer came within
+// Options.ApplyTimeout. It may still apply, so check GET /placement (or
+// /status for membership) before retrying.
+//
+// net/http answers some requests before any handler runs: a header over
+// http.Server.MaxHeaderBytes (431), a malformed request (400). Serve on a
+// listener wrapped by Listener for those answers to be JSON too.
 package admin
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -81,14 +117,20 @@ import (
 
 // Raft is what the handler needs from the raft server beyond
 // placement.RaftNode: the leader's identity for a follower's answers,
-// AddVoter for /raft/join and Stats for /status. *raft.Raft implements it.
+// the configuration, AddVoter and RemoveServer for membership, and Stats
+// for /status. *raft.Raft implements it.
 type Raft interface {
+	Configuration
 	LeaderWithID() (raft.ServerAddress, raft.ServerID)
 	AddVoter(id raft.ServerID, address raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	RemoveServer(id raft.ServerID, prevIndex uint64, timeout time.Duration) raft.IndexFuture
 	Stats() map[string]string
 }
 
 var _ Raft = (*raft.Raft)(nil)
+
+// MinTokenBytes is the shortest token New accepts.
+const MinTokenBytes = 16
 
 // Options configures the handler. Scheduler, Registry, Node, Raft and Token
 // are required.
@@ -104,13 +146,13 @@ type Options struct {
 	Raft Raft
 	// ID is this server's raft ID, shown by /status.
 	ID raft.ServerID
-	// Token is the bearer token write endpoints require. It must not be
-	// empty.
+	// Token is the bearer token write endpoints require: at least
+	// MinTokenBytes bytes.
 	Token string
 	// AdminURL, if set, maps a raft server ID to that server's admin base
-	// URL (such as "http://127.0.0.1:8001"), so that a follower can name the
-	// leader's admin endpoint; "" means unknown. Default nil: only the raft
-	// ID and address are given.
+	// URL (such as "http://127.0.0.1:8001"), so that a follower can name
+	// the leader's admin endpoint; "" means unknown. Default nil: only the
+	// raft ID and address are given.
 	AdminURL func(raft.ServerID) string
 	// ApplyTimeout bounds each proposal. Default (zero) 10s.
 	ApplyTimeout time.Duration
@@ -140,13 +182,14 @@ type handler struct {
 }
 
 // New returns the admin handler, or an error if a required option is
-// missing. It starts no goroutines.
+// missing or the token is shorter than MinTokenBytes. It starts no
+// goroutines.
 func New(opts Options) (http.Handler, error) {
 	switch {
 	case opts.Scheduler == nil || opts.Registry == nil || opts.Node == nil || opts.Raft == nil:
 		return nil, errors.New("admin: Options needs Scheduler, Registry, Node and Raft")
-	case opts.Token == "":
-		return nil, errors.New("admin: Options.Token must not be empty")
+	case len(opts.Token) < MinTokenBytes:
+		return nil, fmt.Errorf("admin: Options.Token must be at least %d bytes", MinTokenBytes)
 	}
 	if opts.ApplyTimeout <= 0 {
 		opts.ApplyTimeout = DefaultApplyTimeout
@@ -160,26 +203,34 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	h := &handler{opts: opts, token: sha256.Sum256([]byte(opts.Token)), log: opts.Logger.Named("admin")}
+	h := &handler{
+		opts:  opts,
+		token: sha256.Sum256([]byte(opts.Token)),
+		log:   opts.Logger.Named("admin"),
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /placement", h.getPlacement)
 	mux.HandleFunc("GET /plan", h.getPlan)
 	mux.HandleFunc("GET /status", h.getStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	// Replicated state: only the leader proposes these.
 	mux.Handle("POST /nodes", h.write(h.postNode))
 	mux.Handle("POST /nodes/{id}/drain", h.write(h.setState(placement.NodeDraining)))
 	mux.Handle("POST /nodes/{id}/down", h.write(h.setState(placement.NodeDown)))
 	mux.Handle("POST /nodes/{id}/lost", h.write(h.setState(placement.NodeLost)))
-	mux.Handle("POST /cluster/version", h.write(h.postClusterVersion))
 	mux.Handle("POST /nodes/{id}/up", h.write(h.setState(placement.NodeUp)))
+	mux.Handle("DELETE /nodes/{id}", h.write(h.deleteNode))
+	mux.Handle("POST /cluster/version", h.write(h.postClusterVersion))
 	mux.Handle("POST /shards", h.write(h.postShards))
+	mux.Handle("POST /raft/join", h.write(h.postJoin))
+	mux.Handle("DELETE /raft/servers/{id}", h.write(h.deleteRaftServer))
+	// Soft, per-server state: applied where received.
 	mux.Handle("POST /stats", h.write(h.postStats))
 	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
 	mux.Handle("POST /pause", h.write(h.postPause))
 	mux.Handle("POST /resume", h.write(h.postResume))
-	mux.Handle("POST /raft/join", h.write(h.postJoin))
-	return mux, nil
+	return jsonErrors{mux}, nil
 }
 
 // write wraps a write endpoint: the bearer token first, then a body limit.
@@ -205,4 +256,47 @@ func (h *handler) authorized(r *http.Request) bool {
 	}
 	got := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(got[:], h.token[:]) == 1
+}
+
+// jsonErrors serves mux, turning the answers mux gives itself when no
+// route matches (404, and 405 with its Allow header) into JSON errors.
+type jsonErrors struct{ mux *http.ServeMux }
+
+func (j jsonErrors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := j.mux.Handler(r); pattern != "" {
+		j.mux.ServeHTTP(w, r)
+		return
+	}
+	j.mux.ServeHTTP(&errorRewriter{ResponseWriter: w}, r)
+}
+
+// errorRewriter replaces an error status's text body with a JSON one. Other
+// answers (a redirect to a cleaned path) pass through.
+type errorRewriter struct {
+	http.ResponseWriter
+	rewrote bool
+}
+
+func (e *errorRewriter) WriteHeader(status int) {
+	if status < 400 || e.rewrote {
+		e.ResponseWriter.WriteHeader(status)
+		return
+	}
+	e.rewrote = true
+	msg := strings.ToLower(http.StatusText(status))
+	switch status {
+	case http.StatusNotFound:
+		msg = "no such endpoint; see the package documentation for the routes"
+	case http.StatusMethodNotAllowed:
+		msg = "method not allowed; this path takes " + e.Header().Get("Allow")
+	}
+	e.Header().Del("Content-Length")
+	writeError(e.ResponseWriter, status, msg)
+}
+
+func (e *errorRewriter) Write(p []byte) (int, error) {
+	if e.rewrote {
+		return len(p), nil // the text body, replaced
+	}
+	return e.ResponseWriter.Write(p)
 }

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ukehi/placement"
@@ -23,7 +24,7 @@ func TestWritesWithoutTheTokenGet401AndChangeNothing(t *testing.T) {
 				e := newEnv(t)
 				e.seedShards(t)
 				before, entries := e.snapshot(t), len(e.node.Entries())
-				rec := e.do(http.MethodPost, w.path, w.body, a.header)
+				rec := e.do(method(w.method), w.path, w.body, a.header)
 				requireError(t, rec, http.StatusUnauthorized, "bearer token")
 				if rec.Header().Get("WWW-Authenticate") == "" {
 					t.Error("no WWW-Authenticate header")
@@ -53,8 +54,9 @@ func TestWritesWithTheTokenSucceed(t *testing.T) {
 			if w.path == "/nodes/1/lost" {
 				e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
 			}
+			body := strings.ReplaceAll(w.body, joinAddr, raftListener(t))
 			// The scheme is case-insensitive (RFC 9110).
-			rec := e.do(http.MethodPost, w.path, w.body, "bearer "+token)
+			rec := e.do(method(w.method), w.path, body, "bearer "+token)
 			if rec.Code/100 != 2 {
 				t.Errorf("status %d: %s", rec.Code, rec.Body)
 			}

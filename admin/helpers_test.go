@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +24,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const token = "s3cret-token"
+const token = "s3cret-token-0123456789"
 
 // env is one server's admin handler over a registry, with a fake raft that
 // commits at once, and no scheduler loop running.
@@ -45,7 +48,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{reg: reg, node: node, sched: sched, raft: &fakeRaft{leaderID: "s1", leaderAddr: "127.0.0.1:7001"}}
+	e := &env{reg: reg, node: node, sched: sched, raft: newFakeRaft()}
 	o := admin.Options{
 		Scheduler: sched,
 		Registry:  reg,
@@ -149,14 +152,34 @@ func requireError(t *testing.T, rec *httptest.ResponseRecorder, status int, want
 	}
 }
 
-// fakeRaft is admin.Raft without raft: a fixed leader, recorded AddVoter
-// calls whose futures resolve at once with addVoterErr.
+// fakeRaft is admin.Raft without raft: a fixed leader, and a configuration
+// of voters s1, s2 and s3 at 127.0.0.1:7001 to 7003 that AddVoter and RemoveServer change at
+// once (their futures resolve with addVoterErr and removeErr; an error
+// leaves the configuration alone). Each change raises the configuration's
+// index, and a change with a stale prevIndex fails as raft's does.
 type fakeRaft struct {
 	mu          sync.Mutex
 	leaderID    raft.ServerID
 	leaderAddr  raft.ServerAddress
 	addVoterErr error
-	voters      []raft.Server
+	removeErr   error
+	configErr   error
+	beforeEdit  func() // called, unlocked, before each change: another change may come first
+	servers     []raft.Server
+	index       uint64
+	voters      []raft.Server // every AddVoter that succeeded
+	removed     []raft.ServerID
+}
+
+func newFakeRaft() *fakeRaft {
+	return &fakeRaft{
+		leaderID: "s1", leaderAddr: "127.0.0.1:7001", index: 1,
+		servers: []raft.Server{
+			{Suffrage: raft.Voter, ID: "s1", Address: "127.0.0.1:7001"},
+			{Suffrage: raft.Voter, ID: "s2", Address: "127.0.0.1:7002"},
+			{Suffrage: raft.Voter, ID: "s3", Address: "127.0.0.1:7003"},
+		},
+	}
 }
 
 func (f *fakeRaft) LeaderWithID() (raft.ServerAddress, raft.ServerID) {
@@ -165,13 +188,62 @@ func (f *fakeRaft) LeaderWithID() (raft.ServerAddress, raft.ServerID) {
 	return f.leaderAddr, f.leaderID
 }
 
-func (f *fakeRaft) AddVoter(id raft.ServerID, addr raft.ServerAddress, _ uint64, _ time.Duration) raft.IndexFuture {
+func (f *fakeRaft) setLeader(id raft.ServerID, addr raft.ServerAddress) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.addVoterErr == nil {
-		f.voters = append(f.voters, raft.Server{ID: id, Address: addr})
+	f.leaderID, f.leaderAddr = id, addr
+}
+
+func (f *fakeRaft) GetConfiguration() raft.ConfigurationFuture {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return configFutureOf{servers: append([]raft.Server(nil), f.servers...), index: f.index, err: f.configErr}
+}
+
+// change applies edit to the configuration unless err or a stale
+// prevIndex says otherwise.
+func (f *fakeRaft) change(prevIndex uint64, err error, edit func()) raft.IndexFuture {
+	if f.beforeEdit != nil {
+		f.beforeEdit()
 	}
-	return indexFuture{err: f.addVoterErr}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		return indexFuture{err: err}
+	}
+	if prevIndex > 0 && prevIndex != f.index {
+		return indexFuture{err: fmt.Errorf("configuration changed since %d (latest is %d)", prevIndex, f.index)}
+	}
+	edit()
+	f.index++
+	return indexFuture{}
+}
+
+func (f *fakeRaft) AddVoter(id raft.ServerID, addr raft.ServerAddress, prevIndex uint64, _ time.Duration) raft.IndexFuture {
+	return f.change(prevIndex, f.addVoterErr, func() {
+		f.voters = append(f.voters, raft.Server{ID: id, Address: addr})
+		for i, s := range f.servers {
+			if s.ID == id {
+				f.servers[i] = raft.Server{Suffrage: raft.Voter, ID: id, Address: addr}
+				return
+			}
+		}
+		f.servers = append(f.servers, raft.Server{Suffrage: raft.Voter, ID: id, Address: addr})
+	})
+}
+
+func (f *fakeRaft) RemoveServer(id raft.ServerID, prevIndex uint64, _ time.Duration) raft.IndexFuture {
+	return f.change(prevIndex, f.removeErr, func() {
+		f.removed = append(f.removed, id)
+		f.servers = slices.DeleteFunc(f.servers, func(s raft.Server) bool { return s.ID == id })
+	})
+}
+
+// bump stands for another configuration change.
+func (f *fakeRaft) bump() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.index++
 }
 
 func (f *fakeRaft) Stats() map[string]string {
@@ -184,10 +256,74 @@ func (f *fakeRaft) added() []raft.Server {
 	return append([]raft.Server(nil), f.voters...)
 }
 
+func (f *fakeRaft) removedIDs() []raft.ServerID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]raft.ServerID(nil), f.removed...)
+}
+
+func (f *fakeRaft) configuration() []raft.Server {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]raft.Server(nil), f.servers...)
+}
+
 type indexFuture struct{ err error }
 
 func (f indexFuture) Error() error  { return f.err }
 func (f indexFuture) Index() uint64 { return 0 }
+
+type configFutureOf struct {
+	servers []raft.Server
+	index   uint64
+	err     error
+}
+
+func (f configFutureOf) Error() error  { return f.err }
+func (f configFutureOf) Index() uint64 { return f.index }
+func (f configFutureOf) Configuration() raft.Configuration {
+	return raft.Configuration{Servers: f.servers}
+}
+
+// raftListener returns the address of a listener that accepts and drops
+// connections, standing in for a joining server's raft transport, and
+// closes it when the test ends.
+func raftListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// deadAddress returns a loopback address where nothing listens: a port
+// that was free a moment ago.
+func deadAddress(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
 
 // stuckNode is a RaftNode whose Apply never commits: it waits for its
 // context, as raft does when it cannot reach a quorum.

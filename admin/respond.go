@@ -7,14 +7,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
+	"github.com/hashicorp/raft"
 	"github.com/ukehi/placement"
+	"go.uber.org/zap"
 )
 
 // errorBody is every error response. The leader fields are set on a
-// follower's 421.
+// follower's 421; Outcome is "unknown" on a 503 for a write that may still
+// apply.
 type errorBody struct {
 	Error       string `json:"error"`
+	Outcome     string `json:"outcome,omitempty"`
 	LeaderID    string `json:"leader_id,omitempty"`
 	LeaderAddr  string `json:"leader_addr,omitempty"`
 	LeaderAdmin string `json:"leader_admin,omitempty"`
@@ -35,30 +40,58 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
 }
 
-// decodeBody decodes exactly one JSON value into v, refusing unknown fields
-// and trailing data, and answers the client itself if it cannot.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+// outcomeUnknown answers 503 for a write that was proposed and may still
+// apply: the client must look before it retries.
+func outcomeUnknown(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusServiceUnavailable, errorBody{
+		Error:   "outcome unknown, the write may still apply; check GET /placement or /status before retrying: " + msg,
+		Outcome: "unknown",
+	})
+}
+
+// inDoubt reports whether err, from a proposal or a membership change,
+// leaves its outcome unknown: the entry may have reached the log and may
+// still commit. Raft's ErrLeadershipLost, ErrAbortedByRestore and
+// ErrRaftShutdown (a shutdown with the entry queued) say so, and so does an
+// end of the wait. These are tested before the not-leader family, which
+// placement.ErrNotLeader also matches: raft's ErrNotLeader,
+// ErrLeadershipTransferInProgress and ErrEnqueueTimeout are refusals before
+// anything reached the log.
+func inDoubt(err error) bool {
+	return errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrAbortedByRestore) ||
+		errors.Is(err, raft.ErrRaftShutdown) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// readBody reads the request body, which write bounds to
+// Options.MaxBodyBytes, and answers 413 or 400 itself if it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(r.Body)
 	if err == nil {
-		if dec.Decode(&struct{}{}) != io.EOF {
-			err = errors.New("trailing data after the JSON value")
-		}
-	}
-	if err == nil {
-		return true
+		return data, true
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body too large: "+err.Error())
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes", tooBig.Limit))
+		return nil, false
+	}
+	writeError(w, http.StatusBadRequest, "reading the request body failed")
+	return nil, false
+}
+
+// decodeBody decodes the body, exactly one JSON object of v's form (see
+// decodeStrict), into v, and answers the client itself if it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	data, ok := readBody(w, r)
+	if !ok {
 		return false
 	}
-	if errors.Is(err, io.EOF) {
-		err = errors.New("empty body")
+	if err := decodeStrict(data, v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return false
 	}
-	writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
-	return false
+	return true
 }
 
 // rejectionStatus maps a rejection from ShardRegistry.Apply to a status:
@@ -75,11 +108,32 @@ func rejectionStatus(err error) int {
 	return http.StatusConflict
 }
 
+// rejections are the registry's reasons, most specific first.
+var rejections = []error{
+	placement.ErrUnknownShard, placement.ErrUnknownNode, placement.ErrStaleEpoch, placement.ErrWrongOwner,
+	placement.ErrNodeNotUp, placement.ErrNodeExists, placement.ErrNodeNotEmpty, placement.ErrShardMoving,
+	placement.ErrNotMoving, placement.ErrShardExists, placement.ErrOverlap, placement.ErrInvalidRange,
+	placement.ErrBadSplitKey, placement.ErrNotAdjacent, placement.ErrNodeMismatch, placement.ErrFormatVersion,
+	placement.ErrInvalidCommand,
+}
+
+// reason returns a rejection's reason alone ("range overlaps an existing
+// shard"), for messages about commands whose own text holds keys, which
+// the registry prints whole.
+func reason(err error) string {
+	for _, r := range rejections {
+		if errors.Is(err, r) {
+			return strings.TrimPrefix(r.Error(), placement.ErrRejected.Error()+": ")
+		}
+	}
+	return "rejected"
+}
+
 // propose applies cmds as one raft entry on the leader and returns the
 // per-command results. If it returns ok false it has answered the client.
 func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placement.Command) (results []error, ok bool) {
 	if leader, _ := h.opts.Node.Leader(); !leader {
-		h.notLeader(w)
+		h.notLeader(w, r)
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)
@@ -87,30 +141,45 @@ func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placem
 	resp, err := h.opts.Node.Apply(ctx, placement.Encode(cmds...))
 	switch {
 	case err == nil:
-	case errors.Is(err, placement.ErrNotLeader):
-		h.notLeader(w)
+	case inDoubt(err): // before ErrNotLeader, which matches ErrLeadershipLost too
+		outcomeUnknown(w, shortCause(err))
 		return nil, false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable,
-			"outcome unknown, the command may still apply; check GET /placement before retrying: "+err.Error())
+	case errors.Is(err, placement.ErrNotLeader):
+		h.notLeader(w, r) // refused before the log
 		return nil, false
 	default:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		h.log.Warn("proposal failed", zap.Error(err))
+		writeError(w, http.StatusInternalServerError, "the proposal failed; see this server's log")
 		return nil, false
 	}
 	results, isResults := resp.([]error)
 	if !isResults || len(results) != len(cmds) {
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("unexpected FSM response %T", resp))
+		writeError(w, http.StatusInternalServerError, "unexpected answer from the state machine")
 		return nil, false
 	}
 	return results, true
 }
 
-// notLeader answers a write that only the leader can take.
-func (h *handler) notLeader(w http.ResponseWriter) {
+// shortCause names why an outcome is unknown, in a few words.
+func shortCause(err error) string {
+	switch {
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrAbortedByRestore):
+		return "leadership was lost while the write was in flight"
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return "raft shut down while the write was in flight"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer within the apply timeout"
+	}
+	return "the request was cancelled"
+}
+
+// notLeader answers a write that only the leader can take: 421 naming the
+// leader, or 503 while no leader is known.
+func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 	addr, id := h.opts.Raft.LeaderWithID()
-	if id == "" {
+	if id == "" || id == h.opts.ID {
+		// No leader, or raft names this server while it does not lead: a
+		// change of leadership is under way.
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "no leader known (election in progress?); retry")
 		return

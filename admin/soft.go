@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/ukehi/placement"
 )
@@ -50,6 +49,9 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 	for i, st := range req.Stats {
 		s, ok := v.Shard(st.Shard)
 		switch {
+		case st.Shard == 0:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: shard must be a shard ID >= 1", i))
+			return
 		case !ok:
 			writeError(w, http.StatusNotFound, fmt.Sprintf("stats[%d]: unknown shard %d", i, st.Shard))
 			return
@@ -57,8 +59,8 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: load %v must be finite and >= 0", i, st.Load))
 			return
 		case st.SplitKey != nil && !s.Range.Inside(st.SplitKey):
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: split_key %s not strictly inside shard %d's range %v",
-				i, placement.QuoteKey(st.SplitKey), s.ID, s.Range))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: split_key %s not strictly inside shard %d's range %s",
+				i, echoKey(st.SplitKey), s.ID, echoRange(s.Range)))
 			return
 		}
 	}
@@ -81,16 +83,15 @@ type nodeStatsRequest struct {
 
 // postNodeStats records a node's capacity for this server's planner.
 func (h *handler) postNodeStats(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil || id == 0 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("node ID %q is not an integer >= 1", r.PathValue("id")))
+	id, ok := pathNodeID(w, r)
+	if !ok {
 		return
 	}
 	var req nodeStatsRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if err := h.opts.Registry.ReportNodeStats(placement.NodeID(id), placement.NodeStats{Capacity: req.Capacity}); err != nil {
+	if err := h.opts.Registry.ReportNodeStats(id, placement.NodeStats{Capacity: req.Capacity}); err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}

@@ -1,19 +1,14 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 
-	"github.com/hashicorp/raft"
 	"github.com/ukehi/placement"
 	"go.uber.org/zap"
 )
 
-// addNodeRequest is POST /nodes.
 // clusterVersionRequest is POST /cluster/version.
 type clusterVersionRequest struct {
 	Version uint64 `json:"version"`
@@ -33,6 +28,7 @@ func (h *handler) postClusterVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, clusterVersionRequest{Version: h.opts.Registry.View().FormatVersion()})
 }
 
+// addNodeRequest is POST /nodes.
 type addNodeRequest struct {
 	ID placement.NodeID `json:"id"`
 }
@@ -42,8 +38,8 @@ func (h *handler) postNode(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.ID == 0 {
-		writeError(w, http.StatusBadRequest, "id must be a node ID >= 1")
+	if req.ID == 0 || req.ID > maxNewID {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("id must be a node ID from 1 to %d (2^63-1); larger IDs are reserved", uint64(maxNewID)))
 		return
 	}
 	cmd := placement.AddNode{Node: req.ID}
@@ -53,16 +49,16 @@ func (h *handler) postNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, placement.Node{ID: req.ID, State: placement.NodeUp})
 }
 
-// setState returns the handler for POST /nodes/{id}/drain, /down and /up.
+// setState returns the handler for POST /nodes/{id}/drain, /down, /lost
+// and /up.
 // The request body is ignored.
 func (h *handler) setState(state placement.NodeState) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-		if err != nil || id == 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("node ID %q is not an integer >= 1", r.PathValue("id")))
+		id, ok := pathNodeID(w, r)
+		if !ok {
 			return
 		}
-		cmd := placement.SetNodeState{Node: placement.NodeID(id), State: state}
+		cmd := placement.SetNodeState{Node: id, State: state}
 		if !h.proposeOne(w, r, cmd) {
 			return
 		}
@@ -82,7 +78,7 @@ func (h *handler) setState(state placement.NodeState) http.HandlerFunc {
 // is still the one that counts.
 func (h *handler) proposeOne(w http.ResponseWriter, r *http.Request, cmd placement.Command) bool {
 	if leader, _ := h.opts.Node.Leader(); !leader {
-		h.notLeader(w) // a follower's map may lag: let the leader judge
+		h.notLeader(w, r) // a follower's map may lag: let the leader judge
 		return false
 	}
 	if _, results := h.opts.Registry.Try(cmd); results[0] != nil {
@@ -142,20 +138,24 @@ func (h *handler) postShards(w http.ResponseWriter, r *http.Request) {
 		case s.Node == 0:
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: node must be a node ID >= 1", i))
 			return
+		case s.ID > maxNewID:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: id must be 0 (the next) or at most %d (2^63-1); larger IDs are reserved",
+				i, uint64(maxNewID)))
+			return
 		case !rng.Valid():
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: range %v is empty: start must be below end", i, rng))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: range %s is empty: start must be below end", i, echoRange(rng)))
 			return
 		}
 		cmds[i] = placement.CreateShard{ID: s.ID, Range: rng, Node: s.Node}
 	}
 	if leader, _ := h.opts.Node.Leader(); !leader {
-		h.notLeader(w)
+		h.notLeader(w, r)
 		return
 	}
 	_, tried := h.opts.Registry.Try(cmds...)
 	for i, err := range tried {
 		if err != nil {
-			writeError(w, rejectionStatus(err), fmt.Sprintf("shards[%d]: %v", i, err))
+			writeError(w, rejectionStatus(err), shardRejection(i, cmds[i], err))
 			return
 		}
 	}
@@ -164,14 +164,16 @@ func (h *handler) postShards(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := errors.Join(results...); err != nil {
-		applied := 0
-		for _, e := range results {
+		applied, first := 0, -1
+		for i, e := range results {
 			if e == nil {
 				applied++
+			} else if first < 0 {
+				first = i
 			}
 		}
-		writeError(w, http.StatusConflict, fmt.Sprintf("%d of %d shards created; the map changed under the request: %v",
-			applied, len(cmds), err))
+		writeError(w, http.StatusConflict, fmt.Sprintf("%d of %d shards created; the map changed under the request: %s",
+			applied, len(cmds), shardRejection(first, cmds[first], results[first])))
 		return
 	}
 	h.log.Info("created shards", zap.Int("shards", len(cmds)))
@@ -186,79 +188,29 @@ func (h *handler) postShards(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, body)
 }
 
-// joinRequest is POST /raft/join: a raft server to add as a voter.
-type joinRequest struct {
-	ID   raft.ServerID      `json:"id"`
-	Addr raft.ServerAddress `json:"addr"`
+// shardRejection describes why shards[i] was rejected: the registry's
+// reason, with the range cut as echoRange cuts it (the registry's own
+// message holds the keys whole).
+func shardRejection(i int, cmd placement.Command, err error) string {
+	c := cmd.(placement.CreateShard)
+	return fmt.Sprintf("shards[%d]: create-shard %d %s on node %d: %s", i, c.ID, echoRange(c.Range), c.Node, reason(err))
 }
 
-// maxServerID bounds a joining server's ID, which raft stores in every
-// configuration entry.
-const maxServerID = 128
-
-func (h *handler) postJoin(w http.ResponseWriter, r *http.Request) {
-	var req joinRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	if req.ID == "" || len(req.ID) > maxServerID {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("id must be 1 to %d bytes", maxServerID))
-		return
-	}
-	if err := checkHostPort(string(req.Addr)); err != nil {
-		writeError(w, http.StatusBadRequest, "addr: "+err.Error())
-		return
-	}
-	if leader, _ := h.opts.Node.Leader(); !leader {
-		h.notLeader(w)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)
-	defer cancel()
-	f := h.opts.Raft.AddVoter(req.ID, req.Addr, 0, h.opts.ApplyTimeout)
-	if err := awaitFuture(ctx, f); err != nil {
-		err = placement.WrapRaftError("add voter", err)
-		switch {
-		case errors.Is(err, placement.ErrNotLeader):
-			h.notLeader(w)
-		case ctx.Err() != nil:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "outcome unknown: "+err.Error())
-		default:
-			writeError(w, http.StatusInternalServerError, err.Error())
-		}
-		return
-	}
-	h.log.Info("added raft voter", zap.String("id", string(req.ID)), zap.String("addr", string(req.Addr)))
-	writeJSON(w, http.StatusOK, req)
+// removedBody answers DELETE /nodes/{id}.
+type removedBody struct {
+	ID      placement.NodeID `json:"id"`
+	Removed bool             `json:"removed"`
 }
 
-// checkHostPort accepts "host:port" with a non-empty host and a port in
-// 1..65535; raft dials the address as given.
-func checkHostPort(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
+// deleteNode proposes RemoveNode: the node must own no shards and have
+// none moving into it (409 otherwise, ErrNodeNotEmpty); drain it first.
+func (h *handler) deleteNode(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathNodeID(w, r)
+	if !ok {
+		return
 	}
-	if host == "" {
-		return fmt.Errorf("%q has no host", addr)
+	if !h.proposeOne(w, r, placement.RemoveNode{Node: id}) {
+		return
 	}
-	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		return fmt.Errorf("%q: port must be 1 to 65535", addr)
-	}
-	return nil
-}
-
-// awaitFuture waits for f or ctx. raft's futures cannot be cancelled: after
-// ctx ends, the waiting goroutine stays until raft resolves f, which it does
-// on commit, on losing leadership and on shutdown.
-func awaitFuture(ctx context.Context, f raft.Future) error {
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	writeJSON(w, http.StatusOK, removedBody{ID: id, Removed: true})
 }

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,10 +93,16 @@ func TestSetNodeStateBadInput(t *testing.T) {
 	e := newEnv(t)
 	requireRejected(t, e, []badRequest{
 		{name: "unknown node", path: "/nodes/9/drain", status: http.StatusNotFound, want: "unknown node"},
-		{name: "node zero", path: "/nodes/0/down", status: http.StatusBadRequest, want: "not an integer >= 1"},
-		{name: "not a number", path: "/nodes/abc/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
-		{name: "negative", path: "/nodes/-2/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
-		{name: "overflow", path: "/nodes/18446744073709551616/up", status: http.StatusBadRequest, want: "not an integer >= 1"},
+		{name: "node zero", path: "/nodes/0/down", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "not a number", path: "/nodes/abc/up", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "negative", path: "/nodes/-2/up", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "overflow", path: "/nodes/18446744073709551616/up", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "leading zero", path: "/nodes/01/drain", status: http.StatusBadRequest, want: `node ID "01": want a decimal integer`},
+		{name: "plus sign", path: "/nodes/+1/drain", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "hex", path: "/nodes/0x1/drain", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "exponent", path: "/nodes/1e0/drain", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "space", path: "/nodes/%201/drain", status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "zeros", path: "/nodes/00/drain", status: http.StatusBadRequest, want: "want a decimal integer"},
 	})
 	if rec := e.post("/nodes/2/sideways", ""); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown state: %d, want 404", rec.Code)
@@ -199,7 +206,8 @@ func TestPostNodeStats(t *testing.T) {
 	}
 	requireRejected(t, e, []badRequest{
 		{name: "unknown node", path: "/nodes/99/stats", body: `{"capacity": 1}`, status: http.StatusNotFound, want: "unknown node"},
-		{name: "bad ID", path: "/nodes/x/stats", body: `{"capacity": 1}`, status: http.StatusBadRequest, want: "not an integer"},
+		{name: "bad ID", path: "/nodes/x/stats", body: `{"capacity": 1}`, status: http.StatusBadRequest, want: "want a decimal integer"},
+		{name: "leading zero", path: "/nodes/01/stats", body: `{"capacity": 1}`, status: http.StatusBadRequest, want: "want a decimal integer"},
 		{name: "negative", path: "/nodes/1/stats", body: `{"capacity": -1}`, status: http.StatusBadRequest, want: "malformed JSON"},
 	})
 	if ns, _ := e.reg.View().NodeStats(1); ns.Capacity != 4096 {
@@ -235,82 +243,56 @@ func TestPauseAndResume(t *testing.T) {
 	}
 }
 
-func TestRaftJoin(t *testing.T) {
-	e := newEnv(t)
-	rec := e.post("/raft/join", `{"id": "s4", "addr": "127.0.0.1:7004"}`)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", rec.Code, rec.Body)
-	}
-	if got := e.raft.added(); len(got) != 1 || got[0].ID != "s4" || got[0].Address != "127.0.0.1:7004" {
-		t.Errorf("AddVoter calls %v", got)
-	}
-}
-
-func TestRaftJoinBadInput(t *testing.T) {
-	e := newEnv(t)
-	requireRejected(t, e, []badRequest{
-		{name: "malformed", path: "/raft/join", body: `{"id":`, status: http.StatusBadRequest, want: "malformed JSON"},
-		{name: "no id", path: "/raft/join", body: `{"addr": "127.0.0.1:7004"}`, status: http.StatusBadRequest, want: "id must be"},
-		{name: "long id", path: "/raft/join", body: `{"id": "` + strings.Repeat("x", 200) + `", "addr": "127.0.0.1:7004"}`, status: http.StatusBadRequest, want: "id must be"},
-		{name: "no port", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1"}`, status: http.StatusBadRequest, want: "addr"},
-		{name: "no host", path: "/raft/join", body: `{"id": "s4", "addr": ":7004"}`, status: http.StatusBadRequest, want: "no host"},
-		{name: "port zero", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:0"}`, status: http.StatusBadRequest, want: "port"},
-		{name: "port too big", path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:70000"}`, status: http.StatusBadRequest, want: "port"},
-	})
-	if got := e.raft.added(); len(got) != 0 {
-		t.Errorf("AddVoter called for bad input: %v", got)
-	}
-}
-
-func TestRaftJoinErrors(t *testing.T) {
-	tests := []struct {
-		name   string
-		err    error
-		status int
-	}{
-		{name: "lost leadership", err: raft.ErrNotLeader, status: http.StatusMisdirectedRequest},
-		{name: "other failure", err: raft.ErrUnsupportedProtocol, status: http.StatusInternalServerError},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.raft.addVoterErr = tt.err
-			if rec := e.post("/raft/join", `{"id": "s4", "addr": "127.0.0.1:7004"}`); rec.Code != tt.status {
-				t.Errorf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
-			}
-		})
-	}
-}
-
-// writes lists one valid request per write endpoint.
-var writes = []struct{ path, body string }{
+// writes lists one valid request per write endpoint. The join's address
+// is joinAddr, to be replaced by a live one where the join must succeed.
+var writes = []struct{ method, path, body string }{
 	{path: "/nodes", body: `{"id": 7}`},
 	{path: "/nodes/1/drain"},
 	{path: "/nodes/1/down"},
 	{path: "/nodes/1/up"},
 	{path: "/cluster/version", body: `{"version": 2}`},
 	{path: "/nodes/1/lost"},
+	{method: http.MethodDelete, path: "/nodes/3"},
 	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
 	{path: "/nodes/1/stats", body: `{"capacity": 1}`},
 	{path: "/pause"},
 	{path: "/resume"},
-	{path: "/raft/join", body: `{"id": "s4", "addr": "127.0.0.1:7004"}`},
+	{path: "/raft/join", body: `{"id": "s4", "addr": "` + joinAddr + `"}`},
+	{method: http.MethodDelete, path: "/raft/servers/s3"},
+}
+
+const joinAddr = "127.0.0.1:7004"
+
+// soft reports whether a write is of soft, per-server state: applied where
+// it is received, never forwarded.
+func soft(path string) bool {
+	return path == "/stats" || path == "/nodes/1/stats" || path == "/pause" || path == "/resume"
+}
+
+func method(m string) string {
+	if m == "" {
+		return http.MethodPost
+	}
+	return m
 }
 
 func TestFollowerAnswersWithTheLeader(t *testing.T) {
 	e := newEnv(t, func(o *admin.Options) {
 		o.AdminURL = func(id raft.ServerID) string { return "http://admin-of-" + string(id) }
 	})
-	e.raft.leaderID, e.raft.leaderAddr = "s2", "127.0.0.1:7002"
+	e.raft.setLeader("s2", "127.0.0.1:7002")
 	e.node.SetLeader(false)
 	for _, w := range writes {
-		if w.path == "/stats" || w.path == "/nodes/1/stats" || w.path == "/pause" || w.path == "/resume" {
-			continue // soft, local state: every server takes these
+		if soft(w.path) {
+			continue
 		}
 		t.Run(w.path, func(t *testing.T) {
 			before, entries := e.snapshot(t), len(e.node.Entries())
-			rec := e.post(w.path, w.body)
+			req := httptest.NewRequest(method(w.method), w.path, strings.NewReader(w.body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
 			var got struct {
 				LeaderID    string `json:"leader_id"`
 				LeaderAddr  string `json:"leader_addr"`
@@ -325,6 +307,20 @@ func TestFollowerAnswersWithTheLeader(t *testing.T) {
 			}
 			e.unchanged(t, before, entries)
 		})
+	}
+}
+
+func TestFollowerWithoutAdminURLsGets421(t *testing.T) {
+	e := newEnv(t)
+	e.raft.setLeader("s2", "127.0.0.1:7002")
+	e.node.SetLeader(false)
+	var got struct {
+		LeaderID    string `json:"leader_id"`
+		LeaderAdmin string `json:"leader_admin"`
+	}
+	decode(t, e.post("/nodes", `{"id": 7}`), http.StatusMisdirectedRequest, &got)
+	if got.LeaderID != "s2" || got.LeaderAdmin != "" {
+		t.Errorf("answer %+v", got)
 	}
 }
 
@@ -352,23 +348,47 @@ func TestStatsAndPauseWorkOnAFollower(t *testing.T) {
 }
 
 func TestApplyFailures(t *testing.T) {
-	t.Run("leadership lost", func(t *testing.T) {
-		e := newEnv(t)
-		e.node.FailApply(1, raft.ErrLeadershipLost, false)
-		before, entries := e.snapshot(t), len(e.node.Entries())
-		if rec := e.post("/nodes", `{"id": 7}`); rec.Code != http.StatusMisdirectedRequest {
-			t.Errorf("status %d: %s", rec.Code, rec.Body)
-		}
-		e.unchanged(t, before, entries)
-	})
+	// An outcome in doubt is 503 with "outcome": "unknown", never the 421
+	// of the not-leader family that ErrLeadershipLost also belongs to: a
+	// client that followed a 421 could apply the write twice.
+	for _, cause := range []error{raft.ErrLeadershipLost, raft.ErrAbortedByRestore, raft.ErrRaftShutdown} {
+		t.Run(cause.Error(), func(t *testing.T) {
+			e := newEnv(t, func(o *admin.Options) {
+				o.AdminURL = func(id raft.ServerID) string { return "http://admin-of-" + string(id) }
+			})
+			e.raft.setLeader("s2", "127.0.0.1:7002") // a new leader, which must not be asked
+			e.node.FailApply(1, placement.WrapRaftError("apply", cause), false)
+			before, entries := e.snapshot(t), len(e.node.Entries())
+			requireOutcomeUnknown(t, e.post("/nodes", `{"id": 7}`))
+			e.unchanged(t, before, entries)
+		})
+	}
 	t.Run("timeout", func(t *testing.T) {
 		e := newEnv(t, func(o *admin.Options) {
 			o.Node = stuckNode{o.Node.(*placementtest.FakeRaft)}
 			o.ApplyTimeout = 20 * time.Millisecond
 		})
-		rec := e.post("/nodes", `{"id": 7}`)
-		requireError(t, rec, http.StatusServiceUnavailable, "outcome unknown")
+		requireOutcomeUnknown(t, e.post("/nodes", `{"id": 7}`))
 	})
+	t.Run("refused before the log, no admin URL", func(t *testing.T) {
+		e := newEnv(t)
+		e.raft.setLeader("s2", "127.0.0.1:7002")
+		e.node.FailApply(1, placement.WrapRaftError("apply", raft.ErrNotLeader), false)
+		requireError(t, e.post("/nodes", `{"id": 7}`), http.StatusMisdirectedRequest, "not the leader")
+	})
+}
+
+// requireOutcomeUnknown checks a 503 for a write that may still apply.
+func requireOutcomeUnknown(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	var body struct{ Error, Outcome string }
+	decode(t, rec, http.StatusServiceUnavailable, &body)
+	if body.Outcome != "unknown" || !strings.Contains(body.Error, "outcome unknown") {
+		t.Errorf("body %s", rec.Body)
+	}
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
 }
 
 func TestFSMRejectionAfterARace(t *testing.T) {
@@ -395,5 +415,36 @@ func TestFSMRejectionAfterARace(t *testing.T) {
 			})
 			requireError(t, e.post(tt.path, tt.body), tt.status, tt.want)
 		})
+	}
+}
+
+func TestDeleteNode(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t) // nodes 1 and 2 own shards; node 3 is empty
+	del := func(path string) *httptest.ResponseRecorder {
+		return e.do(http.MethodDelete, path, "", "Bearer "+token)
+	}
+	var got struct {
+		ID      uint64
+		Removed bool
+	}
+	decode(t, del("/nodes/3"), http.StatusOK, &got)
+	if _, ok := e.reg.View().Node(3); ok || got.ID != 3 || !got.Removed {
+		t.Errorf("answer %+v; node 3 still there: %v", got, ok)
+	}
+	before, entries := e.snapshot(t), len(e.node.Entries())
+	requireError(t, del("/nodes/1"), http.StatusConflict, "node still owns shards")
+	requireError(t, del("/nodes/3"), http.StatusNotFound, "unknown node")
+	requireError(t, del("/nodes/03"), http.StatusBadRequest, "want a decimal integer")
+	requireError(t, del("/nodes/0"), http.StatusBadRequest, "want a decimal integer")
+	e.unchanged(t, before, entries)
+
+	// An empty node that a shard is moving into is not empty either.
+	e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion}, placement.AddNode{Node: 4})
+	s, _ := e.reg.View().Shard(3)
+	e.apply(t, placement.PlaceTransfer{Shard: 3, Epoch: s.Epoch, From: s.Node, To: 4})
+	requireError(t, del("/nodes/4"), http.StatusConflict, "node still owns shards")
+	if _, ok := e.reg.View().Node(4); !ok {
+		t.Error("node 4 removed with a move into it")
 	}
 }

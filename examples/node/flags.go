@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/ukehi/placement/admin"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -58,7 +59,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&peers, "peers", "", "with -bootstrap: the first voters as id=host:port,...; default this server alone")
 	fs.StringVar(&c.join, "join", "", "admin URL of a running node to ask to add this server as a voter (ignored if the data dir holds raft state)")
 	fs.StringVar(&admins, "admin-peers", "", "other servers' admin URLs as id=http://host:port,..., so a follower can name the leader's")
-	fs.StringVar(&c.token, "token", "", "bearer token for admin writes and joining (default $"+tokenEnv+")")
+	fs.StringVar(&c.token, "token", "", "bearer token for admin writes and joining, at least 16 bytes (default $"+tokenEnv+")")
 	fs.DurationVar(&c.tick, "tick", 5*time.Second, "scheduler tick interval")
 	fs.DurationVar(&c.copyTime, "copy-time", 2*time.Second, "how long a simulated shard copy takes before its move completes")
 	fs.DurationVar(&c.raftTimeout, "raft-timeout", time.Second, "raft heartbeat and election timeout (the leader lease is half)")
@@ -97,6 +98,9 @@ func (c *config) check() error {
 		return errors.New("-data-dir is required")
 	case c.token == "":
 		return fmt.Errorf("a token is required: -token or $%s", tokenEnv)
+	case len(c.token) < admin.MinTokenBytes:
+		return fmt.Errorf("the token is %d bytes; it must be at least %d (make one with: head -c 18 /dev/urandom | base64)",
+			len(c.token), admin.MinTokenBytes)
 	case c.bootstrap && c.join != "":
 		return errors.New("-bootstrap and -join exclude each other")
 	case len(c.peers) > 0 && !c.bootstrap:

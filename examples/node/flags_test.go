@@ -11,13 +11,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// testFlagToken is a token of the shortest length allowed.
+const testFlagToken = "0123456789abcdef"
+
 func parse(args ...string) (config, error) {
 	env := func(string) string { return "" }
 	return parseFlags(args, env, io.Discard)
 }
 
 func TestParseFlagsBootstrap(t *testing.T) {
-	c, err := parse("-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "/tmp/x", "-token", "t",
+	c, err := parse("-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "/tmp/x", "-token", testFlagToken,
 		"-bootstrap", "-peers", "n1=127.0.0.1:7001,n2=127.0.0.1:7002")
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +38,7 @@ func TestParseFlagsBootstrap(t *testing.T) {
 }
 
 func TestParseFlagsDefaults(t *testing.T) {
-	c, err := parse("-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "/tmp/x", "-token", "t", "-bootstrap")
+	c, err := parse("-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "/tmp/x", "-token", testFlagToken, "-bootstrap")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,31 +50,31 @@ func TestParseFlagsDefaults(t *testing.T) {
 func TestTokenFromEnvironment(t *testing.T) {
 	env := func(k string) string {
 		if k == tokenEnv {
-			return "from-env"
+			return "from-env-0123456789"
 		}
 		return ""
 	}
 	c, err := parseFlags([]string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d"}, env, io.Discard)
-	if err != nil || c.token != "from-env" {
+	if err != nil || c.token != "from-env-0123456789" {
 		t.Errorf("token %q, %v", c.token, err)
 	}
 }
 
 func TestParseFlagsRefuses(t *testing.T) {
-	base := []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", "t"}
+	base := []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", testFlagToken}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{name: "no id", args: []string{"-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", "t"}, want: "-id"},
+		{name: "no id", args: []string{"-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", testFlagToken}, want: "-id"},
 		{name: "no token", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d"}, want: "token"},
-		{name: "no data dir", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-token", "t"}, want: "-data-dir"},
+		{name: "no data dir", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-token", testFlagToken}, want: "-data-dir"},
 		{name: "public admin", args: append(base, "-http-addr", "0.0.0.0:8000"), want: "-admin-public"},
 		{name: "all interfaces", args: append(base, "-http-addr", ":8000"), want: "-admin-public"},
 		{name: "host name", args: append(base, "-http-addr", "example.com:80"), want: "loopback"},
-		{name: "unspecified raft", args: []string{"-id", "n1", "-raft-addr", "0.0.0.0:7001", "-data-dir", "d", "-token", "t"}, want: "advertise"},
-		{name: "raft no port", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1", "-data-dir", "d", "-token", "t"}, want: "-raft-addr"},
+		{name: "unspecified raft", args: []string{"-id", "n1", "-raft-addr", "0.0.0.0:7001", "-data-dir", "d", "-token", testFlagToken}, want: "advertise"},
+		{name: "raft no port", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1", "-data-dir", "d", "-token", testFlagToken}, want: "-raft-addr"},
 		{name: "bootstrap and join", args: append(base, "-bootstrap", "-join", "http://127.0.0.1:1"), want: "exclude"},
 		{name: "peers without bootstrap", args: append(base, "-peers", "n1=127.0.0.1:7001"), want: "needs -bootstrap"},
 		{name: "peers without self", args: append(base, "-bootstrap", "-peers", "n2=127.0.0.1:7002"), want: "include this server"},
@@ -83,6 +86,10 @@ func TestParseFlagsRefuses(t *testing.T) {
 		{name: "bad log level", args: append(base, "-log-level", "loud"), want: "-log-level"},
 		{name: "zero tick", args: append(base, "-tick", "0s"), want: "positive"},
 		{name: "stray argument", args: append(base, "extra"), want: "unexpected"},
+		{name: "short token", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", "0123456789abcde"},
+			want: "the token is 15 bytes; it must be at least 16"},
+		{name: "one-character token", args: []string{"-id", "n1", "-raft-addr", "127.0.0.1:7001", "-data-dir", "d", "-token", "t"},
+			want: "at least 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 // each with its own data dir, and kills every one when the test ends.
 
 const (
-	testToken   = "e2e-token"
+	testToken   = "e2e-token-0123456789"
 	waitTimeout = 30 * time.Second
 	pollEvery   = 100 * time.Millisecond
 )

@@ -61,16 +61,31 @@
 // # Where writes go
 //
 // Nodes, shards, the format version and raft membership are replicated
-// state: those writes are proposed through raft and only the leader takes
-// them. A follower answers 421 Misdirected Request with the leader's raft
-// ID and address (and its admin URL, if Options.AdminURL knows it) in the
-// JSON body and in the X-Placement-Leader-Id and X-Placement-Leader-Admin
-// headers; with no known leader (an election) it answers 503 with
-// Retry-After. 421 rather than a redirect, so that no client re-sends a
-// token to another address by itself.
+// state: those writes are proposed through raft, and only the leader
+// proposes. A follower forwards such a write to the leader's admin endpoint
+// (Options.AdminURL names it): the same method, path, body and
+// Authorization header, marked with the X-Placement-Forwarded-By header,
+// and it answers with the leader's answer: its status, its JSON body, and
+// X-Placement-Forwarded-To naming the leader. So any server takes any write,
+// and a client need not know who leads. Forwarding is bounded: one hop only
+// (a forwarded write is never forwarded again; a server that does not lead
+// answers it 421, as below), and Options.ApplyTimeout for the leader's
+// answer (past it, 503 with "outcome": "unknown", since the leader may
+// have applied it). A leader that cannot be reached did not get the write:
+// 503 with Retry-After. A write is forwarded only when this server knows
+// it was not proposed here: when it is not the leader to begin with, or
+// when raft refused the proposal outright. Forwarding rather than a redirect
+// keeps the token from being re-sent by clients to wherever a Location
+// points, and works with curl as it is.
+//
+// Without forwarding (no leader known, or no admin URL for it) the answer
+// is as before: 421 Misdirected Request with the leader's raft ID and
+// address (and admin URL, if known) in the JSON body and in the
+// X-Placement-Leader-Id and X-Placement-Leader-Admin headers; with no known
+// leader (an election) 503 with Retry-After.
 //
 // Stats (of shards and of nodes) and pause are soft, per-server state and are
-// never proposed: they apply to the server that receives them.
+// never proposed nor forwarded: they apply to the server that receives them.
 // The planner runs on the leader, so the leader must have the stats; and
 // since any server may become leader, a host reports stats to every server
 // (in a database, each server's storage engine reports its own). Likewise
@@ -144,17 +159,24 @@ type Options struct {
 	Node placement.RaftNode
 	// Raft gives the leader's address, membership changes and raft stats.
 	Raft Raft
-	// ID is this server's raft ID, shown by /status.
+	// ID is this server's raft ID, shown by /status and sent with the
+	// writes it forwards.
 	ID raft.ServerID
 	// Token is the bearer token write endpoints require: at least
 	// MinTokenBytes bytes.
 	Token string
 	// AdminURL, if set, maps a raft server ID to that server's admin base
-	// URL (such as "http://127.0.0.1:8001"), so that a follower can name
-	// the leader's admin endpoint; "" means unknown. Default nil: only the
-	// raft ID and address are given.
+	// URL (such as "http://127.0.0.1:8001"), so that a follower can forward
+	// writes to the leader and name its admin endpoint; "" means unknown.
+	// Default nil: no forwarding, and only the raft ID and address are
+	// given.
 	AdminURL func(raft.ServerID) string
-	// ApplyTimeout bounds each proposal. Default (zero) 10s.
+	// ForwardClient sends forwarded writes to the leader. Default nil: a
+	// client of the handler's own, without keep-alives or a proxy. It never
+	// follows redirects, whatever the client given.
+	ForwardClient *http.Client
+	// ApplyTimeout bounds each proposal, and a forwarded write's wait for
+	// the leader's answer. Default (zero) 10s.
 	ApplyTimeout time.Duration
 	// MaxBodyBytes limits request bodies. Default (zero) 1 MiB.
 	MaxBodyBytes int64
@@ -176,9 +198,10 @@ const (
 
 // handler serves the endpoints; see the package documentation.
 type handler struct {
-	opts  Options
-	token [sha256.Size]byte
-	log   *zap.Logger
+	opts   Options
+	token  [sha256.Size]byte
+	log    *zap.Logger
+	client *http.Client // forwards writes to the leader
 }
 
 // New returns the admin handler, or an error if a required option is
@@ -204,9 +227,10 @@ func New(opts Options) (http.Handler, error) {
 		opts.Logger = zap.NewNop()
 	}
 	h := &handler{
-		opts:  opts,
-		token: sha256.Sum256([]byte(opts.Token)),
-		log:   opts.Logger.Named("admin"),
+		opts:   opts,
+		token:  sha256.Sum256([]byte(opts.Token)),
+		log:    opts.Logger.Named("admin"),
+		client: newForwardClient(opts.ForwardClient),
 	}
 
 	mux := http.NewServeMux()
@@ -214,18 +238,18 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /plan", h.getPlan)
 	mux.HandleFunc("GET /status", h.getStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
-	// Replicated state: only the leader proposes these.
-	mux.Handle("POST /nodes", h.write(h.postNode))
-	mux.Handle("POST /nodes/{id}/drain", h.write(h.setState(placement.NodeDraining)))
-	mux.Handle("POST /nodes/{id}/down", h.write(h.setState(placement.NodeDown)))
-	mux.Handle("POST /nodes/{id}/lost", h.write(h.setState(placement.NodeLost)))
-	mux.Handle("POST /nodes/{id}/up", h.write(h.setState(placement.NodeUp)))
-	mux.Handle("DELETE /nodes/{id}", h.write(h.deleteNode))
-	mux.Handle("POST /cluster/version", h.write(h.postClusterVersion))
-	mux.Handle("POST /shards", h.write(h.postShards))
-	mux.Handle("POST /raft/join", h.write(h.postJoin))
-	mux.Handle("DELETE /raft/servers/{id}", h.write(h.deleteRaftServer))
-	// Soft, per-server state: applied where received.
+	// Replicated state: a follower forwards these to the leader.
+	mux.Handle("POST /nodes", h.replicated(h.postNode))
+	mux.Handle("POST /nodes/{id}/drain", h.replicated(h.setState(placement.NodeDraining)))
+	mux.Handle("POST /nodes/{id}/down", h.replicated(h.setState(placement.NodeDown)))
+	mux.Handle("POST /nodes/{id}/lost", h.replicated(h.setState(placement.NodeLost)))
+	mux.Handle("POST /nodes/{id}/up", h.replicated(h.setState(placement.NodeUp)))
+	mux.Handle("DELETE /nodes/{id}", h.replicated(h.deleteNode))
+	mux.Handle("POST /cluster/version", h.replicated(h.postClusterVersion))
+	mux.Handle("POST /shards", h.replicated(h.postShards))
+	mux.Handle("POST /raft/join", h.replicated(h.postJoin))
+	mux.Handle("DELETE /raft/servers/{id}", h.replicated(h.deleteRaftServer))
+	// Soft, per-server state: applied where received, never forwarded.
 	mux.Handle("POST /stats", h.write(h.postStats))
 	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
 	mux.Handle("POST /pause", h.write(h.postPause))

@@ -64,7 +64,7 @@ func inDoubt(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
-// readBody reads the request body, which write bounds to
+// readBody reads the request body, which write and replicated bound to
 // Options.MaxBodyBytes, and answers 413 or 400 itself if it cannot.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	data, err := io.ReadAll(r.Body)
@@ -130,7 +130,8 @@ func reason(err error) string {
 }
 
 // propose applies cmds as one raft entry on the leader and returns the
-// per-command results. If it returns ok false it has answered the client.
+// per-command results. If it returns ok false it has answered the client:
+// a follower forwards the request to the leader or names it (notLeader).
 func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placement.Command) (results []error, ok bool) {
 	if leader, _ := h.opts.Node.Leader(); !leader {
 		h.notLeader(w, r)
@@ -145,7 +146,7 @@ func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placem
 		outcomeUnknown(w, shortCause(err))
 		return nil, false
 	case errors.Is(err, placement.ErrNotLeader):
-		h.notLeader(w, r) // refused before the log
+		h.notLeader(w, r) // refused before the log: forwarding cannot apply it twice
 		return nil, false
 	default:
 		h.log.Warn("proposal failed", zap.Error(err))
@@ -173,8 +174,10 @@ func shortCause(err error) string {
 	return "the request was cancelled"
 }
 
-// notLeader answers a write that only the leader can take: 421 naming the
-// leader, or 503 while no leader is known.
+// notLeader answers a write that only the leader can take. A write of
+// replicated state that was not itself forwarded goes to the leader's admin
+// endpoint (forward); otherwise the answer is 421 naming the leader, or 503
+// while no leader is known.
 func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 	addr, id := h.opts.Raft.LeaderWithID()
 	if id == "" || id == h.opts.ID {
@@ -187,6 +190,10 @@ func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 	body := errorBody{Error: "not the leader", LeaderID: string(id), LeaderAddr: string(addr)}
 	if h.opts.AdminURL != nil {
 		body.LeaderAdmin = h.opts.AdminURL(id)
+	}
+	if data, ok := bufferedBody(r); ok && body.LeaderAdmin != "" && r.Header.Get(ForwardedHeader) == "" {
+		h.forward(w, r, id, body.LeaderAdmin, data)
+		return
 	}
 	w.Header().Set("X-Placement-Leader-Id", body.LeaderID)
 	if body.LeaderAdmin != "" {

@@ -277,7 +277,7 @@ func method(m string) string {
 	return m
 }
 
-func TestFollowerAnswersWithTheLeader(t *testing.T) {
+func TestForwardedWriteAtAFollowerGets421(t *testing.T) {
 	e := newEnv(t, func(o *admin.Options) {
 		o.AdminURL = func(id raft.ServerID) string { return "http://admin-of-" + string(id) }
 	})
@@ -291,6 +291,7 @@ func TestFollowerAnswersWithTheLeader(t *testing.T) {
 			before, entries := e.snapshot(t), len(e.node.Entries())
 			req := httptest.NewRequest(method(w.method), w.path, strings.NewReader(w.body))
 			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set(admin.ForwardedHeader, "s3")
 			rec := httptest.NewRecorder()
 			e.h.ServeHTTP(rec, req)
 			var got struct {

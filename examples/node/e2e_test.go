@@ -196,7 +196,8 @@ func TestJoinThroughAFollowerAndReplicate(t *testing.T) {
 		if i == 0 {
 			return []string{"-bootstrap"}
 		}
-		// n3 asks n2, a follower once it has joined: it must follow the 421.
+		// n3 asks n2, a follower once it has joined, which forwards the
+		// join to the leader.
 		return []string{"-join", c.procs[i-1].url}
 	})
 	c.start(0)
@@ -213,7 +214,23 @@ func TestJoinThroughAFollowerAndReplicate(t *testing.T) {
 		_, err := getJSON(c.procs[0].url+"/status", &st)
 		return err == nil && st.Raft["num_peers"] == "2", fmt.Sprintf("%v %v", st.Raft["latest_configuration"], err)
 	})
-	c.write(2, "/nodes", `{"id": 1}`, http.StatusCreated) // through n3, a follower
+	// A write to a follower is forwarded to the leader: the answer is the
+	// leader's 201, not a 421 to follow.
+	leader := c.waitLeader()
+	follower := (leader + 1) % len(c.procs)
+	req, err := http.NewRequest(http.MethodPost, c.procs[follower].url+"/nodes", strings.NewReader(`{"id": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if by := resp.Header.Get("X-Placement-Forwarded-To"); resp.StatusCode != http.StatusCreated || by != c.procs[leader].id {
+		t.Errorf("POST /nodes to %s: %s, forwarded to %q; want 201 from %s", c.procs[follower].id, resp.Status, by, c.procs[leader].id)
+	}
 	m := c.waitIdentical(0)
 	if len(m.Nodes) != 1 || m.Nodes[0].ID != 1 {
 		t.Errorf("nodes %+v", m.Nodes)

@@ -71,7 +71,7 @@
 //     tick, the moves in flight into and out of every node are at most
 //     MaxInflightPerNode and their bytes at most MaxInflightBytesPerNode
 //     (or a single move), the windows were reached, every move completed,
-//     and the byte spread ends within the trigger. Its chart, windows.svg,
+//     and the byte spread ends within the stop band. Its chart, windows.svg,
 //     shows the moves and bytes in flight into node 9 each tick against
 //     the windows, and node 9's bytes; its count chart is windows-counts.svg.
 //

@@ -17,30 +17,41 @@ import (
 	"github.com/ukehi/placement"
 )
 
-// maxEcho bounds how many bytes of a client's input an error message
-// repeats; longer input is cut and marked with an ellipsis.
+// maxEcho bounds how much of a client's input an error message repeats:
+// at most maxEcho bytes of it, and at most maxEcho bytes between the quotes
+// once escaped (a binary key escapes to four bytes a byte). Longer input is
+// cut and marked with an ellipsis.
 const maxEcho = 64
 
-// echo returns s quoted for an error message, cut to maxEcho bytes (at a
-// rune boundary) and followed by "…" when longer.
+// echo returns s quoted for an error message, cut as maxEcho says (at a
+// rune boundary if s is UTF-8) and followed by "…" when cut.
 func echo(s string) string {
-	if len(s) <= maxEcho {
-		return strconv.Quote(s)
-	}
-	cut := maxEcho
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "…"
+	valid := utf8.ValidString(s)
+	return cutQuoted(len(s), func(n int) (string, bool) {
+		return strconv.Quote(s[:n]), n == len(s) || !valid || utf8.RuneStart(s[n])
+	})
 }
 
-// echoKey returns key quoted as placement.QuoteKey does, cut to maxEcho
-// bytes and followed by "…" when longer.
+// echoKey returns key quoted as placement.QuoteKey does, cut as maxEcho
+// says and followed by "…" when cut.
 func echoKey(key []byte) string {
-	if len(key) <= maxEcho {
-		return placement.QuoteKey(key)
+	return cutQuoted(len(key), func(n int) (string, bool) { return placement.QuoteKey(key[:n]), true })
+}
+
+// cutQuoted returns the quoted form of the longest prefix, of at most
+// maxEcho of the n input bytes, whose quoted form has at most maxEcho
+// bytes between its quotes; quote says whether a prefix length is a place
+// to cut.
+func cutQuoted(n int, quote func(int) (string, bool)) string {
+	for k := min(n, maxEcho); ; k-- {
+		q, ok := quote(k)
+		if k == 0 || ok && len(q) <= maxEcho+2 {
+			if k < n {
+				q += "…"
+			}
+			return q
+		}
 	}
-	return placement.QuoteKey(key[:maxEcho]) + "…"
 }
 
 // echoRange returns r as KeyRange.String does, each key cut as echoKey

@@ -158,3 +158,15 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestBinaryKeysEchoShort(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	key := base64.StdEncoding.EncodeToString(make([]byte, 4096)) // 4096 zero bytes: \x00 each
+	var got struct{ Error string }
+	decode(t, e.post("/shards", `{"shards": [{"start": "`+key+`", "node": 9}]}`), http.StatusNotFound, &got)
+	want := `shards[0]: create-shard 0 ["` + strings.Repeat(`\x00`, 16) + `"…, +inf) on node 9: unknown node`
+	if got.Error != want {
+		t.Errorf("error\n%s\nwant\n%s", got.Error, want)
+	}
+}

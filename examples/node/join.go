@@ -19,10 +19,11 @@ type joinAnswer struct {
 	LeaderAdmin string `json:"leader_admin"`
 }
 
-// join asks the node at cfg.join to add this server as a voter. It follows a
-// follower's 421 to the leader's admin URL, and retries while there is no
-// leader (503) or the node cannot be reached, until ctx ends. Any other
-// answer is final.
+// join asks the node at cfg.join to add this server as a voter. A follower
+// forwards the request to the leader; one that cannot (it has no admin URL
+// for the leader) answers 421, which join follows to the leader's admin URL
+// if the answer names it. It retries while there is no leader (503) or the
+// node cannot be reached, until ctx ends. Any other answer is final.
 func join(ctx context.Context, log *zap.Logger, cfg config) error {
 	body, err := json.Marshal(map[string]string{"id": string(cfg.id), "addr": cfg.raftAddr})
 	if err != nil {

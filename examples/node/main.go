@@ -8,10 +8,12 @@
 //	     -peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003
 //	node -id n4 -raft-addr 127.0.0.1:7004 -data-dir /tmp/n4 -join http://127.0.0.1:8001
 //
-// The admin token comes from -token or $PLACEMENT_TOKEN and is required. The
-// admin listener stays on loopback unless -admin-public is given; the line
-// "admin listening on http://HOST:PORT" on standard output gives its
-// address. Logs, raft's included, go to standard error through zap.
+// The admin token comes from -token or $PLACEMENT_TOKEN and is required, at
+// least 16 bytes long. The admin listener stays on loopback unless
+// -admin-public is given; the line "admin listening on http://HOST:PORT" on
+// standard output gives its address. Any server takes admin writes: a
+// follower forwards them to the leader's admin URL from -admin-peers. Logs,
+// raft's included, go to standard error through zap.
 //
 // Restarting with the same -data-dir brings the map back: raft restores the
 // latest snapshot and replays the log after it into the FSM. -bootstrap and

@@ -126,6 +126,10 @@ func (s *server) onApply(index uint64, cmd placement.Command) {
 	}
 }
 
+// maxHeaderBytes bounds a request's header on the admin listener; a longer
+// one gets 431, in JSON like every admin error (admin.Listener).
+const maxHeaderBytes = 16 << 10
+
 // serveAdmin binds the admin listener, prints its URL for scripts and tests
 // to read, and serves on a goroutine that reports its exit on serveErr.
 func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
@@ -156,13 +160,17 @@ func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
 	}
 	s.http = &http.Server{
 		Handler:           h,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
-	go func() { s.serveErr <- s.http.Serve(ln) }()
+	// admin.Listener makes the errors net/http answers before the handler
+	// (431 for a header over MaxHeaderBytes, 400 for a malformed request)
+	// JSON too.
+	go func() { s.serveErr <- s.http.Serve(admin.Listener(ln)) }()
 	fmt.Printf("admin listening on %s\n", s.adminURL)
 	return nil
 }

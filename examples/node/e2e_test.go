@@ -137,8 +137,9 @@ func TestThreeNodesBalanceSurviveLeaderKillAndAgree(t *testing.T) {
 	t.Logf("%v: all stopped with exit 0", time.Since(began).Round(time.Millisecond))
 }
 
-// writeEndpoints are valid requests to every write endpoint.
-var writeEndpoints = []struct{ path, body string }{
+// writeEndpoints are valid requests to every write endpoint; the method is
+// POST unless given.
+var writeEndpoints = []struct{ method, path, body string }{
 	{path: "/nodes", body: `{"id": 7}`},
 	{path: "/nodes/1/drain"},
 	{path: "/nodes/1/down"},
@@ -148,6 +149,8 @@ var writeEndpoints = []struct{ path, body string }{
 	{path: "/pause"},
 	{path: "/resume"},
 	{path: "/raft/join", body: `{"id": "n9", "addr": "127.0.0.1:9"}`},
+	{method: http.MethodDelete, path: "/nodes/1"},
+	{method: http.MethodDelete, path: "/raft/servers/n1"},
 }
 
 func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
@@ -164,9 +167,13 @@ func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
 	}
 	for _, w := range writeEndpoints {
 		for _, token := range []string{"", "wrong-" + testToken} {
-			code, body, err := call(http.MethodPost, url+w.path, token, w.body)
+			method := w.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			code, body, err := call(method, url+w.path, token, w.body)
 			if err != nil || code != http.StatusUnauthorized {
-				t.Errorf("POST %s with token %q: %d %s %v, want 401", w.path, token, code, body, err)
+				t.Errorf("%s %s with token %q: %d %s %v, want 401", method, w.path, token, code, body, err)
 			}
 		}
 	}

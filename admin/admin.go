@@ -78,11 +78,11 @@
 // keeps the token from being re-sent by clients to wherever a Location
 // points, and works with curl as it is.
 //
-// Without forwarding (no leader known, or no admin URL for it) the answer
-// is as before: 421 Misdirected Request with the leader's raft ID and
-// address (and admin URL, if known) in the JSON body and in the
-// X-Placement-Leader-Id and X-Placement-Leader-Admin headers; with no known
-// leader (an election) 503 with Retry-After.
+// Without forwarding (no admin URL for the leader, or a write that was
+// forwarded already) the answer is 421 Misdirected Request with the
+// leader's raft ID and address (and admin URL, if known) in the JSON body
+// and in the X-Placement-Leader-Id and X-Placement-Leader-Admin headers;
+// with no known leader (an election) it is 503 with Retry-After.
 //
 // Stats (of shards and of nodes) and pause are soft, per-server state and are
 // never proposed nor forwarded: they apply to the server that receives them.

@@ -166,6 +166,16 @@ func (s *Scheduler) Paused() bool {
 	return s.paused.Load() || s.reg.View().Pause().Paused
 }
 
+// Settings returns the Policy and MaxActionsPerTick this server would plan
+// with now, and whether they are the replicated ones (SetPolicy) rather
+// than its own Config's.
+func (s *Scheduler) Settings() (p Policy, maxActionsPerTick int, replicated bool) {
+	v := s.reg.View()
+	_, replicated = v.Policy()
+	p, maxActionsPerTick = s.settings(v)
+	return p, maxActionsPerTick, replicated
+}
+
 // settings returns the Policy and MaxActionsPerTick to plan with: the
 // replicated ones (SetPolicy) when the log holds them, else the Config's.
 func (s *Scheduler) settings(v View) (Policy, int) {

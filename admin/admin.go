@@ -12,6 +12,8 @@
 //	                         bytes and load, min moves and bytes, skip reasons
 //	GET  /status             raft role, term, leader, format versions
 //	                         (the cluster's and this build's newest), raft's stats
+//	GET  /policy             the Policy and max_actions_per_tick planned with,
+//	                         and whether they are replicated (PUT /policy)
 //	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)
 //
 // Writes need "Authorization: Bearer <token>" and answer 401 without it:
@@ -28,7 +30,10 @@
 //	POST   /shards             {"shards": [{"start", "end", "node", "id"}]}
 //	POST   /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
 //	POST   /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
-//	POST   /pause, /resume     (no body)                 this server's scheduler
+//	POST   /pause              (no body), or {"ttl": "10m"}  pause the cluster's scheduling
+//	POST   /resume             (no body)                 end the pause
+//	PUT    /policy             {"policy": {...}, "max_actions_per_tick": 5}
+//	                                                     every field, as GET /policy answers
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
 //	DELETE /raft/servers/{id}  (no body)                 remove a raft server (409 for the
 //	                                                     last voter)
@@ -60,8 +65,8 @@
 //
 // # Where writes go
 //
-// Nodes, shards, the format version and raft membership are replicated
-// state: those writes are proposed through raft, and only the leader
+// Nodes, shards, the format version, the pause, the policy and raft
+// membership are replicated state: those writes are proposed through raft, and only the leader
 // proposes. A follower forwards such a write to the leader's admin endpoint
 // (Options.AdminURL names it): the same method, path, body and
 // Authorization header, marked with the X-Placement-Forwarded-By header,
@@ -84,12 +89,16 @@
 // and in the X-Placement-Leader-Id and X-Placement-Leader-Admin headers;
 // with no known leader (an election) it is 503 with Retry-After.
 //
-// Stats (of shards and of nodes) and pause are soft, per-server state and are
-// never proposed nor forwarded: they apply to the server that receives them.
-// The planner runs on the leader, so the leader must have the stats; and
-// since any server may become leader, a host reports stats to every server
-// (in a database, each server's storage engine reports its own). Likewise
-// pause every server to pause the cluster across a change of leader.
+// Stats (of shards and of nodes) are soft, per-server state and are never
+// proposed nor forwarded: they apply to the server that receives them. The
+// planner runs on the leader, so the leader must have the stats; and since
+// any server may become leader, a host reports stats to every server (in a
+// database, each server's storage engine reports its own).
+//
+// The pause and the policy are in the log (format version 3): a pause holds
+// through a change of leader until POST /resume or until its ttl ends, when
+// the leader then in charge ends it; every leader plans with the policy of
+// the last PUT /policy (or, before any, with its own configuration).
 //
 // # Errors
 //
@@ -252,8 +261,10 @@ func New(opts Options) (http.Handler, error) {
 	// Soft, per-server state: applied where received, never forwarded.
 	mux.Handle("POST /stats", h.write(h.postStats))
 	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
-	mux.Handle("POST /pause", h.write(h.postPause))
-	mux.Handle("POST /resume", h.write(h.postResume))
+	mux.Handle("POST /pause", h.replicated(h.postPause))
+	mux.Handle("POST /resume", h.replicated(h.postResume))
+	mux.HandleFunc("GET /policy", h.getPolicy)
+	mux.Handle("PUT /policy", h.replicated(h.putPolicy))
 	return jsonErrors{mux}, nil
 }
 

@@ -51,7 +51,7 @@ func TestWritesWithTheTokenSucceed(t *testing.T) {
 			if w.path != "/shards" {
 				e.apply(t, placement.CreateShard{Range: placement.KeyRange{}, Node: 1})
 			}
-			if w.path == "/nodes/1/lost" {
+			if needsV3(w.path) {
 				e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
 			}
 			body := strings.ReplaceAll(w.body, joinAddr, raftListener(t))

@@ -31,6 +31,9 @@ type shardBody struct {
 	Range string           `json:"range"`
 	Node  placement.NodeID `json:"node"`
 	Epoch uint64           `json:"epoch"`
+	// MovingTo is the node a move in flight takes the shard to; omitted
+	// when the shard is not moving.
+	MovingTo placement.NodeID `json:"moving_to,omitempty"`
 }
 
 func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
@@ -49,6 +52,7 @@ func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
 		}
 		body.Shards = append(body.Shards, shardBody{
 			ID: s.ID, Start: start, End: s.Range.End, Range: s.Range.String(), Node: s.Node, Epoch: s.Epoch,
+			MovingTo: s.MovingTo,
 		})
 	}
 	writeJSON(w, http.StatusOK, body)

@@ -97,22 +97,3 @@ func (h *handler) postNodeStats(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, req)
 }
-
-// pausedBody answers POST /pause and /resume.
-type pausedBody struct {
-	Paused bool `json:"paused"`
-}
-
-// postPause pauses this server's scheduler only.
-func (h *handler) postPause(w http.ResponseWriter, _ *http.Request) {
-	h.opts.Scheduler.PauseLocal()
-	h.log.Info("scheduler paused")
-	writeJSON(w, http.StatusOK, pausedBody{Paused: true})
-}
-
-// postResume resumes this server's scheduler only.
-func (h *handler) postResume(w http.ResponseWriter, _ *http.Request) {
-	h.opts.Scheduler.ResumeLocal()
-	h.log.Info("scheduler resumed")
-	writeJSON(w, http.StatusOK, pausedBody{Paused: false})
-}

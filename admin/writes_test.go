@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -232,14 +233,68 @@ func TestPostClusterVersion(t *testing.T) {
 
 func TestPauseAndResume(t *testing.T) {
 	e := newEnv(t)
-	var got struct{ Paused bool }
+	requireRejected(t, e, []badRequest{
+		{name: "before format 3", path: "/pause", status: http.StatusConflict, want: "format version not enabled"},
+	})
+	e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
+	var got struct {
+		Paused bool
+		Until  string
+	}
 	decode(t, e.post("/pause", ""), http.StatusOK, &got)
-	if !got.Paused || !e.sched.Paused() {
-		t.Error("pause did not pause")
+	if !got.Paused || got.Until != "" || !e.sched.Paused() || !e.reg.View().Pause().Paused {
+		t.Errorf("pause did not pause: %+v", got)
 	}
 	decode(t, e.post("/resume", ""), http.StatusOK, &got)
 	if got.Paused || e.sched.Paused() {
 		t.Error("resume did not resume")
+	}
+	before := time.Now()
+	decode(t, e.post("/pause", `{"ttl": "90s"}`), http.StatusOK, &got)
+	until := e.reg.View().Pause().Until
+	if !got.Paused || got.Until == "" || until.Before(before.Add(90*time.Second)) || until.After(time.Now().Add(90*time.Second)) {
+		t.Errorf("pause with a TTL: %+v, until %v", got, until)
+	}
+	requireRejected(t, e, []badRequest{
+		{name: "bad ttl", path: "/pause", body: `{"ttl": "soon"}`, status: http.StatusBadRequest, want: "positive duration"},
+		{name: "negative ttl", path: "/pause", body: `{"ttl": "-1m"}`, status: http.StatusBadRequest, want: "positive duration"},
+		{name: "ttl of the wrong case", path: "/pause", body: `{"TTL": "1m"}`, status: http.StatusBadRequest, want: "TTL"},
+	})
+}
+
+func TestPolicy(t *testing.T) {
+	e := newEnv(t)
+	var got struct {
+		Policy            placement.Policy `json:"policy"`
+		MaxActionsPerTick int              `json:"max_actions_per_tick"`
+		Replicated        bool             `json:"replicated"`
+	}
+	decode(t, e.do(http.MethodGet, "/policy", "", ""), http.StatusOK, &got)
+	if got.Replicated || got.MaxActionsPerTick != placement.DefaultConfig().MaxActionsPerTick || got.Policy != placement.DefaultPolicy() {
+		t.Errorf("GET /policy before any PUT: %+v", got)
+	}
+	e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
+	p := placement.DefaultPolicy()
+	p.StopBand = 0.01
+	body, _ := json.Marshal(map[string]any{"policy": p, "max_actions_per_tick": 2})
+	decode(t, e.do(http.MethodPut, "/policy", string(body), "Bearer "+token), http.StatusOK, &got)
+	if !got.Replicated || got.MaxActionsPerTick != 2 || got.Policy != p {
+		t.Errorf("PUT /policy answered %+v", got)
+	}
+	if rp, ok := e.reg.View().Policy(); !ok || rp.Policy != p || rp.MaxActionsPerTick != 2 {
+		t.Errorf("replicated policy %+v, %v", rp, ok)
+	}
+	for name, bad := range map[string]string{
+		"missing field":  strings.Replace(string(body), `"stop_band":0.01,`, ``, 1),
+		"invalid policy": strings.Replace(string(body), `"stop_band":0.01`, `"stop_band":0.9`, 1),
+		"zero actions":   strings.Replace(string(body), `"max_actions_per_tick":2`, `"max_actions_per_tick":0`, 1),
+		"wrong case":     strings.Replace(string(body), `"policy"`, `"Policy"`, 1),
+		"extra key":      strings.Replace(string(body), `{"max`, `{"x":1,"max`, 1),
+	} {
+		rec := e.do(http.MethodPut, "/policy", bad, "Bearer "+token)
+		if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "Go ") || strings.Contains(rec.Body.String(), "uint64") {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
 	}
 }
 
@@ -257,17 +312,33 @@ var writes = []struct{ method, path, body string }{
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
 	{path: "/nodes/1/stats", body: `{"capacity": 1}`},
 	{path: "/pause"},
+	{path: "/pause", body: `{"ttl": "10m"}`},
 	{path: "/resume"},
+	{method: http.MethodPut, path: "/policy", body: policyJSON},
 	{path: "/raft/join", body: `{"id": "s4", "addr": "` + joinAddr + `"}`},
 	{method: http.MethodDelete, path: "/raft/servers/s3"},
 }
 
 const joinAddr = "127.0.0.1:7004"
 
+// policyJSON is a valid PUT /policy body: the default policy, 3 actions.
+var policyJSON = func() string {
+	p, err := json.Marshal(placement.DefaultPolicy())
+	if err != nil {
+		panic(err)
+	}
+	return `{"policy": ` + string(p) + `, "max_actions_per_tick": 3}`
+}()
+
+// needsV3 reports whether a write proposes a command of format version 3.
+func needsV3(path string) bool {
+	return path == "/nodes/1/lost" || path == "/pause" || path == "/resume" || path == "/policy"
+}
+
 // soft reports whether a write is of soft, per-server state: applied where
 // it is received, never forwarded.
 func soft(path string) bool {
-	return path == "/stats" || path == "/nodes/1/stats" || path == "/pause" || path == "/resume"
+	return path == "/stats" || path == "/nodes/1/stats"
 }
 
 func method(m string) string {
@@ -336,15 +407,12 @@ func TestNoLeaderKnown(t *testing.T) {
 	}
 }
 
-func TestStatsAndPauseWorkOnAFollower(t *testing.T) {
+func TestStatsWorkOnAFollower(t *testing.T) {
 	e := newEnv(t)
 	e.seedShards(t)
 	e.node.SetLeader(false)
 	if rec := e.post("/stats", `{"stats": [{"shard": 1, "keys": 1}]}`); rec.Code != http.StatusOK {
 		t.Errorf("stats on a follower: %d %s", rec.Code, rec.Body)
-	}
-	if rec := e.post("/pause", ""); rec.Code != http.StatusOK || !e.sched.Paused() {
-		t.Errorf("pause on a follower: %d", rec.Code)
 	}
 }
 

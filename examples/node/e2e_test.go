@@ -192,6 +192,13 @@ func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
 	if _, err := getJSON(url+"/plan", &struct{}{}); err != nil {
 		t.Error(err)
 	}
+	// The pause is replicated from format version 3, which the leader
+	// raises by itself (its only voter reads it).
+	c.waitFor("format version 3", func() (bool, string) {
+		var st status
+		_, err := getJSON(url+"/status", &st)
+		return err == nil && st.Format == placement.FormatVersion, fmt.Sprint(st.Format, err)
+	})
 	if code, body, err := call(http.MethodPost, url+"/pause", testToken, ""); err != nil || code != http.StatusOK {
 		t.Errorf("pause with the token: %d %s %v", code, body, err)
 	}

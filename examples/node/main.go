@@ -34,6 +34,7 @@ import (
 
 	"github.com/hashicorp/go-metrics"
 	metricsprom "github.com/hashicorp/go-metrics/prometheus"
+	"github.com/ukehi/placement/admin/promdefs"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -60,8 +61,11 @@ func run(cfg config) error {
 
 	// go-metrics' global sink is where the scheduler and raft send their
 	// metrics; the Prometheus sink registers with Prometheus' default
-	// registry, which the admin handler serves on /metrics.
-	sink, err := metricsprom.NewPrometheusSink()
+	// registry, which the admin handler serves on /metrics. The scheduler's
+	// metrics carry help text and units (promdefs).
+	opts := metricsprom.DefaultPrometheusOpts
+	opts.GaugeDefinitions, opts.SummaryDefinitions, opts.CounterDefinitions = promdefs.Definitions()
+	sink, err := metricsprom.NewPrometheusSinkFrom(opts)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ukehi/placement"
-	"github.com/ukehi/placement/promdefs"
+	"github.com/ukehi/placement/admin/promdefs"
 )
 
 // scrape returns the text exposition of reg.

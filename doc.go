@@ -244,6 +244,17 @@
 // A paused scheduler proposes nothing, aborts of timed-out moves included:
 // they wait for the pause to end.
 //
+// # Operator settings
+//
+// The pause and the planner's settings are in the log too (format version
+// 3), so every server plans alike and a change of leader keeps them.
+// [Scheduler.Pause] proposes a [SetPause], optionally with an expiry: the
+// leader whose clock passes it proposes the pause's end, so replicas never
+// disagree on whether the cluster is paused. [Scheduler.SetPolicy]
+// proposes a [SetPolicy]: from then on every leader plans with that Policy
+// and MaxActionsPerTick rather than its own Config's. PauseLocal is a
+// per-server override that is not replicated.
+//
 // # Upgrades
 //
 // Log entries are written at the lowest format version that carries their

@@ -167,8 +167,13 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 	switch c := cmd.(type) {
 	case AddNode:
 		s.addNode(c.Node)
+		s.nodes[s.nodeIndex(c.Node)].since = at
 	case SetNodeState:
-		s.nodes[s.nodeIndex(c.Node)].State = c.State
+		n := &s.nodes[s.nodeIndex(c.Node)]
+		if n.State != c.State {
+			n.since = at
+		}
+		n.State = c.State
 		if c.State != NodeUp {
 			s.abortInto(c.Node)
 		}

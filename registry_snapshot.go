@@ -19,7 +19,7 @@ import (
 //	"PLSN" 2 nextID flags format nodeCount (id state)* shardCount shard* crc32
 //	"PLSN" 3 chunk* end crc32
 //	         where the chunks' bytes, concatenated, are the body
-//	         nextID flags format nodeCount (id state)* shardCount shard*
+//	         nextID flags format nodeCount (id state since)* shardCount shard*
 //	         moveCount move* pause until policy?
 //	pause until = the last SetPause's wire fields (0 0 when none)
 //	policy?     = 0, or 1 and the last SetPolicy's wire fields
@@ -146,6 +146,9 @@ func writeBody(w io.Writer, s *state, version byte) error {
 	for _, n := range s.nodes {
 		buf = binary.AppendUvarint(buf, uint64(n.ID))
 		buf = binary.AppendUvarint(buf, uint64(n.State))
+		if version >= snapshotVersionMoves {
+			buf = binary.AppendUvarint(buf, uint64(max(n.since, 0)))
+		}
 	}
 	var err error
 	flush := func() bool {
@@ -385,16 +388,20 @@ func decodeState(d *decoder, version byte) *state {
 	for n := d.uvarint("node count"); n > 0 && d.err == nil; n-- {
 		start := d.off
 		id, state := NodeID(d.uvarint("node ID")), d.uvarint("node state")
+		var since uint64
+		if version >= snapshotVersionMoves {
+			since = d.uvarint("node state time")
+		}
 		// Validate the state before narrowing it: 257 is not "up".
 		node := Node{ID: id, State: NodeState(state)}
 		// A lost node needs format version 2, which a version-1 snapshot
 		// cannot have.
 		if d.err == nil && (id == 0 || state > uint64(NodeLost) || !node.State.Valid() ||
 			(node.State == NodeLost && s.formatVersion < versionFlags) ||
-			(len(s.nodes) > 0 && id <= s.nodes[len(s.nodes)-1].ID)) {
+			(len(s.nodes) > 0 && id <= s.nodes[len(s.nodes)-1].ID) || since > math.MaxInt64) {
 			d.fail(start, "bad node %d in state %d", id, state)
 		}
-		s.nodes = append(s.nodes, nodeRec{Node: node})
+		s.nodes = append(s.nodes, nodeRec{Node: node, since: int64(since)})
 	}
 	var recs []*shardRec
 	for n := d.uvarint("shard count"); n > 0 && d.err == nil; n-- {

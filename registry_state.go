@@ -55,6 +55,10 @@ type shardRec struct {
 // stats, maintained on every insert, remove and update.
 type nodeRec struct {
 	Node
+	// since is when the node took its state (its AddNode or last state
+	// change was appended to the log), in Unix nanoseconds; 0 if unknown.
+	// Replicated, and in snapshots from version 3.
+	since    int64
 	capacity uint64
 	usage    Usage
 	// hottest is the load of the node's hottest shard (0 if none has a

@@ -63,6 +63,8 @@ type Scheduler struct {
 	// entry applied without one), when this leader first saw them; reset
 	// in each term. Guarded by tickMu.
 	seen map[moveAttempt]time.Time
+	// downSeen is seen for down nodes whose state has no log time.
+	downSeen map[NodeID]time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -235,6 +237,9 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		return rep, err
 	}
 	if err := s.expire(ctx, &rep); err != nil {
+		return rep, err
+	}
+	if err := s.declareLost(ctx, &rep); err != nil {
 		return rep, err
 	}
 
@@ -414,7 +419,7 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		// A new term: a new planner, which takes its hysteresis from the
 		// log once the barrier has brought the map up to date.
 		coord := NewCoordinator(s.cfg.Policy)
-		s.seen = nil
+		s.seen, s.downSeen = nil, nil
 		s.coordMu.Lock()
 		s.coord = coord
 		s.coordMu.Unlock()
@@ -613,4 +618,60 @@ func (s *Scheduler) logApplied(rep TickReport) {
 		zap.Int("splits", splits), zap.Int("merges", merges), zap.Int("transfers", transfers),
 		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
 		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
+}
+
+// declareLost proposes SetNodeState to NodeLost for the nodes down longer
+// than Config.DownTimeout, before the tick plans (which then re-homes their
+// shards). Off when DownTimeout is 0, and before format version 2.
+func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
+	view := s.reg.View()
+	if s.cfg.DownTimeout <= 0 || view.FormatVersion() < versionFlags {
+		return nil
+	}
+	now := s.now()
+	seen := s.downSeen
+	s.downSeen = nil
+	var lost []Command
+	for _, n := range view.Nodes() {
+		if n.State != NodeDown {
+			continue
+		}
+		since, _ := view.NodeSince(n.ID)
+		if since.IsZero() {
+			first, ok := seen[n.ID]
+			if !ok {
+				first = now
+			}
+			if s.downSeen == nil {
+				s.downSeen = map[NodeID]time.Time{}
+			}
+			s.downSeen[n.ID] = first
+			since = first
+		}
+		if now.Sub(since) >= s.cfg.DownTimeout {
+			lost = append(lost, SetNodeState{Node: n.ID, State: NodeLost})
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(lost...))
+	if err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return fmt.Errorf("placement: declare %d nodes lost: %w", len(lost), err)
+	}
+	results, _ := resp.([]error)
+	for i, c := range lost {
+		if i < len(results) && results[i] == nil {
+			rep.Lost = append(rep.Lost, c.(SetNodeState).Node)
+		}
+	}
+	if len(rep.Lost) > 0 {
+		s.log.Info("nodes declared lost: down past DownTimeout; their shards are re-homed",
+			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", s.cfg.DownTimeout))
+	}
+	return nil
 }

@@ -88,3 +88,20 @@ func TestSetFormatVersionWrittenAtItsVersion(t *testing.T) {
 		require.Equal(t, []Command{SetFormatVersion{Version: v}}, cmds)
 	}
 }
+
+// When a node took its state is replicated state: in the snapshot.
+func TestNodeSinceInSnapshots(t *testing.T) {
+	g := NewShardRegistry()
+	at := time.Unix(1_800_000_000, 7)
+	require.NoError(t, g.ApplyAt(SetFormatVersion{Version: FormatVersion}, at))
+	require.NoError(t, g.ApplyAt(AddNode{Node: 1}, at))
+	require.NoError(t, g.ApplyAt(SetNodeState{Node: 1, State: NodeDown}, at.Add(time.Hour)))
+	require.NoError(t, g.ApplyAt(SetNodeState{Node: 1, State: NodeDown}, at.Add(2*time.Hour)), "no change: the time stays")
+	var buf bytes.Buffer
+	require.NoError(t, g.View().WriteSnapshot(&buf))
+	h := NewShardRegistry()
+	require.NoError(t, h.ReadSnapshot(&buf))
+	since, ok := h.View().NodeSince(1)
+	require.True(t, ok)
+	require.True(t, since.Equal(at.Add(time.Hour)), "since %v", since)
+}

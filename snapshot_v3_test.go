@@ -308,6 +308,9 @@ func snapV3Body(format uint64, moves [][3]uint64) []byte {
 	for id, st := range []NodeState{NodeUp, NodeUp, NodeDraining} {
 		b = binary.AppendUvarint(b, uint64(id+1))
 		b = binary.AppendUvarint(b, uint64(st))
+		if format >= versionMoves {
+			b = append(b, 0) // the state's time: unknown
+		}
 	}
 	b = binary.AppendUvarint(b, 2)
 	b = shardBytes(b, 1, []byte{}, key("m"), 1, 2)

@@ -45,6 +45,9 @@ type TickReport struct {
 	// Aborted are the moves the tick aborted, before planning, because they
 	// were in flight longer than Policy.MoveTimeout.
 	Aborted []AbortTransfer
+	// Lost are the nodes the tick declared lost, before planning, because
+	// they were down longer than Config.DownTimeout.
+	Lost []NodeID
 	// PauseExpired reports that the tick ended the replicated pause because
 	// its expiry had passed (it then planned as usual).
 	PauseExpired bool

@@ -1,0 +1,87 @@
+package placement_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/placementtest"
+)
+
+// downHarness is the skewed map with node 1 down since the clock's time
+// (with logTime the SetNodeState carries it, as raft's log would), and a
+// scheduler factory with DownTimeout 30 minutes.
+func downHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
+	t.Helper()
+	reg := skewed(t)
+	fsm := placement.NewFSM(reg)
+	apply := fsm.ApplyEntry
+	if logTime {
+		apply = func(index uint64, entry []byte) any { return fsm.ApplyEntryAt(index, clock.Now(), entry) }
+	}
+	fake := placementtest.NewFakeRaft(apply)
+	fake.SetLeader(true)
+	_, err := fake.Apply(context.Background(), placement.Encode(placement.SetNodeState{Node: 1, State: placement.NodeDown}))
+	require.NoError(t, err)
+	return reg, fake, func() *placement.Scheduler {
+		cfg := placement.DefaultConfig()
+		cfg.TickInterval = time.Hour
+		cfg.Clock = clock.Now
+		cfg.DownTimeout = 30 * time.Minute
+		cfg.InstantMoves = true
+		s, err := placement.New(fake, reg, cfg)
+		require.NoError(t, err)
+		return s
+	}
+}
+
+// A node down past DownTimeout is declared lost, timed from the log across
+// a change of leader, and its shards are then re-homed.
+func TestDownTimeoutDeclaresLost(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, newSched := downHarness(t, clock, true)
+	since, _ := reg.View().NodeSince(1)
+	require.True(t, since.Equal(clock.Now()))
+	s := newSched()
+	clock.Advance(29 * time.Minute)
+	rep := tick(t, s)
+	require.Empty(t, rep.Lost)
+	require.Empty(t, rep.Commands, "a down node's shards stay where they are")
+
+	fake.SetLeader(false)
+	fake.SetLeader(true)
+	clock.Advance(time.Minute)
+	rep = tick(t, newSched())
+	require.Equal(t, []placement.NodeID{1}, rep.Lost)
+	n, _ := reg.View().Node(1)
+	require.Equal(t, placement.NodeLost, n.State)
+	require.NotEmpty(t, rep.Commands, "the same tick re-homes the lost node's shards")
+	for _, c := range rep.Commands {
+		require.Equal(t, placement.NodeID(1), c.(placement.PlaceTransfer).From)
+	}
+}
+
+func TestDownTimeoutWithoutLogTimeAndOff(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	_, _, newSched := downHarness(t, clock, false)
+	s := newSched()
+	clock.Advance(time.Hour)
+	require.Empty(t, tick(t, s).Lost, "first seen now: no time in the log")
+	clock.Advance(30 * time.Minute)
+	require.Equal(t, []placement.NodeID{1}, tick(t, s).Lost)
+
+	// Off by default.
+	clock2 := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, _ := downHarness(t, clock2, true)
+	cfg := placement.DefaultConfig()
+	cfg.Clock = clock2.Now
+	off, err := placement.New(fake, reg, cfg)
+	require.NoError(t, err)
+	clock2.Advance(1000 * time.Hour)
+	require.Empty(t, tick(t, off).Lost)
+
+	cfg.DownTimeout = -time.Second
+	require.ErrorIs(t, cfg.Validate(), placement.ErrInvalidConfig)
+}

@@ -5,8 +5,13 @@ import "slices"
 // inflight projects the moves in flight as already made: each counts on its
 // target in the counts, bytes and load the planner balances, and fills the
 // two nodes' windows. A moving shard is in the plan already, so no phase
-// splits, merges or moves it again. It costs O(moves in flight).
+// splits, merges or moves it again. It costs O(moves in flight), plus
+// O(nodes) to set up the windows when they apply (see windows): at format
+// version 1 or 2, with nothing in flight, it costs nothing.
 func (pl *planner) inflight() {
+	if pl.s.moves.Len() == 0 && !pl.windows() {
+		return // no windows: the per-node figures stay nil
+	}
 	n := len(pl.s.nodes)
 	pl.flightIn, pl.flightOut = pl.sc.ints.take(n), pl.sc.ints.take(n)
 	floats := pl.sc.floats.take(2 * n)
@@ -40,8 +45,10 @@ func (pl *planner) project(r *shardRec, src, dst int) {
 	pl.counts[src]--
 	pl.counts[dst]++
 	b := pl.sizeOf(r)
-	pl.bytesOut[src] += b
-	pl.bytesIn[dst] += b
+	if pl.bytesOut != nil {
+		pl.bytesOut[src] += b
+		pl.bytesIn[dst] += b
+	}
 	if pl.bytes != nil {
 		pl.bytes[src] -= b
 		pl.bytes[dst] += b
@@ -60,7 +67,7 @@ func (pl *planner) outFull(i int) bool {
 	if pl.from[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	if pl.s.nodes[i].State == NodeLost {
+	if pl.s.nodes[i].State == NodeLost || !pl.windows() {
 		return false
 	}
 	return pl.windowFull(i, pl.flightOut[i]+pl.from[i], pl.bytesOut[i])
@@ -71,13 +78,13 @@ func (pl *planner) inFull(i int) bool {
 	if pl.in[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
+	if !pl.windows() {
+		return false
+	}
 	return pl.windowFull(i, pl.flightIn[i]+pl.in[i], pl.bytesIn[i])
 }
 
 func (pl *planner) windowFull(i, moves int, bytes float64) bool {
-	if !pl.windows() {
-		return false
-	}
 	w := pl.pol.MaxInflightBytesPerNode
 	if moves >= pl.pol.MaxInflightPerNode || (w > 0 && bytes >= float64(w)) {
 		pl.windowSkip(i)

@@ -260,10 +260,13 @@ func (c AbortTransfer) String() string {
 
 // SetPause pauses the leader's scheduler, on every server alike, until a
 // SetPause with Paused false, or until Until when it is not zero: the
-// leader that sees its clock pass Until proposes that SetPause itself
+// leader that sees its clock pass Until proposes the end itself
 // (Scheduler.Pause takes a TTL and fills Until in). Being in the log, a
-// pause survives a change of leader. Until must be zero when Paused is
-// false. It needs format version 3.
+// pause survives a change of leader. A SetPause with Paused false ends the
+// pause; with Until set too, it ends only the pause that expires at Until
+// (ErrStaleEpoch otherwise), which is how the leader ends an expired pause
+// without ever ending a newer one. Until must lie between 1970 and 2262
+// (ErrInvalidCommand). It needs format version 3.
 type SetPause struct {
 	Paused bool
 	Until  time.Time

@@ -167,11 +167,11 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 	switch c := cmd.(type) {
 	case AddNode:
 		s.addNode(c.Node)
-		s.nodes[s.nodeIndex(c.Node)].since = at
+		s.nodes[s.nodeIndex(c.Node)].since = s.stateTime(at)
 	case SetNodeState:
 		n := &s.nodes[s.nodeIndex(c.Node)]
 		if n.State != c.State {
-			n.since = at
+			n.since = s.stateTime(at)
 		}
 		n.State = c.State
 		if c.State != NodeUp {
@@ -191,7 +191,10 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 	case SetFormatVersion:
 		s.formatVersion = c.Version
 	case SetPause:
-		s.pause = pauseState{paused: c.Paused, until: unixNano(c.Until)}
+		s.pause = pauseState{}
+		if c.Paused {
+			s.pause = pauseState{paused: true, until: unixNano(c.Until)}
+		}
 	case SetPolicy:
 		s.policy = &c
 	case PlaceTransfer:
@@ -209,6 +212,16 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		s.moves.Delete(moveItem{id: c.Shard})
 		s.bump(rec)
 	}
+}
+
+// stateTime is the time a node state change records: at, from format
+// version 3 on, whose snapshots carry it; 0 before, so that a replica
+// restored from an older snapshot and one that replayed the log agree.
+func (s *state) stateTime(at int64) int64 {
+	if s.formatVersion < versionMoves {
+		return 0
+	}
+	return at
 }
 
 // complete makes node to the owner of rec, at the next epoch.

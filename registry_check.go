@@ -1,6 +1,10 @@
 package placement
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // check returns why cmd cannot apply to s, or nil. It never modifies s, so
 // a rejected command leaves the registry exactly as it was. For split,
@@ -30,10 +34,7 @@ func check(s *state, cmd Command) (*shardRec, error) {
 	case SetRebalancing:
 		return nil, needVersion(s, cmd, versionFlags)
 	case SetPause:
-		if !c.Paused && !c.Until.IsZero() {
-			return nil, fmt.Errorf("%v: an expiry without a pause: %w", c, ErrInvalidCommand)
-		}
-		return nil, needVersion(s, cmd, versionMoves)
+		return nil, checkPause(s, cmd, c)
 	case SetPolicy:
 		if err := c.Policy.Validate(); err != nil {
 			return nil, fmt.Errorf("set-policy: %w: %w", ErrInvalidCommand, err)
@@ -238,4 +239,22 @@ func checkTransfer(s *state, cmd Command, c PlaceTransfer) (*shardRec, error) {
 		return nil, err
 	}
 	return r, checkUp(s, cmd, c.To)
+}
+
+// checkPause checks a SetPause. An expiry must be a time a log entry can
+// hold (after 1970, before 2262); a SetPause that ends a pause with an
+// expiry (Paused false, Until set) is the leader ending a pause that
+// expired, and applies only while that same pause is in force, so it can
+// never end a newer one.
+func checkPause(s *state, cmd Command, c SetPause) error {
+	if err := needVersion(s, cmd, versionMoves); err != nil {
+		return err
+	}
+	if !c.Until.IsZero() && (unixNano(c.Until) == 0 || c.Until.After(time.Unix(0, math.MaxInt64))) {
+		return fmt.Errorf("%v: expiry out of range: %w", cmd, ErrInvalidCommand)
+	}
+	if !c.Paused && !c.Until.IsZero() && (!s.pause.paused || s.pause.until != unixNano(c.Until)) {
+		return fmt.Errorf("%v: the pause changed since it expired: %w", cmd, ErrStaleEpoch)
+	}
+	return nil
 }

@@ -352,10 +352,16 @@ func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, er
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
-	if _, err := s.raft.Apply(actx, Encode(SetPause{})); err != nil {
+	// Only this pause ends: a newer one committed meanwhile stays.
+	resp, err := s.raft.Apply(actx, Encode(SetPause{Until: p.Until}))
+	if err != nil {
 		s.needBarrier = true
 		s.lost(err)
 		return false, fmt.Errorf("placement: end the expired pause: %w", err)
+	}
+	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
+		s.log.Debug("expired pause not ended: it changed", zap.Error(results[0]))
+		return s.reg.View().Pause().Paused, nil
 	}
 	rep.PauseExpired = true
 	s.log.Info("pause expired; scheduling resumes", zap.Time("until", p.Until))

@@ -46,7 +46,8 @@ func TestSettingsCommandsRoundTripAndApply(t *testing.T) {
 	bad = settingsPolicy()
 	bad.MaxActionsPerTick = 0
 	require.ErrorIs(t, g.Apply(bad), ErrInvalidCommand)
-	require.ErrorIs(t, g.Apply(SetPause{Until: until}), ErrInvalidCommand)
+	require.ErrorIs(t, g.Apply(SetPause{Paused: true, Until: time.Unix(-5, 0)}), ErrInvalidCommand, "before 1970")
+	require.ErrorIs(t, g.Apply(SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}), ErrInvalidCommand, "past 2262")
 
 	// Settings are replicated state: in the snapshot, restored exactly.
 	var buf bytes.Buffer
@@ -104,4 +105,42 @@ func TestNodeSinceInSnapshots(t *testing.T) {
 	since, ok := h.View().NodeSince(1)
 	require.True(t, ok)
 	require.True(t, since.Equal(at.Add(time.Hour)), "since %v", since)
+}
+
+// Before format version 3 no state time is recorded: a replica restored
+// from a version 2 snapshot (which has none) and one that replayed the log
+// write the same snapshots once the version is raised.
+func TestNodeSinceOnlyFromVersion3(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	a := NewShardRegistry()
+	for _, c := range []Command{SetFormatVersion{Version: versionFlags}, AddNode{Node: 1}, AddNode{Node: 2}, SetNodeState{Node: 2, State: NodeDown}} {
+		require.NoError(t, a.ApplyAt(c, at))
+	}
+	var v2 bytes.Buffer
+	require.NoError(t, a.View().WriteSnapshot(&v2))
+	b := NewShardRegistry()
+	require.NoError(t, b.ReadSnapshot(&v2))
+	for _, g := range []*ShardRegistry{a, b} {
+		require.NoError(t, g.ApplyAt(SetFormatVersion{Version: versionMoves}, at))
+	}
+	require.Equal(t, snapshotBytes(t, a.View()), snapshotBytes(t, b.View()))
+	since, _ := a.View().NodeSince(2)
+	require.True(t, since.IsZero())
+}
+
+// The leader ends an expired pause only if it is still the pause in
+// force: a newer pause, committed in between, stays.
+func TestExpiryEndsOnlyItsOwnPause(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	first := time.Unix(1_800_000_000, 0)
+	mustApply(t, g, SetPause{Paused: true, Until: first})
+	mustApply(t, g, SetPause{Paused: true}) // the operator pauses anew
+	require.ErrorIs(t, g.Apply(SetPause{Until: first}), ErrStaleEpoch)
+	require.Equal(t, SetPause{Paused: true}, g.View().Pause())
+
+	mustApply(t, g, SetPause{Paused: true, Until: first})
+	mustApply(t, g, SetPause{Until: first}) // the expiry of the pause in force
+	require.Equal(t, SetPause{}, g.View().Pause())
+	require.ErrorIs(t, g.Apply(SetPause{Until: first}), ErrStaleEpoch, "nothing to end")
 }

@@ -301,5 +301,5 @@ func (c SetPause) String() string {
 
 // String formats the command for logs and tests.
 func (c SetPolicy) String() string {
-	return fmt.Sprintf("set-policy max-actions=%d %+v", c.MaxActionsPerTick, c.Policy)
+	return fmt.Sprintf("set-policy max-actions=%d", c.MaxActionsPerTick)
 }

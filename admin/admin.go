@@ -32,6 +32,8 @@
 //	POST   /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
 //	POST   /pause              (no body), or {"ttl": "10m"}  pause the cluster's scheduling
 //	POST   /resume             (no body)                 end the pause
+//	POST   /pause/local, /resume/local                  this server's scheduler only (not
+//	                                                     replicated; works before format 3)
 //	PUT    /policy             {"policy": {...}, "max_actions_per_tick": 5}
 //	                                                     every field, as GET /policy answers
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
@@ -263,6 +265,8 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
 	mux.Handle("POST /pause", h.replicated(h.postPause))
 	mux.Handle("POST /resume", h.replicated(h.postResume))
+	mux.Handle("POST /pause/local", h.write(h.postPauseLocal))
+	mux.Handle("POST /resume/local", h.write(h.postResumeLocal))
 	mux.HandleFunc("GET /policy", h.getPolicy)
 	mux.Handle("PUT /policy", h.replicated(h.putPolicy))
 	return jsonErrors{mux}, nil

@@ -117,6 +117,9 @@ type statusBody struct {
 	LeaderAddr  string `json:"leader_addr"`
 	LeaderAdmin string `json:"leader_admin,omitempty"`
 	Paused      bool   `json:"paused"`
+	// PauseUntil is when the replicated pause ends by itself (RFC 3339);
+	// omitted when there is none or it has no expiry.
+	PauseUntil string `json:"pause_until,omitempty"`
 	// FormatVersion is the log entry format the cluster has enabled, and
 	// FormatVersionMax the newest this server's build reads (what
 	// ClusterFormat asks for).
@@ -138,6 +141,7 @@ func (h *handler) getStatus(w http.ResponseWriter, _ *http.Request) {
 		Paused:     h.opts.Scheduler.Paused(),
 		Raft:       h.opts.Raft.Stats(),
 
+		PauseUntil:       pauseOf(h.opts.Registry.View().Pause()).Until,
 		FormatVersion:    h.opts.Registry.View().FormatVersion(),
 		FormatVersionMax: placement.FormatVersion,
 	}

@@ -1,10 +1,16 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ukehi/placement"
 )
@@ -39,12 +45,14 @@ func (h *handler) postPause(w http.ResponseWriter, r *http.Request) {
 		if !decodeBody(w, r, &req) {
 			return
 		}
-		d, err := time.ParseDuration(req.TTL)
-		if err != nil || d <= 0 {
-			writeError(w, http.StatusBadRequest, "ttl must be a positive duration such as \"10m\"")
-			return
+		if req.TTL != "" {
+			d, err := time.ParseDuration(req.TTL)
+			if err != nil || d <= 0 || d > maxPauseTTL {
+				writeError(w, http.StatusBadRequest, "ttl must be a positive duration such as \"10m\", at most 8760h")
+				return
+			}
+			ttl = d
 		}
-		ttl = d
 	}
 	cmd := placement.SetPause{Paused: true}
 	if ttl > 0 {
@@ -75,23 +83,30 @@ type policyBody struct {
 }
 
 // decodePolicyRequest decodes PUT /policy's body, {"policy": {...},
-// "max_actions_per_tick": n}, strictly: exactly those two keys, and the
-// policy in placement.Policy's JSON form with every field (its errors are
-// not echoed: they would name Go types).
+// "max_actions_per_tick": n}, strictly: those keys once each (GET /policy's
+// "replicated" may come along and is ignored, so its answer can be sent
+// back as it is), and the policy in placement.Policy's JSON form with every
+// field (its errors are not echoed: they would name Go types).
 func decodePolicyRequest(w http.ResponseWriter, r *http.Request) (placement.SetPolicy, bool) {
 	var c placement.SetPolicy
 	data, ok := readBody(w, r)
 	if !ok {
 		return c, false
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil || len(members) != 2 ||
-		members["policy"] == nil || members["max_actions_per_tick"] == nil {
+	members, err := objectMembers(data)
+	if err == nil {
+		for k := range members {
+			if k != "policy" && k != "max_actions_per_tick" && k != "replicated" {
+				err = errors.New("unknown key")
+			}
+		}
+	}
+	if err != nil || members["policy"] == nil || members["max_actions_per_tick"] == nil {
 		writeError(w, http.StatusBadRequest, `want {"policy": {...}, "max_actions_per_tick": n}, the form GET /policy answers`)
 		return c, false
 	}
 	if err := json.Unmarshal(members["policy"], &c.Policy); err != nil {
-		writeError(w, http.StatusBadRequest, "policy: every field of GET /policy's form is required, by its exact name, with a value of the same kind")
+		writeError(w, http.StatusBadRequest, "policy: every field of GET /policy's form is required, once, by its exact name, with a value of the same kind")
 		return c, false
 	}
 	n, err := strconv.ParseInt(string(members["max_actions_per_tick"]), 10, 32)
@@ -101,6 +116,64 @@ func decodePolicyRequest(w http.ResponseWriter, r *http.Request) (placement.SetP
 	}
 	c.MaxActionsPerTick = int(n)
 	return c, true
+}
+
+// objectMembers splits one JSON object into its members, refusing a key
+// that appears twice.
+func objectMembers(data []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		if _, dup := members[key]; dup {
+			return nil, errors.New("duplicate key")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		members[key] = raw
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data")
+	}
+	return members, nil
+}
+
+// policyField rewrites the Go field names in Policy.Validate's message
+// (Policy.StopBand) as the JSON names a client sent (stop_band).
+var policyField = regexp.MustCompile(`Policy\.([A-Za-z]+)`)
+
+func policyError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), placement.ErrInvalidConfig.Error()+": ")
+	return "invalid policy: " + policyField.ReplaceAllStringFunc(msg, func(m string) string {
+		return snakeCase(strings.TrimPrefix(m, "Policy."))
+	})
+}
+
+// snakeCase turns a Go field name into the JSON form's name.
+func snakeCase(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func (h *handler) getPolicy(w http.ResponseWriter, _ *http.Request) {
@@ -116,7 +189,7 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := cmd.Policy.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, policyError(err))
 		return
 	}
 	if !h.proposeOne(w, r, cmd) {
@@ -124,4 +197,23 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 	}
 	p, n, replicated := h.opts.Scheduler.Settings()
 	writeJSON(w, http.StatusOK, policyBody{Policy: p, MaxActionsPerTick: n, Replicated: replicated})
+}
+
+// maxPauseTTL bounds a pause's ttl: a year.
+const maxPauseTTL = 365 * 24 * time.Hour
+
+// postPauseLocal pauses this server's scheduler only (PauseLocal): soft
+// state, never forwarded, and not replicated, so it also works before the
+// cluster is at format version 3 (during a rolling upgrade).
+func (h *handler) postPauseLocal(w http.ResponseWriter, _ *http.Request) {
+	h.opts.Scheduler.PauseLocal()
+	h.log.Info("this server's scheduler paused")
+	writeJSON(w, http.StatusOK, pauseBody{Paused: true})
+}
+
+// postResumeLocal undoes postPauseLocal.
+func (h *handler) postResumeLocal(w http.ResponseWriter, _ *http.Request) {
+	h.opts.Scheduler.ResumeLocal()
+	h.log.Info("this server's scheduler resumed")
+	writeJSON(w, http.StatusOK, pauseBody{Paused: h.opts.Scheduler.Paused()})
 }

@@ -255,7 +255,13 @@ func TestPauseAndResume(t *testing.T) {
 	if !got.Paused || got.Until == "" || until.Before(before.Add(90*time.Second)) || until.After(time.Now().Add(90*time.Second)) {
 		t.Errorf("pause with a TTL: %+v, until %v", got, until)
 	}
+	got.Paused, got.Until = false, ""
+	decode(t, e.post("/pause", `{}`), http.StatusOK, &got)
+	if !got.Paused || got.Until != "" || !e.reg.View().Pause().Until.IsZero() {
+		t.Errorf("pause with {}: %+v, want no expiry", got)
+	}
 	requireRejected(t, e, []badRequest{
+		{name: "ttl past the range", path: "/pause", body: `{"ttl": "2562047h"}`, status: http.StatusBadRequest, want: "at most"},
 		{name: "bad ttl", path: "/pause", body: `{"ttl": "soon"}`, status: http.StatusBadRequest, want: "positive duration"},
 		{name: "negative ttl", path: "/pause", body: `{"ttl": "-1m"}`, status: http.StatusBadRequest, want: "positive duration"},
 		{name: "ttl of the wrong case", path: "/pause", body: `{"TTL": "1m"}`, status: http.StatusBadRequest, want: "TTL"},
@@ -290,11 +296,35 @@ func TestPolicy(t *testing.T) {
 		"zero actions":   strings.Replace(string(body), `"max_actions_per_tick":2`, `"max_actions_per_tick":0`, 1),
 		"wrong case":     strings.Replace(string(body), `"policy"`, `"Policy"`, 1),
 		"extra key":      strings.Replace(string(body), `{"max`, `{"x":1,"max`, 1),
+		"duplicate key":  strings.Replace(string(body), `{"max`, `{"policy":{},"max`, 1),
 	} {
 		rec := e.do(http.MethodPut, "/policy", bad, "Bearer "+token)
-		if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "Go ") || strings.Contains(rec.Body.String(), "uint64") {
-			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		msg := rec.Body.String()
+		// No Go identifiers: the policy's fields by their JSON names.
+		if rec.Code != http.StatusBadRequest || strings.Contains(msg, "StopBand") || strings.Contains(msg, "Policy.") ||
+			strings.Contains(msg, "uint64") || len(msg) > 300 {
+			t.Errorf("%s: %d %s", name, rec.Code, msg)
 		}
+		if name == "invalid policy" && !strings.Contains(msg, "stop_band") {
+			t.Errorf("invalid policy: %s, want the field named stop_band", msg)
+		}
+	}
+
+	// GET /policy's answer goes back as it is.
+	rec := e.do(http.MethodGet, "/policy", "", "")
+	decode(t, e.do(http.MethodPut, "/policy", rec.Body.String(), "Bearer "+token), http.StatusOK, &got)
+}
+
+func TestLocalPause(t *testing.T) {
+	e := newEnv(t) // format version 1: the replicated pause is refused
+	var got struct{ Paused bool }
+	decode(t, e.post("/pause/local", ""), http.StatusOK, &got)
+	if !got.Paused || !e.sched.Paused() || e.reg.View().Pause().Paused {
+		t.Errorf("local pause: %+v", got)
+	}
+	decode(t, e.post("/resume/local", ""), http.StatusOK, &got)
+	if got.Paused || e.sched.Paused() {
+		t.Errorf("local resume: %+v", got)
 	}
 }
 

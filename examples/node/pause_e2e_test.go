@@ -54,7 +54,7 @@ func TestPauseWithTTLSurvivesLeaderKill(t *testing.T) {
 	post("/shards", skewedShards(), http.StatusCreated)
 	c.waitIdentical(40)
 
-	const ttl = 10 * time.Second
+	const ttl = 15 * time.Second // generous: the election after the kill must leave time to check
 	var paused struct {
 		Paused bool   `json:"paused"`
 		Until  string `json:"until"`

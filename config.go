@@ -65,9 +65,9 @@ type Config struct {
 	// that its shards are re-homed from replicas or backups, as PD does
 	// after max-store-down-time. It is measured from the log time of the
 	// SetNodeState that took the node down (View.NodeSince), so a change
-	// of leader neither forgets nor restarts it; a state applied without a
-	// time is timed from when the leader first saw it. It needs format
-	// version 2. Default 0: a down node stays down until an operator acts.
+	// of leader neither forgets nor restarts it; a state with no log time
+	// (taken before format version 3, or applied without a time) is timed
+	// from when the current leader first saw it. It needs format version 2. Default 0: a down node stays down until an operator acts.
 	// Negative is invalid.
 	DownTimeout time.Duration
 }

@@ -327,12 +327,8 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 	if !changed {
 		return nil
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	if _, err := s.raft.Apply(actx, Encode(mark)); err != nil {
-		s.needBarrier = true
-		s.lost(err)
-		return fmt.Errorf("placement: record %v: %w", mark, err)
+	if _, err := s.propose(ctx, "record rebalancing", mark); err != nil {
+		return err
 	}
 	rep.Recorded = &mark
 	return nil
@@ -350,16 +346,12 @@ func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, er
 	if p.Until.IsZero() || s.now().Before(p.Until) {
 		return true, nil
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
 	// Only this pause ends: a newer one committed meanwhile stays.
-	resp, err := s.raft.Apply(actx, Encode(SetPause{Until: p.Until}))
+	results, err := s.propose(ctx, "end the expired pause", SetPause{Until: p.Until})
 	if err != nil {
-		s.needBarrier = true
-		s.lost(err)
-		return false, fmt.Errorf("placement: end the expired pause: %w", err)
+		return false, err
 	}
-	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
+	if len(results) == 1 && results[0] != nil {
 		s.log.Debug("expired pause not ended: it changed", zap.Error(results[0]))
 		return s.reg.View().Pause().Paused, nil
 	}
@@ -387,16 +379,11 @@ func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
 	if all = min(all, FormatVersion); all <= have {
 		return nil
 	}
-	cmd := SetFormatVersion{Version: all}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(cmd))
+	results, err := s.propose(ctx, "raise the format version", SetFormatVersion{Version: all})
 	if err != nil {
-		s.needBarrier = true
-		s.lost(err)
-		return fmt.Errorf("placement: propose %v: %w", cmd, err)
+		return err
 	}
-	if results, ok := resp.([]error); ok && len(results) > 0 && results[0] != nil {
+	if len(results) > 0 && results[0] != nil {
 		// Another proposal raised it first; the next tick sees the log.
 		s.log.Debug("format version not raised", zap.Error(results[0]))
 		return nil
@@ -548,15 +535,10 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	if len(aborts) == 0 {
 		return nil
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(aborts...))
+	results, err := s.propose(ctx, fmt.Sprintf("abort %d moves past MoveTimeout", len(aborts)), aborts...)
 	if err != nil {
-		s.needBarrier = true
-		s.lost(err)
-		return fmt.Errorf("placement: abort %d moves past MoveTimeout: %w", len(aborts), err)
+		return err
 	}
-	results, _ := resp.([]error)
 	for i, c := range aborts {
 		if i < len(results) && results[i] == nil {
 			rep.Aborted = append(rep.Aborted, c.(AbortTransfer))
@@ -661,15 +643,10 @@ func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 	if len(lost) == 0 {
 		return nil
 	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(lost...))
+	results, err := s.propose(ctx, fmt.Sprintf("declare %d nodes lost", len(lost)), lost...)
 	if err != nil {
-		s.needBarrier = true
-		s.lost(err)
-		return fmt.Errorf("placement: declare %d nodes lost: %w", len(lost), err)
+		return err
 	}
-	results, _ := resp.([]error)
 	for i, c := range lost {
 		if i < len(results) && results[i] == nil {
 			rep.Lost = append(rep.Lost, c.(SetNodeState).Node)
@@ -680,4 +657,21 @@ func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", s.cfg.DownTimeout))
 	}
 	return nil
+}
+
+// propose applies cmds as one entry within ApplyTimeout, on the tick's
+// goroutine, and returns each command's result. A failure leaves the
+// outcome unknown: the next plan waits for a barrier, and a not-leader
+// error ends the term's memory (see lost).
+func (s *Scheduler) propose(ctx context.Context, what string, cmds ...Command) ([]error, error) {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, err := s.raft.Apply(actx, Encode(cmds...))
+	if err != nil {
+		s.needBarrier = true
+		s.lost(err)
+		return nil, fmt.Errorf("placement: %s: %w", what, err)
+	}
+	results, _ := resp.([]error)
+	return results, nil
 }

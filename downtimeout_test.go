@@ -10,31 +10,18 @@ import (
 	"github.com/ukehi/placement/placementtest"
 )
 
-// downHarness is the skewed map with node 1 down since the clock's time
-// (with logTime the SetNodeState carries it, as raft's log would), and a
-// scheduler factory with DownTimeout 30 minutes.
+// downHarness is movesHarness with node 1 down since the clock's time
+// (with logTime the SetNodeState carries it, as raft's log would), and
+// schedulers with DownTimeout 30 minutes and instant moves.
 func downHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
 	t.Helper()
-	reg := skewed(t)
-	fsm := placement.NewFSM(reg)
-	apply := fsm.ApplyEntry
-	if logTime {
-		apply = func(index uint64, entry []byte) any { return fsm.ApplyEntryAt(index, clock.Now(), entry) }
-	}
-	fake := placementtest.NewFakeRaft(apply)
-	fake.SetLeader(true)
+	reg, fake, newSched := movesHarness(t, clock, logTime, func(c *placement.Config) {
+		c.DownTimeout = 30 * time.Minute
+		c.InstantMoves = true
+	})
 	_, err := fake.Apply(context.Background(), placement.Encode(placement.SetNodeState{Node: 1, State: placement.NodeDown}))
 	require.NoError(t, err)
-	return reg, fake, func() *placement.Scheduler {
-		cfg := placement.DefaultConfig()
-		cfg.TickInterval = time.Hour
-		cfg.Clock = clock.Now
-		cfg.DownTimeout = 30 * time.Minute
-		cfg.InstantMoves = true
-		s, err := placement.New(fake, reg, cfg)
-		require.NoError(t, err)
-		return s
-	}
+	return reg, fake, newSched
 }
 
 // A node down past DownTimeout is declared lost, timed from the log across

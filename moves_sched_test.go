@@ -33,8 +33,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // movesHarness is the skewed map (12 shards on node 1 of 3) with two-phase
 // moves. With logTime, entries apply with the clock's time as their
-// AppendedAt, as raft's log would give them.
-func movesHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
+// AppendedAt, as raft's log would give them. Each scheduler it makes has 3
+// actions a tick and the fake clock, and then what mutate changes.
+func movesHarness(t *testing.T, clock *fakeClock, logTime bool, mutate ...func(*placement.Config)) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
 	t.Helper()
 	reg := skewed(t)
 	fsm := placement.NewFSM(reg)
@@ -49,6 +50,9 @@ func movesHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.Shar
 		cfg.MaxActionsPerTick = 3
 		cfg.TickInterval = time.Hour
 		cfg.Clock = clock.Now
+		for _, m := range mutate {
+			m(&cfg)
+		}
 		sched, err := placement.New(fake, reg, cfg)
 		require.NoError(t, err)
 		return sched

@@ -50,15 +50,7 @@ func requireJSONError(t *testing.T, what string, code int, header http.Header, b
 }
 
 func TestStrictAdminAndMembershipOnALiveCluster(t *testing.T) {
-	c := newCluster(t, buildNode(t), 3, func(i int, c *cluster) []string {
-		if i == 0 {
-			return []string{"-bootstrap", "-peers", c.peers()}
-		}
-		return nil
-	})
-	for i := range c.procs {
-		c.start(i)
-	}
+	c := startBootstrapped(t, buildNode(t), 3)
 	leader := c.waitLeader()
 	follower := (leader + 1) % 3
 	other := (leader + 2) % 3

@@ -63,15 +63,7 @@ func TestThreeNodesBalanceSurviveLeaderKillAndAgree(t *testing.T) {
 	began := time.Now()
 	bin := buildNode(t)
 	t.Logf("built the node binary in %v", time.Since(began).Round(time.Millisecond))
-	c := newCluster(t, bin, 3, func(i int, c *cluster) []string {
-		if i == 0 {
-			return []string{"-bootstrap", "-peers", c.peers()}
-		}
-		return nil
-	})
-	for i := range c.procs {
-		c.start(i)
-	}
+	c := startBootstrapped(t, bin, 3)
 	leader := c.waitLeader()
 	t.Logf("%v: %s leads", time.Since(began).Round(time.Millisecond), c.procs[leader].id)
 
@@ -85,15 +77,7 @@ func TestThreeNodesBalanceSurviveLeaderKillAndAgree(t *testing.T) {
 	c.waitIdentical(40)
 	// Every voter's build reads the newest format, so the leader raises the
 	// cluster's version by itself (Config.ClusterFormat over /status).
-	c.waitFor("the format version raised on every server", func() (bool, string) {
-		for _, p := range c.procs {
-			var st status
-			if _, err := getJSON(p.url+"/status", &st); err != nil || st.Format != placement.FormatVersion {
-				return false, fmt.Sprintf("%s: format %d, %v", p.id, st.Format, err)
-			}
-		}
-		return true, ""
-	})
+	c.waitFormat(placement.FormatVersion)
 	// Stats are soft state: every server needs them, since any may lead.
 	for _, p := range c.procs {
 		if code, body, err := call(http.MethodPost, p.url+"/stats", testToken, statsFor(created.Created)); err != nil || code != http.StatusOK {
@@ -194,11 +178,7 @@ func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
 	}
 	// The pause is replicated from format version 3, which the leader
 	// raises by itself (its only voter reads it).
-	c.waitFor("format version 3", func() (bool, string) {
-		var st status
-		_, err := getJSON(url+"/status", &st)
-		return err == nil && st.Format == placement.FormatVersion, fmt.Sprint(st.Format, err)
-	})
+	c.waitFormat(placement.FormatVersion)
 	if code, body, err := call(http.MethodPost, url+"/pause", testToken, ""); err != nil || code != http.StatusOK {
 		t.Errorf("pause with the token: %d %s %v", code, body, err)
 	}

@@ -16,26 +16,10 @@ import (
 // forwards them), a pause with a TTL holds on the leader elected after the
 // old one is killed, until the TTL ends; then the new leader rebalances.
 func TestPauseWithTTLSurvivesLeaderKill(t *testing.T) {
-	c := newCluster(t, buildNode(t), 3, func(i int, c *cluster) []string {
-		if i == 0 {
-			return []string{"-bootstrap", "-peers", c.peers()}
-		}
-		return nil
-	})
-	for i := range c.procs {
-		c.start(i)
-	}
+	c := startBootstrapped(t, buildNode(t), 3)
 	leader := c.waitLeader()
 	follower := (leader + 1) % len(c.procs)
-	c.waitFor("format version 3 everywhere", func() (bool, string) {
-		for _, p := range c.procs {
-			var st status
-			if _, err := getJSON(p.url+"/status", &st); err != nil || st.Format != placement.FormatVersion {
-				return false, fmt.Sprintf("%s: %d %v", p.id, st.Format, err)
-			}
-		}
-		return true, ""
-	})
+	c.waitFormat(placement.FormatVersion)
 	auth := http.Header{"Authorization": {"Bearer " + testToken}}
 	post := func(path, body string, want int) []byte {
 		t.Helper()

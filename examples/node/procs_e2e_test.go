@@ -249,3 +249,37 @@ func (c *cluster) waitFor(what string, cond func() (bool, string)) {
 		time.Sleep(pollEvery)
 	}
 }
+
+// startBootstrapped starts n nodes of a new cluster, the first bootstrapping
+// it with all n as voters.
+func startBootstrapped(t *testing.T, bin string, n int) *cluster {
+	t.Helper()
+	c := newCluster(t, bin, n, func(i int, c *cluster) []string {
+		if i == 0 {
+			return []string{"-bootstrap", "-peers", c.peers()}
+		}
+		return nil
+	})
+	for i := range c.procs {
+		c.start(i)
+	}
+	return c
+}
+
+// waitFormat waits until every running node's map is at format version v
+// (the leader raises it by itself once every voter reads it).
+func (c *cluster) waitFormat(v uint64) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("format version %d on every server", v), func() (bool, string) {
+		for _, p := range c.procs {
+			if !p.running() {
+				continue
+			}
+			var st status
+			if _, err := getJSON(p.url+"/status", &st); err != nil || st.Format != v {
+				return false, fmt.Sprintf("%s: format %d, %v", p.id, st.Format, err)
+			}
+		}
+		return true, ""
+	})
+}

@@ -255,7 +255,7 @@ func (pl *planner) firstFrom(node NodeID, probe *shardRec) (out *shardRec) {
 		if r.Node != node {
 			return false
 		}
-		if !pl.used[r.ID] {
+		if !pl.taken(r.ID) {
 			out = r
 			return false
 		}

@@ -177,7 +177,7 @@ func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) 
 		if r.Node != node || n >= nearestScan {
 			return false
 		}
-		if pl.used[r.ID] {
+		if pl.taken(r.ID) {
 			return true
 		}
 		n++
@@ -189,7 +189,7 @@ func (pl *planner) nearest(node NodeID, size float64, fit func(*shardRec) bool) 
 		if r.Node != node || !r.known || n >= nearestScan {
 			return false
 		}
-		if pl.used[r.ID] {
+		if pl.taken(r.ID) {
 			return true
 		}
 		n++

@@ -5,7 +5,7 @@ import "slices"
 // inflight projects the moves in flight as already made: each counts on its
 // target in the counts, bytes and load the planner balances, and fills the
 // two nodes' windows. A moving shard is in the plan already, so no phase
-// splits, merges or moves it again. It costs O(moves in flight), plus
+// splits, merges or moves it again (see taken). It costs O(moves in flight), plus
 // O(nodes) to set up the windows when they apply (see windows): at format
 // version 1 or 2, with nothing in flight, it costs nothing.
 func (pl *planner) inflight() {
@@ -22,22 +22,29 @@ func (pl *planner) inflight() {
 	if pl.s.moves.Len() == 0 {
 		return
 	}
-	if pl.used == nil {
-		pl.used = make(map[ShardID]bool, pl.s.moves.Len()+2*min(pl.limit, 64))
-	}
 	pl.moved = true // the projected bytes and load differ from the view's
 	pl.s.moves.Ascend(func(m moveItem) bool {
-		r, ok := pl.s.shard(m.id)
 		src, dst := pl.s.nodeIndex(m.from), pl.s.nodeIndex(m.to)
-		if !ok || src < 0 || dst < 0 {
+		if src < 0 || dst < 0 {
 			return true // cannot happen: check keeps moves consistent
 		}
-		pl.used[m.id] = true
 		pl.flightIn[dst]++
 		pl.flightOut[src]++
-		pl.project(r, src, dst)
+		pl.project(m.rec, src, dst)
 		return true
 	})
+}
+
+// taken reports whether shard id is spoken for: planned already, or moving
+// (a move in flight). Moving shards are not added to used, so that a plan
+// over many moves in flight costs nothing per move but its projection; the
+// few candidates each phase examines are looked up instead.
+func (pl *planner) taken(id ShardID) bool {
+	if pl.used[id] {
+		return true
+	}
+	_, moving := pl.s.moving(id)
+	return moving
 }
 
 // project counts r on dst instead of src, in every dimension and window.

@@ -83,7 +83,7 @@ func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*
 		if r.Node != node || nb == nearestScan {
 			return false
 		}
-		if !pl.used[r.ID] {
+		if !pl.taken(r.ID) {
 			below[nb], nb = r, nb+1
 		}
 		return true
@@ -92,7 +92,7 @@ func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*
 		if r.Node != node || na == nearestScan {
 			return false
 		}
-		if !pl.used[r.ID] && float64(r.load) > x {
+		if !pl.taken(r.ID) && float64(r.load) > x {
 			above[na], na = r, na+1
 		}
 		return true

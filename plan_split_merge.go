@@ -31,7 +31,7 @@ func (pl *planner) split() {
 			// is a guess, and skewed data makes it a poor one.
 			return guessed.add(pl)
 		}
-		if pl.used[r.ID] {
+		if pl.taken(r.ID) {
 			if _, ok := pl.s.moving(r.ID); ok && !pl.second {
 				pl.skip(Skip{Reason: SkipShardMoving, Shard: r.ID})
 			}
@@ -90,7 +90,7 @@ func (pl *planner) splitHot(budget int) {
 			if r.Node != nd.ID || float64(r.load) <= fair {
 				return false
 			}
-			if pl.used[r.ID] || r.estimated {
+			if pl.taken(r.ID) || r.estimated {
 				return true // already split for its size, or a guess
 			}
 			if budget--; budget < 0 {
@@ -191,7 +191,7 @@ func (pl *planner) merge() {
 		}
 		i, _ := pl.nodeUp(l.Node)
 		switch {
-		case pl.used[l.ID] || pl.used[r.ID]:
+		case pl.taken(l.ID) || pl.taken(r.ID):
 			if !pl.second {
 				pl.skip(pl.inPlanSkip(l, r))
 			}
@@ -254,7 +254,7 @@ func (pl *planner) mergeAcross() {
 		switch {
 		case !lUp || !rUp:
 			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID})
-		case pl.used[l.ID] || pl.used[r.ID]:
+		case pl.taken(l.ID) || pl.taken(r.ID):
 			pl.skip(pl.inPlanSkip(l, r))
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
 			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})

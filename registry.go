@@ -202,7 +202,7 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 			s.complete(rec, c.To) // one phase, as before format version 3
 			return
 		}
-		s.moves.ReplaceOrInsert(moveItem{id: c.Shard, from: c.From, to: c.To, began: at})
+		s.moves.ReplaceOrInsert(moveItem{id: c.Shard, from: c.From, to: c.To, began: at, rec: rec})
 		s.bump(rec)
 	case CompleteTransfer:
 		m, _ := s.moving(c.Shard)

@@ -514,7 +514,7 @@ func (s *state) decodeMoves(d *decoder) {
 		case began > math.MaxInt64:
 			d.fail(start, "move of shard %d began at %d", id, began)
 		default:
-			s.moves.ReplaceOrInsert(moveItem{id: id, from: r.Node, to: to, began: int64(began)})
+			s.moves.ReplaceOrInsert(moveItem{id: id, from: r.Node, to: to, began: int64(began), rec: r})
 			prev = id
 		}
 	}

@@ -114,6 +114,10 @@ type moveItem struct {
 	// nanoseconds (raft's Log.AppendedAt, the same on every replica); 0
 	// when the entry was applied without a time.
 	began int64
+	// rec is the shard's record when the move began: the planner projects
+	// the move with its size and load then (the bytes being copied)
+	// without looking the shard up. Not in snapshots.
+	rec *shardRec
 }
 
 func lessMove(a, b moveItem) bool { return a.id < b.id }

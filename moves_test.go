@@ -171,3 +171,31 @@ func TestByteWindowPausesRebalance(t *testing.T) {
 	}
 	require.Equal(t, 10, g.View().Count(2))
 }
+
+// A drain (here the re-homing of a lost node's shards) whose emptiest
+// destination's byte window is full goes on to the next destination.
+func TestDrainTriesAnotherDestinationWhenAWindowIsFull(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	for n := NodeID(1); n <= 4; n++ {
+		mustApply(t, g, AddNode{Node: n})
+	}
+	// Nodes 2 and 3 hold two shards each, node 1 none: node 1 stays the
+	// emptiest after one shard is on its way to it.
+	owners := []NodeID{4, 4, 4, 4, 4, 4, 2, 2, 3, 3}
+	for i, owner := range owners {
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: owner})
+	}
+	for id := ShardID(1); id <= ShardID(len(owners)); id++ {
+		require.NoError(t, g.ReportStats(id, Stats{Keys: 50_000, Bytes: 10 << 20}))
+	}
+	mustApply(t, g, SetNodeState{Node: 4, State: NodeLost})
+	pol := DefaultPolicy()
+	pol.MaxInflightBytesPerNode = 15 << 20 // one shard into each node at a time
+	p := NewCoordinator(pol).Plan(g.View(), 10)
+	to := map[NodeID]int{}
+	for _, c := range p.Commands {
+		to[c.(PlaceTransfer).To]++
+	}
+	require.Equal(t, map[NodeID]int{1: 1, 2: 1, 3: 1}, to, "one shard to each up node: %v", p.Commands)
+}

@@ -5,10 +5,12 @@ package placement
 // bytes when balancing bytes). A lost node's shards are not copied from it,
 // so its own move cap does not apply; the destinations' caps do.
 func (pl *planner) drain() {
+	var refused map[int]bool // destinations whose byte window refused a shard
 	for i, n := range pl.s.nodes {
 		if n.State != NodeDraining && n.State != NodeLost {
 			continue
 		}
+		clear(refused)
 		for pl.counts[i] > 0 {
 			if pl.full() {
 				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
@@ -24,13 +26,25 @@ func (pl *planner) drain() {
 			if r == nil {
 				break
 			}
-			dst := pl.emptiest()
+			dst := pl.emptiest(refused)
 			if dst < 0 {
+				if len(refused) > 0 {
+					break // byte windows: the next plan goes on
+				}
 				pl.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
 			}
+			pl.blocked = 0
 			if !pl.transfer(r, i, dst) {
-				break
+				if pl.blocked&blockedSrc != 0 {
+					break // the source's own window
+				}
+				// The destination's byte window has no room for this
+				// shard: try the next emptiest node.
+				if refused == nil {
+					refused = map[int]bool{}
+				}
+				refused[dst] = true
 			}
 		}
 	}
@@ -38,11 +52,11 @@ func (pl *planner) drain() {
 
 // emptiest returns the index of the up node with the fewest projected
 // shards (the lowest byte ratio when balancing bytes; lowest ID on ties)
-// that is under its move cap, or -1.
-func (pl *planner) emptiest() int {
+// that is under its move cap and not refused, or -1.
+func (pl *planner) emptiest(refused map[int]bool) int {
 	best, bestKey := -1, 0.0
 	for _, i := range pl.up {
-		if pl.inFull(i) {
+		if refused[i] || pl.inFull(i) {
 			continue
 		}
 		key := float64(pl.counts[i])

@@ -14,7 +14,7 @@ import (
 //	            MergeEmbargo ImbalanceThreshold StopBand CountTolerance
 //	            LoadThreshold LoadStopBand MaxMovesPerNode
 //	            MaxInflightPerNode MaxInflightBytesPerNode MoveTimeout
-//	            InstantMoves MaxActionsPerTick
+//	            InstantMoves DownTimeout MaxActionsPerTick
 //
 // in that order, each a uvarint: floats as their IEEE 754 bits, durations
 // in nanoseconds, booleans as 0 or 1. Negative integers cannot be encoded:
@@ -35,7 +35,7 @@ func appendPolicy(dst []byte, c SetPolicy) []byte {
 		math.Float64bits(p.LoadStopBand), nonNegative(p.MaxMovesPerNode),
 		nonNegative(p.MaxInflightPerNode), p.MaxInflightBytesPerNode,
 		nonNegative(int(p.MoveTimeout)), boolField(p.InstantMoves),
-		nonNegative(c.MaxActionsPerTick),
+		nonNegative(int(p.DownTimeout)), nonNegative(c.MaxActionsPerTick),
 	} {
 		dst = binary.AppendUvarint(dst, v)
 	}
@@ -79,13 +79,14 @@ func (d *decoder) policy(start int) Command {
 	moves, inflight := d.uvarint("max moves per node"), d.uvarint("max in flight per node")
 	p.MaxInflightBytesPerNode = d.uvarint("max bytes in flight per node")
 	timeout, instant := d.uvarint("move timeout"), d.uvarint("instant moves")
-	actions := d.uvarint("max actions per tick")
+	down, actions := d.uvarint("down timeout"), d.uvarint("max actions per tick")
 	if d.err == nil && (embargo > math.MaxUint32 || moves > math.MaxInt || inflight > math.MaxInt ||
-		timeout > math.MaxInt64 || instant > 1 || actions > math.MaxInt) {
+		timeout > math.MaxInt64 || instant > 1 || down > math.MaxInt64 || actions > math.MaxInt) {
 		d.fail(start, "policy field out of range")
 	}
 	p.MergeEmbargo = uint32(embargo)
 	p.MaxMovesPerNode, p.MaxInflightPerNode = int(moves), int(inflight)
 	p.MoveTimeout, p.InstantMoves = time.Duration(timeout), instant == 1
+	p.DownTimeout = time.Duration(down)
 	return SetPolicy{Policy: p, MaxActionsPerTick: int(actions)}
 }

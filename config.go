@@ -59,17 +59,6 @@ type Config struct {
 	// pause expiries and DownTimeout; tests pass a fake one. Default nil:
 	// time.Now.
 	Clock func() time.Time
-
-	// DownTimeout, if positive, is how long a data node may stay down
-	// before the leader declares it lost (SetNodeState to NodeLost), so
-	// that its shards are re-homed from replicas or backups, as PD does
-	// after max-store-down-time. It is measured from the log time of the
-	// SetNodeState that took the node down (View.NodeSince), so a change
-	// of leader neither forgets nor restarts it; a state with no log time
-	// (taken before format version 3, or applied without a time) is timed
-	// from when the current leader first saw it. It needs format version 2. Default 0: a down node stays down until an operator acts.
-	// Negative is invalid.
-	DownTimeout time.Duration
 }
 
 // DefaultConfig returns the default configuration. It passes Validate.
@@ -93,8 +82,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Config.MaxActionsPerTick %d must be >= 1", ErrInvalidConfig, c.MaxActionsPerTick)
 	case c.ApplyTimeout <= 0:
 		return fmt.Errorf("%w: Config.ApplyTimeout %v must be > 0", ErrInvalidConfig, c.ApplyTimeout)
-	case c.DownTimeout < 0:
-		return fmt.Errorf("%w: Config.DownTimeout %v must be >= 0", ErrInvalidConfig, c.DownTimeout)
 	}
 	return c.Policy.Validate()
 }

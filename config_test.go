@@ -181,6 +181,7 @@ func TestPolicyValidateProperty(t *testing.T) {
 			MaxInflightBytesPerNode: count.Draw(t, "MaxInflightBytesPerNode"),
 			MoveTimeout:             time.Duration(rapid.Int64Range(-2, 5).Draw(t, "MoveTimeout")) * time.Second,
 			InstantMoves:            rapid.Bool().Draw(t, "InstantMoves"),
+			DownTimeout:             time.Duration(rapid.Int64Range(-2, 5).Draw(t, "DownTimeout")) * time.Second,
 		}
 		valid := p.SplitKeys > 0 && p.SplitBytes > 0 &&
 			p.MergeKeys < p.SplitKeys && p.MergeBytes < p.SplitBytes &&
@@ -191,7 +192,7 @@ func TestPolicyValidateProperty(t *testing.T) {
 			p.CountTolerance >= 0 && !math.IsInf(p.CountTolerance, 0) &&
 			p.LoadThreshold >= 0 && !math.IsInf(p.LoadThreshold, 0) &&
 			p.LoadStopBand >= 0 && p.LoadStopBand <= p.LoadThreshold &&
-			p.MaxMovesPerNode >= 1 && p.MaxInflightPerNode >= 1 && p.MoveTimeout > 0
+			p.MaxMovesPerNode >= 1 && p.MaxInflightPerNode >= 1 && p.MoveTimeout > 0 && p.DownTimeout >= 0
 
 		err := p.Validate()
 		require.Equal(t, valid, err == nil, "Validate() = %v", err)

@@ -197,7 +197,7 @@
 //     node re-homes a shard whose owner is gone for good: copy it from
 //     replicas or backups. Declare a node lost with SetNodeState once it
 //     will not come back (a down node keeps its shards), or let the leader
-//     do it after Config.DownTimeout; RemoveNode takes it out once it owns
+//     do it after Policy.DownTimeout; RemoveNode takes it out once it owns
 //     nothing and nothing is moving into it.
 //  3. Route this package's log entries to the FSM. A host with its own
 //     raft.FSM recognises them by their header ([IsEntry]), hands them to

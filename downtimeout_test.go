@@ -16,7 +16,7 @@ import (
 func downHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.ShardRegistry, *placementtest.FakeRaft, func() *placement.Scheduler) {
 	t.Helper()
 	reg, fake, newSched := movesHarness(t, clock, logTime, func(c *placement.Config) {
-		c.DownTimeout = 30 * time.Minute
+		c.Policy.DownTimeout = 30 * time.Minute
 		c.InstantMoves = true
 	})
 	_, err := fake.Apply(context.Background(), placement.Encode(placement.SetNodeState{Node: 1, State: placement.NodeDown}))
@@ -69,6 +69,22 @@ func TestDownTimeoutWithoutLogTimeAndOff(t *testing.T) {
 	clock2.Advance(1000 * time.Hour)
 	require.Empty(t, tick(t, off).Lost)
 
-	cfg.DownTimeout = -time.Second
+	cfg.Policy.DownTimeout = -time.Second
 	require.ErrorIs(t, cfg.Validate(), placement.ErrInvalidConfig)
+}
+
+// DownTimeout is part of the Policy: replicated by SetPolicy, it holds on
+// every leader whatever its own Config says.
+func TestDownTimeoutFromTheReplicatedPolicy(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, _ := downHarness(t, clock, true)
+	cfg := placement.DefaultConfig() // no DownTimeout here
+	cfg.Clock = clock.Now
+	s, err := placement.New(fake, reg, cfg)
+	require.NoError(t, err)
+	pol := placement.DefaultPolicy()
+	pol.DownTimeout = time.Minute
+	require.NoError(t, s.SetPolicy(context.Background(), pol, 5))
+	clock.Advance(time.Minute)
+	require.Equal(t, []placement.NodeID{1}, tick(t, s).Lost)
 }

@@ -25,18 +25,19 @@ type policyJSON struct {
 	MaxInflightBytesPerNode uint64  `json:"max_inflight_bytes_per_node"`
 	MoveTimeout             string  `json:"move_timeout"`
 	InstantMoves            bool    `json:"instant_moves"`
+	DownTimeout             string  `json:"down_timeout"`
 }
 
 // MarshalJSON encodes the policy as an object of its fields in snake case
 // ("split_keys", "imbalance_threshold", "max_inflight_per_node", ...), with
-// "move_timeout" as a Go duration string such as "10m0s". It does not
+// "move_timeout" and "down_timeout" as Go duration strings such as "10m0s". It does not
 // validate the policy.
 func (p Policy) MarshalJSON() ([]byte, error) {
 	return marshalJSON("Policy", policyJSON{
 		p.SplitKeys, p.SplitBytes, p.MergeKeys, p.MergeBytes, p.MergeMaxFraction,
 		p.MergeEmbargo, p.ImbalanceThreshold, p.StopBand, p.CountTolerance,
 		p.LoadThreshold, p.LoadStopBand, p.MaxMovesPerNode, p.MaxInflightPerNode,
-		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves,
+		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves, p.DownTimeout.String(),
 	})
 }
 
@@ -69,15 +70,9 @@ func decodePolicy(data []byte) (Policy, error) {
 	d.req("max_moves_per_node", jsonValue(&p.MaxMovesPerNode))
 	d.req("max_inflight_per_node", jsonValue(&p.MaxInflightPerNode))
 	d.req("max_inflight_bytes_per_node", jsonValue(&p.MaxInflightBytesPerNode))
-	d.req("move_timeout", func(raw json.RawMessage) error {
-		s, err := jsonString(raw)
-		if err != nil {
-			return err
-		}
-		p.MoveTimeout, err = time.ParseDuration(s)
-		return err
-	})
+	d.req("move_timeout", jsonDuration(&p.MoveTimeout))
 	d.req("instant_moves", jsonValue(&p.InstantMoves))
+	d.req("down_timeout", jsonDuration(&p.DownTimeout))
 	if err := d.done(); err != nil {
 		return Policy{}, err
 	}
@@ -135,4 +130,16 @@ func decodeSetPolicy(d *objectDecoder) SetPolicy {
 	})
 	d.req("max_actions_per_tick", jsonValue(&v.MaxActionsPerTick))
 	return v
+}
+
+// jsonDuration decodes a Go duration string ("10m0s") into *p.
+func jsonDuration(p *time.Duration) func(json.RawMessage) error {
+	return func(raw json.RawMessage) error {
+		s, err := jsonString(raw)
+		if err != nil {
+			return err
+		}
+		*p, err = time.ParseDuration(s)
+		return err
+	}
 }

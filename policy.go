@@ -117,6 +117,18 @@ type Policy struct {
 	// planner keeps no windows. A host that drives Coordinator.Plan itself
 	// must add the completions itself. Default false.
 	InstantMoves bool
+
+	// DownTimeout, if positive, is how long a data node may stay down
+	// before the leader declares it lost (SetNodeState to NodeLost), so
+	// that its shards are re-homed from replicas or backups, as PD does
+	// after max-store-down-time. It is measured from the log time of the
+	// SetNodeState that took the node down (View.NodeSince), so a change
+	// of leader neither forgets nor restarts it; a state with no log time
+	// (taken before format version 3, or applied without a time) is timed
+	// from when the current leader first saw it. It needs format version
+	// 2. Default 0: a down node stays down until an operator acts.
+	// Negative is invalid.
+	DownTimeout time.Duration
 }
 
 // DefaultPolicy returns the default thresholds. It passes Validate.
@@ -194,6 +206,9 @@ func (p Policy) Validate() error {
 	case p.MoveTimeout <= 0:
 		return fmt.Errorf("%w: Policy.MoveTimeout %v must be > 0",
 			ErrInvalidConfig, p.MoveTimeout)
+	case p.DownTimeout < 0:
+		return fmt.Errorf("%w: Policy.DownTimeout %v must be >= 0",
+			ErrInvalidConfig, p.DownTimeout)
 	}
 	return nil
 }

@@ -609,11 +609,13 @@ func (s *Scheduler) logApplied(rep TickReport) {
 }
 
 // declareLost proposes SetNodeState to NodeLost for the nodes down longer
-// than Config.DownTimeout, before the tick plans (which then re-homes their
-// shards). Off when DownTimeout is 0, and before format version 2.
+// than Policy.DownTimeout (the replicated one, when the log holds one),
+// before the tick plans (which then re-homes their shards). Off when
+// DownTimeout is 0, and before format version 2.
 func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 	view := s.reg.View()
-	if s.cfg.DownTimeout <= 0 || view.FormatVersion() < versionFlags {
+	pol, _ := s.settings(view)
+	if pol.DownTimeout <= 0 || view.FormatVersion() < versionFlags {
 		return nil
 	}
 	now := s.now()
@@ -636,7 +638,7 @@ func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 			s.downSeen[n.ID] = first
 			since = first
 		}
-		if now.Sub(since) >= s.cfg.DownTimeout {
+		if now.Sub(since) >= pol.DownTimeout {
 			lost = append(lost, SetNodeState{Node: n.ID, State: NodeLost})
 		}
 	}
@@ -654,7 +656,7 @@ func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 	}
 	if len(rep.Lost) > 0 {
 		s.log.Info("nodes declared lost: down past DownTimeout; their shards are re-homed",
-			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", s.cfg.DownTimeout))
+			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", pol.DownTimeout))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ func settingsPolicy() SetPolicy {
 	p.MoveTimeout = 90 * time.Second
 	p.InstantMoves = true
 	p.MaxInflightBytesPerNode = 0
+	p.DownTimeout = 45 * time.Minute
 	return SetPolicy{Policy: p, MaxActionsPerTick: 7}
 }
 

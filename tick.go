@@ -46,7 +46,7 @@ type TickReport struct {
 	// were in flight longer than Policy.MoveTimeout.
 	Aborted []AbortTransfer
 	// Lost are the nodes the tick declared lost, before planning, because
-	// they were down longer than Config.DownTimeout.
+	// they were down longer than Policy.DownTimeout.
 	Lost []NodeID
 	// PauseExpired reports that the tick ended the replicated pause because
 	// its expiry had passed (it then planned as usual).

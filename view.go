@@ -197,7 +197,7 @@ func (v View) Policy() (SetPolicy, bool) {
 // NodeSince returns when node took its state: the log time of its AddNode
 // or of the SetNodeState that last changed its state (the zero time when
 // that entry was applied without one); ok is false for a node the View
-// does not hold. Config.DownTimeout is measured from it.
+// does not hold. Policy.DownTimeout is measured from it.
 func (v View) NodeSince(id NodeID) (since time.Time, ok bool) {
 	s := v.state()
 	i := s.nodeIndex(id)

@@ -78,7 +78,9 @@
 // (a forwarded write is never forwarded again; a server that does not lead
 // answers it 421, as below), and Options.ApplyTimeout for the leader's
 // answer (past it, 503 with "outcome": "unknown", since the leader may
-// have applied it). A leader that cannot be reached did not get the write:
+// have applied it). If the server it took for the leader answers 421 (it
+// no longer led, so it proposed nothing) and raft names another leader by
+// then, the write goes to that one instead, once. A leader that cannot be reached did not get the write:
 // 503 with Retry-After. A write is forwarded only when this server knows
 // it was not proposed here: when it is not the leader to begin with, or
 // when raft refused the proposal outright. Forwarding rather than a redirect

@@ -87,8 +87,11 @@ func newForwardClient(base *http.Client) *http.Client {
 // its JSON body and the headers in relayedHeaders. It waits at most
 // Options.ApplyTimeout. A leader that cannot be reached did not get the
 // write (503, retry); a leader whose answer does not come back in time may
-// have applied it (503, outcome unknown).
-func (h *handler) forward(w http.ResponseWriter, r *http.Request, leader raft.ServerID, base string, body []byte) {
+// have applied it (503, outcome unknown). A 421 from the server it took
+// for the leader means that server did not lead when the write arrived, so
+// it did not propose it: when retry is set and raft now names another
+// leader, the write goes there instead, once.
+func (h *handler) forward(w http.ResponseWriter, r *http.Request, leader raft.ServerID, base string, body []byte, retry bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)
 	defer cancel()
 	target := strings.TrimRight(base, "/") + r.URL.RequestURI()
@@ -139,6 +142,16 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, leader raft.Se
 		writeError(w, http.StatusBadGateway, fmt.Sprintf("the leader, server %s, answered %d without a JSON body",
 			echo(string(leader)), resp.StatusCode))
 		return
+	}
+	if resp.StatusCode == http.StatusMisdirectedRequest && retry {
+		if _, next := h.opts.Raft.LeaderWithID(); next != "" && next != leader && next != h.opts.ID && h.opts.AdminURL != nil {
+			if nextBase := h.opts.AdminURL(next); nextBase != "" {
+				h.log.Info("the leader changed while a write was forwarded; forwarding it to the new one",
+					zap.String("was", string(leader)), zap.String("now", string(next)))
+				h.forward(w, r, next, nextBase, body, false)
+				return
+			}
+		}
 	}
 	for _, k := range relayedHeaders {
 		for _, v := range resp.Header.Values(k) {

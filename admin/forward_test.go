@@ -241,6 +241,28 @@ func TestLeaderChangesMidRequest(t *testing.T) {
 			t.Errorf("%d requests, want 1", n)
 		}
 	})
+	t.Run("the leader asked no longer leads, and raft names the new one", func(t *testing.T) {
+		// The old leader did not propose the write (421), and raft on
+		// the follower names s3 by now: the write goes to s3, once.
+		next := newStub(t, jsonAnswer(http.StatusCreated, `{"id": 7}`))
+		var follower *env
+		old := newStub(t, func(w http.ResponseWriter, _ *http.Request) {
+			follower.raft.setLeader("s3", "127.0.0.1:7003")
+			jsonAnswer(http.StatusMisdirectedRequest, `{"error": "not the leader", "leader_id": "s3"}`)(w, nil)
+		})
+		urls := map[raft.ServerID]string{"s2": old.url, "s3": next.url}
+		follower = newFollower(t, old.url, func(o *admin.Options) {
+			o.AdminURL = func(id raft.ServerID) string { return urls[id] }
+		})
+		rec := follower.post("/nodes", `{"id": 7}`)
+		decode(t, rec, http.StatusCreated, &struct{}{})
+		if got := rec.Header().Get(admin.ForwardedToHeader); got != "s3" {
+			t.Errorf("forwarded to %q, want s3", got)
+		}
+		if n, m := len(old.requests()), len(next.requests()); n != 1 || m != 1 {
+			t.Errorf("%d and %d requests, want 1 and 1", n, m)
+		}
+	})
 	t.Run("the leader lost leadership with the write in flight", func(t *testing.T) {
 		old := newStub(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Retry-After", "1")

@@ -192,7 +192,7 @@ func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 		body.LeaderAdmin = h.opts.AdminURL(id)
 	}
 	if data, ok := bufferedBody(r); ok && body.LeaderAdmin != "" && r.Header.Get(ForwardedHeader) == "" {
-		h.forward(w, r, id, body.LeaderAdmin, data)
+		h.forward(w, r, id, body.LeaderAdmin, data, true)
 		return
 	}
 	w.Header().Set("X-Placement-Leader-Id", body.LeaderID)

@@ -57,25 +57,39 @@ func BenchmarkApplyMove(b *testing.B) {
 }
 
 // BenchmarkPlanMovesInFlight plans at format version 3 on 1M shards over
-// 1,000 nodes with no move in flight, and with 4,000 in flight (four out of
-// and four into each node, the default window), which the planner projects
-// as made and counts against the windows.
+// 1,000 nodes with no move in flight, and with about 4,000 in flight (at
+// most four out of and four into each node, the default window), which the
+// planner projects as made and counts against the windows.
 func BenchmarkPlanMovesInFlight(b *testing.B) {
 	sz := benchSize{1_000_000, 1_000}
 	reg := benchMovesRegistry(b, sz)
 	pol := DefaultPolicy()
 	idle := reg.View()
-	v := idle
+	// Shards spread over the key space, each moving to the next node
+	// after its owner that has room, so that no node has more than
+	// pol.MaxInflightPerNode moves in flight into it or out of it.
+	w := pol.MaxInflightPerNode
+	in, out := make([]int, sz.nodes+1), make([]int, sz.nodes+1)
 	begun := 0
-	for k := 0; begun < 4*sz.nodes && k < sz.shards; k++ {
-		s, _ := v.Lookup(benchKey(make([]byte, 16), k*(sz.shards/(4*sz.nodes))))
-		to := NodeID(1 + (int(s.Node)+begun%7)%sz.nodes)
-		if s.MovingTo != 0 || to == s.Node {
+	for k := 0; begun < w*(sz.nodes-1) && k < sz.shards; k++ {
+		s, _ := idle.Lookup(benchKey(make([]byte, 16), k))
+		if out[s.Node] == w {
 			continue
+		}
+		to := s.Node
+		for step := 1; step < sz.nodes && to == s.Node; step++ {
+			if c := NodeID(1 + (int(s.Node)-1+step)%sz.nodes); in[c] < w {
+				to = c
+			}
+		}
+		if to == s.Node {
+			break
 		}
 		if err := reg.Apply(PlaceTransfer{Shard: s.ID, Epoch: s.Epoch, From: s.Node, To: to}); err != nil {
 			b.Fatal(err)
 		}
+		in[to]++
+		out[s.Node]++
 		begun++
 	}
 	busy := reg.View()

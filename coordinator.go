@@ -168,10 +168,11 @@ type planner struct {
 	flightIn, flightOut []int
 	bytesIn, bytesOut   []float64
 	windowed            bool
-	blocked             uint8 // blockedDst|blockedSrc: the last refusal by fits
-	counts              []int // projected shard counts, parallel to s.nodes
-	in                  []int // transfers into each node, parallel to s.nodes
-	from                []int // transfers out of each node, parallel to s.nodes
+	blocked             uint8  // blockedDst|blockedSrc: the last refusal by fits
+	windowReported      []bool // nodes already reported as SkipInflightWindow
+	counts              []int  // projected shard counts, parallel to s.nodes
+	in                  []int  // transfers into each node, parallel to s.nodes
+	from                []int  // transfers out of each node, parallel to s.nodes
 
 	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
 	// when no bytes are known (the planner balances counts), load is nil

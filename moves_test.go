@@ -199,3 +199,22 @@ func TestDrainTriesAnotherDestinationWhenAWindowIsFull(t *testing.T) {
 	}
 	require.Equal(t, map[NodeID]int{1: 1, 2: 1, 3: 1}, to, "one shard to each up node: %v", p.Commands)
 }
+
+// The planner finds the nodes of moves in flight by a table where node IDs
+// are dense and by a search where they are not; both give s.nodes' index.
+func TestNodeIndexerDenseAndSparse(t *testing.T) {
+	for _, ids := range [][]NodeID{{1, 2, 3, 7}, {5, 1 << 40, 1<<63 + 9}} {
+		g := NewShardRegistry()
+		for _, id := range ids {
+			mustApply(t, g, AddNode{Node: id})
+		}
+		pl := &planner{s: g.View().state(), sc: getScratch()}
+		index := pl.nodeIndexer()
+		for i, id := range ids {
+			require.Equal(t, i, index(id), "node %d", id)
+		}
+		require.Equal(t, -1, index(4))
+		require.Equal(t, -1, index(1<<62))
+		scratchPool.Put(pl.sc)
+	}
+}

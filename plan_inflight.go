@@ -1,7 +1,5 @@
 package placement
 
-import "slices"
-
 // inflight projects the moves in flight as already made: each counts on its
 // target in the counts, bytes and load the planner balances, and fills the
 // two nodes' windows. A moving shard is in the plan already, so no phase
@@ -23,8 +21,9 @@ func (pl *planner) inflight() {
 		return
 	}
 	pl.moved = true // the projected bytes and load differ from the view's
+	index := pl.nodeIndexer()
 	pl.s.moves.Ascend(func(m moveItem) bool {
-		src, dst := pl.s.nodeIndex(m.from), pl.s.nodeIndex(m.to)
+		src, dst := index(m.from), index(m.to)
 		if src < 0 || dst < 0 {
 			return true // cannot happen: check keeps moves consistent
 		}
@@ -138,9 +137,12 @@ func (pl *planner) windows() bool {
 // windowSkip reports, once per node, that a window held a move back.
 func (pl *planner) windowSkip(i int) {
 	pl.windowed = true
-	s := Skip{Reason: SkipInflightWindow, Node: pl.s.nodes[i].ID}
-	if !slices.Contains(pl.out.Skipped, s) {
-		pl.out.Skipped = append(pl.out.Skipped, s)
+	if pl.windowReported == nil {
+		pl.windowReported = make([]bool, len(pl.s.nodes))
+	}
+	if !pl.windowReported[i] {
+		pl.windowReported[i] = true
+		pl.out.Skipped = append(pl.out.Skipped, Skip{Reason: SkipInflightWindow, Node: pl.s.nodes[i].ID})
 	}
 }
 
@@ -171,4 +173,32 @@ func (pl *planner) projectedImbalance() float64 {
 		return 0
 	}
 	return float64(hi-lo) * float64(len(pl.up)) / float64(total)
+}
+
+// nodeIndexer returns a function from a node ID to its index in s.nodes
+// (-1 if none), for the moves in flight: two lookups a move. Where node IDs
+// are dense (the largest at most 4 × nodes + 64, as hosts number them) it
+// is a table lookup; otherwise the binary search of state.nodeIndex.
+func (pl *planner) nodeIndexer() func(NodeID) int {
+	nodes := pl.s.nodes
+	n := len(nodes)
+	if n == 0 {
+		return func(NodeID) int { return -1 }
+	}
+	if top := nodes[n-1].ID; top <= NodeID(4*n+64) {
+		pos := pl.sc.ints.take(int(top) + 1)
+		for i := range pos {
+			pos[i] = -1
+		}
+		for i := range nodes {
+			pos[nodes[i].ID] = i
+		}
+		return func(id NodeID) int {
+			if id > top {
+				return -1
+			}
+			return pos[id]
+		}
+	}
+	return pl.s.nodeIndex
 }

@@ -103,13 +103,13 @@ func (s *Scheduler) Pause(ctx context.Context, ttl time.Duration) error {
 	if ttl > 0 {
 		c.Until = s.now().Add(ttl)
 	}
-	return s.proposeSetting(ctx, c)
+	return s.proposeCommand(ctx, c)
 }
 
 // Resume ends a pause made by Pause (on any server) and asks a running loop
 // for a prompt tick. It must run on the leader.
 func (s *Scheduler) Resume(ctx context.Context) error {
-	if err := s.proposeSetting(ctx, SetPause{}); err != nil {
+	if err := s.proposeCommand(ctx, SetPause{}); err != nil {
 		return err
 	}
 	s.wakeUp()
@@ -121,15 +121,15 @@ func (s *Scheduler) Resume(ctx context.Context) error {
 // the leader at format version 3; an invalid p is rejected with
 // ErrInvalidCommand.
 func (s *Scheduler) SetPolicy(ctx context.Context, p Policy, maxActionsPerTick int) error {
-	if err := s.proposeSetting(ctx, SetPolicy{Policy: p, MaxActionsPerTick: maxActionsPerTick}); err != nil {
+	if err := s.proposeCommand(ctx, SetPolicy{Policy: p, MaxActionsPerTick: maxActionsPerTick}); err != nil {
 		return err
 	}
 	s.wakeUp()
 	return nil
 }
 
-// proposeSetting proposes one command and returns its rejection, if any.
-func (s *Scheduler) proposeSetting(ctx context.Context, c Command) error {
+// proposeCommand proposes one command and returns its rejection, if any.
+func (s *Scheduler) proposeCommand(ctx context.Context, c Command) error {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
 	resp, err := s.raft.Apply(actx, Encode(c))
@@ -571,14 +571,14 @@ type moveAttempt struct {
 // A move no longer in flight at that epoch gives an error wrapping
 // ErrRejected (ErrStaleEpoch, ErrNotMoving).
 func (s *Scheduler) CompleteTransfer(ctx context.Context, m Move) error {
-	return s.proposeSetting(ctx, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
+	return s.proposeCommand(ctx, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
 }
 
 // AbortTransfer proposes the AbortTransfer of move m: a host calls it when
 // a copy fails and will not be retried. Errors are as for
 // CompleteTransfer.
 func (s *Scheduler) AbortTransfer(ctx context.Context, m Move) error {
-	return s.proposeSetting(ctx, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
+	return s.proposeCommand(ctx, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 }
 
 // logApplied writes the one Info line of a tick whose plan applied: how

@@ -12,8 +12,10 @@ import (
 //	magic   = 0xB7
 //	version = the lowest that can carry the commands: 0x01, or 0x02 for
 //	          an entry with a command new in version 2 (SetRebalancing,
-//	          SetFormatVersion, SetNodeState to NodeLost), or 0x03 with one
-//	          new in version 3 (CompleteTransfer, AbortTransfer)
+//	          SetFormatVersion, SetNodeState to NodeLost), 0x03 with one
+//	          new in version 3 (CompleteTransfer, AbortTransfer, SetPause,
+//	          SetPolicy), or 0x04 with a CompleteTransfer that names its
+//	          destination (type 14)
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
@@ -28,13 +30,17 @@ const (
 	entryMagic = 0xB7
 	// formatVersion is the newest entry format this build reads and
 	// writes; baseVersion the one entries without newer commands use.
-	formatVersion = versionMoves
+	formatVersion = versionDest
 	baseVersion   = 1
 	// versionFlags added SetRebalancing, SetFormatVersion and NodeLost;
 	// versionMoves the two-phase transfer (CompleteTransfer,
-	// AbortTransfer, and PlaceTransfer beginning a move).
+	// AbortTransfer, and PlaceTransfer beginning a move), SetPause and
+	// SetPolicy; versionDest a CompleteTransfer that names its
+	// destination (a retry after it applied succeeds), and a node going
+	// lost aborting the moves out of it too.
 	versionFlags = 2
 	versionMoves = 3
+	versionDest  = 4
 
 	headerLen = 2
 	// minCommandLen is a type byte plus the shortest field (a one-byte
@@ -59,30 +65,48 @@ func IsEntry(data []byte) bool {
 // applying, the old way, commands whose meaning the new version changes
 // (PlaceTransfer begins a move from version 3).
 func versionFor(cmds []Command) byte {
-	v := byte(baseVersion)
+	v := uint64(baseVersion)
 	for _, c := range cmds {
-		switch c := c.(type) {
-		case CompleteTransfer, AbortTransfer, SetPause, SetPolicy:
-			return versionMoves
-		case SetFormatVersion:
-			v = max(v, byte(min(max(c.Version, versionFlags), formatVersion)))
-		case SetRebalancing:
-			v = max(v, versionFlags)
-		case SetNodeState:
-			if c.State == NodeLost {
-				v = max(v, versionFlags)
-			}
+		if f, ok := c.(SetFormatVersion); ok {
+			v = max(v, min(max(f.Version, versionFlags), formatVersion))
+			continue
+		}
+		v = max(v, needs(c))
+	}
+	return byte(v)
+}
+
+// needs returns the cluster format version that enables c: the version
+// the log must hold (SetFormatVersion) before c may be proposed, since a
+// server of an older release cannot read it. A SetFormatVersion needs
+// none: it is how a version is enabled.
+func needs(c Command) uint64 {
+	switch c := c.(type) {
+	case CompleteTransfer:
+		if c.To != 0 {
+			return versionDest
+		}
+		return versionMoves
+	case AbortTransfer, SetPause, SetPolicy:
+		return versionMoves
+	case SetRebalancing:
+		return versionFlags
+	case SetNodeState:
+		if c.State == NodeLost {
+			return versionFlags
 		}
 	}
-	return v
+	return baseVersion
 }
 
 // Encode returns cmds as one log entry, for RaftNode.Apply. A call with no
 // commands yields a valid entry that decodes to an empty batch.
 //
 // Encode panics if a command is nil or not one of this package's command
-// types. It encodes SetNodeState states as given; Decode rejects an entry
-// carrying a state that is not Valid.
+// types, or holds a value the wire cannot carry as it is (see
+// CheckProposal): it never writes a different value in its place. It
+// encodes SetNodeState states as given; Decode rejects an entry carrying a
+// state that is not Valid.
 func Encode(cmds ...Command) []byte {
 	return AppendEncode(make([]byte, 0, encodedLen(cmds)), cmds...)
 }
@@ -141,6 +165,12 @@ func appendCommand(dst []byte, c Command) []byte {
 		dst = append(dst, byte(TypeSetFormatVersion))
 		return binary.AppendUvarint(dst, c.Version)
 	case CompleteTransfer:
+		if c.To != 0 {
+			dst = append(dst, byte(TypeCompleteTransferTo))
+			dst = binary.AppendUvarint(dst, uint64(c.Shard))
+			dst = binary.AppendUvarint(dst, c.Epoch)
+			return binary.AppendUvarint(dst, uint64(c.To))
+		}
 		dst = append(dst, byte(TypeCompleteTransfer))
 		dst = binary.AppendUvarint(dst, uint64(c.Shard))
 		return binary.AppendUvarint(dst, c.Epoch)
@@ -196,6 +226,9 @@ func encodedLen(cmds []Command) int {
 			n += uvarintLen(c.Version)
 		case CompleteTransfer:
 			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
+			if c.To != 0 {
+				n += uvarintLen(uint64(c.To))
+			}
 		case AbortTransfer:
 			n += uvarintLen(uint64(c.Shard)) + uvarintLen(c.Epoch)
 		case SetPause:
@@ -335,6 +368,14 @@ func (d *decoder) command() Command {
 		return SetFormatVersion{Version: d.uvarint("format version")}
 	case TypeCompleteTransfer:
 		return CompleteTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
+	case TypeCompleteTransferTo:
+		c := CompleteTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
+		c.To = NodeID(d.uvarint("to node"))
+		if d.err == nil && c.To == 0 {
+			// Type 10 is the encoding without a destination.
+			d.fail(start, "complete-transfer to node 0")
+		}
+		return c
 	case TypeAbortTransfer:
 		return AbortTransfer{Shard: ShardID(d.uvarint("shard")), Epoch: d.uvarint("epoch")}
 	case TypeSetPause:

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"time"
 )
@@ -17,25 +18,34 @@ import (
 //	            InstantMoves DownTimeout MaxActionsPerTick
 //
 // in that order, each a uvarint: floats as their IEEE 754 bits, durations
-// in nanoseconds, booleans as 0 or 1. Negative integers cannot be encoded:
-// Encode writes them as 0 (a Policy with one fails Validate anyway).
+// in nanoseconds (0 to 2^63-1), counts 0 to 2^31-1 whatever the size of
+// int on the server that writes or reads them (so 32- and 64-bit servers
+// decode one policy alike), booleans as 0 or 1. A value outside those
+// ranges cannot be encoded: Encode panics on it rather than write another
+// (CheckProposal reports it first), and Decode rejects it.
 
 func appendPause(dst []byte, c SetPause) []byte {
+	if err := pauseWire(c); err != nil {
+		panic(err.Error())
+	}
 	dst = binary.AppendUvarint(dst, boolField(c.Paused))
 	return binary.AppendUvarint(dst, uint64(unixNano(c.Until)))
 }
 
 func appendPolicy(dst []byte, c SetPolicy) []byte {
+	if err := policyWire(c); err != nil {
+		panic(err.Error())
+	}
 	p := c.Policy
 	for _, v := range [...]uint64{
 		p.SplitKeys, p.SplitBytes, p.MergeKeys, p.MergeBytes,
 		math.Float64bits(p.MergeMaxFraction), uint64(p.MergeEmbargo),
 		math.Float64bits(p.ImbalanceThreshold), math.Float64bits(p.StopBand),
 		math.Float64bits(p.CountTolerance), math.Float64bits(p.LoadThreshold),
-		math.Float64bits(p.LoadStopBand), nonNegative(p.MaxMovesPerNode),
-		nonNegative(p.MaxInflightPerNode), p.MaxInflightBytesPerNode,
-		nonNegative(int(p.MoveTimeout)), boolField(p.InstantMoves),
-		nonNegative(int(p.DownTimeout)), nonNegative(c.MaxActionsPerTick),
+		math.Float64bits(p.LoadStopBand), uint64(p.MaxMovesPerNode),
+		uint64(p.MaxInflightPerNode), p.MaxInflightBytesPerNode,
+		uint64(p.MoveTimeout), boolField(p.InstantMoves),
+		uint64(p.DownTimeout), uint64(c.MaxActionsPerTick),
 	} {
 		dst = binary.AppendUvarint(dst, v)
 	}
@@ -49,7 +59,43 @@ func boolField(b bool) uint64 {
 	return 0
 }
 
-func nonNegative(x int) uint64 { return uint64(max(x, 0)) }
+// maxWireCount bounds the counts of a SetPolicy on the wire: the largest
+// int of a 32-bit server.
+const maxWireCount = math.MaxInt32
+
+// pauseWire returns why c cannot be encoded as it is, or nil: an expiry
+// outside what a log entry holds (after 1970, before 2262) would otherwise
+// be written as "no expiry".
+func pauseWire(c SetPause) error {
+	if !c.Until.IsZero() && (unixNano(c.Until) == 0 || c.Until.After(time.Unix(0, math.MaxInt64))) {
+		return fmt.Errorf("placement: %v: pause expiry %v outside 1970-2262: %w", c, c.Until, ErrInvalidCommand)
+	}
+	return nil
+}
+
+// policyWire returns why c cannot be encoded as it is, or nil: a negative
+// duration or count, or a count above maxWireCount.
+func policyWire(c SetPolicy) error {
+	p := c.Policy
+	for _, f := range [...]struct {
+		name string
+		v    int
+	}{
+		{"MaxMovesPerNode", p.MaxMovesPerNode}, {"MaxInflightPerNode", p.MaxInflightPerNode},
+		{"MaxActionsPerTick", c.MaxActionsPerTick},
+	} {
+		if f.v < 0 || int64(f.v) > maxWireCount {
+			return fmt.Errorf("placement: set-policy: %s %d outside 0..%d: %w", f.name, f.v, maxWireCount, ErrInvalidCommand)
+		}
+	}
+	if p.MoveTimeout < 0 {
+		return fmt.Errorf("placement: set-policy: MoveTimeout %v is negative: %w", p.MoveTimeout, ErrInvalidCommand)
+	}
+	if p.DownTimeout < 0 {
+		return fmt.Errorf("placement: set-policy: DownTimeout %v is negative: %w", p.DownTimeout, ErrInvalidCommand)
+	}
+	return nil
+}
 
 func (d *decoder) pause(start int) Command {
 	paused, until := d.uvarint("paused"), d.uvarint("pause expiry")
@@ -80,8 +126,8 @@ func (d *decoder) policy(start int) Command {
 	p.MaxInflightBytesPerNode = d.uvarint("max bytes in flight per node")
 	timeout, instant := d.uvarint("move timeout"), d.uvarint("instant moves")
 	down, actions := d.uvarint("down timeout"), d.uvarint("max actions per tick")
-	if d.err == nil && (embargo > math.MaxUint32 || moves > math.MaxInt || inflight > math.MaxInt ||
-		timeout > math.MaxInt64 || instant > 1 || down > math.MaxInt64 || actions > math.MaxInt) {
+	if d.err == nil && (embargo > math.MaxUint32 || moves > maxWireCount || inflight > maxWireCount ||
+		timeout > math.MaxInt64 || instant > 1 || down > math.MaxInt64 || actions > maxWireCount) {
 		d.fail(start, "policy field out of range")
 	}
 	p.MergeEmbargo = uint32(embargo)

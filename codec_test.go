@@ -36,6 +36,12 @@ func codecSamples() map[string][]Command {
 		"rebalancing": {
 			SetRebalancing{}, SetRebalancing{Bytes: true}, SetRebalancing{Load: true},
 		},
+		"moves": {
+			PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2},
+			CompleteTransfer{Shard: 1, Epoch: 2},
+			CompleteTransfer{Shard: 1, Epoch: 2, To: math.MaxUint64},
+			AbortTransfer{Shard: 1 << 40, Epoch: 3},
+		},
 		"keys": {
 			CreateShard{ID: 1, Range: KeyRange{Start: []byte{}}, Node: 2},
 			PlaceSplit{Shard: 1, Epoch: 1, SplitKey: []byte("k\x00\xff")},
@@ -173,13 +179,15 @@ func TestDecodeRejects(t *testing.T) {
 			offset: 8,
 		},
 		{name: "type zero", input: codecHeader(0x01, 0x00, 0x01), want: "unknown command type 0", offset: 3},
-		{name: "type after last", input: codecHeader(0x01, 0x0e, 0x01), want: "unknown command type 14", offset: 3},
+		{name: "type after last", input: codecHeader(0x01, 0x0f, 0x01), want: "unknown command type 15", offset: 3},
+		{name: "complete-transfer to node 0", input: []byte{entryMagic, versionDest, 0x01, byte(TypeCompleteTransferTo), 0x01, 0x02, 0x00},
+			want: "complete-transfer to node 0", offset: 3},
 		{name: "rebalancing flags 4", input: []byte{entryMagic, formatVersion, 0x01, byte(TypeSetRebalancing), 0x04}, want: "invalid rebalancing flags 4", offset: 3},
 		{name: "type 255", input: codecHeader(0x01, 0xff, 0x01), want: "unknown command type 255", offset: 3},
 		{
 			name:   "unknown type in second command",
-			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x0e, 0x01),
-			want:   "unknown command type 14",
+			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x0f, 0x01),
+			want:   "unknown command type 15",
 			offset: 6,
 		},
 		{

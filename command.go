@@ -47,6 +47,10 @@ const (
 	// TypeSetPolicy is new in format version 3: the operator's Policy and
 	// MaxActionsPerTick, replicated.
 	TypeSetPolicy CommandType = 13
+	// TypeCompleteTransferTo is new in format version 4: the wire type of a
+	// CompleteTransfer that names its destination (To set). Decode returns
+	// it as a CompleteTransfer, whose Type is TypeCompleteTransfer.
+	TypeCompleteTransferTo CommandType = 14
 )
 
 // FormatVersion is the newest log entry format this build reads and writes.
@@ -227,9 +231,19 @@ func (c PlaceTransfer) String() string {
 // owner, if the shard is still at Epoch (the epoch its PlaceTransfer gave
 // it). The host proposes it once the new owner holds the data
 // (Scheduler.CompleteTransfer). It needs format version 3.
+//
+// To names the move's destination; it needs format version 4 (0, unnamed,
+// is the version 3 form). A completion that names To is idempotent: when
+// the shard is not moving at Epoch but To owns it (the completion applied
+// before, its answer lost with a change of leader), it applies as a no-op
+// and succeeds, so a retry never reads as an abort. It is rejected only
+// when To does not own the shard: ErrStaleEpoch or ErrNotMoving then mean
+// the copy on To is not the owner's (the move was aborted); a completion
+// naming a node other than the move's destination is ErrInvalidCommand.
 type CompleteTransfer struct {
 	Shard ShardID
 	Epoch uint64
+	To    NodeID
 }
 
 // AbortTransfer cancels a move in flight, if the shard is still at Epoch:
@@ -250,6 +264,9 @@ func (AbortTransfer) Type() CommandType { return TypeAbortTransfer }
 
 // String formats the command for logs and tests.
 func (c CompleteTransfer) String() string {
+	if c.To != 0 {
+		return fmt.Sprintf("complete-transfer %d@%d -> %d", c.Shard, c.Epoch, c.To)
+	}
 	return fmt.Sprintf("complete-transfer %d@%d", c.Shard, c.Epoch)
 }
 

@@ -25,7 +25,8 @@ func downHarness(t *testing.T, clock *fakeClock, logTime bool) (*placement.Shard
 }
 
 // A node down past DownTimeout is declared lost, timed from the log across
-// a change of leader, and its shards are then re-homed.
+// a change of leader (and on the new leader's own clock since its election
+// too), and its shards are then re-homed.
 func TestDownTimeoutDeclaresLost(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
 	reg, fake, newSched := downHarness(t, clock, true)
@@ -40,7 +41,10 @@ func TestDownTimeoutDeclaresLost(t *testing.T) {
 	fake.SetLeader(false)
 	fake.SetLeader(true)
 	clock.Advance(time.Minute)
-	rep = tick(t, newSched())
+	next := newSched()
+	require.Empty(t, tick(t, next).Lost, "30 minutes down, none of them seen by this leader")
+	clock.Advance(30 * time.Minute)
+	rep = tick(t, next)
 	require.Equal(t, []placement.NodeID{1}, rep.Lost)
 	n, _ := reg.View().Node(1)
 	require.Equal(t, placement.NodeLost, n.State)
@@ -85,6 +89,7 @@ func TestDownTimeoutFromTheReplicatedPolicy(t *testing.T) {
 	pol := placement.DefaultPolicy()
 	pol.DownTimeout = time.Minute
 	require.NoError(t, s.SetPolicy(context.Background(), pol, 5))
+	require.Empty(t, tick(t, s).Lost, "elected now")
 	clock.Advance(time.Minute)
 	require.Equal(t, []placement.NodeID{1}, tick(t, s).Lost)
 }

@@ -52,8 +52,9 @@ type Effect struct {
 	// command had none. 0 for every other command.
 	NewShard ShardID
 	// Aborted are the moves a SetNodeState aborted: those into a node that
-	// left the up state (it takes no more data), so the host stops their
-	// copies. Empty for every other command.
+	// left the up state (it takes no more data), and from format version 4
+	// those out of a node declared lost (its data is gone), so the host
+	// stops their copies. Empty for every other command.
 	Aborted []Move
 }
 
@@ -176,11 +177,19 @@ func (f *FSM) effect(c Command) Effect {
 		if v.MoveCount() == 0 {
 			break
 		}
-		if n, ok := v.Node(c.Node); !ok || n.State != NodeUp {
-			break // only an up node has moves into it
+		n, ok := v.Node(c.Node)
+		if !ok || n.State == c.State {
+			break
+		}
+		// Only an up node has moves into it; only a lost one loses the
+		// moves out of it (format version 4).
+		in := n.State == NodeUp
+		out := c.State == NodeLost && v.FormatVersion() >= versionDest
+		if !in && !out {
+			break
 		}
 		for m := range v.Moves() {
-			if m.To == c.Node {
+			if (in && m.To == c.Node) || (out && m.From == c.Node) {
 				e.Aborted = append(e.Aborted, m)
 			}
 		}

@@ -270,7 +270,7 @@ func TestFSMStopsOnNewerFormat(t *testing.T) {
 	require.ErrorIs(t, err, ErrNewerFormat)
 	require.ErrorIs(t, err, ErrCorruptCommand)
 	require.PanicsWithValue(t, "placement: log entry 7: placement: corrupt command: placement: entry from a newer release: "+
-		"format version 4 (this build reads up to 3): upgrade this server before it applies more of the log",
+		"format version 5 (this build reads up to 4): upgrade this server before it applies more of the log",
 		func() { f.ApplyEntry(7, entry) })
 	// Entries stay at the lowest version that carries them, so a release
 	// that reads only version 1 applies every placement command.
@@ -279,6 +279,7 @@ func TestFSMStopsOnNewerFormat(t *testing.T) {
 	require.Equal(t, byte(versionFlags), Encode(SetNodeState{Node: 1, State: NodeLost})[1])
 	require.Equal(t, byte(versionMoves), Encode(PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2}, CompleteTransfer{Shard: 1, Epoch: 2})[1])
 	require.Equal(t, byte(versionMoves), Encode(SetRebalancing{Bytes: true}, AbortTransfer{Shard: 1, Epoch: 2})[1])
+	require.Equal(t, byte(versionDest), Encode(CompleteTransfer{Shard: 1, Epoch: 2, To: 2})[1])
 }
 
 // closeCounter is a snapshot reader that counts its Close calls.

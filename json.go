@@ -578,7 +578,14 @@ type (
 		From  NodeID      `json:"from"`
 		To    NodeID      `json:"to"`
 	}
-	// shardEpochJSON is CompleteTransfer's and AbortTransfer's form.
+	// completeJSON is CompleteTransfer's form: "to" only when named.
+	completeJSON struct {
+		Type  CommandType `json:"type"`
+		Shard ShardID     `json:"shard"`
+		Epoch uint64      `json:"epoch"`
+		To    NodeID      `json:"to,omitempty"`
+	}
+	// shardEpochJSON is AbortTransfer's form.
 	shardEpochJSON struct {
 		Type  CommandType `json:"type"`
 		Shard ShardID     `json:"shard"`
@@ -638,7 +645,7 @@ func MarshalCommandJSON(c Command) ([]byte, error) {
 	case PlaceTransfer:
 		v = placeTransferJSON{c.Type(), c.Shard, c.Epoch, c.From, c.To}
 	case CompleteTransfer:
-		v = shardEpochJSON{c.Type(), c.Shard, c.Epoch}
+		v = completeJSON{c.Type(), c.Shard, c.Epoch, c.To}
 	case AbortTransfer:
 		v = shardEpochJSON{c.Type(), c.Shard, c.Epoch}
 	case SetRebalancing:
@@ -729,6 +736,7 @@ func decodeCommand(data []byte) (Command, error) {
 		var v CompleteTransfer
 		d.req("shard", jsonValue(&v.Shard))
 		d.req("epoch", jsonValue(&v.Epoch))
+		d.opt("to", jsonValue(&v.To))
 		c = v
 	case TypeAbortTransfer:
 		var v AbortTransfer

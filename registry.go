@@ -175,7 +175,9 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		}
 		n.State = c.State
 		if c.State != NodeUp {
-			s.abortInto(c.Node)
+			s.abortMoves(func(m moveItem) bool {
+				return m.to == c.Node || (c.State == NodeLost && m.from == c.Node && s.formatVersion >= versionDest)
+			})
 		}
 	case RemoveNode:
 		i := s.nodeIndex(c.Node)
@@ -193,7 +195,7 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 	case SetPause:
 		s.pause = pauseState{}
 		if c.Paused {
-			s.pause = pauseState{paused: true, until: unixNano(c.Until)}
+			s.pause = pauseState{paused: true, until: unixNano(c.Until), set: at}
 		}
 	case SetPolicy:
 		s.policy = &c
@@ -205,6 +207,9 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		s.moves.ReplaceOrInsert(moveItem{id: c.Shard, from: c.From, to: c.To, began: at, rec: rec})
 		s.bump(rec)
 	case CompleteTransfer:
+		if rec == nil {
+			return // To owns the shard already (checkComplete): a no-op
+		}
 		m, _ := s.moving(c.Shard)
 		s.moves.Delete(m)
 		s.complete(rec, m.to)
@@ -239,21 +244,23 @@ func (s *state) bump(rec *shardRec) {
 	s.update(rec, &next)
 }
 
-// abortInto cancels the moves in flight into node, which is leaving the
-// up state: a draining, down or lost node takes no data. Each shard moves
-// to its next epoch, as an AbortTransfer would.
-func (s *state) abortInto(node NodeID) {
+// abortMoves cancels the moves in flight that match: those into a node
+// leaving the up state (a draining, down or lost node takes no data) and,
+// from format version 4, those out of a node going lost (its copy will
+// never finish; the planner re-homes the shard). Each shard moves to its
+// next epoch, as an AbortTransfer would.
+func (s *state) abortMoves(match func(moveItem) bool) {
 	if s.moves.Len() == 0 {
 		return
 	}
-	var into []moveItem
+	var aborted []moveItem
 	s.moves.Ascend(func(m moveItem) bool {
-		if m.to == node {
-			into = append(into, m)
+		if match(m) {
+			aborted = append(aborted, m)
 		}
 		return true
 	})
-	for _, m := range into {
+	for _, m := range aborted {
 		s.moves.Delete(m)
 		r, _ := s.w.shard(s, m.id)
 		s.bump(r)

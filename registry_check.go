@@ -28,6 +28,9 @@ func check(s *state, cmd Command) (*shardRec, error) {
 	case PlaceTransfer:
 		return checkTransfer(s, cmd, c)
 	case CompleteTransfer:
+		if c.To != 0 {
+			return checkComplete(s, cmd, c)
+		}
 		return checkInFlight(s, cmd, c.Shard, c.Epoch)
 	case AbortTransfer:
 		return checkInFlight(s, cmd, c.Shard, c.Epoch)
@@ -132,6 +135,33 @@ func checkInFlight(s *state, cmd Command, id ShardID, epoch uint64) (*shardRec, 
 		return nil, fmt.Errorf("%v: %w", cmd, ErrNotMoving)
 	}
 	return r, nil
+}
+
+// checkComplete checks a CompleteTransfer that names its destination. It
+// returns the shard to complete, or nil and no error when c.To already
+// owns the shard: the completion applied before (or the shard reached To
+// since), so applying it again changes nothing and succeeds.
+func checkComplete(s *state, cmd Command, c CompleteTransfer) (*shardRec, error) {
+	if err := needVersion(s, cmd, versionDest); err != nil {
+		return nil, err
+	}
+	r, ok := s.w.shard(s, c.Shard)
+	if !ok {
+		return nil, fmt.Errorf("%v: shard %d: %w", cmd, c.Shard, ErrUnknownShard)
+	}
+	if m, moving := s.moving(c.Shard); moving && r.Epoch == c.Epoch {
+		if m.to != c.To {
+			return nil, fmt.Errorf("%v: the move goes to node %d: %w", cmd, m.to, ErrInvalidCommand)
+		}
+		return r, nil
+	}
+	if r.Node == c.To {
+		return nil, nil
+	}
+	if r.Epoch != c.Epoch {
+		return nil, fmt.Errorf("%v: shard %d is at epoch %d on node %d: %w", cmd, c.Shard, r.Epoch, r.Node, ErrStaleEpoch)
+	}
+	return nil, fmt.Errorf("%v: %w", cmd, ErrNotMoving)
 }
 
 // checkUp returns nil if node exists and is up.

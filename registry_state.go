@@ -98,10 +98,14 @@ type hintItem struct {
 func lessHint(a, b hintItem) bool { return a.id < b.id }
 
 // pauseState is the last SetPause, with its expiry in Unix nanoseconds (0
-// for none).
+// for none), and the log time of its entry (0 when unknown). The log time
+// is not in snapshots (a restored map has 0) and Apply never reads it: only
+// a leader's Scheduler does, to know the length of a pause set under
+// another leader.
 type pauseState struct {
 	paused bool
 	until  int64
+	set    int64
 }
 
 // moveItem is a move in flight: a shard whose PlaceTransfer has applied

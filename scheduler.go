@@ -65,6 +65,10 @@ type Scheduler struct {
 	seen map[moveAttempt]time.Time
 	// downSeen is seen for down nodes whose state has no log time.
 	downSeen map[NodeID]time.Time
+	// elected is when, on its own clock, this server saw its current
+	// term as leader begin: no timer fires before it has seen the timer's
+	// whole length pass since then (see due). Guarded by tickMu.
+	elected time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -89,57 +93,6 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 		wake:  make(chan struct{}, 1),
 		coord: NewCoordinator(cfg.Policy),
 	}, nil
-}
-
-// Pause pauses the cluster's scheduling: it proposes a SetPause, so every
-// leader, now and after any change of leader, proposes nothing until
-// Resume, or until ttl has passed when ttl is positive (the leader whose
-// clock passes the expiry the entry records proposes the end of the
-// pause). It must run on the leader (an error wrapping ErrNotLeader
-// otherwise) once the cluster is at format version 3 (ErrFormatVersion
-// before).
-func (s *Scheduler) Pause(ctx context.Context, ttl time.Duration) error {
-	c := SetPause{Paused: true}
-	if ttl > 0 {
-		c.Until = s.now().Add(ttl)
-	}
-	return s.proposeCommand(ctx, c)
-}
-
-// Resume ends a pause made by Pause (on any server) and asks a running loop
-// for a prompt tick. It must run on the leader.
-func (s *Scheduler) Resume(ctx context.Context) error {
-	if err := s.proposeCommand(ctx, SetPause{}); err != nil {
-		return err
-	}
-	s.wakeUp()
-	return nil
-}
-
-// SetPolicy replicates p and maxActionsPerTick (SetPolicy): every leader
-// plans with them from then on, whatever its Config says. It must run on
-// the leader at format version 3; an invalid p is rejected with
-// ErrInvalidCommand.
-func (s *Scheduler) SetPolicy(ctx context.Context, p Policy, maxActionsPerTick int) error {
-	if err := s.proposeCommand(ctx, SetPolicy{Policy: p, MaxActionsPerTick: maxActionsPerTick}); err != nil {
-		return err
-	}
-	s.wakeUp()
-	return nil
-}
-
-// proposeCommand proposes one command and returns its rejection, if any.
-func (s *Scheduler) proposeCommand(ctx context.Context, c Command) error {
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(c))
-	if err != nil {
-		return fmt.Errorf("placement: propose %v: %w", c, err)
-	}
-	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
-		return results[0]
-	}
-	return nil
 }
 
 // PauseLocal stops this server's scheduler from proposing until
@@ -236,10 +189,12 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	if err := s.upgrade(ctx, &rep); err != nil {
 		return rep, err
 	}
-	if err := s.expire(ctx, &rep); err != nil {
+	// Nodes first: the moves out of a node declared lost now are aborted
+	// in this same tick, and the plan re-homes their shards.
+	if err := s.declareLost(ctx, &rep); err != nil {
 		return rep, err
 	}
-	if err := s.declareLost(ctx, &rep); err != nil {
+	if err := s.expire(ctx, &rep); err != nil {
 		return rep, err
 	}
 
@@ -287,6 +242,11 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	if recorded {
 		entry = append(slices.Clip(entry), mark)
 	}
+	if err := CheckProposal(view, entry...); err != nil {
+		// A planner bug, never a host's input: refuse rather than hand an
+		// older server an entry it cannot read.
+		return rep, fmt.Errorf("placement: plan of %d commands: %w", len(plan.Commands), err)
+	}
 	start = time.Now()
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	resp, err := s.raft.Apply(actx, Encode(entry...))
@@ -294,9 +254,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	rep.ApplyTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "apply"}, start)
 	if err != nil {
-		// The entry may or may not commit; plan again only after a barrier.
-		s.needBarrier = true
-		s.lost(err)
+		s.inDoubt(err)
 		return rep, fmt.Errorf("placement: propose %d commands: %w", len(plan.Commands), err)
 	}
 	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
@@ -332,32 +290,6 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 	}
 	rep.Recorded = &mark
 	return nil
-}
-
-// pauseInForce reports whether the replicated pause holds this tick. A pause
-// whose expiry this leader's clock has passed is ended here, by proposing
-// SetPause{}: the expiry is in the log, and only the leader decides that it
-// has come, so replicas never disagree on whether the cluster is paused.
-func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, error) {
-	p := s.reg.View().Pause()
-	if !p.Paused {
-		return false, nil
-	}
-	if p.Until.IsZero() || s.now().Before(p.Until) {
-		return true, nil
-	}
-	// Only this pause ends: a newer one committed meanwhile stays.
-	results, err := s.propose(ctx, "end the expired pause", SetPause{Until: p.Until})
-	if err != nil {
-		return false, err
-	}
-	if len(results) == 1 && results[0] != nil {
-		s.log.Debug("expired pause not ended: it changed", zap.Error(results[0]))
-		return s.reg.View().Pause().Paused, nil
-	}
-	rep.PauseExpired = true
-	s.log.Info("pause expired; scheduling resumes", zap.Time("until", p.Until))
-	return false, nil
 }
 
 // upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
@@ -413,6 +345,7 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		// log once the barrier has brought the map up to date.
 		coord := NewCoordinator(s.cfg.Policy)
 		s.seen, s.downSeen = nil, nil
+		s.elected = s.now()
 		s.coordMu.Lock()
 		s.coord = coord
 		s.coordMu.Unlock()
@@ -428,6 +361,21 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 	}
 	s.leader, s.term = leader, term
 	return leader
+}
+
+// inDoubt notes a proposal whose outcome is unknown: its entry may yet
+// commit. The next plan waits for a barrier, and then takes the planner's
+// hysteresis from the log, which holds it if the entry committed (a plan
+// that recorded a SetRebalancing and lost its answer would otherwise be
+// forgotten by this leader until its term ends). Before format version 2
+// the log records no hysteresis, and the planner keeps its memory.
+func (s *Scheduler) inDoubt(err error) {
+	s.needBarrier = true
+	if s.reg.View().FormatVersion() >= versionFlags {
+		s.needResume = true
+		s.current.Store(false)
+	}
+	s.lost(err)
 }
 
 // lost notes a not-leader error so the next leader tick starts a new term
@@ -488,99 +436,6 @@ func foldCompletions(cmds []Command, results []error) []error {
 	return out
 }
 
-// now is the scheduler's clock.
-func (s *Scheduler) now() time.Time {
-	if s.cfg.Clock != nil {
-		return s.cfg.Clock()
-	}
-	return time.Now()
-}
-
-// expire proposes AbortTransfer for the moves in flight longer than
-// Policy.MoveTimeout, at most MaxActionsPerTick of them in one entry, before
-// the tick plans. A move's age runs from its PlaceTransfer's log time, which
-// every replica holds, so a new leader neither forgets nor restarts it; a
-// move applied without a time is timed from when this leader first saw it.
-func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
-	view := s.reg.View()
-	if view.MoveCount() == 0 {
-		s.seen = nil
-		return nil
-	}
-	now := s.now()
-	pol, limit := s.settings(view)
-	var aborts []Command
-	// First sightings are kept per attempt (a shard moved again is at a
-	// new epoch), and only for the moves still in flight.
-	seen := s.seen
-	s.seen = nil
-	for m := range view.Moves() {
-		began := m.Began
-		if began.IsZero() {
-			k := moveAttempt{m.Shard, m.Epoch}
-			first, ok := seen[k]
-			if !ok {
-				first = now
-			}
-			if s.seen == nil {
-				s.seen = map[moveAttempt]time.Time{}
-			}
-			s.seen[k] = first
-			began = first
-		}
-		if now.Sub(began) >= pol.MoveTimeout && len(aborts) < limit {
-			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
-		}
-	}
-	if len(aborts) == 0 {
-		return nil
-	}
-	results, err := s.propose(ctx, fmt.Sprintf("abort %d moves past MoveTimeout", len(aborts)), aborts...)
-	if err != nil {
-		return err
-	}
-	for i, c := range aborts {
-		if i < len(results) && results[i] == nil {
-			rep.Aborted = append(rep.Aborted, c.(AbortTransfer))
-		}
-	}
-	if len(rep.Aborted) > 0 {
-		metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
-		s.log.Info("moves aborted: in flight past MoveTimeout", zap.Int("aborted", len(rep.Aborted)),
-			zap.Duration("timeout", pol.MoveTimeout))
-	}
-	return nil
-}
-
-// moveAttempt names one attempt at moving a shard: each begins at a new
-// epoch.
-type moveAttempt struct {
-	shard ShardID
-	epoch uint64
-}
-
-// CompleteTransfer proposes the CompleteTransfer of move m: the host calls
-// it once m.To holds the shard's data, passing the Move as it learned it
-// (View.Moves, or the PlaceTransfer it saw applied, whose epoch is
-// PlaceTransfer.Epoch+1). The epoch names this attempt: if the move was
-// aborted meanwhile, or aborted and begun again, the completion is rejected
-// (ErrStaleEpoch) rather than completing a move whose copy was never made.
-// It must run on the leader (an error wrapping ErrNotLeader otherwise; a
-// host forwards it to the leader); the leader's map decides, so a follower
-// that has not yet applied the move answers ErrNotLeader, not ErrNotMoving.
-// A move no longer in flight at that epoch gives an error wrapping
-// ErrRejected (ErrStaleEpoch, ErrNotMoving).
-func (s *Scheduler) CompleteTransfer(ctx context.Context, m Move) error {
-	return s.proposeCommand(ctx, CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
-}
-
-// AbortTransfer proposes the AbortTransfer of move m: a host calls it when
-// a copy fails and will not be retried. Errors are as for
-// CompleteTransfer.
-func (s *Scheduler) AbortTransfer(ctx context.Context, m Move) error {
-	return s.proposeCommand(ctx, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
-}
-
 // logApplied writes the one Info line of a tick whose plan applied: how
 // many commands of each kind applied, how many were rejected, and the
 // spreads the plan started from.
@@ -608,70 +463,19 @@ func (s *Scheduler) logApplied(rep TickReport) {
 		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
 }
 
-// declareLost proposes SetNodeState to NodeLost for the nodes down longer
-// than Policy.DownTimeout (the replicated one, when the log holds one),
-// before the tick plans (which then re-homes their shards). Off when
-// DownTimeout is 0, and before format version 2.
-func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
-	view := s.reg.View()
-	pol, _ := s.settings(view)
-	if pol.DownTimeout <= 0 || view.FormatVersion() < versionFlags {
-		return nil
-	}
-	now := s.now()
-	seen := s.downSeen
-	s.downSeen = nil
-	var lost []Command
-	for _, n := range view.Nodes() {
-		if n.State != NodeDown {
-			continue
-		}
-		since, _ := view.NodeSince(n.ID)
-		if since.IsZero() {
-			first, ok := seen[n.ID]
-			if !ok {
-				first = now
-			}
-			if s.downSeen == nil {
-				s.downSeen = map[NodeID]time.Time{}
-			}
-			s.downSeen[n.ID] = first
-			since = first
-		}
-		if now.Sub(since) >= pol.DownTimeout {
-			lost = append(lost, SetNodeState{Node: n.ID, State: NodeLost})
-		}
-	}
-	if len(lost) == 0 {
-		return nil
-	}
-	results, err := s.propose(ctx, fmt.Sprintf("declare %d nodes lost", len(lost)), lost...)
-	if err != nil {
-		return err
-	}
-	for i, c := range lost {
-		if i < len(results) && results[i] == nil {
-			rep.Lost = append(rep.Lost, c.(SetNodeState).Node)
-		}
-	}
-	if len(rep.Lost) > 0 {
-		s.log.Info("nodes declared lost: down past DownTimeout; their shards are re-homed",
-			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", pol.DownTimeout))
-	}
-	return nil
-}
-
 // propose applies cmds as one entry within ApplyTimeout, on the tick's
 // goroutine, and returns each command's result. A failure leaves the
 // outcome unknown: the next plan waits for a barrier, and a not-leader
 // error ends the term's memory (see lost).
 func (s *Scheduler) propose(ctx context.Context, what string, cmds ...Command) ([]error, error) {
+	if err := CheckProposal(s.reg.View(), cmds...); err != nil {
+		return nil, fmt.Errorf("placement: %s: %w", what, err)
+	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
 	resp, err := s.raft.Apply(actx, Encode(cmds...))
 	if err != nil {
-		s.needBarrier = true
-		s.lost(err)
+		s.inDoubt(err)
 		return nil, fmt.Errorf("placement: %s: %w", what, err)
 	}
 	results, _ := resp.([]error)

@@ -42,6 +42,10 @@ type ClusterOptions struct {
 	OnTick func(server int, rep placement.TickReport, err error)
 	// Logger receives raft's logs; nil discards them.
 	Logger hclog.Logger
+	// WrapFSM, if set, is given each server's FSM as it starts and returns
+	// the one raft applies to: a test can stand in an older release on one
+	// server, say, with an FSM that refuses what that release cannot read.
+	WrapFSM func(server int, fsm raft.FSM) raft.FSM
 	// Mover, if set, finishes moves in flight as a host copying shards
 	// would (see MoverOptions). Without it, moves begun at format
 	// version 3 stay in flight until Policy.MoveTimeout aborts them.
@@ -149,7 +153,10 @@ func (c *Cluster) start(i int) error {
 	if c.opts.OnApply != nil {
 		opts = append(opts, placement.WithApplyFunc(func(index uint64, cmd placement.Command) { c.opts.OnApply(i, index, cmd) }))
 	}
-	fsm := &countingFSM{FSM: placement.NewFSM(s.Registry, opts...), restores: &s.restores}
+	var fsm raft.FSM = &countingFSM{FSM: placement.NewFSM(s.Registry, opts...), restores: &s.restores}
+	if c.opts.WrapFSM != nil {
+		fsm = c.opts.WrapFSM(i, fsm)
+	}
 	r, err := raft.NewRaft(c.raftConfig(s), fsm, s.logs, s.logs, s.snaps, s.trans)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.ID, err)

@@ -306,15 +306,17 @@ func readChunks(r io.Reader, head []byte) ([]byte, error) {
 			return nil, err
 		}
 		crc.Write(field[:])
-		n := int(binary.BigEndian.Uint32(field[:]))
-		if n == 0 {
+		u := binary.BigEndian.Uint32(field[:])
+		if u == 0 {
 			break
 		}
 		// Checked before allocating: a forged length must not size the
-		// buffer.
-		if n > maxSnapshotChunk {
-			return nil, snapCorrupt("chunk length %d over %d", n, maxSnapshotChunk)
+		// buffer. (Before converting it: a 32-bit int would turn a
+		// length of 2^31 or more negative.)
+		if u > maxSnapshotChunk {
+			return nil, snapCorrupt("chunk length %d over %d", u, maxSnapshotChunk)
 		}
+		n := int(u)
 		// Every chunk but the last is full: one framing per body.
 		if body := len(data) - len(head); body%maxSnapshotChunk != 0 {
 			return nil, snapCorrupt("chunk after a short one, at body byte %d", body)

@@ -122,9 +122,9 @@ func (sc *scenario) do(f []string) (string, bool) {
 			}
 		}
 	case "format":
-		require.NoError(t, sc.g.Apply(SetFormatVersion{Version: uint64(atoi(t, f[1]))}))
+		require.NoError(t, sc.g.Apply(SetFormatVersion{Version: u64(t, f[1])}))
 	case "capacity":
-		require.NoError(t, sc.g.ReportNodeStats(NodeID(atoi(t, f[1])), NodeStats{Capacity: uint64(atoi(t, f[2]))}))
+		require.NoError(t, sc.g.ReportNodeStats(NodeID(atoi(t, f[1])), NodeStats{Capacity: u64(t, f[2])}))
 	case "stats":
 		st := sc.stats(args)
 		if h, ok := args["hint"]; ok {
@@ -171,10 +171,10 @@ func (sc *scenario) do(f []string) (string, bool) {
 func (sc *scenario) stats(args map[string]string) Stats {
 	st := Stats{}
 	if k, ok := args["keys"]; ok {
-		st.Keys = uint64(atoi(sc.t, k))
+		st.Keys = u64(sc.t, k)
 	}
 	if b, ok := args["bytes"]; ok {
-		st.Bytes = uint64(atoi(sc.t, b))
+		st.Bytes = u64(sc.t, b)
 	}
 	if l, ok := args["load"]; ok {
 		v, err := strconv.ParseFloat(l, 64)
@@ -194,7 +194,7 @@ func (sc *scenario) coordinator() *Coordinator {
 
 func (sc *scenario) setPolicy(args map[string]string) {
 	t, p := sc.t, &sc.pol
-	u := func(s string) uint64 { return uint64(atoi(t, s)) }
+	u := func(s string) uint64 { return u64(t, s) }
 	fl := func(s string) float64 {
 		v, err := strconv.ParseFloat(s, 64)
 		require.NoError(t, err)
@@ -272,6 +272,13 @@ func kv(fields []string) map[string]string {
 		}
 	}
 	return m
+}
+
+// u64 parses a size or count that may exceed a 32-bit int.
+func u64(t *testing.T, s string) uint64 {
+	n, err := strconv.ParseUint(s, 10, 64)
+	require.NoError(t, err, "number %q", s)
+	return n
 }
 
 func atoi(t *testing.T, s string) int {

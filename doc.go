@@ -221,16 +221,38 @@
 // completion is rejected like any stale command; a shard in flight is not
 // split, merged or moved again ([ErrShardMoving]). A node that leaves the
 // up state (drained, down, lost) takes no more data: the moves into it are
-// aborted as part of that state change.
+// aborted as part of that state change. A node declared lost also loses
+// the moves out of it (its copy can never finish): from format version 4
+// in the same command (listed in [Effect].Aborted), at version 3 by the
+// leader's next tick; either way the plan that follows re-homes those
+// shards.
+//
+// A copy is level-triggered: the host works from [View.Moves], keyed by
+// shard and epoch, not from the apply callback alone, since the copy and
+// its completion may land on different leaders. Scheduler.CompleteTransfer
+// answers nil exactly when the target owns the shard, its copy being the
+// owner's data; a retry of a completion that applied (its answer lost with
+// a change of leader) is answered nil too, never as an abort. Only
+// ErrStaleEpoch or ErrNotMoving (the move was aborted, and the target does
+// not own the shard) mean the copy may be discarded. From format version 4
+// the command names its target (CompleteTransfer.To), so every replica
+// answers so alike.
 //
 // The leader aborts a move in flight longer than Policy.MoveTimeout
 // (default 10 minutes), timed from its PlaceTransfer's log time (raft's
 // Log.AppendedAt, held by every replica), so a change of leader neither
-// forgets the clock nor restarts it. The planner counts moves in flight as
+// forgets the clock nor restarts it. Since that time comes from another
+// server's clock, a new leader also waits the whole timeout on its own
+// clock from its election before it judges a timer set under another
+// leader: a leader whose clock runs ahead, or steps forward, aborts
+// nothing early. A failover can thus extend MoveTimeout, DownTimeout and
+// a pause's TTL by up to their length, and never cut them short. The planner counts moves in flight as
 // made when it weighs the nodes, so it never plans the same rebalance
 // twice, and begins no move that would put more than
 // Policy.MaxInflightPerNode moves, or MaxInflightBytesPerNode bytes, in
-// flight into or out of any node ([SkipInflightWindow]). Hosts whose moves
+// flight into or out of any node ([SkipInflightWindow]); re-homing a lost
+// node's shards is exempt on the lost node's side (it has no data to
+// send), not on the target's. Hosts whose moves
 // take no time (shared storage) set Policy.InstantMoves: each PlaceTransfer
 // is proposed with its CompleteTransfer in one entry.
 //
@@ -260,10 +282,11 @@
 //
 // Log entries are written at the lowest format version that carries their
 // commands: version 1 for every placement command of the first release, a
-// later version only for what later releases add (version 2: SetRebalancing, SetFormatVersion, and
-// SetNodeState to [NodeLost]; version 3: CompleteTransfer and
-// AbortTransfer). Snapshots stay version 1 until the cluster's version is
-// raised. [IsEntry]
+// later version only for what later releases add (version 2:
+// SetRebalancing, SetFormatVersion, and SetNodeState to [NodeLost];
+// version 3: CompleteTransfer, AbortTransfer, SetPause and SetPolicy;
+// version 4: a CompleteTransfer that names its target). Snapshots stay
+// version 1 until the cluster's version is raised. [IsEntry]
 // recognises every version of the header, and [FSM.ApplyEntry] stops the
 // replica (it panics) on an entry of a version newer than it reads, rather
 // than skip it and let its map fall behind.
@@ -273,7 +296,11 @@
 // NodeLost are rejected before version 2 (the Scheduler then records no
 // hysteresis: a new leader rebalances only above the trigger), and
 // CompleteTransfer and AbortTransfer before version 3 (PlaceTransfer then
-// moves at once; see "Moves"). Upgrade in
+// moves at once; see "Moves"). Nothing newer than the cluster's version
+// is ever proposed: every proposal path (the Scheduler's methods and its
+// tick, the admin routes) calls [CheckProposal] first and refuses such a
+// command with ErrFormatVersion before raft sees it, so a server still on
+// the older release never meets an entry it cannot read. Upgrade in
 // this order: every server, one at a time; then the version is raised,
 // in one of two ways. With [Config.ClusterFormat] set (admin.ClusterFormat
 // asks each voter's GET /status), the leader raises it by itself, once

@@ -33,7 +33,9 @@
 //	POST   /pause              (no body), or {"ttl": "10m"}  pause the cluster's scheduling
 //	POST   /resume             (no body)                 end the pause
 //	POST   /pause/local, /resume/local                  this server's scheduler only (not
-//	                                                     replicated; works before format 3)
+//	       (no body), or {}                             replicated; works before format 3;
+//	                                                     no ttl: 400, it lasts until
+//	                                                     /resume/local)
 //	PUT    /policy             {"policy": {...}, "max_actions_per_tick": 5}
 //	                                                     every field, as GET /policy answers
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -67,17 +68,53 @@ func (h *handler) postResume(w http.ResponseWriter, r *http.Request) {
 // maxPauseTTL bounds a pause's ttl: a year.
 const maxPauseTTL = 365 * 24 * time.Hour
 
+// localRequest is the body POST /pause/local and /resume/local take: none,
+// or {}. The local pause has no expiry (it is this process's own switch,
+// with no leader to end it), so a ttl is refused rather than ignored.
+type localRequest struct {
+	TTL string `json:"ttl"`
+}
+
+// decodeLocal checks the body of POST /pause/local and /resume/local, and
+// answers 400 itself if it is neither empty nor {}.
+func decodeLocal(w http.ResponseWriter, r *http.Request) bool {
+	data, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return true
+	}
+	var req localRequest
+	if err := decodeStrict(data, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return false
+	}
+	if members, _ := objectMembers(data); members["ttl"] != nil {
+		writeError(w, http.StatusBadRequest, "ttl: the local pause has no expiry; it lasts until POST /resume/local "+
+			"(the replicated POST /pause takes a ttl)")
+		return false
+	}
+	return true
+}
+
 // postPauseLocal pauses this server's scheduler only (PauseLocal): soft
 // state, never forwarded, and not replicated, so it also works before the
 // cluster is at format version 3 (during a rolling upgrade).
-func (h *handler) postPauseLocal(w http.ResponseWriter, _ *http.Request) {
+func (h *handler) postPauseLocal(w http.ResponseWriter, r *http.Request) {
+	if !decodeLocal(w, r) {
+		return
+	}
 	h.opts.Scheduler.PauseLocal()
 	h.log.Info("this server's scheduler paused")
 	writeJSON(w, http.StatusOK, pauseBody{Paused: true})
 }
 
 // postResumeLocal undoes postPauseLocal.
-func (h *handler) postResumeLocal(w http.ResponseWriter, _ *http.Request) {
+func (h *handler) postResumeLocal(w http.ResponseWriter, r *http.Request) {
+	if !decodeLocal(w, r) {
+		return
+	}
 	h.opts.Scheduler.ResumeLocal()
 	h.log.Info("this server's scheduler resumed")
 	writeJSON(w, http.StatusOK, pauseBody{Paused: h.opts.Scheduler.Paused()})

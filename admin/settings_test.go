@@ -83,3 +83,38 @@ func TestPutPolicyErrorsNameTheField(t *testing.T) {
 // compactPolicyJSON is policyJSON without spaces, for the replacements
 // above: the default policy and 3 actions.
 var compactPolicyJSON = strings.ReplaceAll(policyJSON, " ", "")
+
+// POST /pause/local and /resume/local take no body or {}: the local pause
+// has no expiry, so a ttl is refused by name, as is anything else, and a
+// refused request leaves the scheduler as it was.
+func TestLocalPauseBody(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/pause/local", "/resume/local"} {
+		for _, tc := range []struct{ name, body, want string }{
+			{name: "ttl", body: `{"ttl":"-1s"}`, want: "ttl: the local pause has no expiry"},
+			{name: "valid ttl", body: `{"ttl":"10m"}`, want: "ttl: the local pause has no expiry"},
+			{name: "unknown field", body: `{"paused":true}`, want: `unknown field "paused"`},
+			{name: "not an object", body: `[]`, want: "malformed JSON"},
+			{name: "trailing data", body: `{} {}`, want: "trailing data"},
+		} {
+			t.Run(path+" "+tc.name, func(t *testing.T) {
+				was := e.sched.Paused()
+				requireError(t, e.post(path, tc.body), http.StatusBadRequest, tc.want)
+				if e.sched.Paused() != was {
+					t.Errorf("the scheduler's pause changed to %v", !was)
+				}
+			})
+		}
+	}
+	var got struct{ Paused bool }
+	for _, body := range []string{"", "{}", " { } "} {
+		decode(t, e.post("/pause/local", body), http.StatusOK, &got)
+		if !got.Paused || !e.sched.Paused() {
+			t.Errorf("pause with body %q: %+v", body, got)
+		}
+		decode(t, e.post("/resume/local", body), http.StatusOK, &got)
+		if got.Paused || e.sched.Paused() {
+			t.Errorf("resume with body %q: %+v", body, got)
+		}
+	}
+}

@@ -93,7 +93,10 @@
 // forwarded already) the answer is 421 Misdirected Request with the
 // leader's raft ID and address (and admin URL, if known) in the JSON body
 // and in the X-Placement-Leader-Id and X-Placement-Leader-Admin headers;
-// with no known leader (an election) it is 503 with Retry-After.
+// with no known leader (an election) it is 503 with Retry-After. A server
+// that raft's configuration no longer holds (removed by DELETE
+// /raft/servers/{id}) will never know a leader: it answers 410 Gone,
+// without Retry-After, saying it is not a member.
 //
 // Stats (of shards and of nodes) are soft, per-server state and are never
 // proposed nor forwarded: they apply to the server that receives them. The

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,6 +157,20 @@ func (h *handler) configuration(w http.ResponseWriter) ([]raft.Server, uint64, b
 		return nil, 0, false
 	}
 	return f.Configuration().Servers, f.Index(), true
+}
+
+// removed reports whether raft's latest configuration has servers but not
+// this one: a server removed from the cluster, which raft no longer tells
+// of a leader. An empty configuration (not bootstrapped, not joined yet),
+// an unknown own ID or a configuration that cannot be read is not taken
+// for removal.
+func (h *handler) removed() bool {
+	f := h.opts.Raft.GetConfiguration()
+	if h.opts.ID == "" || f.Error() != nil {
+		return false
+	}
+	servers := f.Configuration().Servers
+	return len(servers) > 0 && !slices.ContainsFunc(servers, func(s raft.Server) bool { return s.ID == h.opts.ID })
 }
 
 // membershipFailed answers a membership change that raft did not confirm.

@@ -82,8 +82,10 @@
 // answer (past it, 503 with "outcome": "unknown", since the leader may
 // have applied it). If the server it took for the leader answers 421 (it
 // no longer led, so it proposed nothing) and raft names another leader by
-// then, the write goes to that one instead, once. A leader that cannot be reached did not get the write:
-// 503 with Retry-After. A write is forwarded only when this server knows
+// then, the write goes to that one instead, once. A leader that cannot be
+// reached did not get the write: 503 with Retry-After, and the dial's own
+// failure (refused, host not found, no connection within
+// Options.ForwardDialTimeout) says so at once. A write is forwarded only when this server knows
 // it was not proposed here: when it is not the leader to begin with, or
 // when raft refused the proposal outright. Forwarding rather than a redirect
 // keeps the token from being re-sent by clients to wherever a Location
@@ -193,6 +195,11 @@ type Options struct {
 	// client of the handler's own, without keep-alives or a proxy. It never
 	// follows redirects, whatever the client given.
 	ForwardClient *http.Client
+	// ForwardDialTimeout bounds the connection to the leader of the
+	// default ForwardClient, so that a leader that cannot be reached is
+	// reported as such (the write was not sent) long before ApplyTimeout.
+	// A ForwardClient given dials as it is configured. Default (zero) 2s.
+	ForwardDialTimeout time.Duration
 	// ApplyTimeout bounds each proposal, and a forwarded write's wait for
 	// the leader's answer. Default (zero) 10s.
 	ApplyTimeout time.Duration
@@ -210,8 +217,9 @@ type Options struct {
 
 // Defaults for the zero values of Options fields.
 const (
-	DefaultApplyTimeout = 10 * time.Second
-	DefaultMaxBodyBytes = 1 << 20
+	DefaultApplyTimeout       = 10 * time.Second
+	DefaultForwardDialTimeout = 2 * time.Second
+	DefaultMaxBodyBytes       = 1 << 20
 )
 
 // handler serves the endpoints; see the package documentation.
@@ -235,6 +243,9 @@ func New(opts Options) (http.Handler, error) {
 	if opts.ApplyTimeout <= 0 {
 		opts.ApplyTimeout = DefaultApplyTimeout
 	}
+	if opts.ForwardDialTimeout <= 0 {
+		opts.ForwardDialTimeout = DefaultForwardDialTimeout
+	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -248,7 +259,7 @@ func New(opts Options) (http.Handler, error) {
 		opts:   opts,
 		token:  sha256.Sum256([]byte(opts.Token)),
 		log:    opts.Logger.Named("admin"),
-		client: newForwardClient(opts.ForwardClient),
+		client: newForwardClient(opts.ForwardClient, opts.ForwardDialTimeout),
 	}
 
 	mux := http.NewServeMux()

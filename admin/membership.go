@@ -219,6 +219,12 @@ func dialCheck(ctx context.Context, addr string) string {
 		_ = c.Close()
 		return ""
 	}
+	return dialFailure(err, fmt.Sprintf("no answer within %v", joinDialTimeout))
+}
+
+// dialFailure says in a few words why a dial failed; timedOut is the words
+// for a dial that time ended.
+func dialFailure(err error, timedOut string) string {
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	switch {
@@ -226,8 +232,8 @@ func dialCheck(ctx context.Context, addr string) string {
 		return "host not found"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("no answer within %v", joinDialTimeout)
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return timedOut
 	}
 	return "cannot connect"
 }

@@ -7,7 +7,8 @@
 //
 // Reads need no token:
 //
-//	GET  /placement          the map: nodes, shards (keys in base64), imbalance
+//	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
+//	     ?after=ID&limit=N   a page of shards in ID order (see below)
 //	GET  /plan               a dry run of the next tick: the spread of counts,
 //	                         bytes and load, min moves and bytes, skip reasons
 //	GET  /status             raft role, term, leader, format versions
@@ -51,6 +52,17 @@
 // are arbitrary bytes, and base64 round-trips them exactly. GET /placement
 // adds each range in the library's quoted form for people to read. A range's
 // "end" is null when the range is unbounded.
+//
+// GET /placement answers a page: next_shard_id, imbalance and every node,
+// then the shards with IDs above "after" (default 0), in ID order, at most
+// "limit" of them (default DefaultPlacementLimit, at most
+// MaxPlacementLimit), then "next": the last ID on the page when shards
+// follow it, omitted on the last page. Ask again with after=next for the
+// next page. Each page reads the map as it is then, so pages are not one
+// snapshot: a shard split or merged between them may appear twice or not
+// at all. The body is written as it is encoded; a page costs memory in
+// proportion to its limit, not to the map. A query parameter other than
+// these, given twice or not canonical decimal is refused with 400.
 //
 // # Input
 //

@@ -5,7 +5,8 @@
 //
 // # Endpoints
 //
-// Reads need no token:
+// Reads need no token, unless Options.TokenForReads makes /placement, /plan
+// and /policy need it:
 //
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
 //	     ?after=ID&limit=N   a page of shards in ID order (see below)
@@ -197,6 +198,12 @@ type Options struct {
 	// Token is the bearer token write endpoints require: at least
 	// MinTokenBytes bytes.
 	Token string
+	// TokenForReads makes GET /placement, /plan and /policy require Token
+	// too (401 without it), for a map whose keys are not for everyone who
+	// can reach the port. GET /status, which peers read for ClusterFormat,
+	// and GET /metrics, which Prometheus scrapes, stay open. Default
+	// false: no read needs the token.
+	TokenForReads bool
 	// AdminURL, if set, maps a raft server ID to that server's admin base
 	// URL (such as "http://127.0.0.1:8001"), so that a follower can forward
 	// writes to the leader and name its admin endpoint; "" means unknown.
@@ -275,8 +282,8 @@ func New(opts Options) (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /placement", h.getPlacement)
-	mux.HandleFunc("GET /plan", h.getPlan)
+	mux.Handle("GET /placement", h.read(h.getPlacement))
+	mux.Handle("GET /plan", h.read(h.getPlan))
 	mux.HandleFunc("GET /status", h.getStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	// Replicated state: a follower forwards these to the leader.
@@ -297,17 +304,37 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /resume", h.replicated(h.postResume))
 	mux.Handle("POST /pause/local", h.write(h.postPauseLocal))
 	mux.Handle("POST /resume/local", h.write(h.postResumeLocal))
-	mux.HandleFunc("GET /policy", h.getPolicy)
+	mux.Handle("GET /policy", h.read(h.getPolicy))
 	mux.Handle("PUT /policy", h.replicated(h.putPolicy))
 	return jsonErrors{mux}, nil
+}
+
+// read wraps a read of the map or the plan: the bearer token first if
+// Options.TokenForReads says so.
+func (h *handler) read(next http.HandlerFunc) http.Handler {
+	if !h.opts.TokenForReads {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authorized(r) {
+			unauthorized(w)
+			return
+		}
+		next(w, r)
+	})
+}
+
+// unauthorized answers 401 for a missing or wrong token.
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="placement-admin"`)
+	writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 }
 
 // write wraps a write endpoint: the bearer token first, then a body limit.
 func (h *handler) write(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="placement-admin"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			unauthorized(w)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)

@@ -31,7 +31,7 @@ func TestClusterMovesSurviveChaos(t *testing.T) {
 		defer rngMu.Unlock()
 		return rng.IntN(n)
 	}
-	const timeout = 500 * time.Millisecond
+	const timeout = placement.MinMoveTimeout
 	pol := placement.DefaultPolicy()
 	log := newLog()
 	c := newCluster(t, log, func(o *placementtest.ClusterOptions) {

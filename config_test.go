@@ -50,6 +50,12 @@ func TestPolicyValidateRejects(t *testing.T) {
 		{name: "stop band above zero threshold", mutate: func(p *placement.Policy) { p.ImbalanceThreshold = 0 }, field: "Policy.StopBand"},
 		{name: "max moves zero", mutate: func(p *placement.Policy) { p.MaxMovesPerNode = 0 }, field: "Policy.MaxMovesPerNode"},
 		{name: "max moves negative", mutate: func(p *placement.Policy) { p.MaxMovesPerNode = -1 }, field: "Policy.MaxMovesPerNode"},
+		{name: "move timeout zero", mutate: func(p *placement.Policy) { p.MoveTimeout = 0 }, field: "Policy.MoveTimeout"},
+		{name: "move timeout 1ns", mutate: func(p *placement.Policy) { p.MoveTimeout = time.Nanosecond }, field: "Policy.MoveTimeout"},
+		{name: "move timeout under the minimum", mutate: func(p *placement.Policy) { p.MoveTimeout = placement.MinMoveTimeout - 1 }, field: "Policy.MoveTimeout"},
+		{name: "down timeout negative", mutate: func(p *placement.Policy) { p.DownTimeout = -time.Second }, field: "Policy.DownTimeout"},
+		{name: "down timeout 1ns", mutate: func(p *placement.Policy) { p.DownTimeout = time.Nanosecond }, field: "Policy.DownTimeout"},
+		{name: "down timeout under the minimum", mutate: func(p *placement.Policy) { p.DownTimeout = placement.MinDownTimeout - 1 }, field: "Policy.DownTimeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,6 +168,17 @@ func TestPolicyValidateProperty(t *testing.T) {
 		rapid.SampledFrom([]float64{0, 1, math.NaN(), math.Inf(1), math.Inf(-1)}),
 	)
 	count := rapid.OneOf(rapid.Uint64(), rapid.Uint64Range(0, 4))
+	// Durations around the minimums (a second), in steps fine enough to
+	// land just under and at them.
+	timeout := rapid.OneOf(
+		rapid.Custom(func(t *rapid.T) time.Duration {
+			return time.Duration(rapid.Int64Range(-2, 5).Draw(t, "seconds")) * time.Second
+		}),
+		rapid.Custom(func(t *rapid.T) time.Duration {
+			return time.Duration(rapid.Int64Range(-2e9, 2e9).Draw(t, "nanoseconds"))
+		}),
+		rapid.SampledFrom([]time.Duration{time.Nanosecond, time.Second - 1, time.Second}),
+	)
 	rapid.Check(t, func(t *rapid.T) {
 		p := placement.Policy{
 			SplitKeys:          count.Draw(t, "SplitKeys"),
@@ -179,9 +196,9 @@ func TestPolicyValidateProperty(t *testing.T) {
 
 			MaxInflightPerNode:      rapid.IntRange(-2, 10).Draw(t, "MaxInflightPerNode"),
 			MaxInflightBytesPerNode: count.Draw(t, "MaxInflightBytesPerNode"),
-			MoveTimeout:             time.Duration(rapid.Int64Range(-2, 5).Draw(t, "MoveTimeout")) * time.Second,
+			MoveTimeout:             timeout.Draw(t, "MoveTimeout"),
 			InstantMoves:            rapid.Bool().Draw(t, "InstantMoves"),
-			DownTimeout:             time.Duration(rapid.Int64Range(-2, 5).Draw(t, "DownTimeout")) * time.Second,
+			DownTimeout:             timeout.Draw(t, "DownTimeout"),
 		}
 		valid := p.SplitKeys > 0 && p.SplitBytes > 0 &&
 			p.MergeKeys < p.SplitKeys && p.MergeBytes < p.SplitBytes &&
@@ -192,7 +209,8 @@ func TestPolicyValidateProperty(t *testing.T) {
 			p.CountTolerance >= 0 && !math.IsInf(p.CountTolerance, 0) &&
 			p.LoadThreshold >= 0 && !math.IsInf(p.LoadThreshold, 0) &&
 			p.LoadStopBand >= 0 && p.LoadStopBand <= p.LoadThreshold &&
-			p.MaxMovesPerNode >= 1 && p.MaxInflightPerNode >= 1 && p.MoveTimeout > 0 && p.DownTimeout >= 0
+			p.MaxMovesPerNode >= 1 && p.MaxInflightPerNode >= 1 && p.MoveTimeout >= time.Second &&
+			(p.DownTimeout == 0 || p.DownTimeout >= time.Second)
 
 		err := p.Validate()
 		require.Equal(t, valid, err == nil, "Validate() = %v", err)

@@ -2,7 +2,9 @@ package placement
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -56,22 +58,22 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 func decodePolicy(data []byte) (Policy, error) {
 	var p Policy
 	d := newObjectDecoder(data)
-	d.req("split_keys", jsonValue(&p.SplitKeys))
-	d.req("split_bytes", jsonValue(&p.SplitBytes))
-	d.req("merge_keys", jsonValue(&p.MergeKeys))
-	d.req("merge_bytes", jsonValue(&p.MergeBytes))
-	d.req("merge_max_fraction", jsonValue(&p.MergeMaxFraction))
-	d.req("merge_embargo", jsonValue(&p.MergeEmbargo))
-	d.req("imbalance_threshold", jsonValue(&p.ImbalanceThreshold))
-	d.req("stop_band", jsonValue(&p.StopBand))
-	d.req("count_tolerance", jsonValue(&p.CountTolerance))
-	d.req("load_threshold", jsonValue(&p.LoadThreshold))
-	d.req("load_stop_band", jsonValue(&p.LoadStopBand))
-	d.req("max_moves_per_node", jsonValue(&p.MaxMovesPerNode))
-	d.req("max_inflight_per_node", jsonValue(&p.MaxInflightPerNode))
-	d.req("max_inflight_bytes_per_node", jsonValue(&p.MaxInflightBytesPerNode))
+	d.req("split_keys", policyValue(&p.SplitKeys))
+	d.req("split_bytes", policyValue(&p.SplitBytes))
+	d.req("merge_keys", policyValue(&p.MergeKeys))
+	d.req("merge_bytes", policyValue(&p.MergeBytes))
+	d.req("merge_max_fraction", policyValue(&p.MergeMaxFraction))
+	d.req("merge_embargo", policyValue(&p.MergeEmbargo))
+	d.req("imbalance_threshold", policyValue(&p.ImbalanceThreshold))
+	d.req("stop_band", policyValue(&p.StopBand))
+	d.req("count_tolerance", policyValue(&p.CountTolerance))
+	d.req("load_threshold", policyValue(&p.LoadThreshold))
+	d.req("load_stop_band", policyValue(&p.LoadStopBand))
+	d.req("max_moves_per_node", policyValue(&p.MaxMovesPerNode))
+	d.req("max_inflight_per_node", policyValue(&p.MaxInflightPerNode))
+	d.req("max_inflight_bytes_per_node", policyValue(&p.MaxInflightBytesPerNode))
 	d.req("move_timeout", jsonDuration(&p.MoveTimeout))
-	d.req("instant_moves", jsonValue(&p.InstantMoves))
+	d.req("instant_moves", policyValue(&p.InstantMoves))
 	d.req("down_timeout", jsonDuration(&p.DownTimeout))
 	if err := d.done(); err != nil {
 		return Policy{}, err
@@ -132,14 +134,40 @@ func decodeSetPolicy(d *objectDecoder) SetPolicy {
 	return v
 }
 
-// jsonDuration decodes a Go duration string ("10m0s") into *p.
+// jsonDuration decodes a Go duration string ("10m0s") into *p. Its error
+// does not repeat the input, which may be long.
 func jsonDuration(p *time.Duration) func(json.RawMessage) error {
 	return func(raw json.RawMessage) error {
 		s, err := jsonString(raw)
-		if err != nil {
-			return err
+		if err == nil {
+			*p, err = time.ParseDuration(s)
 		}
-		*p, err = time.ParseDuration(s)
-		return err
+		if err != nil {
+			return errors.New(`want a duration such as "10m0s"`)
+		}
+		return nil
+	}
+}
+
+// policyValue decodes a number or a boolean of the policy into *p, as
+// jsonValue does, with an error that says what the field takes in JSON's
+// words rather than naming a Go type: the admin server passes it on.
+func policyValue[T uint64 | uint32 | int | float64 | bool](p *T) func(json.RawMessage) error {
+	decode := jsonValue(p)
+	return func(raw json.RawMessage) error {
+		if decode(raw) == nil {
+			return nil
+		}
+		switch any(*p).(type) {
+		case uint64:
+			return fmt.Errorf("want an integer from 0 to %d", uint64(math.MaxUint64))
+		case uint32:
+			return fmt.Errorf("want an integer from 0 to %d", math.MaxUint32)
+		case int:
+			return fmt.Errorf("want an integer from %d to %d", math.MinInt, math.MaxInt)
+		case float64:
+			return errors.New("want a number")
+		}
+		return errors.New("want true or false")
 	}
 }

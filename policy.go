@@ -107,8 +107,8 @@ type Policy struct {
 	// MoveTimeout is how long a move may stay in flight before the
 	// leader's Scheduler aborts it (AbortTransfer), measured from the time
 	// its PlaceTransfer was appended to the log, so that a new leader
-	// neither forgets nor restarts the clock. Default 10 minutes. Zero or
-	// negative is invalid.
+	// neither forgets nor restarts the clock. Default 10 minutes. It must
+	// be at least MinMoveTimeout (zero and negative are invalid).
 	MoveTimeout time.Duration
 
 	// InstantMoves is for hosts whose moves take no time (shared storage):
@@ -127,9 +127,22 @@ type Policy struct {
 	// (taken before format version 3, or applied without a time) is timed
 	// from when the current leader first saw it. It needs format version
 	// 2. Default 0: a down node stays down until an operator acts.
-	// Negative is invalid.
+	// Otherwise it must be at least MinDownTimeout; negative is invalid.
 	DownTimeout time.Duration
 }
+
+// The shortest timeouts Validate accepts. A shorter one is a typo ("1ns"
+// for "1m") rather than a plan: the leader checks timeouts once a tick and
+// commits each abort or loss through raft, so a move or a down node could
+// not be judged on a sub-second clock anyway, and a node briefly down (a
+// restart) would lose its shards.
+const (
+	// MinMoveTimeout is the least Policy.MoveTimeout.
+	MinMoveTimeout = time.Second
+	// MinDownTimeout is the least positive Policy.DownTimeout (0 still
+	// means never).
+	MinDownTimeout = time.Second
+)
 
 // DefaultPolicy returns the default thresholds. It passes Validate.
 func DefaultPolicy() Policy {
@@ -154,9 +167,29 @@ func DefaultPolicy() Policy {
 }
 
 // Validate reports the first invalid field, as an error that wraps
-// ErrInvalidConfig and names the field. It does not modify p or fill in
-// defaults.
+// ErrInvalidConfig and names the field (Policy.MoveTimeout). Each field's
+// comment states its rule; MoveTimeout must be at least MinMoveTimeout,
+// and DownTimeout 0 or at least MinDownTimeout. It does not modify p or
+// fill in defaults.
 func (p Policy) Validate() error {
+	if err := p.validateLogged(); err != nil {
+		return err
+	}
+	switch {
+	case p.MoveTimeout < MinMoveTimeout:
+		return fmt.Errorf("%w: Policy.MoveTimeout %v is below the minimum %v",
+			ErrInvalidConfig, p.MoveTimeout, MinMoveTimeout)
+	case p.DownTimeout != 0 && p.DownTimeout < MinDownTimeout:
+		return fmt.Errorf("%w: Policy.DownTimeout %v is below the minimum %v (0 turns it off)",
+			ErrInvalidConfig, p.DownTimeout, MinDownTimeout)
+	}
+	return nil
+}
+
+// validateLogged holds Validate's rules but for the minimum timeouts,
+// which came later: the rules a policy already in a log or a snapshot was
+// accepted by, and so the ones a replica replaying it must apply.
+func (p Policy) validateLogged() error {
 	switch {
 	case p.SplitKeys == 0:
 		return fmt.Errorf("%w: Policy.SplitKeys must be > 0", ErrInvalidConfig)

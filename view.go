@@ -61,6 +61,16 @@ func (v View) Shards() iter.Seq[Shard] {
 	}
 }
 
+// ShardsFrom yields the shards whose IDs are at least id, in ID order. A
+// walk that stops can resume after the last ID it saw, in O(log shards),
+// whatever changed in between: the admin server pages the map with it.
+func (v View) ShardsFrom(id ShardID) iter.Seq[Shard] {
+	return func(yield func(Shard) bool) {
+		s := v.state()
+		s.byID.AscendGreaterOrEqual(&shardRec{shardCore: shardCore{ID: id}}, func(r *shardRec) bool { return yield(s.public(r)) })
+	}
+}
+
 // ShardsOn yields the shards owned by node, cheapest to move first (fewest
 // known bytes, then lowest ID; shards with unknown stats last).
 func (v View) ShardsOn(node NodeID) iter.Seq[Shard] {

@@ -5,9 +5,11 @@
 //
 // # Endpoints
 //
-// Reads need no token:
+// Reads need no token, unless Options.TokenForReads makes /placement, /plan
+// and /policy need it:
 //
-//	GET  /placement          the map: nodes, shards (keys in base64), imbalance
+//	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
+//	     ?after=ID&limit=N   a page of shards in ID order (see below)
 //	GET  /plan               a dry run of the next tick: the spread of counts,
 //	                         bytes and load, min moves and bytes, skip reasons
 //	GET  /status             raft role, term, leader, format versions
@@ -33,7 +35,9 @@
 //	POST   /pause              (no body), or {"ttl": "10m"}  pause the cluster's scheduling
 //	POST   /resume             (no body)                 end the pause
 //	POST   /pause/local, /resume/local                  this server's scheduler only (not
-//	                                                     replicated; works before format 3)
+//	       (no body), or {}                             replicated; works before format 3;
+//	                                                     no ttl: 400, it lasts until
+//	                                                     /resume/local)
 //	PUT    /policy             {"policy": {...}, "max_actions_per_tick": 5}
 //	                                                     every field, as GET /policy answers
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
@@ -49,6 +53,17 @@
 // are arbitrary bytes, and base64 round-trips them exactly. GET /placement
 // adds each range in the library's quoted form for people to read. A range's
 // "end" is null when the range is unbounded.
+//
+// GET /placement answers a page: next_shard_id, imbalance and every node,
+// then the shards with IDs above "after" (default 0), in ID order, at most
+// "limit" of them (default DefaultPlacementLimit, at most
+// MaxPlacementLimit), then "next": the last ID on the page when shards
+// follow it, omitted on the last page. Ask again with after=next for the
+// next page. Each page reads the map as it is then, so pages are not one
+// snapshot: a shard split or merged between them may appear twice or not
+// at all. The body is written as it is encoded; a page costs memory in
+// proportion to its limit, not to the map. A query parameter other than
+// these, given twice or not canonical decimal is refused with 400.
 //
 // # Input
 //
@@ -80,8 +95,10 @@
 // answer (past it, 503 with "outcome": "unknown", since the leader may
 // have applied it). If the server it took for the leader answers 421 (it
 // no longer led, so it proposed nothing) and raft names another leader by
-// then, the write goes to that one instead, once. A leader that cannot be reached did not get the write:
-// 503 with Retry-After. A write is forwarded only when this server knows
+// then, the write goes to that one instead, once. A leader that cannot be
+// reached did not get the write: 503 with Retry-After, and the dial's own
+// failure (refused, host not found, no connection within
+// Options.ForwardDialTimeout) says so at once. A write is forwarded only when this server knows
 // it was not proposed here: when it is not the leader to begin with, or
 // when raft refused the proposal outright. Forwarding rather than a redirect
 // keeps the token from being re-sent by clients to wherever a Location
@@ -91,7 +108,10 @@
 // forwarded already) the answer is 421 Misdirected Request with the
 // leader's raft ID and address (and admin URL, if known) in the JSON body
 // and in the X-Placement-Leader-Id and X-Placement-Leader-Admin headers;
-// with no known leader (an election) it is 503 with Retry-After.
+// with no known leader (an election) it is 503 with Retry-After. A server
+// that raft's configuration no longer holds (removed by DELETE
+// /raft/servers/{id}) will never know a leader: it answers 410 Gone,
+// without Retry-After, saying it is not a member.
 //
 // Stats (of shards and of nodes) are soft, per-server state and are never
 // proposed nor forwarded: they apply to the server that receives them. The
@@ -178,6 +198,12 @@ type Options struct {
 	// Token is the bearer token write endpoints require: at least
 	// MinTokenBytes bytes.
 	Token string
+	// TokenForReads makes GET /placement, /plan and /policy require Token
+	// too (401 without it), for a map whose keys are not for everyone who
+	// can reach the port. GET /status, which peers read for ClusterFormat,
+	// and GET /metrics, which Prometheus scrapes, stay open. Default
+	// false: no read needs the token.
+	TokenForReads bool
 	// AdminURL, if set, maps a raft server ID to that server's admin base
 	// URL (such as "http://127.0.0.1:8001"), so that a follower can forward
 	// writes to the leader and name its admin endpoint; "" means unknown.
@@ -188,6 +214,11 @@ type Options struct {
 	// client of the handler's own, without keep-alives or a proxy. It never
 	// follows redirects, whatever the client given.
 	ForwardClient *http.Client
+	// ForwardDialTimeout bounds the connection to the leader of the
+	// default ForwardClient, so that a leader that cannot be reached is
+	// reported as such (the write was not sent) long before ApplyTimeout.
+	// A ForwardClient given dials as it is configured. Default (zero) 2s.
+	ForwardDialTimeout time.Duration
 	// ApplyTimeout bounds each proposal, and a forwarded write's wait for
 	// the leader's answer. Default (zero) 10s.
 	ApplyTimeout time.Duration
@@ -205,8 +236,9 @@ type Options struct {
 
 // Defaults for the zero values of Options fields.
 const (
-	DefaultApplyTimeout = 10 * time.Second
-	DefaultMaxBodyBytes = 1 << 20
+	DefaultApplyTimeout       = 10 * time.Second
+	DefaultForwardDialTimeout = 2 * time.Second
+	DefaultMaxBodyBytes       = 1 << 20
 )
 
 // handler serves the endpoints; see the package documentation.
@@ -230,6 +262,9 @@ func New(opts Options) (http.Handler, error) {
 	if opts.ApplyTimeout <= 0 {
 		opts.ApplyTimeout = DefaultApplyTimeout
 	}
+	if opts.ForwardDialTimeout <= 0 {
+		opts.ForwardDialTimeout = DefaultForwardDialTimeout
+	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -243,12 +278,12 @@ func New(opts Options) (http.Handler, error) {
 		opts:   opts,
 		token:  sha256.Sum256([]byte(opts.Token)),
 		log:    opts.Logger.Named("admin"),
-		client: newForwardClient(opts.ForwardClient),
+		client: newForwardClient(opts.ForwardClient, opts.ForwardDialTimeout),
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /placement", h.getPlacement)
-	mux.HandleFunc("GET /plan", h.getPlan)
+	mux.Handle("GET /placement", h.read(h.getPlacement))
+	mux.Handle("GET /plan", h.read(h.getPlan))
 	mux.HandleFunc("GET /status", h.getStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	// Replicated state: a follower forwards these to the leader.
@@ -269,17 +304,37 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /resume", h.replicated(h.postResume))
 	mux.Handle("POST /pause/local", h.write(h.postPauseLocal))
 	mux.Handle("POST /resume/local", h.write(h.postResumeLocal))
-	mux.HandleFunc("GET /policy", h.getPolicy)
+	mux.Handle("GET /policy", h.read(h.getPolicy))
 	mux.Handle("PUT /policy", h.replicated(h.putPolicy))
 	return jsonErrors{mux}, nil
+}
+
+// read wraps a read of the map or the plan: the bearer token first if
+// Options.TokenForReads says so.
+func (h *handler) read(next http.HandlerFunc) http.Handler {
+	if !h.opts.TokenForReads {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authorized(r) {
+			unauthorized(w)
+			return
+		}
+		next(w, r)
+	})
+}
+
+// unauthorized answers 401 for a missing or wrong token.
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="placement-admin"`)
+	writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 }
 
 // write wraps a write endpoint: the bearer token first, then a body limit.
 func (h *handler) write(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="placement-admin"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			unauthorized(w)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)

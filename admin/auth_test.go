@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/admin"
 )
 
 func TestWritesWithoutTheTokenGet401AndChangeNothing(t *testing.T) {
@@ -61,5 +62,37 @@ func TestWritesWithTheTokenSucceed(t *testing.T) {
 				t.Errorf("status %d: %s", rec.Code, rec.Body)
 			}
 		})
+	}
+}
+
+// With Options.TokenForReads, the reads of the map and the plan need the
+// token as writes do; /status (which peers read for ClusterFormat) and
+// /metrics (which Prometheus scrapes) stay open. Without it, no read does.
+func TestTokenForReads(t *testing.T) {
+	guarded := []string{"/placement", "/plan", "/policy"}
+	open := []string{"/status", "/metrics"}
+	e := newEnv(t, func(o *admin.Options) { o.TokenForReads = true })
+	for _, path := range guarded {
+		for _, auth := range []string{"", "Bearer wrong-token-0123456789"} {
+			rec := e.do(http.MethodGet, path, "", auth)
+			requireError(t, rec, http.StatusUnauthorized, "bearer token")
+			if rec.Header().Get("WWW-Authenticate") == "" {
+				t.Errorf("GET %s: no WWW-Authenticate header", path)
+			}
+		}
+		if rec := e.do(http.MethodGet, path, "", "Bearer "+token); rec.Code != http.StatusOK {
+			t.Errorf("GET %s with the token: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	for _, path := range open {
+		if rec := e.do(http.MethodGet, path, "", ""); rec.Code != http.StatusOK {
+			t.Errorf("GET %s without a token: %d", path, rec.Code)
+		}
+	}
+	off := newEnv(t)
+	for _, path := range append(guarded, open...) {
+		if rec := off.do(http.MethodGet, path, "", ""); rec.Code != http.StatusOK {
+			t.Errorf("GET %s, TokenForReads off: %d", path, rec.Code)
+		}
 	}
 }

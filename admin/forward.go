@@ -3,13 +3,15 @@ package admin
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
@@ -63,16 +65,18 @@ func (h *handler) replicated(next http.HandlerFunc) http.Handler {
 }
 
 // newForwardClient returns the client that forwards writes: base's
-// settings if given, else a transport of its own without keep-alives (a
-// write is rare; no idle connection to a past leader lingers) and without
-// a proxy (admin peers are cluster-internal). It never follows a redirect,
-// so a token goes to no address but the leader's admin URL.
-func newForwardClient(base *http.Client) *http.Client {
+// settings if given, else a transport of its own that dials within
+// dialTimeout, without keep-alives (a write is rare; no idle connection to
+// a past leader lingers) and without a proxy (admin peers are
+// cluster-internal). It never follows a redirect, so a token goes to no
+// address but the leader's admin URL.
+func newForwardClient(base *http.Client, dialTimeout time.Duration) *http.Client {
 	var c http.Client
 	if base != nil {
 		c = *base
 	} else {
 		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
 		t.DisableKeepAlives = true
 		t.Proxy = nil
 		c.Transport = t
@@ -111,13 +115,20 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, leader raft.Se
 	}
 	req.Header.Set(ForwardedHeader, by)
 
+	// Until the client has a connection, nothing was sent: every failure
+	// before then (a dial refused, timed out, unroutable, a name not
+	// found) leaves the write unsent, whatever error reports it.
+	var connected atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
+	}))
 	resp, err := h.client.Do(req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
+		if !connected.Load() {
+			h.log.Info("the leader cannot be reached", zap.String("leader", string(leader)), zap.Error(err))
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable,
-				fmt.Sprintf("the leader, server %s, cannot be reached; the write was not sent; retry", echo(string(leader))))
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the leader, server %s, cannot be reached; the write was not sent (%s); retry",
+				echo(string(leader)), dialFailure(err, "no connection in time")))
 			return
 		}
 		h.log.Warn("forwarding a write to the leader failed", zap.String("leader", string(leader)), zap.Error(err))

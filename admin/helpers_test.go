@@ -39,7 +39,7 @@ type env struct {
 type envOption func(*admin.Options)
 
 // newEnv returns a leader whose map holds up nodes 1, 2 and 3 and no shards.
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	reg := placement.NewShardRegistry()
 	node := placementtest.NewFakeRaft(placement.NewFSM(reg).ApplyEntry)
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 }
 
 // apply commits cmds through the fake raft, failing on any rejection.
-func (e *env) apply(t *testing.T, cmds ...placement.Command) {
+func (e *env) apply(t testing.TB, cmds ...placement.Command) {
 	t.Helper()
 	resp, err := e.node.Apply(context.Background(), placement.Encode(cmds...))
 	if err != nil {

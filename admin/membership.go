@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -158,6 +159,20 @@ func (h *handler) configuration(w http.ResponseWriter) ([]raft.Server, uint64, b
 	return f.Configuration().Servers, f.Index(), true
 }
 
+// removed reports whether raft's latest configuration has servers but not
+// this one: a server removed from the cluster, which raft no longer tells
+// of a leader. An empty configuration (not bootstrapped, not joined yet),
+// an unknown own ID or a configuration that cannot be read is not taken
+// for removal.
+func (h *handler) removed() bool {
+	f := h.opts.Raft.GetConfiguration()
+	if h.opts.ID == "" || f.Error() != nil {
+		return false
+	}
+	servers := f.Configuration().Servers
+	return len(servers) > 0 && !slices.ContainsFunc(servers, func(s raft.Server) bool { return s.ID == h.opts.ID })
+}
+
 // membershipFailed answers a membership change that raft did not confirm.
 func (h *handler) membershipFailed(w http.ResponseWriter, r *http.Request, op string, err error) {
 	err = placement.WrapRaftError(op, err)
@@ -204,6 +219,12 @@ func dialCheck(ctx context.Context, addr string) string {
 		_ = c.Close()
 		return ""
 	}
+	return dialFailure(err, fmt.Sprintf("no answer within %v", joinDialTimeout))
+}
+
+// dialFailure says in a few words why a dial failed; timedOut is the words
+// for a dial that time ended.
+func dialFailure(err error, timedOut string) string {
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	switch {
@@ -211,8 +232,8 @@ func dialCheck(ctx context.Context, addr string) string {
 		return "host not found"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("no answer within %v", joinDialTimeout)
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return timedOut
 	}
 	return "cannot connect"
 }

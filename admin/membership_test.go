@@ -142,3 +142,54 @@ func TestDeleteRaftServerErrors(t *testing.T) {
 		})
 	}
 }
+
+// A server removed from the raft configuration knows no leader and never
+// will: a write there is answered 410 with no Retry-After, since retrying
+// cannot help, for replicated state (which it cannot propose nor forward)
+// and membership alike. A member with no leader still answers 503, retry.
+func TestWriteToARemovedServer(t *testing.T) {
+	e := newEnv(t)
+	e.node.SetLeader(false)
+	e.raft.setLeader("", "")
+	e.raft.mu.Lock()
+	e.raft.servers = e.raft.servers[1:] // s1, this server, is gone
+	e.raft.mu.Unlock()
+	for _, w := range []struct{ method, path, body string }{
+		{path: "/nodes", body: `{"id": 7}`},
+		{path: "/nodes/1/drain"},
+		{method: http.MethodDelete, path: "/raft/servers/s2"},
+		{method: http.MethodPut, path: "/policy", body: policyJSON},
+	} {
+		method := w.method
+		if method == "" {
+			method = http.MethodPost
+		}
+		t.Run(method+" "+w.path, func(t *testing.T) {
+			rec := e.do(method, w.path, w.body, "Bearer "+token)
+			requireError(t, rec, http.StatusGone, `server "s1" is not a member of the raft configuration`)
+			if ra := rec.Header().Get("Retry-After"); ra != "" {
+				t.Errorf("Retry-After %q on an answer that retrying cannot change", ra)
+			}
+		})
+	}
+
+	t.Run("member without a leader", func(t *testing.T) {
+		e := newEnv(t)
+		e.node.SetLeader(false)
+		e.raft.setLeader("", "")
+		rec := e.post("/nodes", `{"id": 7}`)
+		requireError(t, rec, http.StatusServiceUnavailable, "no leader known")
+		if rec.Header().Get("Retry-After") == "" {
+			t.Error("no Retry-After")
+		}
+	})
+	t.Run("configuration unreadable", func(t *testing.T) {
+		e := newEnv(t)
+		e.node.SetLeader(false)
+		e.raft.setLeader("", "")
+		e.raft.mu.Lock()
+		e.raft.configErr = raft.ErrRaftShutdown
+		e.raft.mu.Unlock()
+		requireError(t, e.post("/nodes", `{"id": 7}`), http.StatusServiceUnavailable, "no leader known")
+	})
+}

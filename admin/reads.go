@@ -7,57 +7,6 @@ import (
 	"github.com/ukehi/placement"
 )
 
-// placementBody is GET /placement. It holds replicated state only, in a
-// fixed order (nodes by ID, shards by key), so replicas that applied the
-// same log serve byte-identical bodies.
-type placementBody struct {
-	NextShardID placement.ShardID `json:"next_shard_id"`
-	Imbalance   float64           `json:"imbalance"`
-	// Nodes are in the library's JSON form (placement.Node.MarshalJSON):
-	// {"id", "state" by name, "shards"}.
-	Nodes  []placement.Node `json:"nodes"`
-	Shards []shardBody      `json:"shards"`
-}
-
-// shardBody is a shard in GET /placement. It is not placement.Shard's JSON
-// form: its keys are flat "start" and "end" beside a "range" for people,
-// as documented for this endpoint.
-type shardBody struct {
-	ID placement.ShardID `json:"id"`
-	// Start and End are base64; End is null for an unbounded range.
-	Start []byte `json:"start"`
-	End   []byte `json:"end"`
-	// Range is the range for people: quoted keys, "+inf" when unbounded.
-	Range string           `json:"range"`
-	Node  placement.NodeID `json:"node"`
-	Epoch uint64           `json:"epoch"`
-	// MovingTo is the node a move in flight takes the shard to; omitted
-	// when the shard is not moving.
-	MovingTo placement.NodeID `json:"moving_to,omitempty"`
-}
-
-func (h *handler) getPlacement(w http.ResponseWriter, _ *http.Request) {
-	v := h.opts.Registry.View()
-	body := placementBody{
-		NextShardID: v.NextShardID(),
-		Imbalance:   placement.Imbalance(v),
-		Nodes:       []placement.Node{},
-		Shards:      make([]shardBody, 0, v.ShardCount()),
-	}
-	body.Nodes = append(body.Nodes, v.Nodes()...)
-	for s := range v.Shards() {
-		start := s.Range.Start
-		if start == nil {
-			start = []byte{} // "" rather than null: null means unbounded
-		}
-		body.Shards = append(body.Shards, shardBody{
-			ID: s.ID, Start: start, End: s.Range.End, Range: s.Range.String(), Node: s.Node, Epoch: s.Epoch,
-			MovingTo: s.MovingTo,
-		})
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
 // planBody is GET /plan: what this server's scheduler would propose now if
 // it were the leader, and what it would leave out and why.
 type planBody struct {

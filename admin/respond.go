@@ -177,9 +177,17 @@ func shortCause(err error) string {
 // notLeader answers a write that only the leader can take. A write of
 // replicated state that was not itself forwarded goes to the leader's admin
 // endpoint (forward); otherwise the answer is 421 naming the leader, or 503
-// while no leader is known.
+// while no leader is known, or 410 if this server is no longer in the raft
+// configuration, so no leader will become known.
 func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 	addr, id := h.opts.Raft.LeaderWithID()
+	if id == "" && h.removed() {
+		// Raft elects no leader that it would tell this server of: it left
+		// the configuration. Retrying here cannot help.
+		writeError(w, http.StatusGone, fmt.Sprintf("server %s is not a member of the raft configuration (it was removed); "+
+			"send writes to a member, or join it again (POST /raft/join)", echo(string(h.opts.ID))))
+		return
+	}
 	if id == "" || id == h.opts.ID {
 		// No leader, or raft names this server while it does not lead: a
 		// change of leadership is under way.

@@ -71,6 +71,14 @@ func echoRange(r placement.KeyRange) string {
 // this rule can still be drained and removed.
 const maxNewID = math.MaxInt64
 
+// nodeIDRule states the range of node IDs. Every message about a node ID,
+// in a path or a body, ends with it, so that none states another.
+const nodeIDRule = "node IDs run from 1 to 18446744073709551615; a new node's is at most 9223372036854775807 (2^63-1), larger ones are reserved"
+
+// nodeIDType is the type whose values the strict decoder describes with
+// nodeIDRule.
+var nodeIDType = reflect.TypeFor[placement.NodeID]()
+
 // parseID parses an ID in a path: canonical decimal only, that is digits
 // with no sign, no leading zero and no other base, from 1 to 2^64-1.
 func parseID(s string) (uint64, error) {
@@ -83,7 +91,7 @@ func parseID(s string) (uint64, error) {
 			return id, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: want a decimal integer from 1 to 18446744073709551615 without sign or leading zeros", echo(s))
+	return 0, fmt.Errorf("%s: want a decimal integer without sign or leading zeros", echo(s))
 }
 
 // pathNodeID parses the {id} of a node path, answering 400 itself if it
@@ -91,7 +99,7 @@ func parseID(s string) (uint64, error) {
 func pathNodeID(w http.ResponseWriter, r *http.Request) (placement.NodeID, bool) {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "node ID "+err.Error())
+		writeError(w, http.StatusBadRequest, "node ID "+err.Error()+"; "+nodeIDRule)
 		return 0, false
 	}
 	return placement.NodeID(id), true
@@ -299,6 +307,9 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 // describeType names what a JSON value of Go type t must be, in JSON's
 // words.
 func describeType(t reflect.Type) string {
+	if t == nodeIDType {
+		return "a node ID (" + nodeIDRule + ")"
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		return "an object"

@@ -20,9 +20,9 @@ func TestBodiesAreStrict(t *testing.T) {
 		{name: "duplicate key", path: "/nodes", body: `{"id": 4, "id": 5}`, status: http.StatusBadRequest, want: `duplicate field "id"`},
 		{name: "duplicate nested key", path: "/shards", body: `{"shards": [{"node": 1, "node": 2}]}`, status: http.StatusBadRequest, want: `duplicate field "shards[0].node"`},
 		{name: "null body", path: "/nodes", body: `null`, status: http.StatusBadRequest, want: "want an object, got null"},
-		{name: "null id", path: "/nodes", body: `{"id": null}`, status: http.StatusBadRequest, want: `field "id": want an integer`},
-		{name: "fraction", path: "/nodes", body: `{"id": 4.0}`, status: http.StatusBadRequest, want: `field "id": want an integer from 0 to 18446744073709551615`},
-		{name: "exponent", path: "/nodes", body: `{"id": 4e0}`, status: http.StatusBadRequest, want: `field "id": want an integer`},
+		{name: "null id", path: "/nodes", body: `{"id": null}`, status: http.StatusBadRequest, want: `field "id": want a node ID`},
+		{name: "fraction", path: "/nodes", body: `{"id": 4.0}`, status: http.StatusBadRequest, want: `field "id": want a node ID (node IDs run from 1 to 18446744073709551615`},
+		{name: "exponent", path: "/nodes", body: `{"id": 4e0}`, status: http.StatusBadRequest, want: `field "id": want a node ID`},
 		{name: "leading zero", path: "/nodes", body: `{"id": 04}`, status: http.StatusBadRequest, want: "malformed JSON"},
 		{name: "hex", path: "/nodes", body: `{"id": 0x4}`, status: http.StatusBadRequest, want: "malformed JSON"},
 		{name: "trailing garbage", path: "/nodes", body: `{"id": 4}x`, status: http.StatusBadRequest, want: "trailing data"},
@@ -109,7 +109,7 @@ func TestTypeErrorsNameNoGoTypes(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			var got struct{ Error string }
 			decode(t, e.post("/nodes", body), http.StatusBadRequest, &got)
-			want := `malformed JSON: field "id": want an integer from 0 to 18446744073709551615`
+			want := `malformed JSON: field "id": want a node ID (node IDs run from 1 to 18446744073709551615`
 			if !strings.HasPrefix(got.Error, want) || strings.Contains(got.Error, "NodeID") || strings.Contains(got.Error, "uint64") {
 				t.Errorf("error %q, want %q and no Go type", got.Error, want)
 			}
@@ -169,4 +169,21 @@ func TestBinaryKeysEchoShort(t *testing.T) {
 	if got.Error != want {
 		t.Errorf("error\n%s\nwant\n%s", got.Error, want)
 	}
+}
+
+// Every message about a node ID, in a path or a body, states the same
+// range.
+func TestNodeIDRangeStatedOnce(t *testing.T) {
+	const rule = "node IDs run from 1 to 18446744073709551615; a new node's is at most 9223372036854775807 (2^63-1), larger ones are reserved"
+	e := newEnv(t)
+	requireRejected(t, e, []badRequest{
+		{name: "new id zero", path: "/nodes", body: `{"id": 0}`, status: http.StatusBadRequest, want: rule},
+		{name: "new id reserved", path: "/nodes", body: `{"id": 9223372036854775808}`, status: http.StatusBadRequest, want: rule},
+		{name: "new id negative", path: "/nodes", body: `{"id": -1}`, status: http.StatusBadRequest, want: rule},
+		{name: "new id too large", path: "/nodes", body: `{"id": 18446744073709551616}`, status: http.StatusBadRequest, want: rule},
+		{name: "path id zero", path: "/nodes/0/drain", status: http.StatusBadRequest, want: rule},
+		{name: "path id too large", path: "/nodes/18446744073709551616/drain", status: http.StatusBadRequest, want: rule},
+		{name: "shard's node zero", path: "/shards", body: `{"shards": [{"start": "", "node": 0}]}`, status: http.StatusBadRequest, want: rule},
+		{name: "shard's node negative", path: "/shards", body: `{"shards": [{"start": "", "node": -1}]}`, status: http.StatusBadRequest, want: rule},
+	})
 }

@@ -39,7 +39,7 @@ func (h *handler) postNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ID == 0 || req.ID > maxNewID {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("id must be a node ID from 1 to %d (2^63-1); larger IDs are reserved", uint64(maxNewID)))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("id must be a new node ID, not %d: %s", req.ID, nodeIDRule))
 		return
 	}
 	cmd := placement.AddNode{Node: req.ID}
@@ -136,7 +136,7 @@ func (h *handler) postShards(w http.ResponseWriter, r *http.Request) {
 		rng := placement.KeyRange{Start: s.Start, End: s.End}
 		switch {
 		case s.Node == 0:
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: node must be a node ID >= 1", i))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: node must be a node ID, not 0: %s", i, nodeIDRule))
 			return
 		case s.ID > maxNewID:
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("shards[%d]: id must be 0 (the next) or at most %d (2^63-1); larger IDs are reserved",

@@ -145,7 +145,7 @@ func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
 	c.write(-1, "/shards", `{"shards": [{"start": "YQ==", "node": 1}]}`, http.StatusCreated)
 	url := c.procs[0].url
 	var before placementMap
-	beforeBody, err := getJSON(url+"/placement", &before)
+	beforeBody, err := getPlacement(url, &before)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestWritesWithoutTheTokenGet401OnALiveNode(t *testing.T) {
 		}
 	}
 	var after placementMap
-	afterBody, err := getJSON(url+"/placement", &after)
+	afterBody, err := getPlacement(url, &after)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,8 @@ func checkRaftAddr(addr string) error {
 }
 
 // checkAdminAddr keeps the admin listener on loopback unless public is set:
-// reads need no token, and a token is only as safe as the network under it.
+// /status and /metrics need no token, and a token is only as safe as the
+// network under it.
 func checkAdminAddr(addr string, public bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -51,6 +51,7 @@ type status struct {
 // placementMap is the part of GET /placement the tests read.
 type placementMap struct {
 	Imbalance float64 `json:"imbalance"`
+	Next      *uint64 `json:"next"`
 	Nodes     []struct {
 		ID     uint64 `json:"id"`
 		State  string `json:"state"`
@@ -59,8 +60,10 @@ type placementMap struct {
 	Shards []json.RawMessage `json:"shards"`
 }
 
+// getJSON reads url with the token (the node requires it for reads of the
+// map, the plan and the policy) into v, and returns the body.
 func getJSON(url string, v any) ([]byte, error) {
-	code, body, err := call(http.MethodGet, url, "", "")
+	code, body, err := call(http.MethodGet, url, testToken, "")
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +71,27 @@ func getJSON(url string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %d %s", url, code, body)
 	}
 	return body, json.Unmarshal(body, v)
+}
+
+// getPlacement reads the whole map at base's GET /placement into m,
+// following the pages' cursor, and returns the pages' bodies joined.
+func getPlacement(base string, m *placementMap) ([]byte, error) {
+	var bodies [][]byte
+	var shards []json.RawMessage
+	url := base + "/placement"
+	for {
+		*m = placementMap{}
+		body, err := getJSON(url, m)
+		if err != nil {
+			return nil, err
+		}
+		bodies, shards = append(bodies, body), append(shards, m.Shards...)
+		if m.Next == nil {
+			m.Shards = shards
+			return bytes.Join(bodies, nil), nil
+		}
+		url = fmt.Sprintf("%s/placement?after=%d", base, *m.Next)
+	}
 }
 
 // leader returns the index of the running node that says it leads and that
@@ -155,7 +179,7 @@ func (c *cluster) placements() ([][]byte, bool, error) {
 			continue
 		}
 		var m placementMap
-		body, err := getJSON(p.url+"/placement", &m)
+		body, err := getPlacement(p.url, &m)
 		if err != nil {
 			return nil, false, err
 		}
@@ -198,7 +222,7 @@ func (c *cluster) waitBalanced(leader, nodes, shards int) {
 	c.t.Helper()
 	c.waitFor(fmt.Sprintf("%d shards balanced over %d nodes", shards, nodes), func() (bool, string) {
 		var m placementMap
-		if _, err := getJSON(c.procs[leader].url+"/placement", &m); err != nil {
+		if _, err := getPlacement(c.procs[leader].url, &m); err != nil {
 			return false, err.Error()
 		}
 		detail := fmt.Sprintf("imbalance %.3f nodes %+v", m.Imbalance, m.Nodes)

@@ -59,7 +59,7 @@ func TestPauseWithTTLSurvivesLeaderKill(t *testing.T) {
 	checks := 0
 	for time.Until(until) > time.Second {
 		var m placementMap
-		if _, err := getJSON(c.procs[next].url+"/placement", &m); err != nil {
+		if _, err := getPlacement(c.procs[next].url, &m); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range m.Nodes {
@@ -80,7 +80,7 @@ func TestPauseWithTTLSurvivesLeaderKill(t *testing.T) {
 	// Then the new leader ends the pause and rebalances onto node 4.
 	c.waitFor("node 4 gets shards after the TTL", func() (bool, string) {
 		var m placementMap
-		if _, err := getJSON(c.procs[next].url+"/placement", &m); err != nil {
+		if _, err := getPlacement(c.procs[next].url, &m); err != nil {
 			return false, err.Error()
 		}
 		for _, n := range m.Nodes {

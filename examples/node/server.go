@@ -151,8 +151,11 @@ func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
 		Raft:      s.raft,
 		ID:        s.cfg.id,
 		Token:     s.cfg.token,
-		AdminURL:  func(id raft.ServerID) string { return peers[id] },
-		Logger:    s.log,
+		// The map holds the keys of the host's data: reading it needs the
+		// token too. /status and /metrics stay open.
+		TokenForReads: true,
+		AdminURL:      func(id raft.ServerID) string { return peers[id] },
+		Logger:        s.log,
 	})
 	if err != nil {
 		_ = ln.Close()

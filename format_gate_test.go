@@ -1,6 +1,7 @@
 package placement_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -241,4 +242,37 @@ func TestPolicyWireFixedWidth(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, d, got[0].(placement.SetPolicy).Policy.MoveTimeout)
 	}
+}
+
+// A SetPolicy committed before the minimum timeouts (500ms) replays as it
+// applied then, so replicas that replay an old log agree with those that
+// applied it; it can no longer be proposed, and the leader times nothing
+// out faster than the minimum.
+func TestPolicyBelowTheMinimumsReplays(t *testing.T) {
+	old := placement.DefaultPolicy()
+	old.MoveTimeout = 500 * time.Millisecond
+	cmd := placement.SetPolicy{Policy: old, MaxActionsPerTick: 3}
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	reg, fake, newSched := movesHarness(t, clock, true)
+	require.ErrorIs(t, placement.CheckProposal(reg.View(), cmd), placement.ErrInvalidCommand)
+	_, err := fake.Apply(context.Background(), placement.Encode(cmd)) // as an older build proposed it
+	require.NoError(t, err)
+	got, ok := reg.View().Policy()
+	require.True(t, ok, "applied, as when it was committed")
+	require.Equal(t, cmd, got)
+
+	var buf bytes.Buffer
+	require.NoError(t, reg.View().WriteSnapshot(&buf))
+	restored := placement.NewShardRegistry()
+	require.NoError(t, restored.ReadSnapshot(&buf), "and restores from a snapshot")
+
+	s := newSched()
+	pol, _, replicated := s.Settings()
+	require.True(t, replicated)
+	require.Equal(t, placement.MinMoveTimeout, pol.MoveTimeout)
+	require.Len(t, tick(t, s).Commands, 3)
+	clock.Advance(time.Second - time.Millisecond)
+	require.Empty(t, tick(t, s).Aborted, "not before the minimum")
+	clock.Advance(time.Millisecond)
+	require.NotEmpty(t, tick(t, s).Aborted)
 }

@@ -39,7 +39,9 @@ func check(s *state, cmd Command) (*shardRec, error) {
 	case SetPause:
 		return nil, checkPause(s, cmd, c)
 	case SetPolicy:
-		if err := c.Policy.Validate(); err != nil {
+		// The rules the entry was accepted by when it was proposed: a log
+		// written before the minimum timeouts replays as it applied then.
+		if err := c.Policy.validateLogged(); err != nil {
 			return nil, fmt.Errorf("set-policy: %w: %w", ErrInvalidCommand, err)
 		}
 		if c.MaxActionsPerTick < 1 {

@@ -485,7 +485,7 @@ func (s *state) decodeSettings(d *decoder) {
 		d.fail(start, "invalid policy flag %d", has)
 	case has == 1:
 		c := d.policy(start).(SetPolicy)
-		if d.err == nil && (c.Policy.Validate() != nil || c.MaxActionsPerTick < 1) {
+		if d.err == nil && (c.Policy.validateLogged() != nil || c.MaxActionsPerTick < 1) {
 			d.fail(start, "invalid policy")
 		}
 		s.policy = &c

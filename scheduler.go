@@ -135,7 +135,15 @@ func (s *Scheduler) Settings() (p Policy, maxActionsPerTick int, replicated bool
 // replicated ones (SetPolicy) when the log holds them, else the Config's.
 func (s *Scheduler) settings(v View) (Policy, int) {
 	if p, ok := v.Policy(); ok {
-		return p.Policy, p.MaxActionsPerTick
+		// A policy committed before the minimum timeouts may hold a
+		// shorter one; it applies as it did, but the leader never times
+		// moves or nodes out faster than the minimum.
+		pol := p.Policy
+		pol.MoveTimeout = max(pol.MoveTimeout, MinMoveTimeout)
+		if pol.DownTimeout > 0 {
+			pol.DownTimeout = max(pol.DownTimeout, MinDownTimeout)
+		}
+		return pol, p.MaxActionsPerTick
 	}
 	return s.cfg.Policy, s.cfg.MaxActionsPerTick
 }

@@ -132,9 +132,16 @@ func reason(err error) string {
 // propose applies cmds as one raft entry on the leader and returns the
 // per-command results. If it returns ok false it has answered the client:
 // a follower forwards the request to the leader or names it (notLeader).
+// What the cluster's format version does not enable, or the wire cannot
+// carry, is refused before raft sees it (placement.CheckProposal), so a
+// server still on an older release never meets an entry it cannot read.
 func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placement.Command) (results []error, ok bool) {
 	if leader, _ := h.opts.Node.Leader(); !leader {
 		h.notLeader(w, r)
+		return nil, false
+	}
+	if err := placement.CheckProposal(h.opts.Registry.View(), cmds...); err != nil {
+		writeError(w, rejectionStatus(err), err.Error())
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)

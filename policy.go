@@ -94,6 +94,9 @@ type Policy struct {
 	// not yet completed or aborted) into any one node, and out of any one
 	// node: the planner begins no move that would exceed it, counting the
 	// moves already in flight. Default 4. Values below 1 are invalid.
+	// Re-homing the shards of a NodeLost node is exempt on that node's side
+	// (it sends nothing: the host copies from replicas or backups), not on
+	// the receiving node's.
 	MaxInflightPerNode int
 
 	// MaxInflightBytesPerNode bounds the bytes in flight into, and out of,
@@ -101,14 +104,18 @@ type Policy struct {
 	// flight within it, or if nothing is in flight there (so a shard larger
 	// than the window still moves, alone). A shard's bytes are its known
 	// size, or the mean known size. Default 2 GiB. Zero means no byte
-	// window.
+	// window. Re-homing from a NodeLost node is exempt on its side, as for
+	// MaxInflightPerNode.
 	MaxInflightBytesPerNode uint64
 
 	// MoveTimeout is how long a move may stay in flight before the
 	// leader's Scheduler aborts it (AbortTransfer), measured from the time
 	// its PlaceTransfer was appended to the log, so that a new leader
-	// neither forgets nor restarts the clock. Default 10 minutes. It must
-	// be at least MinMoveTimeout (zero and negative are invalid).
+	// neither forgets nor restarts the clock; a new leader also waits
+	// MoveTimeout on its own clock from its election before it aborts a
+	// move begun under another leader (their clocks may differ). Default
+	// 10 minutes. It must be at least MinMoveTimeout (zero and negative are
+	// invalid).
 	MoveTimeout time.Duration
 
 	// InstantMoves is for hosts whose moves take no time (shared storage):

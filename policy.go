@@ -130,7 +130,8 @@ type Policy struct {
 	// that its shards are re-homed from replicas or backups, as PD does
 	// after max-store-down-time. It is measured from the log time of the
 	// SetNodeState that took the node down (View.NodeSince), so a change
-	// of leader neither forgets nor restarts it; a state with no log time
+	// of leader neither forgets nor restarts it, and a new leader also
+	// waits DownTimeout on its own clock from its election; a state with no log time
 	// (taken before format version 3, or applied without a time) is timed
 	// from when the current leader first saw it. It needs format version
 	// 2. Default 0: a down node stays down until an operator acts.

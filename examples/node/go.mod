@@ -6,7 +6,7 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-metrics v0.7.0
 	github.com/hashicorp/raft v1.8.0
-	github.com/hashicorp/raft-wal v0.4.0
+	github.com/hashicorp/raft-wal v0.4.1
 	github.com/ukehi/placement v0.0.0-00010101000000-000000000000
 	github.com/ukehi/placement/admin v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0

@@ -4,12 +4,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ukehi/placement"
@@ -17,7 +21,29 @@ import (
 
 // These helpers talk to the nodes over HTTP only, as an operator would.
 
-var client = &http.Client{Timeout: 5 * time.Second}
+var client = &http.Client{Timeout: 5 * time.Second, Transport: nodeTransport()}
+
+// nodeTransport is http.DefaultTransport's with dialNode to connect.
+func nodeTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = dialNode
+	return t
+}
+
+// netnsOf maps the admin address ("host:port") of a node that runs in a
+// network namespace the test made to that namespace's file (under
+// /var/run/netns). The test itself runs outside every such namespace.
+var netnsOf sync.Map
+
+// dialNode connects to addr, from inside its node's network namespace if
+// netnsOf names one.
+func dialNode(ctx context.Context, network, addr string) (net.Conn, error) {
+	if ns, ok := netnsOf.Load(addr); ok {
+		return dialInNetns(ctx, ns.(string), network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
 
 // call sends a request and returns the status and body. token "" sends
 // no Authorization header.
@@ -253,4 +279,93 @@ func (c *cluster) snapshotIndex(i int) (string, error) {
 		return idx, nil
 	}
 	return "", errNoSnapshot
+}
+
+// fullMap is a server's whole map as GET /placement gives it, read by
+// readMap.
+type fullMap struct {
+	// Canon is the map in a canonical form to compare servers by: the next
+	// shard ID, the nodes and every shard, as the server wrote them.
+	Canon  string
+	Nodes  []mapNode
+	Shards []mapShard
+}
+
+type mapNode struct {
+	ID    uint64 `json:"id"`
+	State string `json:"state"`
+}
+
+type mapShard struct {
+	ID       uint64 `json:"id"`
+	Node     uint64 `json:"node"`
+	MovingTo uint64 `json:"moving_to"`
+}
+
+// moving counts the shards with a move in flight.
+func (m fullMap) moving() int {
+	n := 0
+	for _, s := range m.Shards {
+		if s.MovingTo != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// hasNode reports whether the map holds data node id.
+func (m fullMap) hasNode(id uint64) bool {
+	for _, n := range m.Nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// readMap reads server url's whole map. It follows a "next" cursor
+// (GET /placement?after=<next>) for as long as an answer has one, so that
+// it reads a paged map too; an unpaged answer has none and is the whole
+// map. Nodes come from the first page.
+func readMap(base string) (fullMap, error) {
+	var (
+		m          fullMap
+		next, head string
+		shards     []string
+	)
+	for page := 0; ; page++ {
+		var p struct {
+			NextShardID json.RawMessage   `json:"next_shard_id"`
+			Nodes       json.RawMessage   `json:"nodes"`
+			Shards      []json.RawMessage `json:"shards"`
+			Next        json.RawMessage   `json:"next"`
+		}
+		target := base + "/placement"
+		if page > 0 {
+			target += "?after=" + url.QueryEscape(next)
+		}
+		if _, err := getJSON(target, &p); err != nil {
+			return fullMap{}, err
+		}
+		if page == 0 {
+			head = fmt.Sprintf(`"next_shard_id": %s, "nodes": %s`, p.NextShardID, p.Nodes)
+			if err := json.Unmarshal(p.Nodes, &m.Nodes); err != nil {
+				return fullMap{}, fmt.Errorf("nodes: %w", err)
+			}
+		}
+		for _, raw := range p.Shards {
+			var s mapShard
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fullMap{}, fmt.Errorf("shard: %w", err)
+			}
+			m.Shards = append(m.Shards, s)
+			shards = append(shards, string(raw))
+		}
+		next = strings.Trim(string(p.Next), `"`)
+		if next == "" || next == "null" || len(p.Shards) == 0 {
+			break
+		}
+	}
+	m.Canon = "{" + head + `, "shards": [` + strings.Join(shards, ",") + "]}"
+	return m, nil
 }

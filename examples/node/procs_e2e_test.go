@@ -95,6 +95,7 @@ func (o *output) String() string {
 type proc struct {
 	id, raftAddr, url, dataDir string
 	args                       []string // all flags, for restarts
+	wrap                       []string // a command and its arguments to run the node under, if any
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -108,21 +109,30 @@ type cluster struct {
 	procs []*proc
 }
 
-// newCluster prepares n nodes named n1..nN with free ports and their own
-// data dirs; extra(i) gives node i's extra flags. Nothing starts yet. Every
-// process is killed when the test ends, and on failure every run's output
-// goes to the test log.
+// newCluster prepares n nodes named n1..nN with free loopback ports and
+// their own data dirs; extra(i) gives node i's extra flags. Nothing starts
+// yet. Every process is killed when the test ends, and on failure every
+// run's output goes to the test log.
 func newCluster(t *testing.T, bin string, n int, extra func(i int, c *cluster) []string) *cluster {
-	c := &cluster{t: t, bin: bin}
 	ports := freePorts(t, 2*n)
+	return newClusterOf(t, bin, n, func(i int, p *proc) {
+		p.raftAddr = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
+		p.url = fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
+	}, extra)
+}
+
+// newClusterOf is newCluster with node i's addresses set by place, which
+// fills in p.raftAddr and p.url (and p.wrap, to run it through a command
+// such as ip netns exec).
+func newClusterOf(t *testing.T, bin string, n int, place func(i int, p *proc), extra func(i int, c *cluster) []string) *cluster {
+	c := &cluster{t: t, bin: bin}
 	var admins []string
 	for i := range n {
 		p := &proc{
-			id:       fmt.Sprintf("n%d", i+1),
-			raftAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
-			url:      fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1]),
-			dataDir:  filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1)),
+			id:      fmt.Sprintf("n%d", i+1),
+			dataDir: filepath.Join(t.TempDir(), fmt.Sprintf("n%d", i+1)),
 		}
+		place(i, p)
 		admins = append(admins, p.id+"="+p.url)
 		c.procs = append(c.procs, p)
 	}
@@ -170,7 +180,8 @@ func (c *cluster) start(i int) {
 	p := c.procs[i]
 	out := &output{ready: make(chan struct{})}
 	p.runs = append(p.runs, out)
-	p.cmd = exec.Command(c.bin, p.args...)
+	argv := append(append(append([]string{}, p.wrap...), c.bin), p.args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), tokenEnv+"="+testToken)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	p.cmd.SysProcAttr = sysProcAttr()

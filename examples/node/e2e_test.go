@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,14 @@ import (
 // skewedShards is a POST /shards body: 40 shards covering the key space,
 // 20 on data node 1, 12 on node 2, 8 on node 3 and none on node 4.
 func skewedShards() string {
+	owners := slices.Repeat([]int{1}, 20)
+	owners = append(owners, slices.Repeat([]int{2}, 12)...)
+	return shardsBody(append(owners, slices.Repeat([]int{3}, 8)...))
+}
+
+// shardsBody is a POST /shards body: len(owners) shards covering the key
+// space in order, shard i on data node owners[i].
+func shardsBody(owners []int) string {
 	type shard struct {
 		Start []byte  `json:"start"`
 		End   *[]byte `json:"end"`
@@ -28,20 +37,14 @@ func skewedShards() string {
 	}
 	key := func(i int) []byte { return fmt.Appendf(nil, "k%02d", i) }
 	var shards []shard
-	for i := range 40 {
-		s := shard{Start: []byte{}, Node: 1}
+	for i, node := range owners {
+		s := shard{Start: []byte{}, Node: node}
 		if i > 0 {
 			s.Start = key(i)
 		}
-		if i < 39 {
+		if i < len(owners)-1 {
 			end := key(i + 1)
 			s.End = &end
-		}
-		switch {
-		case i >= 32:
-			s.Node = 3
-		case i >= 20:
-			s.Node = 2
 		}
 		shards = append(shards, s)
 	}

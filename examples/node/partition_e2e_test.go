@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestPartitionedLeaderRejoinsAndEveryServerRestarts(t *testing.T) {
 		c.write(-1, "/nodes", fmt.Sprintf(`{"id": %d}`, id), http.StatusCreated)
 	}
 	c.write(-1, "/nodes/3/down", "", http.StatusOK)
-	c.write(-1, "/shards", shardsOnOneNode(8, 1), http.StatusCreated)
+	c.write(-1, "/shards", shardsBody(slices.Repeat([]int{1}, 8)), http.StatusCreated)
 	c.waitFor("moves in flight on the leader", func() (bool, string) {
 		m, err := readMap(c.procs[leader].url)
 		return err == nil && m.moving() > 0, fmt.Sprintf("%d moving, %v", m.moving(), err)
@@ -160,31 +161,6 @@ func TestPartitionedLeaderRejoinsAndEveryServerRestarts(t *testing.T) {
 	for i := range c.procs {
 		c.terminate(i)
 	}
-}
-
-// shardsOnOneNode is a POST /shards body: n shards covering the key space,
-// all on data node node.
-func shardsOnOneNode(n, node int) string {
-	type shard struct {
-		Start []byte  `json:"start"`
-		End   *[]byte `json:"end"`
-		Node  int     `json:"node"`
-	}
-	key := func(i int) []byte { return fmt.Appendf(nil, "k%02d", i) }
-	var shards []shard
-	for i := range n {
-		s := shard{Start: []byte{}, Node: node}
-		if i > 0 {
-			s.Start = key(i)
-		}
-		if i < n-1 {
-			end := key(i + 1)
-			s.End = &end
-		}
-		shards = append(shards, s)
-	}
-	b, _ := json.Marshal(map[string]any{"shards": shards})
-	return string(b)
 }
 
 // status reads node i's GET /status.

@@ -55,16 +55,12 @@ func (pl *planner) rebalanceBytes() {
 	}
 	if !pl.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.skip(Skip{Reason: SkipWithinTolerance})
+		if pl.out.Rebalancing {
+			pl.out.MinBytes = pl.minBytes() // on until its moves are made
+		}
 		return
 	}
-	excess := 0.0
-	for _, i := range pl.up {
-		excess += max(0, b.vals[i]-b.target(i))
-	}
-	pl.out.MinBytes = math.MaxUint64
-	if excess < 1<<64 {
-		pl.out.MinBytes = uint64(math.Ceil(excess))
-	}
+	pl.out.MinBytes = pl.minBytes()
 	stop := pl.pol.StopBand
 	// Rebalancing goes on only where the limit or a move cap cut it short:
 	// once no move fits, the bytes are as even as the shards allow, and
@@ -73,6 +69,20 @@ func (pl *planner) rebalanceBytes() {
 	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
 		pl.finish(&pl.out.Rebalancing)
 	}
+}
+
+// minBytes is Plan.MinBytes for the projection so far: Σ max(0, bytesᵢ −
+// targetᵢ) over the up nodes, rounded up and saturating.
+func (pl *planner) minBytes() uint64 {
+	b := pl.dimBytes
+	excess := 0.0
+	for _, i := range pl.up {
+		excess += max(0, b.vals[i]-b.target(i))
+	}
+	if excess >= 1<<64 {
+		return math.MaxUint64
+	}
+	return uint64(math.Ceil(excess))
 }
 
 // engage applies a phase's hysteresis: the phase starts (*on) when the

@@ -173,6 +173,7 @@ type planner struct {
 	counts              []int  // projected shard counts, parallel to s.nodes
 	in                  []int  // transfers into each node, parallel to s.nodes
 	from                []int  // transfers out of each node, parallel to s.nodes
+	upMoving            bool   // a move out of an up node is in flight or planned: see settled
 
 	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
 	// when no bytes are known (the planner balances counts), load is nil
@@ -237,6 +238,9 @@ func (pl *planner) transfer(r *shardRec, src, dst int) bool {
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
 	pl.moved = true
+	if pl.windows() && pl.s.nodes[src].State == NodeUp {
+		pl.upMoving = true // it stays in flight once the plan applies
+	}
 	pl.in[dst]++
 	pl.from[src]++
 	pl.project(r, src, dst)

@@ -112,7 +112,9 @@
 //
 //  1. Rebalancing by bytes starts when the byte spread exceeds
 //     Policy.ImbalanceThreshold and goes on down to Policy.StopBand
-//     (hysteresis in bytes). Each move goes from the node furthest above
+//     (hysteresis in bytes); it ends there only once no move out of an
+//     up node is in flight (see "Moves"). The same holds for load.
+//     Each move goes from the node furthest above
 //     its target to the one furthest below, keeps both nodes' counts in
 //     their band and their load within ±LoadThreshold/2 of target.
 //  2. The count repair phase keeps bytes within ±ImbalanceThreshold/2 and
@@ -255,6 +257,19 @@
 // send), not on the target's. Hosts whose moves
 // take no time (shared storage) set Policy.InstantMoves: each PlaceTransfer
 // is proposed with its CompleteTransfer in one entry.
+//
+// Counting moves in flight as made is a projection, and an abort undoes
+// it: the shard stays where it was. So the hysteresis does not end a
+// rebalance on the projection alone: a rebalance (by bytes or counts, and
+// by load, each on its own) whose projected spread reaches its stop band
+// ends only when no move out of an up node is in flight and the plan
+// begins none; until then it stays on, planning nothing in the band
+// ([Plan].Rebalancing). When the moves complete, the next plan sees the
+// real spread and ends the rebalance; when one is aborted, the spread it
+// leaves may lie under the trigger, and the rebalance, still on, goes on
+// (a new leader takes it up from the log's SetRebalancing). Moves out of
+// nodes that are not up do not hold a rebalance: they are drains, and the
+// drain plans an aborted one again whatever the rebalance.
 //
 // Before format version 3, PlaceTransfer moves the shard at once (the
 // owner changes when the entry applies and the host copies afterwards), as

@@ -27,11 +27,25 @@ type Plan struct {
 	Balance Balance
 	// Rebalancing reports whether rebalancing by bytes (by counts when no
 	// stats are known) is in progress after this plan: it started because
-	// the spread exceeded Policy.ImbalanceThreshold, and it will not yet be
-	// in the stop band once this plan applies.
+	// the spread exceeded Policy.ImbalanceThreshold, and either it will not
+	// yet be in the stop band once this plan applies, or the moves that
+	// take it there are not all made.
+	//
+	// The projection counts moves in flight as made, but a move can still
+	// be aborted (a failed copy, MoveTimeout) and leave its shard where it
+	// was. So a rebalance ends only when no move out of an up node is in
+	// flight and the plan begins none (its transfers begin moves at format
+	// version 3 without Policy.InstantMoves); until then it stays on, and
+	// plans nothing while the projection is in the band. Once the moves
+	// complete, the next plan sees the real spread and ends it; if one was
+	// aborted, the rebalance goes on though the spread is under the
+	// trigger, on this leader and, from the log's SetRebalancing, on the
+	// next. Moves out of nodes that are not up (drains, re-homing) do not
+	// hold a rebalance: the drain plans an aborted one again anyway.
 	Rebalancing bool
 	// RebalancingLoad is Rebalancing for the load dimension, between
-	// Policy.LoadThreshold and Policy.LoadStopBand.
+	// Policy.LoadThreshold and Policy.LoadStopBand; it too ends only when
+	// no move out of an up node is in flight or begun by the plan.
 	RebalancingLoad bool
 	// MinMoves is, when balancing counts (no stats known), the fewest
 	// transfers that would bring the up nodes' shard counts (after this

@@ -55,41 +55,54 @@ func (pl *planner) rebalanceBytes() {
 	}
 	if !pl.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.skip(Skip{Reason: SkipWithinTolerance})
+		if pl.out.Rebalancing {
+			pl.out.MinBytes = pl.minBytes() // on until its moves are made
+		}
 		return
 	}
+	pl.out.MinBytes = pl.minBytes()
+	stop := pl.pol.StopBand
+	// Rebalancing goes on only where the limit or a move cap cut it short:
+	// once no move fits, the bytes are as even as the shards allow, and
+	// only the trigger starts it again. It ends once the moves it counted
+	// are made (see settled).
+	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
+		pl.finish(&pl.out.Rebalancing)
+	}
+}
+
+// minBytes is Plan.MinBytes for the projection so far: Σ max(0, bytesᵢ −
+// targetᵢ) over the up nodes, rounded up and saturating.
+func (pl *planner) minBytes() uint64 {
+	b := pl.dimBytes
 	excess := 0.0
 	for _, i := range pl.up {
 		excess += max(0, b.vals[i]-b.target(i))
 	}
-	pl.out.MinBytes = math.MaxUint64
-	if excess < 1<<64 {
-		pl.out.MinBytes = uint64(math.Ceil(excess))
+	if excess >= 1<<64 {
+		return math.MaxUint64
 	}
-	stop := pl.pol.StopBand
-	// Rebalancing goes on only where the limit or a move cap cut it short:
-	// once no move fits, the bytes are as even as the shards allow, and
-	// only the trigger starts it again.
-	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
-		pl.out.Rebalancing = false
-	}
+	return uint64(math.Ceil(excess))
 }
 
 // engage applies a phase's hysteresis: the phase starts (*on) when the
 // view's spread exceeds trigger, and runs while the projected spread (the
-// view's, unless a transfer planned before changed vals) is above stop.
-// It reports whether the phase runs, clearing *on when it does not.
+// view's, unless moves in flight or a transfer planned before changed
+// vals) is above stop. It reports whether the phase runs. When it does
+// not, *on is cleared once the rebalance is settled (see finish): a
+// projection in the band counts moves that may yet be aborted.
 func (pl *planner) engage(on *bool, spread float64, vals []float64, trigger, stop float64) bool {
 	if spread > trigger {
 		*on = true
 	}
 	if pl.moved {
-		spread = pl.spreadOf(vals) // drains or merge moves changed it
+		spread = pl.spreadOf(vals) // moves in flight, drains or merge moves changed it
 	}
-	if !*on || spread <= stop {
-		*on = false
-		return false
+	if *on && spread > stop {
+		return true
 	}
-	return true
+	pl.finish(on)
+	return false
 }
 
 // spreadAtMost returns the stopping test of a phase that ends when the

@@ -27,7 +27,7 @@ func (pl *planner) rebalance() {
 		lo, hi = min(lo, pl.counts[i]), max(hi, pl.counts[i])
 	}
 	if !pl.out.Rebalancing || hi-lo <= w {
-		pl.out.Rebalancing = false
+		pl.finish(&pl.out.Rebalancing) // on until the moves it counted are made
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		return
 	}
@@ -48,9 +48,11 @@ func (pl *planner) rebalance() {
 		return true, false
 	}
 	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {
-		// The band is reached once these moves apply: rebalancing ends
-		// here, and only the trigger starts it again.
-		pl.out.Rebalancing = false
+		// The band is reached once these moves are made: rebalancing
+		// ends here if they are made once the plan applies (else once
+		// they complete; see settled), and only the trigger starts it
+		// again.
+		pl.finish(&pl.out.Rebalancing)
 	}
 }
 

@@ -30,8 +30,32 @@ func (pl *planner) inflight() {
 		pl.flightIn[dst]++
 		pl.flightOut[src]++
 		pl.project(m.rec, src, dst)
+		if !pl.upMoving && pl.s.nodes[src].State == NodeUp {
+			pl.upMoving = true
+		}
 		return true
 	})
+}
+
+// settled reports whether the moves the projection counts as made, as far
+// as a rebalance is concerned, are made: no move out of an up node is in
+// flight, and this plan begins none (its transfers so far; one-phase
+// transfers, before format version 3 or with Policy.InstantMoves, are
+// made once the plan applies). A rebalance does not end until then: were
+// one of those moves aborted (a failed copy, MoveTimeout), the shard
+// would stay where it was, short of the band the rebalance counted on,
+// and nothing would take the rebalance up again under the trigger. Moves
+// out of nodes that are not up (drains, a lost node's re-homing) do not
+// hold it: the drain phase plans an aborted one again, whatever the
+// rebalance.
+func (pl *planner) settled() bool { return !pl.upMoving }
+
+// finish ends the rebalance *on records, once it is settled; until then
+// it stays on, and the next plan ends it (or, after an abort, goes on).
+func (pl *planner) finish(on *bool) {
+	if pl.settled() {
+		*on = false
+	}
 }
 
 // taken reports whether shard id is spoken for: planned already, or moving

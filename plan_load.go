@@ -20,7 +20,7 @@ func (pl *planner) rebalanceLoad() {
 		return
 	}
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
-		pl.out.RebalancingLoad = false
+		pl.finish(&pl.out.RebalancingLoad)
 	}
 }
 

@@ -22,7 +22,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // Directives:
 //
 //	policy split-keys=N split-bytes=N merge-keys=N merge-bytes=N fraction=F embargo=N trigger=F stop=F cap=N
-//	       counts=F load-trigger=F load-stop=F
+//	       counts=F load-trigger=F load-stop=F inflight=N
 //	node ID                     (an up node)
 //	state ID up|draining|down|lost
 //	capacity ID BYTES           (report the node's capacity)
@@ -33,7 +33,14 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	                            with these stats if given)
 //	stats ID keys=N bytes=N [load=F] [hint=KEY] [times=N]
 //	split ID KEY                (apply a split now)
-//	plan limit=N                (print one plan)
+//	plan limit=N [apply]        (print one plan; with apply, apply its
+//	                            commands: at format 3 a transfer begins a
+//	                            move that stays in flight)
+//	begin SHARD TO              (begin moving SHARD from its owner to TO)
+//	complete SHARD|all          (complete the move of SHARD, or every move)
+//	abort SHARD                 (abort the move of SHARD)
+//	moves                       (print every node's shards and the moves in
+//	                            flight)
 //	run limit=N                 (plan and apply until a plan is empty; print
 //	                            each, then every node's shards, bytes and load)
 func TestPlanScenarios(t *testing.T) {
@@ -142,7 +149,21 @@ func (sc *scenario) do(f []string) (string, bool) {
 		require.True(t, ok)
 		require.NoError(t, sc.g.Apply(PlaceSplit{Shard: sh.ID, Epoch: sh.Epoch, SplitKey: scenarioKey(t, f[2])}))
 	case "plan":
-		return formatPlan(sc.coordinator().Plan(sc.g.View(), atoi(t, args["limit"]))), true
+		p := sc.coordinator().Plan(sc.g.View(), atoi(t, args["limit"]))
+		if len(f) > 2 && f[2] == "apply" {
+			for _, c := range p.Commands {
+				require.NoError(t, sc.g.Apply(c), "apply %v", c)
+			}
+		}
+		return formatPlan(p), true
+	case "begin":
+		sh, ok := sc.g.View().Shard(ShardID(atoi(t, f[1])))
+		require.True(t, ok)
+		require.NoError(t, sc.g.Apply(PlaceTransfer{Shard: sh.ID, Epoch: sh.Epoch, From: sh.Node, To: NodeID(atoi(t, f[2]))}))
+	case "complete", "abort":
+		sc.endMoves(f[0] == "abort", f[1])
+	case "moves":
+		return formatMoves(sc.g.View()), true
 	case "run":
 		var b strings.Builder
 		for round := 1; round <= 100; round++ {
@@ -165,6 +186,37 @@ func (sc *scenario) do(f []string) (string, bool) {
 		t.Fatalf("unknown directive %q", f[0])
 	}
 	return "", false
+}
+
+// endMoves completes (or aborts) the move of the shard named by arg, or
+// every move in flight when arg is "all".
+func (sc *scenario) endMoves(abort bool, arg string) {
+	t := sc.t
+	var moves []Move
+	for m := range sc.g.View().Moves() {
+		if arg == "all" || m.Shard == ShardID(atoi(t, arg)) {
+			moves = append(moves, m)
+		}
+	}
+	require.NotEmpty(t, moves, "no move in flight for %q", arg)
+	for _, m := range moves {
+		var c Command = CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch}
+		if abort {
+			c = AbortTransfer{Shard: m.Shard, Epoch: m.Epoch}
+		}
+		require.NoError(t, sc.g.Apply(c), "apply %v", c)
+	}
+}
+
+// formatMoves prints every node's shard count (a moving shard counts on
+// its owner) and the moves in flight.
+func formatMoves(v View) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "counts %v\n", nodeCounts(v))
+	for m := range v.Moves() {
+		fmt.Fprintf(&b, "in flight: shard %d %d -> %d\n", m.Shard, m.From, m.To)
+	}
+	return b.String()
 }
 
 // stats reads keys=, bytes= and load= (absent ones are zero).
@@ -213,6 +265,7 @@ func (sc *scenario) setPolicy(args map[string]string) {
 		"counts":       func(s string) { p.CountTolerance = fl(s) },
 		"load-trigger": func(s string) { p.LoadThreshold = fl(s) },
 		"load-stop":    func(s string) { p.LoadStopBand = fl(s) },
+		"inflight":     func(s string) { p.MaxInflightPerNode = atoi(t, s) },
 	}
 	for k, v := range args {
 		set, ok := setters[k]

@@ -162,7 +162,7 @@ func policyValue[T uint64 | uint32 | int | float64 | bool](p *T) func(json.RawMe
 		case uint64:
 			return fmt.Errorf("want an integer from 0 to %d", uint64(math.MaxUint64))
 		case uint32:
-			return fmt.Errorf("want an integer from 0 to %d", math.MaxUint32)
+			return fmt.Errorf("want an integer from 0 to %d", uint64(math.MaxUint32))
 		case int:
 			return fmt.Errorf("want an integer from %d to %d", math.MinInt, math.MaxInt)
 		case float64:

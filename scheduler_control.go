@@ -78,7 +78,9 @@ func (s *Scheduler) proposeCommand(ctx context.Context, c Command) error {
 // PlaceTransfer.Epoch+1, From and To). It must run on the leader (an error
 // wrapping ErrNotLeader otherwise; a host forwards it to the leader); the
 // leader's map decides, so a follower that has not yet applied the move
-// answers ErrNotLeader, not ErrNotMoving.
+// answers ErrNotLeader, not ErrNotMoving. Before format version 3 a
+// PlaceTransfer moves the shard at once and there is nothing to complete:
+// the answer is ErrFormatVersion, and nothing is proposed.
 //
 // The answers, which are the host's contract:
 //

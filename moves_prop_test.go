@@ -14,21 +14,7 @@ import (
 // keeps its invariants.
 func TestInflightWindowsHold(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := NewShardRegistry()
-		require.NoError(t, g.Apply(SetFormatVersion{Version: FormatVersion}))
-		nodes := rapid.IntRange(2, 7).Draw(t, "nodes")
-		for n := 1; n <= nodes; n++ {
-			require.NoError(t, g.Apply(AddNode{Node: NodeID(n)}))
-		}
-		shards := rapid.IntRange(1, 120).Draw(t, "shards")
-		for i := range shards {
-			owner := NodeID(1)
-			if rapid.Bool().Draw(t, "spread") {
-				owner = NodeID(rapid.IntRange(1, nodes).Draw(t, "owner"))
-			}
-			r := KeyRange{Start: []byte{byte(i >> 8), byte(i)}, End: []byte{byte((i + 1) >> 8), byte(i + 1)}}
-			require.NoError(t, g.Apply(CreateShard{Range: r, Node: owner}))
-		}
+		g, nodes, shards := drawMap(t, 7, func(int) int { return 1 }, 120)
 		pol := DefaultPolicy()
 		pol.MaxInflightPerNode = rapid.IntRange(1, 6).Draw(t, "window")
 		pol.MaxInflightBytesPerNode = rapid.Uint64Range(0, 64<<20).Draw(t, "bytesWindow")
@@ -105,4 +91,26 @@ func meanKnownBytes(v View) float64 {
 		return 0
 	}
 	return sum / float64(known)
+}
+
+// drawMap draws a map at the newest format version: 2 to maxNodes up
+// nodes and minShards(nodes) to maxShards shards, each on node 1 or, drawn
+// so, on any node.
+func drawMap(t *rapid.T, maxNodes int, minShards func(nodes int) int, maxShards int) (g *ShardRegistry, nodes, shards int) {
+	g = NewShardRegistry()
+	require.NoError(t, g.Apply(SetFormatVersion{Version: FormatVersion}))
+	nodes = rapid.IntRange(2, maxNodes).Draw(t, "nodes")
+	for n := 1; n <= nodes; n++ {
+		require.NoError(t, g.Apply(AddNode{Node: NodeID(n)}))
+	}
+	shards = rapid.IntRange(minShards(nodes), maxShards).Draw(t, "shards")
+	for i := range shards {
+		owner := NodeID(1)
+		if rapid.Bool().Draw(t, "spread") {
+			owner = NodeID(rapid.IntRange(1, nodes).Draw(t, "owner"))
+		}
+		r := KeyRange{Start: []byte{byte(i >> 8), byte(i)}, End: []byte{byte((i + 1) >> 8), byte(i + 1)}}
+		require.NoError(t, g.Apply(CreateShard{Range: r, Node: owner}))
+	}
+	return g, nodes, shards
 }

@@ -188,21 +188,7 @@ func TestOnePhaseTransfersEndRebalanceAtOnce(t *testing.T) {
 // trigger. (Counts only: with no stats, nothing but moves changes them.)
 func TestRebalanceEndsInTheBandDespiteAborts(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		g := NewShardRegistry()
-		require.NoError(t, g.Apply(SetFormatVersion{Version: FormatVersion}))
-		nodes := rapid.IntRange(2, 6).Draw(t, "nodes")
-		for n := 1; n <= nodes; n++ {
-			require.NoError(t, g.Apply(AddNode{Node: NodeID(n)}))
-		}
-		shards := rapid.IntRange(nodes, 150).Draw(t, "shards")
-		for i := range shards {
-			owner := NodeID(1)
-			if rapid.Bool().Draw(t, "spread") {
-				owner = NodeID(rapid.IntRange(1, nodes).Draw(t, "owner"))
-			}
-			r := KeyRange{Start: []byte{byte(i >> 8), byte(i)}, End: []byte{byte((i + 1) >> 8), byte(i + 1)}}
-			require.NoError(t, g.Apply(CreateShard{Range: r, Node: owner}))
-		}
+		g, _, _ := drawMap(t, 6, func(nodes int) int { return nodes }, 150)
 		pol := DefaultPolicy()
 		pol.MaxInflightPerNode = rapid.IntRange(1, 6).Draw(t, "window")
 		pol.MaxMovesPerNode = rapid.IntRange(1, 10).Draw(t, "cap")

@@ -300,39 +300,6 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 	return nil
 }
 
-// upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
-// every voter reads a newer format than the cluster has enabled. It fails
-// only when the proposal does; a voter that cannot be asked keeps the
-// version where it is until a later tick.
-func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
-	have := s.reg.View().FormatVersion()
-	if s.cfg.ClusterFormat == nil || have >= FormatVersion {
-		return nil
-	}
-	qctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	all, err := s.cfg.ClusterFormat(qctx)
-	cancel()
-	if err != nil {
-		s.log.Debug("voters' format versions unknown", zap.Error(err))
-		return nil
-	}
-	if all = min(all, FormatVersion); all <= have {
-		return nil
-	}
-	results, err := s.propose(ctx, "raise the format version", SetFormatVersion{Version: all})
-	if err != nil {
-		return err
-	}
-	if len(results) > 0 && results[0] != nil {
-		// Another proposal raised it first; the next tick sees the log.
-		s.log.Debug("format version not raised", zap.Error(results[0]))
-		return nil
-	}
-	rep.Upgraded = all
-	s.log.Info("format version enabled: every voter reads it", zap.Uint64("version", all))
-	return nil
-}
-
 // observe records leadership and term, and reports whether this server is
 // the leader. A new term means a fresh planner that resumes the rebalance
 // the log records as in progress, and a barrier before the first plan.

@@ -42,33 +42,26 @@ type Scheduler struct {
 	paused atomic.Bool
 	wake   chan struct{} // Resume asks the loop for a prompt tick
 
-	tickMu      sync.Mutex // one tick at a time; guards the fields below
-	leader      bool
-	term        uint64
-	needBarrier bool
-	needResume  bool // the planner takes its hysteresis from the log next
+	tickMu sync.Mutex // one tick at a time; guards the fields below
+	// leader and term are what the last tick saw of raft, leader or not.
+	leader bool
+	term   uint64
+	// lead is this server's state for the term it leads, or last led,
+	// which observe replaces whole when a new term begins (newTermState).
+	// It is written with coordMu held too, so DryRun may read lead.coord
+	// under coordMu alone.
+	lead *termState
 	// current is set while this server leads and its planner's memory is
 	// this term's (resumed from the log); DryRun reads it without tickMu.
 	current atomic.Bool
 
-	// coordMu guards coord. It is held only while planning, so DryRun does
-	// not wait for a tick's raft apply.
+	// coordMu guards lead.coord, and is held while lead is replaced. It is
+	// held only while planning, so DryRun does not wait for a tick's raft
+	// apply.
 	coordMu sync.Mutex
-	coord   *Coordinator
 
 	runMu  sync.Mutex // guards handle
 	handle *Handle
-
-	// seen holds, for moves whose begin time the log does not hold (an
-	// entry applied without one), when this leader first saw them; reset
-	// in each term. Guarded by tickMu.
-	seen map[moveAttempt]time.Time
-	// downSeen is seen for down nodes whose state has no log time.
-	downSeen map[NodeID]time.Time
-	// elected is when, on its own clock, this server saw its current
-	// term as leader begin: no timer fires before it has seen the timer's
-	// whole length pass since then (see due). Guarded by tickMu.
-	elected time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -86,12 +79,13 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 		log = zap.NewNop()
 	}
 	return &Scheduler{
-		raft:  node,
-		reg:   reg,
-		cfg:   cfg,
-		log:   log.Named("placement"),
-		wake:  make(chan struct{}, 1),
-		coord: NewCoordinator(cfg.Policy),
+		raft: node,
+		reg:  reg,
+		cfg:  cfg,
+		log:  log.Named("placement"),
+		wake: make(chan struct{}, 1),
+		// Before any term: a planner for DryRun, and nothing pending.
+		lead: &termState{coord: NewCoordinator(cfg.Policy)},
 	}, nil
 }
 
@@ -153,7 +147,7 @@ func (s *Scheduler) settings(v View) (Policy, int) {
 func (s *Scheduler) DryRun() Plan {
 	view := s.reg.View()
 	s.coordMu.Lock()
-	c := *s.coord
+	c := *s.lead.coord
 	s.coordMu.Unlock()
 	if !s.current.Load() {
 		// Not a leader whose planner has resumed in this term: plan with
@@ -183,7 +177,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		rep.Paused = true
 		return rep, nil
 	}
-	if s.needBarrier {
+	if s.lead.needBarrier {
 		rep.Barrier = true
 		if err := s.barrier(ctx); err != nil {
 			return rep, err
@@ -209,14 +203,15 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	start := time.Now()
 	view := s.reg.View()
 	pol, limit := s.settings(view)
+	lead := s.lead
 	s.coordMu.Lock()
-	s.coord.policy = pol
-	if s.needResume {
-		s.coord.Resume(view)
-		s.needResume = false
+	lead.coord.policy = pol
+	if lead.needResume {
+		lead.coord.Resume(view)
+		lead.needResume = false
 		s.current.Store(true)
 	}
-	plan := s.coord.preview(view, limit)
+	plan := lead.coord.preview(view, limit)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
@@ -288,7 +283,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 // and the plan had no commands to carry it, it proposes mark alone.
 func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark SetRebalancing, changed bool) error {
 	s.coordMu.Lock()
-	s.coord.adopt(plan)
+	s.lead.coord.adopt(plan)
 	s.coordMu.Unlock()
 	if !changed {
 		return nil
@@ -298,6 +293,37 @@ func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark
 	}
 	rep.Recorded = &mark
 	return nil
+}
+
+// termState is what this server holds for one term it leads. observe
+// makes it (newTermState) when it first sees this server lead a new term,
+// replacing the last term's whole: nothing a term learned, flagged or
+// timed outlives it. Guarded by tickMu; coord by coordMu too.
+type termState struct {
+	// elected is when, on this server's clock, it saw the term begin: no
+	// timer fires before it has seen the timer's whole length pass since
+	// then (see due).
+	elected time.Time
+	// coord is the term's planner. Errors within the term leave its
+	// memory as it is.
+	coord *Coordinator
+	// needBarrier asks for a raft barrier before the next plan: at the
+	// term's start, and after a proposal whose outcome is unknown.
+	needBarrier bool
+	// needResume asks the planner to take its hysteresis from the log
+	// (Coordinator.Resume) before the next plan, after the barrier.
+	needResume bool
+	// moves and down are when this leader first saw the moves and down
+	// nodes whose log entry carried no time (see expiredMoves, lostNodes).
+	moves firstSeen[moveAttempt]
+	down  firstSeen[NodeID]
+}
+
+// newTermState returns the state of a term this server begins to lead at
+// elected on its clock: a new planner with policy pol, which resumes from
+// the log after a barrier, and no first sightings.
+func newTermState(elected time.Time, pol Policy) *termState {
+	return &termState{elected: elected, coord: NewCoordinator(pol), needBarrier: true, needResume: true}
 }
 
 // observe records leadership and term, and reports whether this server is
@@ -318,19 +344,16 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 	case leader && term != s.term:
 		// A new term: a new planner, which takes its hysteresis from the
 		// log once the barrier has brought the map up to date.
-		coord := NewCoordinator(s.cfg.Policy)
-		s.seen, s.downSeen = nil, nil
-		s.elected = s.now()
+		lead := newTermState(s.now(), s.cfg.Policy)
 		s.coordMu.Lock()
-		s.coord = coord
+		s.lead = lead
 		s.coordMu.Unlock()
-		s.needBarrier, s.needResume = true, true
 		s.current.Store(false)
 	case leader && !s.leader:
 		// Leader again in the same term after an error (a busy leader's
 		// ErrEnqueueTimeout, say): the planner keeps its memory.
-		s.needBarrier = true
-		s.current.Store(!s.needResume)
+		s.lead.needBarrier = true
+		s.current.Store(!s.lead.needResume)
 	case !leader:
 		s.current.Store(false)
 	}
@@ -345,9 +368,9 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 // forgotten by this leader until its term ends). Before format version 2
 // the log records no hysteresis, and the planner keeps its memory.
 func (s *Scheduler) inDoubt(err error) {
-	s.needBarrier = true
+	s.lead.needBarrier = true
 	if s.reg.View().FormatVersion() >= versionFlags {
-		s.needResume = true
+		s.lead.needResume = true
 		s.current.Store(false)
 	}
 	s.lost(err)
@@ -370,7 +393,7 @@ func (s *Scheduler) barrier(ctx context.Context) error {
 		s.lost(err)
 		return fmt.Errorf("placement: barrier: %w", err)
 	}
-	s.needBarrier = false
+	s.lead.needBarrier = false
 	return nil
 }
 

@@ -20,7 +20,7 @@ import (
 // does not hold (restored from a snapshot) is judged by its expiry alone.
 func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, error) {
 	v := s.reg.View()
-	switch pauseDue(v, s.now(), s.elected) {
+	switch pauseDue(v, s.now(), s.lead.elected) {
 	case pauseOff:
 		return false, nil
 	case pauseHolds:
@@ -60,12 +60,12 @@ func (s *Scheduler) now() time.Time {
 func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	view := s.reg.View()
 	if view.MoveCount() == 0 {
-		s.seen = nil
+		s.lead.moves = nil
 		return nil
 	}
 	pol, limit := s.settings(view)
-	expired, fromLost, seen := expiredMoves(view, pol, limit, s.now(), s.elected, s.seen)
-	s.seen = seen
+	expired, fromLost, seen := expiredMoves(view, pol, limit, s.now(), s.lead.elected, s.lead.moves)
+	s.lead.moves = seen
 	if len(expired) == 0 {
 		return nil
 	}
@@ -99,8 +99,8 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 	view := s.reg.View()
 	pol, _ := s.settings(view)
-	nodes, seen := lostNodes(view, pol, s.now(), s.elected, s.downSeen)
-	s.downSeen = seen
+	nodes, seen := lostNodes(view, pol, s.now(), s.lead.elected, s.lead.down)
+	s.lead.down = seen
 	if len(nodes) == 0 {
 		return nil
 	}

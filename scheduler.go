@@ -2,7 +2,6 @@ package placement
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -142,6 +141,14 @@ func (s *Scheduler) settings(v View) (Policy, int) {
 	return s.cfg.Policy, s.cfg.MaxActionsPerTick
 }
 
+// now is the scheduler's clock.
+func (s *Scheduler) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
+
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
@@ -276,206 +283,4 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		rep.Recorded = &mark
 	}
 	return rep, s.record(ctx, &rep, plan, mark, false)
-}
-
-// record ends a tick whose plan applied: the planner adopts the plan's
-// hysteresis flags, and when they differ from what the log holds (changed)
-// and the plan had no commands to carry it, it proposes mark alone.
-func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark SetRebalancing, changed bool) error {
-	s.coordMu.Lock()
-	s.lead.coord.adopt(plan)
-	s.coordMu.Unlock()
-	if !changed {
-		return nil
-	}
-	if _, err := s.propose(ctx, "record rebalancing", mark); err != nil {
-		return err
-	}
-	rep.Recorded = &mark
-	return nil
-}
-
-// termState is what this server holds for one term it leads. observe
-// makes it (newTermState) when it first sees this server lead a new term,
-// replacing the last term's whole: nothing a term learned, flagged or
-// timed outlives it. Guarded by tickMu; coord by coordMu too.
-type termState struct {
-	// elected is when, on this server's clock, it saw the term begin: no
-	// timer fires before it has seen the timer's whole length pass since
-	// then (see due).
-	elected time.Time
-	// coord is the term's planner. Errors within the term leave its
-	// memory as it is.
-	coord *Coordinator
-	// needBarrier asks for a raft barrier before the next plan: at the
-	// term's start, and after a proposal whose outcome is unknown.
-	needBarrier bool
-	// needResume asks the planner to take its hysteresis from the log
-	// (Coordinator.Resume) before the next plan, after the barrier.
-	needResume bool
-	// moves and down are when this leader first saw the moves and down
-	// nodes whose log entry carried no time (see expiredMoves, lostNodes).
-	moves firstSeen[moveAttempt]
-	down  firstSeen[NodeID]
-}
-
-// newTermState returns the state of a term this server begins to lead at
-// elected on its clock: a new planner with policy pol, which resumes from
-// the log after a barrier, and no first sightings.
-func newTermState(elected time.Time, pol Policy) *termState {
-	return &termState{elected: elected, coord: NewCoordinator(pol), needBarrier: true, needResume: true}
-}
-
-// observe records leadership and term, and reports whether this server is
-// the leader. A new term means a fresh planner that resumes the rebalance
-// the log records as in progress, and a barrier before the first plan.
-func (s *Scheduler) observe(leader bool, term uint64) bool {
-	if leader != s.leader {
-		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
-		if !leader {
-			// Only the leader measures the spreads: a follower's gauges
-			// would otherwise keep its last term's values.
-			metrics.SetGauge([]string{"placement", "imbalance"}, 0)
-			metrics.SetGauge([]string{"placement", "imbalance", "bytes"}, 0)
-			metrics.SetGauge([]string{"placement", "imbalance", "load"}, 0)
-		}
-	}
-	switch {
-	case leader && term != s.term:
-		// A new term: a new planner, which takes its hysteresis from the
-		// log once the barrier has brought the map up to date.
-		lead := newTermState(s.now(), s.cfg.Policy)
-		s.coordMu.Lock()
-		s.lead = lead
-		s.coordMu.Unlock()
-		s.current.Store(false)
-	case leader && !s.leader:
-		// Leader again in the same term after an error (a busy leader's
-		// ErrEnqueueTimeout, say): the planner keeps its memory.
-		s.lead.needBarrier = true
-		s.current.Store(!s.lead.needResume)
-	case !leader:
-		s.current.Store(false)
-	}
-	s.leader, s.term = leader, term
-	return leader
-}
-
-// inDoubt notes a proposal whose outcome is unknown: its entry may yet
-// commit. The next plan waits for a barrier, and then takes the planner's
-// hysteresis from the log, which holds it if the entry committed (a plan
-// that recorded a SetRebalancing and lost its answer would otherwise be
-// forgotten by this leader until its term ends). Before format version 2
-// the log records no hysteresis, and the planner keeps its memory.
-func (s *Scheduler) inDoubt(err error) {
-	s.lead.needBarrier = true
-	if s.reg.View().FormatVersion() >= versionFlags {
-		s.lead.needResume = true
-		s.current.Store(false)
-	}
-	s.lost(err)
-}
-
-// lost notes a not-leader error so the next leader tick starts a new term
-// cleanly.
-func (s *Scheduler) lost(err error) {
-	if errors.Is(err, ErrNotLeader) {
-		s.leader = false
-		s.current.Store(false)
-		s.log.Info("leadership lost", zap.Error(err))
-	}
-}
-
-func (s *Scheduler) barrier(ctx context.Context) error {
-	bctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	if err := s.raft.Barrier(bctx); err != nil {
-		s.lost(err)
-		return fmt.Errorf("placement: barrier: %w", err)
-	}
-	s.lead.needBarrier = false
-	return nil
-}
-
-// withCompletions returns cmds with a CompleteTransfer after each
-// PlaceTransfer, for Policy.InstantMoves: the move begins and completes in
-// one entry, so it is never seen in flight.
-func withCompletions(cmds []Command) []Command {
-	out := make([]Command, 0, 2*len(cmds))
-	for _, c := range cmds {
-		out = append(out, c)
-		if t, ok := c.(PlaceTransfer); ok {
-			out = append(out, CompleteTransfer{Shard: t.Shard, Epoch: t.Epoch + 1})
-		}
-	}
-	return out
-}
-
-// foldCompletions maps the results of withCompletions(cmds) back onto cmds:
-// a transfer's result is its PlaceTransfer's, or its completion's if that
-// failed.
-func foldCompletions(cmds []Command, results []error) []error {
-	out := make([]error, 0, len(cmds))
-	j := 0
-	for _, c := range cmds {
-		if j >= len(results) {
-			break
-		}
-		err := results[j]
-		j++
-		if _, ok := c.(PlaceTransfer); ok && j < len(results) {
-			if err == nil {
-				err = results[j]
-			}
-			j++
-		}
-		out = append(out, err)
-	}
-	return out
-}
-
-// logApplied writes the one Info line of a tick whose plan applied: how
-// many commands of each kind applied, how many were rejected, and the
-// spreads the plan started from.
-func (s *Scheduler) logApplied(rep TickReport) {
-	if !s.log.Core().Enabled(zap.InfoLevel) {
-		return
-	}
-	var splits, merges, transfers int
-	for i, c := range rep.Commands {
-		if i < len(rep.Results) && rep.Results[i] != nil {
-			continue
-		}
-		switch c.(type) {
-		case PlaceSplit:
-			splits++
-		case PlaceMerge:
-			merges++
-		case PlaceTransfer:
-			transfers++
-		}
-	}
-	s.log.Info("plan applied",
-		zap.Int("splits", splits), zap.Int("merges", merges), zap.Int("transfers", transfers),
-		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
-		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
-}
-
-// propose applies cmds as one entry within ApplyTimeout, on the tick's
-// goroutine, and returns each command's result. A failure leaves the
-// outcome unknown: the next plan waits for a barrier, and a not-leader
-// error ends the term's memory (see lost).
-func (s *Scheduler) propose(ctx context.Context, what string, cmds ...Command) ([]error, error) {
-	if err := CheckProposal(s.reg.View(), cmds...); err != nil {
-		return nil, fmt.Errorf("placement: %s: %w", what, err)
-	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(cmds...))
-	if err != nil {
-		s.inDoubt(err)
-		return nil, fmt.Errorf("placement: %s: %w", what, err)
-	}
-	results, _ := resp.([]error)
-	return results, nil
 }

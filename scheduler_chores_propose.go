@@ -3,7 +3,6 @@ package placement
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/go-metrics"
 	"go.uber.org/zap"
@@ -39,14 +38,6 @@ func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, er
 	rep.PauseExpired = true
 	s.log.Info("pause expired; scheduling resumes", zap.Time("until", p.Until))
 	return false, nil
-}
-
-// now is the scheduler's clock.
-func (s *Scheduler) now() time.Time {
-	if s.cfg.Clock != nil {
-		return s.cfg.Clock()
-	}
-	return time.Now()
 }
 
 // expire proposes AbortTransfer for the moves in flight longer than

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -42,33 +41,26 @@ type Scheduler struct {
 	paused atomic.Bool
 	wake   chan struct{} // Resume asks the loop for a prompt tick
 
-	tickMu      sync.Mutex // one tick at a time; guards the fields below
-	leader      bool
-	term        uint64
-	needBarrier bool
-	needResume  bool // the planner takes its hysteresis from the log next
+	tickMu sync.Mutex // one tick at a time; guards the fields below
+	// leader and term are what the last tick saw of raft, leader or not.
+	leader bool
+	term   uint64
+	// lead is this server's state for the term it leads, or last led,
+	// which observe replaces whole when a new term begins (newTermState).
+	// It is written with coordMu held too, so DryRun may read lead.coord
+	// under coordMu alone.
+	lead *termState
 	// current is set while this server leads and its planner's memory is
 	// this term's (resumed from the log); DryRun reads it without tickMu.
 	current atomic.Bool
 
-	// coordMu guards coord. It is held only while planning, so DryRun does
-	// not wait for a tick's raft apply.
+	// coordMu guards lead.coord, and is held while lead is replaced. It is
+	// held only while planning, so DryRun does not wait for a tick's raft
+	// apply.
 	coordMu sync.Mutex
-	coord   *Coordinator
 
 	runMu  sync.Mutex // guards handle
 	handle *Handle
-
-	// seen holds, for moves whose begin time the log does not hold (an
-	// entry applied without one), when this leader first saw them; reset
-	// in each term. Guarded by tickMu.
-	seen map[moveAttempt]time.Time
-	// downSeen is seen for down nodes whose state has no log time.
-	downSeen map[NodeID]time.Time
-	// elected is when, on its own clock, this server saw its current
-	// term as leader begin: no timer fires before it has seen the timer's
-	// whole length pass since then (see due). Guarded by tickMu.
-	elected time.Time
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -86,12 +78,13 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 		log = zap.NewNop()
 	}
 	return &Scheduler{
-		raft:  node,
-		reg:   reg,
-		cfg:   cfg,
-		log:   log.Named("placement"),
-		wake:  make(chan struct{}, 1),
-		coord: NewCoordinator(cfg.Policy),
+		raft: node,
+		reg:  reg,
+		cfg:  cfg,
+		log:  log.Named("placement"),
+		wake: make(chan struct{}, 1),
+		// Before any term: a planner for DryRun, and nothing pending.
+		lead: &termState{coord: NewCoordinator(cfg.Policy)},
 	}, nil
 }
 
@@ -148,12 +141,20 @@ func (s *Scheduler) settings(v View) (Policy, int) {
 	return s.cfg.Policy, s.cfg.MaxActionsPerTick
 }
 
+// now is the scheduler's clock.
+func (s *Scheduler) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
+
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
 	view := s.reg.View()
 	s.coordMu.Lock()
-	c := *s.coord
+	c := *s.lead.coord
 	s.coordMu.Unlock()
 	if !s.current.Load() {
 		// Not a leader whose planner has resumed in this term: plan with
@@ -183,7 +184,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		rep.Paused = true
 		return rep, nil
 	}
-	if s.needBarrier {
+	if s.lead.needBarrier {
 		rep.Barrier = true
 		if err := s.barrier(ctx); err != nil {
 			return rep, err
@@ -209,14 +210,15 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	start := time.Now()
 	view := s.reg.View()
 	pol, limit := s.settings(view)
+	lead := s.lead
 	s.coordMu.Lock()
-	s.coord.policy = pol
-	if s.needResume {
-		s.coord.Resume(view)
-		s.needResume = false
+	lead.coord.policy = pol
+	if lead.needResume {
+		lead.coord.Resume(view)
+		lead.needResume = false
 		s.current.Store(true)
 	}
-	plan := s.coord.preview(view, limit)
+	plan := lead.coord.preview(view, limit)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
@@ -281,211 +283,4 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		rep.Recorded = &mark
 	}
 	return rep, s.record(ctx, &rep, plan, mark, false)
-}
-
-// record ends a tick whose plan applied: the planner adopts the plan's
-// hysteresis flags, and when they differ from what the log holds (changed)
-// and the plan had no commands to carry it, it proposes mark alone.
-func (s *Scheduler) record(ctx context.Context, rep *TickReport, plan Plan, mark SetRebalancing, changed bool) error {
-	s.coordMu.Lock()
-	s.coord.adopt(plan)
-	s.coordMu.Unlock()
-	if !changed {
-		return nil
-	}
-	if _, err := s.propose(ctx, "record rebalancing", mark); err != nil {
-		return err
-	}
-	rep.Recorded = &mark
-	return nil
-}
-
-// upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
-// every voter reads a newer format than the cluster has enabled. It fails
-// only when the proposal does; a voter that cannot be asked keeps the
-// version where it is until a later tick.
-func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
-	have := s.reg.View().FormatVersion()
-	if s.cfg.ClusterFormat == nil || have >= FormatVersion {
-		return nil
-	}
-	qctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	all, err := s.cfg.ClusterFormat(qctx)
-	cancel()
-	if err != nil {
-		s.log.Debug("voters' format versions unknown", zap.Error(err))
-		return nil
-	}
-	if all = min(all, FormatVersion); all <= have {
-		return nil
-	}
-	results, err := s.propose(ctx, "raise the format version", SetFormatVersion{Version: all})
-	if err != nil {
-		return err
-	}
-	if len(results) > 0 && results[0] != nil {
-		// Another proposal raised it first; the next tick sees the log.
-		s.log.Debug("format version not raised", zap.Error(results[0]))
-		return nil
-	}
-	rep.Upgraded = all
-	s.log.Info("format version enabled: every voter reads it", zap.Uint64("version", all))
-	return nil
-}
-
-// observe records leadership and term, and reports whether this server is
-// the leader. A new term means a fresh planner that resumes the rebalance
-// the log records as in progress, and a barrier before the first plan.
-func (s *Scheduler) observe(leader bool, term uint64) bool {
-	if leader != s.leader {
-		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
-		if !leader {
-			// Only the leader measures the spreads: a follower's gauges
-			// would otherwise keep its last term's values.
-			metrics.SetGauge([]string{"placement", "imbalance"}, 0)
-			metrics.SetGauge([]string{"placement", "imbalance", "bytes"}, 0)
-			metrics.SetGauge([]string{"placement", "imbalance", "load"}, 0)
-		}
-	}
-	switch {
-	case leader && term != s.term:
-		// A new term: a new planner, which takes its hysteresis from the
-		// log once the barrier has brought the map up to date.
-		coord := NewCoordinator(s.cfg.Policy)
-		s.seen, s.downSeen = nil, nil
-		s.elected = s.now()
-		s.coordMu.Lock()
-		s.coord = coord
-		s.coordMu.Unlock()
-		s.needBarrier, s.needResume = true, true
-		s.current.Store(false)
-	case leader && !s.leader:
-		// Leader again in the same term after an error (a busy leader's
-		// ErrEnqueueTimeout, say): the planner keeps its memory.
-		s.needBarrier = true
-		s.current.Store(!s.needResume)
-	case !leader:
-		s.current.Store(false)
-	}
-	s.leader, s.term = leader, term
-	return leader
-}
-
-// inDoubt notes a proposal whose outcome is unknown: its entry may yet
-// commit. The next plan waits for a barrier, and then takes the planner's
-// hysteresis from the log, which holds it if the entry committed (a plan
-// that recorded a SetRebalancing and lost its answer would otherwise be
-// forgotten by this leader until its term ends). Before format version 2
-// the log records no hysteresis, and the planner keeps its memory.
-func (s *Scheduler) inDoubt(err error) {
-	s.needBarrier = true
-	if s.reg.View().FormatVersion() >= versionFlags {
-		s.needResume = true
-		s.current.Store(false)
-	}
-	s.lost(err)
-}
-
-// lost notes a not-leader error so the next leader tick starts a new term
-// cleanly.
-func (s *Scheduler) lost(err error) {
-	if errors.Is(err, ErrNotLeader) {
-		s.leader = false
-		s.current.Store(false)
-		s.log.Info("leadership lost", zap.Error(err))
-	}
-}
-
-func (s *Scheduler) barrier(ctx context.Context) error {
-	bctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	if err := s.raft.Barrier(bctx); err != nil {
-		s.lost(err)
-		return fmt.Errorf("placement: barrier: %w", err)
-	}
-	s.needBarrier = false
-	return nil
-}
-
-// withCompletions returns cmds with a CompleteTransfer after each
-// PlaceTransfer, for Policy.InstantMoves: the move begins and completes in
-// one entry, so it is never seen in flight.
-func withCompletions(cmds []Command) []Command {
-	out := make([]Command, 0, 2*len(cmds))
-	for _, c := range cmds {
-		out = append(out, c)
-		if t, ok := c.(PlaceTransfer); ok {
-			out = append(out, CompleteTransfer{Shard: t.Shard, Epoch: t.Epoch + 1})
-		}
-	}
-	return out
-}
-
-// foldCompletions maps the results of withCompletions(cmds) back onto cmds:
-// a transfer's result is its PlaceTransfer's, or its completion's if that
-// failed.
-func foldCompletions(cmds []Command, results []error) []error {
-	out := make([]error, 0, len(cmds))
-	j := 0
-	for _, c := range cmds {
-		if j >= len(results) {
-			break
-		}
-		err := results[j]
-		j++
-		if _, ok := c.(PlaceTransfer); ok && j < len(results) {
-			if err == nil {
-				err = results[j]
-			}
-			j++
-		}
-		out = append(out, err)
-	}
-	return out
-}
-
-// logApplied writes the one Info line of a tick whose plan applied: how
-// many commands of each kind applied, how many were rejected, and the
-// spreads the plan started from.
-func (s *Scheduler) logApplied(rep TickReport) {
-	if !s.log.Core().Enabled(zap.InfoLevel) {
-		return
-	}
-	var splits, merges, transfers int
-	for i, c := range rep.Commands {
-		if i < len(rep.Results) && rep.Results[i] != nil {
-			continue
-		}
-		switch c.(type) {
-		case PlaceSplit:
-			splits++
-		case PlaceMerge:
-			merges++
-		case PlaceTransfer:
-			transfers++
-		}
-	}
-	s.log.Info("plan applied",
-		zap.Int("splits", splits), zap.Int("merges", merges), zap.Int("transfers", transfers),
-		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
-		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
-}
-
-// propose applies cmds as one entry within ApplyTimeout, on the tick's
-// goroutine, and returns each command's result. A failure leaves the
-// outcome unknown: the next plan waits for a barrier, and a not-leader
-// error ends the term's memory (see lost).
-func (s *Scheduler) propose(ctx context.Context, what string, cmds ...Command) ([]error, error) {
-	if err := CheckProposal(s.reg.View(), cmds...); err != nil {
-		return nil, fmt.Errorf("placement: %s: %w", what, err)
-	}
-	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(cmds...))
-	if err != nil {
-		s.inDoubt(err)
-		return nil, fmt.Errorf("placement: %s: %w", what, err)
-	}
-	results, _ := resp.([]error)
-	return results, nil
 }

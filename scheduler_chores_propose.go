@@ -3,28 +3,13 @@ package placement
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/go-metrics"
 	"go.uber.org/zap"
 )
 
-// The leader's wall-clock judgments: a pause's expiry, Policy.MoveTimeout
-// and Policy.DownTimeout. Each timer starts at a time the log holds (the
-// entry's AppendedAt, set by the leader of the day), so a change of leader
-// neither forgets nor restarts it. But those times come from another
-// server's clock. A new leader whose clock runs ahead of its predecessor's
-// (or steps forward) would see every timer run out at once; so a timer of
-// length d fires only once this leader's clock shows d passed since the
-// timer began and d passed since this leader took office (due). A
-// failover thus extends a timer by at most its own length, never cuts it.
-
-// due reports whether a timer of length d that began at start has run out
-// on this leader: d has passed since start and since this leader's
-// election, both on this leader's clock.
-func (s *Scheduler) due(start time.Time, d time.Duration, now time.Time) bool {
-	return now.Sub(start) >= d && now.Sub(s.elected) >= d
-}
+// The tick's chores before it plans: each takes its decision from a pure
+// function (scheduler_chores.go) and proposes it.
 
 // pauseInForce reports whether the replicated pause holds this tick. A pause
 // whose expiry has come is ended here, by proposing SetPause{}: the expiry
@@ -34,21 +19,13 @@ func (s *Scheduler) due(start time.Time, d time.Duration, now time.Time) bool {
 // does not hold (restored from a snapshot) is judged by its expiry alone.
 func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, error) {
 	v := s.reg.View()
-	p := v.Pause()
-	if !p.Paused {
+	switch pauseDue(v, s.now(), s.lead.elected) {
+	case pauseOff:
 		return false, nil
-	}
-	if p.Until.IsZero() {
+	case pauseHolds:
 		return true, nil
 	}
-	now := s.now()
-	start, length := p.Until, time.Duration(0)
-	if set := v.state().pause.set; set != 0 && set < p.Until.UnixNano() {
-		start, length = time.Unix(0, set), p.Until.Sub(time.Unix(0, set))
-	}
-	if now.Before(p.Until) || !s.due(start, length, now) {
-		return true, nil
-	}
+	p := v.Pause()
 	// Only this pause ends: a newer one committed meanwhile stays.
 	results, err := s.propose(ctx, "end the expired pause", SetPause{Until: p.Until})
 	if err != nil {
@@ -63,14 +40,6 @@ func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, er
 	return false, nil
 }
 
-// now is the scheduler's clock.
-func (s *Scheduler) now() time.Time {
-	if s.cfg.Clock != nil {
-		return s.cfg.Clock()
-	}
-	return time.Now()
-}
-
 // expire proposes AbortTransfer for the moves in flight longer than
 // Policy.MoveTimeout (see due), and for the moves out of a lost node, whose
 // copies can never finish, at most MaxActionsPerTick of them in one entry,
@@ -82,52 +51,27 @@ func (s *Scheduler) now() time.Time {
 func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	view := s.reg.View()
 	if view.MoveCount() == 0 {
-		s.seen = nil
+		s.lead.moves = nil
 		return nil
 	}
-	now := s.now()
 	pol, limit := s.settings(view)
-	var aborts []Command
-	var fromLost int
-	// First sightings are kept per attempt (a shard moved again is at a
-	// new epoch), and only for the moves still in flight.
-	seen := s.seen
-	s.seen = nil
-	for m := range view.Moves() {
-		began := m.Began
-		if began.IsZero() {
-			k := moveAttempt{m.Shard, m.Epoch}
-			first, ok := seen[k]
-			if !ok {
-				first = now
-			}
-			if s.seen == nil {
-				s.seen = map[moveAttempt]time.Time{}
-			}
-			s.seen[k] = first
-			began = first
-		}
-		if len(aborts) == limit {
-			continue
-		}
-		if n, ok := view.Node(m.From); ok && n.State == NodeLost {
-			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
-			fromLost++
-		} else if s.due(began, pol.MoveTimeout, now) {
-			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
-		}
-	}
-	if len(aborts) == 0 {
+	expired, fromLost, seen := expiredMoves(view, pol, limit, s.now(), s.lead.elected, s.lead.moves)
+	s.lead.moves = seen
+	if len(expired) == 0 {
 		return nil
+	}
+	aborts := make([]Command, len(expired))
+	for i, a := range expired {
+		aborts[i] = a
 	}
 	what := fmt.Sprintf("abort %d moves (%d out of lost nodes, the rest past MoveTimeout)", len(aborts), fromLost)
 	results, err := s.propose(ctx, what, aborts...)
 	if err != nil {
 		return err
 	}
-	for i, c := range aborts {
+	for i, a := range expired {
 		if i < len(results) && results[i] == nil {
-			rep.Aborted = append(rep.Aborted, c.(AbortTransfer))
+			rep.Aborted = append(rep.Aborted, a)
 		}
 	}
 	if len(rep.Aborted) > 0 {
@@ -139,13 +83,6 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	return nil
 }
 
-// moveAttempt names one attempt at moving a shard: each begins at a new
-// epoch.
-type moveAttempt struct {
-	shard ShardID
-	epoch uint64
-}
-
 // declareLost proposes SetNodeState to NodeLost for the nodes down longer
 // than Policy.DownTimeout (the replicated one, when the log holds one; see
 // due), before the tick plans (which then re-homes their shards). Off when
@@ -153,48 +90,61 @@ type moveAttempt struct {
 func (s *Scheduler) declareLost(ctx context.Context, rep *TickReport) error {
 	view := s.reg.View()
 	pol, _ := s.settings(view)
-	if pol.DownTimeout <= 0 || view.FormatVersion() < versionFlags {
+	nodes, seen := lostNodes(view, pol, s.now(), s.lead.elected, s.lead.down)
+	s.lead.down = seen
+	if len(nodes) == 0 {
 		return nil
 	}
-	now := s.now()
-	seen := s.downSeen
-	s.downSeen = nil
-	var lost []Command
-	for _, n := range view.Nodes() {
-		if n.State != NodeDown {
-			continue
-		}
-		since, _ := view.NodeSince(n.ID)
-		if since.IsZero() {
-			first, ok := seen[n.ID]
-			if !ok {
-				first = now
-			}
-			if s.downSeen == nil {
-				s.downSeen = map[NodeID]time.Time{}
-			}
-			s.downSeen[n.ID] = first
-			since = first
-		}
-		if s.due(since, pol.DownTimeout, now) {
-			lost = append(lost, SetNodeState{Node: n.ID, State: NodeLost})
-		}
-	}
-	if len(lost) == 0 {
-		return nil
+	lost := make([]Command, len(nodes))
+	for i, n := range nodes {
+		lost[i] = SetNodeState{Node: n, State: NodeLost}
 	}
 	results, err := s.propose(ctx, fmt.Sprintf("declare %d nodes lost", len(lost)), lost...)
 	if err != nil {
 		return err
 	}
-	for i, c := range lost {
+	for i, n := range nodes {
 		if i < len(results) && results[i] == nil {
-			rep.Lost = append(rep.Lost, c.(SetNodeState).Node)
+			rep.Lost = append(rep.Lost, n)
 		}
 	}
 	if len(rep.Lost) > 0 {
 		s.log.Info("nodes declared lost: down past DownTimeout; their shards are re-homed",
 			zap.Any("nodes", rep.Lost), zap.Duration("down_timeout", pol.DownTimeout))
 	}
+	return nil
+}
+
+// upgrade proposes SetFormatVersion when Config.ClusterFormat reports that
+// every voter reads a newer format than the cluster has enabled. It fails
+// only when the proposal does; a voter that cannot be asked keeps the
+// version where it is until a later tick.
+func (s *Scheduler) upgrade(ctx context.Context, rep *TickReport) error {
+	have := s.reg.View().FormatVersion()
+	if s.cfg.ClusterFormat == nil || have >= FormatVersion {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	all, err := s.cfg.ClusterFormat(qctx)
+	cancel()
+	if err != nil {
+		s.log.Debug("voters' format versions unknown", zap.Error(err))
+		return nil
+	}
+	all, raise := formatRaise(have, all)
+	if !raise {
+		return nil
+	}
+	results, err := s.propose(ctx, "raise the format version", SetFormatVersion{Version: all})
+	if err != nil {
+		return err
+	}
+	if len(results) > 0 && results[0] != nil {
+		// Another proposal raised it first; the next tick sees the log.
+		s.log.Debug("format version not raised", zap.Error(results[0]))
+		return nil
+	}
+	rep.Upgraded = all
+	s.log.Info("format version enabled: every voter reads it", zap.Uint64("version", all))
 	return nil
 }

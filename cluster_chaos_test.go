@@ -1,6 +1,7 @@
 package placement_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -92,9 +93,7 @@ func TestClusterMovesSurviveChaos(t *testing.T) {
 		leader, err := c.WaitLeader(settle)
 		require.NoError(t, err)
 		// A new empty node each step keeps moves going through the chaos.
-		res, err := c.Apply(proposal, placement.AddNode{Node: placement.NodeID(5 + step)})
-		require.NoError(t, err)
-		require.NoError(t, res[0])
+		addNode(t, c, placement.NodeID(5+step))
 		switch op := intn(3); op {
 		case 0:
 			t.Logf("step %d: kill the leader, server %d", step, leader)
@@ -129,9 +128,7 @@ func TestClusterMovesSurviveChaos(t *testing.T) {
 	snaps, err := c.SnapshotIDs(leader)
 	require.NoError(t, err)
 	for n := placement.NodeID(11); n <= 30; n++ {
-		res, err := c.Apply(proposal, placement.AddNode{Node: n})
-		require.NoError(t, err)
-		require.NoError(t, res[0])
+		addNode(t, c, n)
 	}
 	require.NoError(t, placementtest.WaitFor(settle, func() bool {
 		ids, err := c.SnapshotIDs(leader)
@@ -163,4 +160,25 @@ func TestClusterMovesSurviveChaos(t *testing.T) {
 	// waits the whole timeout on its own clock): generous for a loaded CI
 	// machine.
 	require.Less(t, oldest, 2*timeout+5*time.Second)
+}
+
+// addNode adds node n through the leader, again when leadership is lost
+// with the outcome in doubt (a loaded machine can cost the leader its
+// lease mid-apply): a retry that finds the node added did add it.
+func addNode(t *testing.T, c *placementtest.Cluster, n placement.NodeID) {
+	t.Helper()
+	var last error
+	for attempt := 0; attempt < 5; attempt++ {
+		res, err := c.Apply(proposal, placement.AddNode{Node: n})
+		if err != nil {
+			last = err
+			continue // a new leader, or the same after a barrier
+		}
+		if attempt > 0 && errors.Is(res[0], placement.ErrNodeExists) {
+			return
+		}
+		require.NoError(t, res[0])
+		return
+	}
+	require.NoError(t, last, "add node %d", n)
 }

@@ -42,9 +42,8 @@ type Scheduler struct {
 	wake   chan struct{} // Resume asks the loop for a prompt tick
 
 	tickMu sync.Mutex // one tick at a time; guards the fields below
-	// leader and term are what the last tick saw of raft, leader or not.
+	// leader is whether the last tick saw this server lead.
 	leader bool
-	term   uint64
 	// lead is this server's state for the term it leads, or last led,
 	// which observe replaces whole when a new term begins (newTermState).
 	// It is written with coordMu held too, so DryRun may read lead.coord

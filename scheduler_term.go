@@ -19,6 +19,10 @@ import (
 // replacing the last term's whole: nothing a term learned, flagged or
 // timed outlives it. Guarded by tickMu; coord by coordMu too.
 type termState struct {
+	// term is the raft term this state is for; led is false only for the
+	// placeholder a new Scheduler holds before it first leads.
+	term uint64
+	led  bool
 	// elected is when, on this server's clock, it saw the term begin: no
 	// timer fires before it has seen the timer's whole length pass since
 	// then (see due).
@@ -38,19 +42,20 @@ type termState struct {
 	down  firstSeen[NodeID]
 }
 
-// newTermState returns the state of a term this server begins to lead at
-// elected on its clock: a new planner with policy pol, which resumes from
-// the log after a barrier, and no first sightings.
-func newTermState(elected time.Time, pol Policy) *termState {
-	return &termState{elected: elected, coord: NewCoordinator(pol), needBarrier: true, needResume: true}
+// newTermState returns the state of term, which this server begins to
+// lead at elected on its clock: a new planner with policy pol, which
+// resumes from the log after a barrier, and no first sightings.
+func newTermState(term uint64, elected time.Time, pol Policy) *termState {
+	return &termState{term: term, led: true, elected: elected, coord: NewCoordinator(pol), needBarrier: true, needResume: true}
 }
 
 // observe records leadership and term, and reports whether this server is
 // the leader. A new term means a fresh planner that resumes the rebalance
 // the log records as in progress, and a barrier before the first plan.
-// A term is new when it differs from the last tick's, leader or not: a
-// term a tick saw this server in as a candidate, and then lead, is not
-// new, and the last term's state goes on.
+// A term is new when it differs from the last term this server led: a
+// tick may first see a term as a candidate (raft raises the term before
+// the election) and then as its leader, and that term is new all the
+// same.
 func (s *Scheduler) observe(leader bool, term uint64) bool {
 	if leader != s.leader {
 		s.log.Info("leadership changed", zap.Bool("leader", leader), zap.Uint64("term", term))
@@ -63,10 +68,10 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 		}
 	}
 	switch {
-	case leader && term != s.term:
+	case leader && (!s.lead.led || term != s.lead.term):
 		// A new term: a new planner, which takes its hysteresis from the
 		// log once the barrier has brought the map up to date.
-		lead := newTermState(s.now(), s.cfg.Policy)
+		lead := newTermState(term, s.now(), s.cfg.Policy)
 		s.coordMu.Lock()
 		s.lead = lead
 		s.coordMu.Unlock()
@@ -79,7 +84,7 @@ func (s *Scheduler) observe(leader bool, term uint64) bool {
 	case !leader:
 		s.current.Store(false)
 	}
-	s.leader, s.term = leader, term
+	s.leader = leader
 	return leader
 }
 

@@ -20,7 +20,7 @@ func TestObserveReplacesTheTermWhole(t *testing.T) {
 
 	require.True(t, s.observe(true, 1))
 	first := s.lead
-	require.Equal(t, &termState{elected: now, coord: first.coord, needBarrier: true, needResume: true}, first)
+	require.Equal(t, &termState{term: 1, led: true, elected: now, coord: first.coord, needBarrier: true, needResume: true}, first)
 	require.False(t, s.current.Load())
 
 	// The term's chores and planner leave their marks.
@@ -47,7 +47,32 @@ func TestObserveReplacesTheTermWhole(t *testing.T) {
 	require.True(t, s.observe(true, 3))
 	require.NotSame(t, first, s.lead)
 	require.NotSame(t, first.coord, s.lead.coord)
-	require.Equal(t, &termState{elected: now, coord: s.lead.coord, needBarrier: true, needResume: true}, s.lead)
+	require.Equal(t, &termState{term: 3, led: true, elected: now, coord: s.lead.coord, needBarrier: true, needResume: true}, s.lead)
+}
+
+// A term a tick first sees as a candidate (raft raises the term before the
+// election) and then leads is new: a fresh planner that resumes from the
+// log, and an election time for the timers.
+func TestObserveCandidateThenLeaderIsANewTerm(t *testing.T) {
+	now := choresT0
+	cfg := DefaultConfig()
+	cfg.Clock = func() time.Time { return now }
+	s := &Scheduler{reg: NewShardRegistry(), cfg: cfg, log: zap.NewNop(),
+		lead: &termState{coord: NewCoordinator(cfg.Policy)}}
+	require.True(t, s.observe(true, 1))
+	first := s.lead
+	first.needBarrier, first.needResume = false, false
+	s.current.Store(true)
+
+	now = now.Add(time.Hour)
+	require.False(t, s.observe(false, 2), "a candidate in term 2")
+	require.True(t, s.observe(true, 2), "elected in term 2")
+	require.NotSame(t, first, s.lead)
+	require.Equal(t, uint64(2), s.lead.term)
+	require.Equal(t, now, s.lead.elected)
+	require.True(t, s.lead.needBarrier)
+	require.True(t, s.lead.needResume)
+	require.False(t, s.current.Load())
 }
 
 // inDoubt asks for a barrier, and from format version 2 for a resume from

@@ -109,11 +109,15 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 
 // ReportStats records the host's latest figures for a shard. Stats are
 // soft state: not replicated, not in snapshots, never read by Apply. The
-// split-key hint is copied. A Load that is negative, NaN or infinite is
-// refused with ErrInvalidStats and nothing is recorded.
+// split-key hint is copied. A Load that is negative, NaN or infinite, or
+// Bytes above MaxShardBytes, is refused with ErrInvalidStats and nothing is
+// recorded.
 func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	if !finiteNonNegative(st.Load) {
 		return fmt.Errorf("report stats for shard %d: load %v: %w", id, st.Load, ErrInvalidStats)
+	}
+	if st.Bytes > MaxShardBytes {
+		return fmt.Errorf("report stats for shard %d: %d bytes, over MaxShardBytes: %w", id, st.Bytes, ErrInvalidStats)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

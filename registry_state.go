@@ -3,6 +3,7 @@ package placement
 import (
 	"bytes"
 	"math"
+	"math/bits"
 
 	"github.com/google/btree"
 )
@@ -61,6 +62,10 @@ type nodeRec struct {
 	since    int64
 	capacity uint64
 	usage    Usage
+	// sum is the exact sum of the known shards' bytes, 128 bits wide
+	// ([0] the low word), so adding and then removing a record always
+	// restores it; usage.Bytes is its value, saturated at 2⁶⁴-1.
+	sum [2]uint64
 	// hottest is the load of the node's hottest shard (0 if none has a
 	// load): a node whose hottest shard is under its fair share of load
 	// has no shard to split for load, so the planner skips it unlooked.
@@ -68,19 +73,27 @@ type nodeRec struct {
 }
 
 // add counts r's stats into the node's usage (sign +1) or out of it (-1).
-// Byte sums wrap like the uint64s they are, so adding and then removing a
-// record always restores the sum exactly.
+// The byte sum is exact (128 bits), so adding and then removing a record
+// always restores it, and usage.Bytes saturates rather than wraps: shards
+// that are huge together never make a node look emptier.
 func (n *nodeRec) add(r *shardRec, sign int) {
 	if !r.known {
 		return
 	}
 	n.usage.Known += sign
+	var carry uint64
 	if sign > 0 {
-		n.usage.Bytes += r.bytes
+		n.sum[0], carry = bits.Add64(n.sum[0], r.bytes, 0)
+		n.sum[1] += carry
 		n.usage.Load += float64(r.load)
 	} else {
-		n.usage.Bytes -= r.bytes
+		n.sum[0], carry = bits.Sub64(n.sum[0], r.bytes, 0)
+		n.sum[1] -= carry
 		n.usage.Load -= float64(r.load)
+	}
+	n.usage.Bytes = n.sum[0]
+	if n.sum[1] != 0 {
+		n.usage.Bytes = math.MaxUint64
 	}
 	if n.usage.Known == 0 || n.usage.Load < 0 {
 		n.usage.Load = 0 // no rounding residue

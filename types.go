@@ -89,10 +89,17 @@ type Node struct {
 	Shards int
 }
 
+// MaxShardBytes is the largest Stats.Bytes ReportStats accepts: 2⁶⁰
+// bytes (1 EiB).
+const MaxShardBytes = 1 << 60
+
 // Stats are soft, per-shard figures reported by the host. They are not
 // replicated and not in snapshots; Apply never reads them to decide anything.
 type Stats struct {
-	Keys  uint64
+	Keys uint64
+	// Bytes is the shard's size. At most MaxShardBytes: a larger figure is
+	// no shard any storage engine holds (a -1 cast to uint64, say), and
+	// ReportStats refuses it.
 	Bytes uint64
 	// Load is a host-defined rate of work on the shard (requests/s, CPU-s/s
 	// or any other unit, the same for every shard). It must be finite and
@@ -131,7 +138,7 @@ type Usage struct {
 	// Known is how many of the node's shards have known stats.
 	Known int
 	// Bytes and Load are the sums of those shards' Stats.Bytes and
-	// Stats.Load. Bytes wraps past 2⁶⁴ like any uint64; Load is a float
+	// Stats.Load. Bytes saturates at 2⁶⁴-1 (it never wraps); Load is a float
 	// sum kept in place as shards come and go, so it can drift by
 	// rounding when loads differ by many orders of magnitude (it is reset
 	// to 0 whenever the node has no shard with known stats).

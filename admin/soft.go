@@ -58,6 +58,9 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 		case !(st.Load >= 0) || math.IsInf(st.Load, 1):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: load %v must be finite and >= 0", i, st.Load))
 			return
+		case st.Bytes > placement.MaxShardBytes:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: bytes %d over %d (1 EiB): no shard is that large", i, st.Bytes, uint64(placement.MaxShardBytes)))
+			return
 		case st.SplitKey != nil && !s.Range.Inside(st.SplitKey):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("stats[%d]: split_key %s not strictly inside shard %d's range %s",
 				i, echoKey(st.SplitKey), s.ID, echoRange(s.Range)))

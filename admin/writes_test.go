@@ -189,6 +189,7 @@ func TestPostStatsBadInputRecordsNothing(t *testing.T) {
 		{name: "split key outside", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1, "split_key": "eg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
 		{name: "split key at start", path: "/stats", body: `{"stats": [{"shard": 2, "keys": 1, "split_key": "Yg=="}]}`, status: http.StatusBadRequest, want: "not strictly inside"},
 		{name: "negative load", path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}, {"shard": 2, "load": -1}]}`, status: http.StatusBadRequest, want: "stats[1]: load -1 must be finite"},
+		{name: "bytes past any shard", path: "/stats", body: `{"stats": [{"shard": 1, "bytes": 18446744073709551615}]}`, status: http.StatusBadRequest, want: "stats[0]: bytes 18446744073709551615 over"},
 	})
 	for id := placement.ShardID(1); id <= 3; id++ {
 		if st, ok := e.reg.View().Stats(id); ok {

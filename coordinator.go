@@ -168,7 +168,6 @@ type planner struct {
 	flightIn, flightOut []int
 	bytesIn, bytesOut   []float64
 	windowed            bool
-	blocked             uint8  // blockedDst|blockedSrc: the last refusal by fits
 	windowReported      []bool // nodes already reported as SkipInflightWindow
 	counts              []int  // projected shard counts, parallel to s.nodes
 	in                  []int  // transfers into each node, parallel to s.nodes
@@ -229,11 +228,12 @@ func (pl *planner) use(cmd Command, shards ...ShardID) {
 	pl.out.Commands = append(pl.out.Commands, cmd)
 }
 
-// transfer plans moving r to the node at index dst, and reports whether it
-// did: a move that would overflow a byte window is left out (see fits).
-func (pl *planner) transfer(r *shardRec, src, dst int) bool {
-	if !pl.fits(r, src, dst) {
-		return false
+// transfer plans moving r to the node at index dst. A move that would
+// overflow a byte window is left out: it returns the windows that refused
+// it (see fits), or none when the move is planned.
+func (pl *planner) transfer(r *shardRec, src, dst int) refusal {
+	if w := pl.fits(r, src, dst); w != noRefusal {
+		return w
 	}
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
@@ -244,7 +244,7 @@ func (pl *planner) transfer(r *shardRec, src, dst int) bool {
 	pl.in[dst]++
 	pl.from[src]++
 	pl.project(r, src, dst)
-	return true
+	return noRefusal
 }
 
 // cheapest returns the cheapest shard on node that is not in the plan yet.

@@ -122,13 +122,13 @@ func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
 // that size the closest one that narrows the pair and keeps counts and
 // load in their bands is taken. It reports false, and which node is to
 // blame, when no shard fits.
-func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
+func (pl *planner) pickBytes(src, dst int) picked {
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	if !dstOK {
-		return false, true
+		return picked{blame: blameDst}
 	}
 	if !srcOK {
-		return false, false
+		return picked{blame: blameSrc}
 	}
 	b := pl.dimBytes
 	dstLo, _ := pl.countBounds(dst)
@@ -165,12 +165,9 @@ func (pl *planner) pickBytes(src, dst int) (ok, blameDst bool) {
 		consider(r)
 	}
 	if best == nil {
-		return false, false
+		return picked{blame: blameSrc}
 	}
-	if !pl.transfer(best, src, dst) {
-		return false, true
-	}
-	return true, false
+	return pl.transferred(pl.transfer(best, src, dst))
 }
 
 // nearestScan is how many shards on each side of the ideal size nearest
@@ -242,13 +239,13 @@ func (pl *planner) repairCounts() {
 	if violators == 0 {
 		return
 	}
-	pick := func(src, dst int) (bool, bool) {
+	pick := func(src, dst int) picked {
 		before := outside(src) + outside(dst)
-		ok, blameDst := pl.pickCount(src, dst)
-		if ok {
+		p := pl.pickCount(src, dst)
+		if p.ok() {
 			violators += outside(src) + outside(dst) - before
 		}
-		return ok, blameDst
+		return p
 	}
 	pl.ratioLoop(pl.dimCount, func(int, int) bool { return violators == 0 }, pick)
 }
@@ -257,7 +254,7 @@ func (pl *planner) repairCounts() {
 // that keeps bytes and load in their bands. Each such move brings one node
 // one shard closer to its bounds and takes none out of them, so repairs
 // are finite, and no bytes or load move undoes one.
-func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
+func (pl *planner) pickCount(src, dst int) picked {
 	// A repair move must take a node back towards its bounds: the
 	// source above its bound or the destination below its own. A move
 	// between two nodes within their bounds repairs nothing, and the
@@ -265,14 +262,14 @@ func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
 	_, srcHi := pl.countBounds(src)
 	dstLo, _ := pl.countBounds(dst)
 	if pl.counts[src] <= srcHi && pl.counts[dst] >= dstLo {
-		return false, false
+		return picked{blame: blameSrc}
 	}
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	if !dstOK || pl.dimCount.narrows(src, dst) <= 1 {
-		return false, true
+		return picked{blame: blameDst}
 	}
 	if !srcOK {
-		return false, false
+		return picked{blame: blameSrc}
 	}
 	var pick *shardRec
 	pl.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
@@ -283,10 +280,7 @@ func (pl *planner) pickCount(src, dst int) (ok, blameDst bool) {
 		return pick != nil
 	})
 	if pick == nil {
-		return false, false
+		return picked{blame: blameSrc}
 	}
-	if !pl.transfer(pick, src, dst) {
-		return false, true
-	}
-	return true, false
+	return pl.transferred(pl.transfer(pick, src, dst))
 }

@@ -37,15 +37,12 @@ func (pl *planner) rebalance() {
 	isSrc := func(i int, _ float64) bool { return pl.counts[i] > target[i] }
 	isDst := func(i int, _ float64) bool { return pl.counts[i] < target[i] }
 	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
-	pick := func(src, dst int) (bool, bool) {
+	pick := func(src, dst int) picked {
 		r := pl.cheapest(pl.s.nodes[src].ID)
 		if r == nil {
-			return false, false // every shard of src is already planned
+			return picked{blame: blameSrc} // every shard of src is already planned
 		}
-		if !pl.transfer(r, src, dst) {
-			return false, true
-		}
-		return true, false
+		return pl.transferred(pl.transfer(r, src, dst))
 	}
 	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {
 		// The band is reached once these moves are made: rebalancing

@@ -123,31 +123,37 @@ func (pl *planner) windowFull(i, moves int, bytes float64) bool {
 	return false
 }
 
-// fits reports whether moving r from src to dst keeps both nodes' bytes in
-// flight within MaxInflightBytesPerNode (or nothing is in flight there yet).
-func (pl *planner) fits(r *shardRec, src, dst int) bool {
+// fits returns none when moving r from src to dst keeps both nodes' bytes
+// in flight within MaxInflightBytesPerNode (or nothing is in flight there
+// yet), else the windows that refuse it.
+func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	w := pl.pol.MaxInflightBytesPerNode
 	if w == 0 || !pl.windows() {
-		return true
+		return noRefusal
 	}
 	b := pl.sizeOf(r)
 	in := pl.bytesIn[dst] == 0 || pl.bytesIn[dst]+b <= float64(w)
 	out := pl.s.nodes[src].State == NodeLost || pl.bytesOut[src] == 0 || pl.bytesOut[src]+b <= float64(w)
+	var refused refusal
 	if !in {
 		pl.windowSkip(dst)
-		pl.blocked |= blockedDst
+		refused |= dstWindow
 	}
 	if !out {
 		pl.windowSkip(src)
-		pl.blocked |= blockedSrc
+		refused |= srcWindow
 	}
-	return in && out
+	return refused
 }
 
-// Bits of planner.blocked: which side's byte window refused a move.
+// refusal says which byte windows refused a transfer: none, the source's,
+// the destination's, or both. Source and destination are the transfer's.
+type refusal uint8
+
 const (
-	blockedDst = 1 << iota
-	blockedSrc
+	noRefusal refusal = 0
+	dstWindow refusal = 1 << iota
+	srcWindow
 )
 
 // windows reports whether moves take time, so the in-flight windows

@@ -271,7 +271,7 @@ func (pl *planner) mergeAcross() {
 				pl.skip(s)
 				return true
 			}
-			if !pl.transfer(mover, src, dst) {
+			if pl.transfer(mover, src, dst) != noRefusal {
 				return true
 			}
 			pl.used[stays.ID] = true // it waits for the merge, not for a move

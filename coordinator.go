@@ -162,17 +162,15 @@ type planner struct {
 	budget int
 	out    Plan
 	used   map[ShardID]bool
-	// The moves in flight into and out of each node, and the bytes in
-	// flight including this plan's transfers (see inflight); windowed is
-	// set once a window held a move back.
-	flightIn, flightOut []int
-	bytesIn, bytesOut   []float64
-	windowed            bool
-	windowReported      []bool // nodes already reported as SkipInflightWindow
-	counts              []int  // projected shard counts, parallel to s.nodes
-	in                  []int  // transfers into each node, parallel to s.nodes
-	from                []int  // transfers out of each node, parallel to s.nodes
-	upMoving            bool   // a move out of an up node is in flight or planned: see settled
+	// The in-flight windows, with this plan's transfers (see inflight);
+	// windowed is set once a window held a move back.
+	win            windows
+	windowed       bool
+	windowReported []bool // nodes already reported as SkipInflightWindow
+	counts         []int  // projected shard counts, parallel to s.nodes
+	in             []int  // transfers into each node, parallel to s.nodes
+	from           []int  // transfers out of each node, parallel to s.nodes
+	upMoving       bool   // a move out of an up node is in flight or planned: see settled
 
 	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
 	// when no bytes are known (the planner balances counts), load is nil

@@ -7,16 +7,7 @@ package placement
 // O(nodes) to set up the windows when they apply (see windows): at format
 // version 1 or 2, with nothing in flight, it costs nothing.
 func (pl *planner) inflight() {
-	if pl.s.moves.Len() == 0 && !pl.windows() {
-		return // no windows: the per-node figures stay nil
-	}
-	n := len(pl.s.nodes)
-	pl.flightIn, pl.flightOut = pl.sc.ints.take(n), pl.sc.ints.take(n)
-	floats := pl.sc.floats.take(2 * n)
-	pl.bytesIn, pl.bytesOut = floats[:n], floats[n:]
-	clear(pl.flightIn)
-	clear(pl.flightOut)
-	clear(floats)
+	pl.win = newWindows(pl.pol, pl.windows(), pl.s.nodes, pl.sc)
 	if pl.s.moves.Len() == 0 {
 		return
 	}
@@ -27,8 +18,6 @@ func (pl *planner) inflight() {
 		if src < 0 || dst < 0 {
 			return true // cannot happen: check keeps moves consistent
 		}
-		pl.flightIn[dst]++
-		pl.flightOut[src]++
 		pl.project(m.rec, src, dst)
 		if !pl.upMoving && pl.s.nodes[src].State == NodeUp {
 			pl.upMoving = true
@@ -75,10 +64,7 @@ func (pl *planner) project(r *shardRec, src, dst int) {
 	pl.counts[src]--
 	pl.counts[dst]++
 	b := pl.sizeOf(r)
-	if pl.bytesOut != nil {
-		pl.bytesOut[src] += b
-		pl.bytesIn[dst] += b
-	}
+	pl.win.add(src, dst, b)
 	if pl.bytes != nil {
 		pl.bytes[src] -= b
 		pl.bytes[dst] += b
@@ -97,10 +83,7 @@ func (pl *planner) outFull(i int) bool {
 	if pl.from[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	if pl.s.nodes[i].State == NodeLost || !pl.windows() {
-		return false
-	}
-	return pl.windowFull(i, pl.flightOut[i]+pl.from[i], pl.bytesOut[i])
+	return pl.windowFull(i, pl.win.outFull(i))
 }
 
 // inFull is outFull for receiving.
@@ -108,53 +91,30 @@ func (pl *planner) inFull(i int) bool {
 	if pl.in[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	if !pl.windows() {
-		return false
-	}
-	return pl.windowFull(i, pl.flightIn[i]+pl.in[i], pl.bytesIn[i])
+	return pl.windowFull(i, pl.win.inFull(i))
 }
 
-func (pl *planner) windowFull(i, moves int, bytes float64) bool {
-	w := pl.pol.MaxInflightBytesPerNode
-	if moves >= pl.pol.MaxInflightPerNode || (w > 0 && bytes >= float64(w)) {
+// windowFull reports full, and node i's window as the reason when it is.
+func (pl *planner) windowFull(i int, full bool) bool {
+	if full {
 		pl.windowSkip(i)
-		return true
 	}
-	return false
+	return full
 }
 
 // fits returns none when moving r from src to dst keeps both nodes' bytes
 // in flight within MaxInflightBytesPerNode (or nothing is in flight there
 // yet), else the windows that refuse it.
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
-	w := pl.pol.MaxInflightBytesPerNode
-	if w == 0 || !pl.windows() {
-		return noRefusal
-	}
-	b := pl.sizeOf(r)
-	in := pl.bytesIn[dst] == 0 || pl.bytesIn[dst]+b <= float64(w)
-	out := pl.s.nodes[src].State == NodeLost || pl.bytesOut[src] == 0 || pl.bytesOut[src]+b <= float64(w)
-	var refused refusal
-	if !in {
+	refused := pl.win.admits(src, dst, pl.sizeOf(r))
+	if refused&dstWindow != 0 {
 		pl.windowSkip(dst)
-		refused |= dstWindow
 	}
-	if !out {
+	if refused&srcWindow != 0 {
 		pl.windowSkip(src)
-		refused |= srcWindow
 	}
 	return refused
 }
-
-// refusal says which byte windows refused a transfer: none, the source's,
-// the destination's, or both. Source and destination are the transfer's.
-type refusal uint8
-
-const (
-	noRefusal refusal = 0
-	dstWindow refusal = 1 << iota
-	srcWindow
-)
 
 // windows reports whether moves take time, so the in-flight windows
 // apply: transfers are two-phase (format version 3) and not instant

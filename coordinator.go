@@ -216,25 +216,36 @@ func (pl *planner) skip(s Skip) {
 	pl.out.Skipped = append(pl.out.Skipped, s)
 }
 
+// use adds cmd to the plan, and holds shards (see hold).
 func (pl *planner) use(cmd Command, shards ...ShardID) {
+	pl.hold(shards...)
+	pl.out.Commands = append(pl.out.Commands, cmd)
+}
+
+// hold marks shards as spoken for by the plan: no later phase plans them
+// (see taken).
+func (pl *planner) hold(shards ...ShardID) {
 	if pl.used == nil {
 		pl.used = make(map[ShardID]bool, 2*min(pl.limit, 64))
 	}
 	for _, id := range shards {
 		pl.used[id] = true
 	}
-	pl.out.Commands = append(pl.out.Commands, cmd)
 }
 
-// transfer plans moving r to the node at index dst. A move that would
-// overflow a byte window is left out: it returns the windows that refused
-// it (see fits), or none when the move is planned.
-func (pl *planner) transfer(r *shardRec, src, dst int) refusal {
+// transfer plans moving r to the node at index dst, and takes the shards
+// held with it (see use). A move that would overflow a byte window is left
+// out: it returns the windows that refused it (see fits), or none when the
+// move is planned.
+func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal {
 	if w := pl.fits(r, src, dst); w != noRefusal {
 		return w
 	}
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
+	if len(held) > 0 {
+		pl.hold(held...)
+	}
 	pl.moved = true
 	if pl.windows() && pl.s.nodes[src].State == NodeUp {
 		pl.upMoving = true // it stays in flight once the plan applies
@@ -243,28 +254,6 @@ func (pl *planner) transfer(r *shardRec, src, dst int) refusal {
 	pl.from[src]++
 	pl.project(r, src, dst)
 	return noRefusal
-}
-
-// cheapest returns the cheapest shard on node that is not in the plan yet.
-func (pl *planner) cheapest(node NodeID) *shardRec {
-	pl.probe = shardRec{shardCore: shardCore{Node: node}, known: true}
-	return pl.firstFrom(node, &pl.probe)
-}
-
-// firstFrom returns the first shard of node in byNode order from probe on
-// that is not in the plan yet, or nil.
-func (pl *planner) firstFrom(node NodeID, probe *shardRec) (out *shardRec) {
-	pl.s.byNode.AscendGreaterOrEqual(probe, func(r *shardRec) bool {
-		if r.Node != node {
-			return false
-		}
-		if !pl.taken(r.ID) {
-			out = r
-			return false
-		}
-		return true
-	})
-	return out
 }
 
 // nodeUp reports whether id is an up node, and its index.
@@ -280,4 +269,27 @@ func fraction(f float64, x uint64) uint64 {
 		return math.MaxUint64
 	}
 	return uint64(v)
+}
+
+// notUpCount counts, for one phase, the candidates passed over because
+// their node is not up. They cost no scan budget, so shards on a down
+// node cannot starve the up nodes' splits and merges; their number is
+// bounded apart (maxNotUp), so they cannot make a plan O(shards) either.
+type notUpCount struct{ n int }
+
+// maxNotUp is how many candidates on nodes that are not up one phase may
+// pass over, per unit of scan budget.
+const maxNotUp = 16
+
+// add counts one and reports whether the phase may go on.
+func (c *notUpCount) add(pl *planner) bool {
+	c.n++
+	return c.n <= maxNotUp*pl.budget
+}
+
+// skipNotUp reports the count, once a phase.
+func (pl *planner) skipNotUp(c *notUpCount) {
+	if c.n > 0 {
+		pl.skip(Skip{Reason: SkipNodeNotUp, Count: c.n})
+	}
 }

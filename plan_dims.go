@@ -201,24 +201,6 @@ func (d *dimension) delta(src, dst int, x float64) float64 {
 	return f * (f*(1/d.share[src]+1/d.share[dst]) - 2*(d.ratio(src)-d.ratio(dst)))
 }
 
-// improves reports whether moving p of the primary dimension (bytes, or
-// shards when no bytes are known) and l load from src to dst lowers the
-// two potentials together (see delta) by a margin that rounding cannot
-// fake. Every bytes and load move must, so that one dimension's moves can
-// never undo another's in a cycle.
-func (pl *planner) improves(src, dst int, p, l float64) bool {
-	return pl.primary.delta(src, dst, p)+pl.dimLoad.delta(src, dst, l) < -1e-12
-}
-
-// primarySize is how much of the primary dimension r carries: its bytes,
-// or one shard.
-func (pl *planner) primarySize(r *shardRec) float64 {
-	if pl.bytes == nil {
-		return 1
-	}
-	return pl.sizeOf(r)
-}
-
 // keeps reports whether moving x out of src and into dst (the other way
 // when x is negative) keeps both nodes within ±half of their targets, as
 // ratios, or at least no further out than they were: a move made for one
@@ -232,4 +214,14 @@ func (d *dimension) keeps(src, dst int, x, half float64) bool {
 		src, dst, x = dst, src, -x
 	}
 	return d.ratio(src)-x/d.target(src) >= 1-half && d.ratio(dst)+x/d.target(dst) <= 1+half
+}
+
+// fairLoad returns the load an up node's capacity share entitles it to
+// (from the projection when the plan began), or +Inf when no load is
+// reported.
+func (pl *planner) fairLoad(i int) float64 {
+	if pl.load == nil {
+		return math.Inf(1)
+	}
+	return pl.loadTotal * pl.share[i]
 }

@@ -1,7 +1,5 @@
 package placement
 
-import "math"
-
 // rebalanceLoad moves load from the node furthest above its capacity share
 // of the load to the one furthest below. It starts when the load spread
 // exceeds LoadThreshold and goes on to LoadStopBand. Its moves keep the
@@ -74,47 +72,6 @@ func (pl *planner) skipHot(r *shardRec) {
 	pl.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: r.Node})
 }
 
-// nearestLoad returns the shards with a load on node nearest to x, not in
-// the plan, nearest first: up to nearestScan at or below x (hottest first)
-// and as many above it (coldest first). The array is nil-terminated when
-// shorter.
-func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*shardRec) {
-	var below, above [nearestScan]*shardRec
-	nb, na := 0, 0
-	p := &pl.probe
-	*p = shardRec{shardCore: shardCore{Node: node}, known: true, load: float32(min(x, math.MaxFloat32))}
-	// byLoad is (node, hottest first, ID): from the probe on come the
-	// node's shards at or below x, and before it those above.
-	pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
-		if r.Node != node || nb == nearestScan {
-			return false
-		}
-		if !pl.taken(r.ID) {
-			below[nb], nb = r, nb+1
-		}
-		return true
-	})
-	pl.s.byLoad.DescendLessOrEqual(p, func(r *shardRec) bool {
-		if r.Node != node || na == nearestScan {
-			return false
-		}
-		if !pl.taken(r.ID) && float64(r.load) > x {
-			above[na], na = r, na+1
-		}
-		return true
-	})
-	n, i, j := 0, 0, 0
-	for i < nb || j < na {
-		if j == na || (i < nb && x-float64(below[i].load) <= float64(above[j].load)-x) {
-			out[n], i = below[i], i+1
-		} else {
-			out[n], j = above[j], j+1
-		}
-		n++
-	}
-	return out
-}
-
 // moveHot plans h from src to dst: alone if that narrows the pair (below
 // limit) and keeps counts and the primary dimension in their bands, else
 // as a swap. It reports whether it planned h, and the windows that refused
@@ -167,14 +124,4 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal
 	pl.transfer(h, src, dst)
 	pl.transfer(back, dst, src)
 	return true, noRefusal
-}
-
-// fairLoad returns the load an up node's capacity share entitles it to
-// (from the projection when the plan began), or +Inf when no load is
-// reported.
-func (pl *planner) fairLoad(i int) float64 {
-	if pl.load == nil {
-		return math.Inf(1)
-	}
-	return pl.loadTotal * pl.share[i]
 }

@@ -70,10 +70,9 @@ func (c *Coordinator) adopt(p Plan) { c.rebalancing, c.loadBalance = p.Rebalanci
 func (c *Coordinator) preview(v View, limit int) Plan {
 	s := v.state()
 	pl := &planner{
+		ledger: ledger{s: s, limit: limit, budget: scanBudget(limit)},
 		pol:    c.policy,
 		s:      s,
-		limit:  limit,
-		budget: scanBudget(limit),
 	}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
@@ -153,24 +152,14 @@ const maxPlanned = 1 << 16
 
 // planner is the working state of one Plan call.
 type planner struct {
-	pol    Policy
-	s      *state
-	limit  int
-	room   int  // what the current phase may fill the plan up to; see preview
-	cut    bool // a phase stopped at its reservation, not at the limit
-	second bool // the second pass over drains, splits and merges
-	budget int
-	out    Plan
-	used   map[ShardID]bool
-	// The in-flight windows, with this plan's transfers (see inflight);
-	// windowed is set once a window held a move back.
-	win            windows
-	windowed       bool
-	windowReported []bool // nodes already reported as SkipInflightWindow
-	counts         []int  // projected shard counts, parallel to s.nodes
-	in             []int  // transfers into each node, parallel to s.nodes
-	from           []int  // transfers out of each node, parallel to s.nodes
-	upMoving       bool   // a move out of an up node is in flight or planned: see settled
+	ledger
+	pol      Policy
+	s        *state
+	win      windows // the in-flight windows, with this plan's transfers (see inflight)
+	counts   []int   // projected shard counts, parallel to s.nodes
+	in       []int   // transfers into each node, parallel to s.nodes
+	from     []int   // transfers out of each node, parallel to s.nodes
+	upMoving bool    // a move out of an up node is in flight or planned: see settled
 
 	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
 	// when no bytes are known (the planner balances counts), load is nil
@@ -187,50 +176,11 @@ type planner struct {
 	moved               bool     // a transfer is planned: bytes and load differ from the view
 	// Set by initDims for the rebalancing phases.
 	countTotal int
-	loadTotal  float64          // load on the up nodes when the plan began
-	hotSkipped map[ShardID]bool // hot shards already reported
+	loadTotal  float64 // load on the up nodes when the plan began
 	// primary is the dimension rebalanced first: bytes, or counts when no
 	// bytes are known. Load moves keep it in its band.
 	primary                     *dimension
 	dimCount, dimBytes, dimLoad *dimension
-}
-
-// full reports whether the plan holds the commands the current phase may
-// add: limit, less the room reserved for the kinds of work after it.
-func (pl *planner) full() bool {
-	if len(pl.out.Commands) < pl.room {
-		return false
-	}
-	if pl.room < pl.limit {
-		pl.cut = true // a reservation stopped it: the second pass goes on
-	}
-	return true
-}
-
-// skip records a reason. The second pass reports nothing the first did,
-// and does not report the shards the first pass planned.
-func (pl *planner) skip(s Skip) {
-	if pl.second && (s.Reason == SkipInPlan || slices.Contains(pl.out.Skipped, s)) {
-		return
-	}
-	pl.out.Skipped = append(pl.out.Skipped, s)
-}
-
-// use adds cmd to the plan, and holds shards (see hold).
-func (pl *planner) use(cmd Command, shards ...ShardID) {
-	pl.hold(shards...)
-	pl.out.Commands = append(pl.out.Commands, cmd)
-}
-
-// hold marks shards as spoken for by the plan: no later phase plans them
-// (see taken).
-func (pl *planner) hold(shards ...ShardID) {
-	if pl.used == nil {
-		pl.used = make(map[ShardID]bool, 2*min(pl.limit, 64))
-	}
-	for _, id := range shards {
-		pl.used[id] = true
-	}
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards
@@ -269,27 +219,4 @@ func fraction(f float64, x uint64) uint64 {
 		return math.MaxUint64
 	}
 	return uint64(v)
-}
-
-// notUpCount counts, for one phase, the candidates passed over because
-// their node is not up. They cost no scan budget, so shards on a down
-// node cannot starve the up nodes' splits and merges; their number is
-// bounded apart (maxNotUp), so they cannot make a plan O(shards) either.
-type notUpCount struct{ n int }
-
-// maxNotUp is how many candidates on nodes that are not up one phase may
-// pass over, per unit of scan budget.
-const maxNotUp = 16
-
-// add counts one and reports whether the phase may go on.
-func (c *notUpCount) add(pl *planner) bool {
-	c.n++
-	return c.n <= maxNotUp*pl.budget
-}
-
-// skipNotUp reports the count, once a phase.
-func (pl *planner) skipNotUp(c *notUpCount) {
-	if c.n > 0 {
-		pl.skip(Skip{Reason: SkipNodeNotUp, Count: c.n})
-	}
 }

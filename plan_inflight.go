@@ -47,18 +47,6 @@ func (pl *planner) finish(on *bool) {
 	}
 }
 
-// taken reports whether shard id is spoken for: planned already, or moving
-// (a move in flight). Moving shards are not added to used, so that a plan
-// over many moves in flight costs nothing per move but its projection; the
-// few candidates each phase examines are looked up instead.
-func (pl *planner) taken(id ShardID) bool {
-	if pl.used[id] {
-		return true
-	}
-	_, moving := pl.s.moving(id)
-	return moving
-}
-
 // project counts r on dst instead of src, in every dimension and window.
 func (pl *planner) project(r *shardRec, src, dst int) {
 	pl.counts[src]--
@@ -122,27 +110,6 @@ func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 // per-plan MaxMovesPerNode still paces it.
 func (pl *planner) windows() bool {
 	return pl.s.formatVersion >= versionMoves && !pl.pol.InstantMoves
-}
-
-// windowSkip reports, once per node, that a window held a move back.
-func (pl *planner) windowSkip(i int) {
-	pl.windowed = true
-	if pl.windowReported == nil {
-		pl.windowReported = make([]bool, len(pl.s.nodes))
-	}
-	if !pl.windowReported[i] {
-		pl.windowReported[i] = true
-		pl.out.Skipped = append(pl.out.Skipped, Skip{Reason: SkipInflightWindow, Node: pl.s.nodes[i].ID})
-	}
-}
-
-// capSkip is the reason a phase stopped at a node's limit: its window, or
-// its per-plan cap.
-func (pl *planner) capSkip() Skip {
-	if pl.windowed {
-		return Skip{Reason: SkipInflightWindow}
-	}
-	return Skip{Reason: SkipNodeCap}
 }
 
 // projectedImbalance is Imbalance over the projected counts: moves in

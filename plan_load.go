@@ -60,18 +60,6 @@ func (pl *planner) pickLoad(src, dst int) picked {
 	return picked{blame: blameSrc, window: refused}
 }
 
-// skipHot reports, once a plan, a shard too hot to move.
-func (pl *planner) skipHot(r *shardRec) {
-	if pl.hotSkipped[r.ID] {
-		return
-	}
-	if pl.hotSkipped == nil {
-		pl.hotSkipped = map[ShardID]bool{}
-	}
-	pl.hotSkipped[r.ID] = true
-	pl.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: r.Node})
-}
-
 // moveHot plans h from src to dst: alone if that narrows the pair (below
 // limit) and keeps counts and the primary dimension in their bands, else
 // as a swap. It reports whether it planned h, and the windows that refused

@@ -17,7 +17,7 @@ func (pl *planner) merge() {
 			return false
 		}
 		if _, up := pl.nodeUp(p.node); !up {
-			return notUp.add(pl)
+			return notUp.add(&pl.ledger)
 		}
 		// The budget counts every pair looked at, cold or not: pairs few
 		// in keys but large in bytes sort early and would otherwise make
@@ -131,15 +131,4 @@ func (pl *planner) fullness(i int) float64 {
 		return pl.bytes[i] / pl.share[i]
 	}
 	return float64(pl.counts[i]) / pl.share[i]
-}
-
-// inPlanSkip is the reason a merge pair with a shard in the plan is left
-// out: that shard is moving (a move in flight), or planned in this plan.
-func (pl *planner) inPlanSkip(l, r *shardRec) Skip {
-	for _, x := range [2]*shardRec{l, r} {
-		if _, ok := pl.s.moving(x.ID); ok {
-			return Skip{Reason: SkipShardMoving, Shard: l.ID}
-		}
-	}
-	return Skip{Reason: SkipInPlan, Shard: l.ID}
 }

@@ -27,12 +27,12 @@ func (pl *planner) split() {
 		}
 		seen[r.ID] = true
 		if _, up := pl.nodeUp(r.Node); !up {
-			return notUp.add(pl)
+			return notUp.add(&pl.ledger)
 		}
 		if r.estimated {
 			// Half of a split, or a merge, not reported since: its size
 			// is a guess, and skewed data makes it a poor one.
-			return guessed.add(pl)
+			return guessed.add(&pl.ledger)
 		}
 		if pl.taken(r.ID) {
 			if _, ok := pl.s.moving(r.ID); ok && !pl.second {

@@ -74,6 +74,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pol:    c.policy,
 		s:      s,
 	}
+	pl.lookups = lookups{s: s, plan: &pl.ledger}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	n := len(s.nodes)
@@ -153,6 +154,7 @@ const maxPlanned = 1 << 16
 // planner is the working state of one Plan call.
 type planner struct {
 	ledger
+	lookups
 	pol      Policy
 	s        *state
 	win      windows // the in-flight windows, with this plan's transfers (see inflight)
@@ -171,7 +173,6 @@ type planner struct {
 	// meanBytes and meanLoad stand in for the stats of a shard whose stats
 	// are unknown.
 	meanBytes, meanLoad float64
-	probe               shardRec // reused probe for byNode lookups
 	sc                  *scratch // per-node working slices
 	moved               bool     // a transfer is planned: bytes and load differ from the view
 	// Set by initDims for the rebalancing phases.

@@ -1,7 +1,5 @@
 package placement
 
-import "math"
-
 // The split phase: splits of shards over a size threshold, and of shards
 // hotter than their node's fair share of the load.
 
@@ -80,7 +78,6 @@ func (pl *planner) split() {
 // node's hottest load is kept by the registry, so only nodes that hold a
 // hot shard are looked into, and shards on other nodes cost nothing.
 func (pl *planner) splitHot(budget int) {
-	p := &pl.probe
 	for _, i := range pl.up {
 		nd := &pl.s.nodes[i]
 		fair := pl.fairLoad(i)
@@ -88,9 +85,8 @@ func (pl *planner) splitHot(budget int) {
 			continue
 		}
 		stop := false
-		*p = shardRec{shardCore: shardCore{Node: nd.ID}, known: true, load: math.MaxFloat32}
-		pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
-			if r.Node != nd.ID || float64(r.load) <= fair {
+		pl.hottest(nd.ID, func(r *shardRec) bool {
+			if float64(r.load) <= fair {
 				return false
 			}
 			if pl.taken(r.ID) || r.estimated {

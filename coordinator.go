@@ -83,7 +83,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	for i, nd := range s.nodes {
 		pl.counts[i] = nd.Shards
 	}
-	pl.measure()
+	pl.measure(s.nodes, pl.sc)
 	pl.out.Imbalance = imbalanceOf(s.nodes)
 	pl.inflight()
 	if s.moves.Len() > 0 {
@@ -155,29 +155,12 @@ const maxPlanned = 1 << 16
 type planner struct {
 	ledger
 	lookups
-	pol      Policy
-	s        *state
-	win      windows // the in-flight windows, with this plan's transfers (see inflight)
-	counts   []int   // projected shard counts, parallel to s.nodes
-	in       []int   // transfers into each node, parallel to s.nodes
-	from     []int   // transfers out of each node, parallel to s.nodes
-	upMoving bool    // a move out of an up node is in flight or planned: see settled
-
-	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
-	// when no bytes are known (the planner balances counts), load is nil
-	// when no load is reported.
-	bytes, load []float64
-	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
-	inv         []float64 // 1 / share, for the up nodes
-	up          []int     // indexes of the up nodes
-	// meanBytes and meanLoad stand in for the stats of a shard whose stats
-	// are unknown.
-	meanBytes, meanLoad float64
-	sc                  *scratch // per-node working slices
-	moved               bool     // a transfer is planned: bytes and load differ from the view
+	projection
+	pol Policy
+	s   *state
+	sc  *scratch // per-node working slices
 	// Set by initDims for the rebalancing phases.
 	countTotal int
-	loadTotal  float64 // load on the up nodes when the plan began
 	// primary is the dimension rebalanced first: bytes, or counts when no
 	// bytes are known. Load moves keep it in its band.
 	primary                     *dimension

@@ -26,44 +26,6 @@ func (pl *planner) inflight() {
 	})
 }
 
-// settled reports whether the moves the projection counts as made, as far
-// as a rebalance is concerned, are made: no move out of an up node is in
-// flight, and this plan begins none (its transfers so far; one-phase
-// transfers, before format version 3 or with Policy.InstantMoves, are
-// made once the plan applies). A rebalance does not end until then: were
-// one of those moves aborted (a failed copy, MoveTimeout), the shard
-// would stay where it was, short of the band the rebalance counted on,
-// and nothing would take the rebalance up again under the trigger. Moves
-// out of nodes that are not up (drains, a lost node's re-homing) do not
-// hold it: the drain phase plans an aborted one again, whatever the
-// rebalance.
-func (pl *planner) settled() bool { return !pl.upMoving }
-
-// finish ends the rebalance *on records, once it is settled; until then
-// it stays on, and the next plan ends it (or, after an abort, goes on).
-func (pl *planner) finish(on *bool) {
-	if pl.settled() {
-		*on = false
-	}
-}
-
-// project counts r on dst instead of src, in every dimension and window.
-func (pl *planner) project(r *shardRec, src, dst int) {
-	pl.counts[src]--
-	pl.counts[dst]++
-	b := pl.sizeOf(r)
-	pl.win.add(src, dst, b)
-	if pl.bytes != nil {
-		pl.bytes[src] -= b
-		pl.bytes[dst] += b
-	}
-	if pl.load != nil {
-		l := pl.loadOf(r)
-		pl.load[src] -= l
-		pl.load[dst] += l
-	}
-}
-
 // outFull reports whether node i may send no more shards in this plan: its
 // per-plan cap (MaxMovesPerNode) or its in-flight window is reached. A lost
 // node's shards are not copied from it: its windows do not apply.
@@ -110,26 +72,6 @@ func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 // per-plan MaxMovesPerNode still paces it.
 func (pl *planner) windows() bool {
 	return pl.s.formatVersion >= versionMoves && !pl.pol.InstantMoves
-}
-
-// projectedImbalance is Imbalance over the projected counts: moves in
-// flight counted on their targets.
-func (pl *planner) projectedImbalance() float64 {
-	total, lo, hi := 0, 0, 0
-	for k, i := range pl.up {
-		c := pl.counts[i]
-		if k == 0 || c < lo {
-			lo = c
-		}
-		if k == 0 || c > hi {
-			hi = c
-		}
-		total += c
-	}
-	if len(pl.up) < 2 || total == 0 {
-		return 0
-	}
-	return float64(hi-lo) * float64(len(pl.up)) / float64(total)
 }
 
 // nodeIndexer returns a function from a node ID to its index in s.nodes

@@ -123,12 +123,3 @@ func (pl *planner) mergeAcross() {
 		return true
 	})
 }
-
-// fullness is how full up node i is for its capacity share, in the
-// dimension being balanced: bytes, or counts when no bytes are known.
-func (pl *planner) fullness(i int) float64 {
-	if pl.bytes != nil {
-		return pl.bytes[i] / pl.share[i]
-	}
-	return float64(pl.counts[i]) / pl.share[i]
-}

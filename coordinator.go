@@ -113,7 +113,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.room = limit - q
 	pl.merge()
 	pl.room = limit
-	pl.initDims()
+	pl.balancer = newBalancer(&pl.projection, pl.pol.CountTolerance)
 	if pl.bytes == nil {
 		pl.rebalance()
 	} else {
@@ -156,15 +156,10 @@ type planner struct {
 	ledger
 	lookups
 	projection
-	pol Policy
-	s   *state
-	sc  *scratch // per-node working slices
-	// Set by initDims for the rebalancing phases.
-	countTotal int
-	// primary is the dimension rebalanced first: bytes, or counts when no
-	// bytes are known. Load moves keep it in its band.
-	primary                     *dimension
-	dimCount, dimBytes, dimLoad *dimension
+	pol      Policy
+	s        *state
+	sc       *scratch // per-node working slices
+	balancer          // made for the rebalancing phases, after merges
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards

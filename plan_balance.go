@@ -2,47 +2,62 @@ package placement
 
 import "math"
 
-// The balance the rebalancing phases (counts, bytes, load) share: the
-// dimensions, the primary one, the count bounds, and the rules every move
-// obeys (improves, keeps, countKeeps) and the hysteresis (engage). See the
-// package documentation, "How the planner balances", for the objective and
-// why its dimensions do not fight.
+// balancer is what the rebalancing phases (counts, bytes, load) share:
+// the dimensions, the primary one, the count bounds, and the rules every
+// move obeys (improves, keeps, countKeeps) and the hysteresis (engage).
+// See the package documentation, "How the planner balances", for the
+// objective and why its dimensions do not fight.
+//
+// It is made (newBalancer) once drains, splits and merges are planned, and
+// only then: its totals are the projection's at that point, which moves
+// between up nodes keep. Its dimensions read the projection's counts,
+// bytes and load slices themselves, so every transfer projected after
+// (see projection.project) is in them at once.
+type balancer struct {
+	pr         *projection
+	tolerance  float64 // Policy.CountTolerance
+	countTotal int
+	// primary is the dimension rebalanced first: bytes, or counts when no
+	// bytes are known. Load moves keep it in its band.
+	primary                     *dimension
+	dimCount, dimBytes, dimLoad *dimension
+}
 
-// initDims sets up the dimensions the rebalancing phases share, from the
-// projection after drains, splits and merges.
-func (pl *planner) initDims() {
-	pl.countTotal = 0
-	for _, i := range pl.up {
-		pl.countTotal += pl.counts[i]
+// newBalancer sets up the dimensions over pr as it stands.
+func newBalancer(pr *projection, tolerance float64) balancer {
+	b := balancer{pr: pr, tolerance: tolerance}
+	for _, i := range pr.up {
+		b.countTotal += pr.counts[i]
 	}
-	pl.dimCount = &dimension{ints: pl.counts, total: float64(pl.countTotal), share: pl.share, inv: pl.inv}
-	pl.primary = pl.dimCount
-	if pl.bytes != nil {
-		pl.dimBytes = &dimension{vals: pl.bytes, total: pl.sumUp(pl.bytes), share: pl.share, inv: pl.inv}
-		pl.primary = pl.dimBytes
+	b.dimCount = &dimension{ints: pr.counts, total: float64(b.countTotal), share: pr.share, inv: pr.inv}
+	b.primary = b.dimCount
+	if pr.bytes != nil {
+		b.dimBytes = &dimension{vals: pr.bytes, total: pr.sumUp(pr.bytes), share: pr.share, inv: pr.inv}
+		b.primary = b.dimBytes
 	}
-	if pl.load != nil {
-		pl.dimLoad = &dimension{vals: pl.load, total: pl.sumUp(pl.load), share: pl.share, inv: pl.inv}
+	if pr.load != nil {
+		b.dimLoad = &dimension{vals: pr.load, total: pr.sumUp(pr.load), share: pr.share, inv: pr.inv}
 	}
+	return b
 }
 
 // countBounds returns the shard counts node i may hold while bytes and
 // load are balanced: its capacity share of the count ± CountTolerance,
 // rounded outwards.
-func (pl *planner) countBounds(i int) (lo, hi int) {
-	t := pl.dimCount.target(i)
-	tol := pl.pol.CountTolerance
+func (b *balancer) countBounds(i int) (lo, hi int) {
+	t := b.dimCount.target(i)
+	tol := b.tolerance
 	// Clamped to what can be held, so a huge tolerance cannot overflow.
-	total := float64(pl.countTotal)
+	total := float64(b.countTotal)
 	return int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
 }
 
 // countKeeps reports whether one shard leaving src for dst keeps both
 // within their count bounds, or no further out than they were.
-func (pl *planner) countKeeps(src, dst int) (srcOK, dstOK bool) {
-	lo, _ := pl.countBounds(src)
-	_, hi := pl.countBounds(dst)
-	return pl.counts[src]-1 >= lo, pl.counts[dst]+1 <= hi
+func (b *balancer) countKeeps(src, dst int) (srcOK, dstOK bool) {
+	lo, _ := b.countBounds(src)
+	_, hi := b.countBounds(dst)
+	return b.pr.counts[src]-1 >= lo, b.pr.counts[dst]+1 <= hi
 }
 
 // engage applies a phase's hysteresis: the phase starts (*on) when the
@@ -51,17 +66,17 @@ func (pl *planner) countKeeps(src, dst int) (srcOK, dstOK bool) {
 // vals) is above stop. It reports whether the phase runs. When it does
 // not, *on is cleared once the rebalance is settled (see finish): a
 // projection in the band counts moves that may yet be aborted.
-func (pl *planner) engage(on *bool, spread float64, vals []float64, trigger, stop float64) bool {
+func (b *balancer) engage(on *bool, spread float64, vals []float64, trigger, stop float64) bool {
 	if spread > trigger {
 		*on = true
 	}
-	if pl.moved {
-		spread = pl.spreadOf(vals) // moves in flight, drains or merge moves changed it
+	if b.pr.moved {
+		spread = b.pr.spreadOf(vals) // moves in flight, drains or merge moves changed it
 	}
 	if *on && spread > stop {
 		return true
 	}
-	pl.finish(on)
+	b.pr.finish(on)
 	return false
 }
 
@@ -77,15 +92,15 @@ func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
 // two potentials together (see delta) by a margin that rounding cannot
 // fake. Every bytes and load move must, so that one dimension's moves can
 // never undo another's in a cycle.
-func (pl *planner) improves(src, dst int, p, l float64) bool {
-	return pl.primary.delta(src, dst, p)+pl.dimLoad.delta(src, dst, l) < -1e-12
+func (b *balancer) improves(src, dst int, p, l float64) bool {
+	return b.primary.delta(src, dst, p)+b.dimLoad.delta(src, dst, l) < -1e-12
 }
 
 // primarySize is how much of the primary dimension r carries: its bytes,
 // or one shard.
-func (pl *planner) primarySize(r *shardRec) float64 {
-	if pl.bytes == nil {
+func (b *balancer) primarySize(r *shardRec) float64 {
+	if b.pr.bytes == nil {
 		return 1
 	}
-	return pl.sizeOf(r)
+	return b.pr.sizeOf(r)
 }

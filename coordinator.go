@@ -106,21 +106,14 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	if limit >= 4 {
 		q = min(limit, maxPlanned) / 4
 	}
-	pl.room = limit - 3*q
-	pl.drain()
-	pl.room = limit - 2*q
-	pl.split()
-	pl.room = limit - q
-	pl.merge()
-	pl.room = limit
-	pl.balancer = newBalancer(&pl.projection, pl.pol.CountTolerance)
-	if pl.bytes == nil {
-		pl.rebalance()
-	} else {
-		pl.rebalanceBytes()
-		pl.repairCounts()
+	for _, ph := range phases {
+		pl.room = limit - ph.reserved*q
+		if ph.balances && pl.balancer.pr == nil {
+			// Made once merges are planned: see balancer.
+			pl.balancer = newBalancer(&pl.projection, pl.pol.CountTolerance)
+		}
+		ph.run(pl)
 	}
-	pl.rebalanceLoad()
 	if pl.cut && !pl.full() {
 		// The first pass's "limit reached" for drains, splits and merges
 		// meant their reservation, and its "scan budget spent" and "node
@@ -136,11 +129,37 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 			return false
 		})
 		pl.second = true
-		pl.drain()
-		pl.split()
-		pl.merge()
+		for _, ph := range phases {
+			if ph.again {
+				ph.run(pl)
+			}
+		}
 	}
 	return pl.out
+}
+
+// phase is one step of a plan, run in the order of phases. Each may fill
+// the plan up to its room: the limit, less the quarters of it reserved for
+// the kinds of work after it (see preview).
+type phase struct {
+	name     string
+	reserved int  // quarters of the limit kept for the later kinds of work
+	again    bool // runs again, in a second pass, on what the reservations left
+	balances bool // a rebalancing phase: it uses the balancer
+	run      func(*planner)
+}
+
+// phases are a plan's steps. Each phase is in its own file (plan_NAME.go),
+// and does nothing where it does not apply: counts when bytes are known,
+// bytes and repair when they are not, load when no load is reported.
+var phases = [...]phase{
+	{name: "drain", reserved: 3, again: true, run: (*planner).drain},
+	{name: "split", reserved: 2, again: true, run: (*planner).split},
+	{name: "merge", reserved: 1, again: true, run: (*planner).merge},
+	{name: "counts", balances: true, run: (*planner).rebalance},
+	{name: "bytes", balances: true, run: (*planner).rebalanceBytes},
+	{name: "repair", balances: true, run: (*planner).repairCounts},
+	{name: "load", balances: true, run: (*planner).rebalanceLoad},
 }
 
 // scanBudget bounds how many candidates one phase examines, so a plan's

@@ -8,8 +8,12 @@ import "math"
 // rebalanceBytes moves bytes from the node furthest above its capacity
 // share to the one furthest below, choosing each time the shard whose size
 // best fits the gap between them. It starts when the byte spread exceeds
-// ImbalanceThreshold and goes on to StopBand.
+// ImbalanceThreshold and goes on to StopBand. With no bytes known it does
+// nothing: the counts phase balances.
 func (pl *planner) rebalanceBytes() {
+	if pl.bytes == nil {
+		return
+	}
 	b := pl.dimBytes
 	if len(pl.up) < 2 || b.total <= 0 {
 		pl.out.Rebalancing = false

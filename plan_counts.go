@@ -10,8 +10,12 @@ import "math"
 // when no bytes are known. It starts when imbalance exceeds the trigger
 // and, once started, goes on until the counts are in the stop band. Every
 // transfer goes from a node above its target to one below, so the plan
-// never moves more than the minimum; see targets.
+// never moves more than the minimum; see targets. With bytes known it
+// does nothing: the bytes phase balances.
 func (pl *planner) rebalance() {
+	if pl.bytes != nil {
+		return
+	}
 	total := 0
 	for _, i := range pl.up {
 		total += pl.counts[i]
@@ -185,9 +189,10 @@ func minMovesToBand(counts []int, w int) int {
 // shards for its capacity share to the one with the fewest, while some
 // node is outside its count bounds (CountTolerance). Bytes balancing
 // already keeps counts in their bounds; this repairs what merges, splits
-// and drains leave, within the bytes and load bands.
+// and drains leave, within the bytes and load bands. With no bytes known
+// it does nothing: the counts phase balances counts.
 func (pl *planner) repairCounts() {
-	if len(pl.up) < 2 || pl.countTotal == 0 {
+	if pl.bytes == nil || len(pl.up) < 2 || pl.countTotal == 0 {
 		return
 	}
 	outside := func(i int) int {

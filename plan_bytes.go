@@ -39,10 +39,10 @@ func (pl *planner) rebalanceBytes() {
 
 // minBytes is Plan.MinBytes for the projection so far: Σ max(0, bytesᵢ −
 // targetᵢ) over the up nodes, rounded up and saturating.
-func (pl *planner) minBytes() uint64 {
-	b := pl.dimBytes
+func (bl *balancer) minBytes() uint64 {
+	b := bl.dimBytes
 	excess := 0.0
-	for _, i := range pl.up {
+	for _, i := range bl.pr.up {
 		excess += max(0, b.vals[i]-b.target(i))
 	}
 	if excess >= 1<<64 {
@@ -106,5 +106,5 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	if best == nil {
 		return picked{blame: blameSrc}
 	}
-	return pl.transferred(pl.transfer(best, src, dst))
+	return transferred(pl.transfer(best, src, dst))
 }

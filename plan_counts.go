@@ -50,7 +50,7 @@ func (pl *planner) rebalance() {
 		if r == nil {
 			return picked{blame: blameSrc} // every shard of src is already planned
 		}
-		return pl.transferred(pl.transfer(r, src, dst))
+		return transferred(pl.transfer(r, src, dst))
 	}
 	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {
 		// The band is reached once these moves are made: rebalancing
@@ -254,5 +254,5 @@ func (pl *planner) pickCount(src, dst int) picked {
 	if pick == nil {
 		return picked{blame: blameSrc}
 	}
-	return pl.transferred(pl.transfer(pick, src, dst))
+	return transferred(pl.transfer(pick, src, dst))
 }

@@ -36,7 +36,7 @@ const (
 func (p picked) ok() bool { return p.blame == noBlame && p.window == noRefusal }
 
 // transferred is the end of a pick that tried one transfer, with its refusal.
-func (pl *planner) transferred(w refusal) picked {
+func transferred(w refusal) picked {
 	if w != noRefusal {
 		return picked{blame: blameDst, window: w}
 	}

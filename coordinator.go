@@ -170,15 +170,18 @@ func scanBudget(limit int) int { return 64 + 8*min(limit, maxPlanned) }
 // maxPlanned caps what a plan sizes up front from its limit.
 const maxPlanned = 1 << 16
 
-// planner is the working state of one Plan call.
+// planner is the working state of one Plan call: the components the
+// phases use, each with its own contract, and what only wires them
+// together (transfer, the caps and windows as a phase sees them in
+// plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	ledger
-	lookups
-	projection
-	pol      Policy
-	s        *state
-	sc       *scratch // per-node working slices
-	balancer          // made for the rebalancing phases, after merges
+	ledger     // the plan being built
+	lookups    // candidate shards in the registry's B-trees
+	projection // the map as the plan leaves it
+	balancer   // for the rebalancing phases only: made after merges
+	pol        Policy
+	s          *state
+	sc         *scratch // per-node working slices
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards

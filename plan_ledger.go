@@ -34,6 +34,9 @@ func (l *ledger) full() bool {
 	return true
 }
 
+// left is how many more commands the plan may hold, reservations aside.
+func (l *ledger) left() int { return l.limit - len(l.out.Commands) }
+
 // skip records a reason. The second pass reports nothing the first did,
 // and does not report the shards the first pass planned.
 func (l *ledger) skip(s Skip) {

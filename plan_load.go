@@ -83,7 +83,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refu
 // with the windows that refused one of them. A refusal is in the terms of
 // the transfer refused: the way back swaps source and destination.
 func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal) {
-	if pl.limit-len(pl.out.Commands) < 2 || pl.outFull(dst) || pl.inFull(src) {
+	if pl.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
 		return false, noRefusal
 	}
 	hl, hs := pl.loadOf(h), pl.primarySize(h)

@@ -68,7 +68,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	// Each pick changes two nodes and uses a source and a destination, so
 	// with room for r more picks a few more than 2r nodes of each kind are
 	// enough, unless picks fail; ranked then falls back to a full heap.
-	picks := min(pl.limit-len(pl.out.Commands), maxPlanned)
+	picks := min(pl.left(), maxPlanned)
 	k := 2*picks + 8
 	keys := pl.sc.floats.take(len(pl.s.nodes))
 	var ext extremes

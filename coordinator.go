@@ -70,11 +70,11 @@ func (c *Coordinator) adopt(p Plan) { c.rebalancing, c.loadBalance = p.Rebalanci
 func (c *Coordinator) preview(v View, limit int) Plan {
 	s := v.state()
 	pl := &planner{
+		ledger: ledger{s: s, limit: limit, budget: scanBudget(limit)},
 		pol:    c.policy,
 		s:      s,
-		limit:  limit,
-		budget: scanBudget(limit),
 	}
+	pl.lookups = lookups{s: s, plan: &pl.ledger}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	n := len(s.nodes)
@@ -83,7 +83,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	for i, nd := range s.nodes {
 		pl.counts[i] = nd.Shards
 	}
-	pl.measure()
+	pl.measure(s.nodes, pl.sc)
 	pl.out.Imbalance = imbalanceOf(s.nodes)
 	pl.inflight()
 	if s.moves.Len() > 0 {
@@ -106,21 +106,14 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	if limit >= 4 {
 		q = min(limit, maxPlanned) / 4
 	}
-	pl.room = limit - 3*q
-	pl.drain()
-	pl.room = limit - 2*q
-	pl.split()
-	pl.room = limit - q
-	pl.merge()
-	pl.room = limit
-	pl.initDims()
-	if pl.bytes == nil {
-		pl.rebalance()
-	} else {
-		pl.rebalanceBytes()
-		pl.repairCounts()
+	for _, ph := range phases {
+		pl.room = limit - ph.reserved*q
+		if ph.balances && pl.balancer.pr == nil {
+			// Made once merges are planned: see balancer.
+			pl.balancer = newBalancer(&pl.projection, pl.pol.CountTolerance)
+		}
+		ph.run(pl)
 	}
-	pl.rebalanceLoad()
 	if pl.cut && !pl.full() {
 		// The first pass's "limit reached" for drains, splits and merges
 		// meant their reservation, and its "scan budget spent" and "node
@@ -136,11 +129,37 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 			return false
 		})
 		pl.second = true
-		pl.drain()
-		pl.split()
-		pl.merge()
+		for _, ph := range phases {
+			if ph.again {
+				ph.run(pl)
+			}
+		}
 	}
 	return pl.out
+}
+
+// phase is one step of a plan, run in the order of phases. Each may fill
+// the plan up to its room: the limit, less the quarters of it reserved for
+// the kinds of work after it (see preview).
+type phase struct {
+	name     string
+	reserved int  // quarters of the limit kept for the later kinds of work
+	again    bool // runs again, in a second pass, on what the reservations left
+	balances bool // a rebalancing phase: it uses the balancer
+	run      func(*planner)
+}
+
+// phases are a plan's steps. Each phase is in its own file (plan_NAME.go),
+// and does nothing where it does not apply: counts when bytes are known,
+// bytes and repair when they are not, load when no load is reported.
+var phases = [...]phase{
+	{name: "drain", reserved: 3, again: true, run: (*planner).drain},
+	{name: "split", reserved: 2, again: true, run: (*planner).split},
+	{name: "merge", reserved: 1, again: true, run: (*planner).merge},
+	{name: "counts", balances: true, run: (*planner).rebalance},
+	{name: "bytes", balances: true, run: (*planner).rebalanceBytes},
+	{name: "repair", balances: true, run: (*planner).repairCounts},
+	{name: "load", balances: true, run: (*planner).rebalanceLoad},
 }
 
 // scanBudget bounds how many candidates one phase examines, so a plan's
@@ -151,92 +170,33 @@ func scanBudget(limit int) int { return 64 + 8*min(limit, maxPlanned) }
 // maxPlanned caps what a plan sizes up front from its limit.
 const maxPlanned = 1 << 16
 
-// planner is the working state of one Plan call.
+// planner is the working state of one Plan call: the components the
+// phases use, each with its own contract, and what only wires them
+// together (transfer, the caps and windows as a phase sees them in
+// plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	pol    Policy
-	s      *state
-	limit  int
-	room   int  // what the current phase may fill the plan up to; see preview
-	cut    bool // a phase stopped at its reservation, not at the limit
-	second bool // the second pass over drains, splits and merges
-	budget int
-	out    Plan
-	used   map[ShardID]bool
-	// The moves in flight into and out of each node, and the bytes in
-	// flight including this plan's transfers (see inflight); windowed is
-	// set once a window held a move back.
-	flightIn, flightOut []int
-	bytesIn, bytesOut   []float64
-	windowed            bool
-	blocked             uint8  // blockedDst|blockedSrc: the last refusal by fits
-	windowReported      []bool // nodes already reported as SkipInflightWindow
-	counts              []int  // projected shard counts, parallel to s.nodes
-	in                  []int  // transfers into each node, parallel to s.nodes
-	from                []int  // transfers out of each node, parallel to s.nodes
-	upMoving            bool   // a move out of an up node is in flight or planned: see settled
-
-	// The soft dimensions, parallel to s.nodes; see measure. bytes is nil
-	// when no bytes are known (the planner balances counts), load is nil
-	// when no load is reported.
-	bytes, load []float64
-	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
-	inv         []float64 // 1 / share, for the up nodes
-	up          []int     // indexes of the up nodes
-	// meanBytes and meanLoad stand in for the stats of a shard whose stats
-	// are unknown.
-	meanBytes, meanLoad float64
-	probe               shardRec // reused probe for byNode lookups
-	sc                  *scratch // per-node working slices
-	moved               bool     // a transfer is planned: bytes and load differ from the view
-	// Set by initDims for the rebalancing phases.
-	countTotal int
-	loadTotal  float64          // load on the up nodes when the plan began
-	hotSkipped map[ShardID]bool // hot shards already reported
-	// primary is the dimension rebalanced first: bytes, or counts when no
-	// bytes are known. Load moves keep it in its band.
-	primary                     *dimension
-	dimCount, dimBytes, dimLoad *dimension
+	ledger     // the plan being built
+	lookups    // candidate shards in the registry's B-trees
+	projection // the map as the plan leaves it
+	balancer   // for the rebalancing phases only: made after merges
+	pol        Policy
+	s          *state
+	sc         *scratch // per-node working slices
 }
 
-// full reports whether the plan holds the commands the current phase may
-// add: limit, less the room reserved for the kinds of work after it.
-func (pl *planner) full() bool {
-	if len(pl.out.Commands) < pl.room {
-		return false
-	}
-	if pl.room < pl.limit {
-		pl.cut = true // a reservation stopped it: the second pass goes on
-	}
-	return true
-}
-
-// skip records a reason. The second pass reports nothing the first did,
-// and does not report the shards the first pass planned.
-func (pl *planner) skip(s Skip) {
-	if pl.second && (s.Reason == SkipInPlan || slices.Contains(pl.out.Skipped, s)) {
-		return
-	}
-	pl.out.Skipped = append(pl.out.Skipped, s)
-}
-
-func (pl *planner) use(cmd Command, shards ...ShardID) {
-	if pl.used == nil {
-		pl.used = make(map[ShardID]bool, 2*min(pl.limit, 64))
-	}
-	for _, id := range shards {
-		pl.used[id] = true
-	}
-	pl.out.Commands = append(pl.out.Commands, cmd)
-}
-
-// transfer plans moving r to the node at index dst, and reports whether it
-// did: a move that would overflow a byte window is left out (see fits).
-func (pl *planner) transfer(r *shardRec, src, dst int) bool {
-	if !pl.fits(r, src, dst) {
-		return false
+// transfer plans moving r to the node at index dst, and takes the shards
+// held with it (see use). A move that would overflow a byte window is left
+// out: it returns the windows that refused it (see fits), or none when the
+// move is planned.
+func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal {
+	if w := pl.fits(r, src, dst); w != noRefusal {
+		return w
 	}
 	to := pl.s.nodes[dst].ID
 	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
+	if len(held) > 0 {
+		pl.hold(held...)
+	}
 	pl.moved = true
 	if pl.windows() && pl.s.nodes[src].State == NodeUp {
 		pl.upMoving = true // it stays in flight once the plan applies
@@ -244,29 +204,7 @@ func (pl *planner) transfer(r *shardRec, src, dst int) bool {
 	pl.in[dst]++
 	pl.from[src]++
 	pl.project(r, src, dst)
-	return true
-}
-
-// cheapest returns the cheapest shard on node that is not in the plan yet.
-func (pl *planner) cheapest(node NodeID) *shardRec {
-	pl.probe = shardRec{shardCore: shardCore{Node: node}, known: true}
-	return pl.firstFrom(node, &pl.probe)
-}
-
-// firstFrom returns the first shard of node in byNode order from probe on
-// that is not in the plan yet, or nil.
-func (pl *planner) firstFrom(node NodeID, probe *shardRec) (out *shardRec) {
-	pl.s.byNode.AscendGreaterOrEqual(probe, func(r *shardRec) bool {
-		if r.Node != node {
-			return false
-		}
-		if !pl.taken(r.ID) {
-			out = r
-			return false
-		}
-		return true
-	})
-	return out
+	return noRefusal
 }
 
 // nodeUp reports whether id is an up node, and its index.

@@ -282,13 +282,13 @@ func genBytesCluster(t *rapid.T) (*ShardRegistry, Policy) {
 	return g, pol
 }
 
-// projection follows a plan's transfers over per-node bytes and counts.
-type projection struct {
+// testProjection follows a plan's transfers over per-node bytes and counts.
+type testProjection struct {
 	bytes, counts, caps, load map[NodeID]float64
 }
 
-func project(v View) projection {
-	p := projection{bytes: map[NodeID]float64{}, counts: map[NodeID]float64{}, caps: map[NodeID]float64{}}
+func project(v View) testProjection {
+	p := testProjection{bytes: map[NodeID]float64{}, counts: map[NodeID]float64{}, caps: map[NodeID]float64{}}
 	known, mean := 0.0, 0.0
 	for _, n := range v.Nodes() {
 		u, _ := v.Usage(n.ID)
@@ -343,7 +343,7 @@ func estimated(v View) func(ShardID) (bytes, load float64) {
 
 // gap returns |ratio(a) − ratio(b)| of one dimension, ratios taken
 // against capacity shares.
-func (p projection) gap(m map[NodeID]float64, a, b NodeID) float64 {
+func (p testProjection) gap(m map[NodeID]float64, a, b NodeID) float64 {
 	total, capSum := 0.0, 0.0
 	for id, x := range m {
 		total += x
@@ -355,7 +355,7 @@ func (p projection) gap(m map[NodeID]float64, a, b NodeID) float64 {
 }
 
 // potential is Σ (bytesᵢ − targetᵢ)² / targetᵢ.
-func (p projection) potential() float64 {
+func (p testProjection) potential() float64 {
 	total, capSum := 0.0, 0.0
 	for id, x := range p.bytes {
 		total += x
@@ -479,8 +479,8 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 			// A transfer must narrow its pair in some dimension; a swap (a
 			// transfer and the next one straight back) may instead narrow
 			// it as one move.
-			after := func(moves ...PlaceTransfer) projection {
-				q := projection{caps: p.caps, bytes: maps.Clone(p.bytes), counts: maps.Clone(p.counts), load: maps.Clone(p.load)}
+			after := func(moves ...PlaceTransfer) testProjection {
+				q := testProjection{caps: p.caps, bytes: maps.Clone(p.bytes), counts: maps.Clone(p.counts), load: maps.Clone(p.load)}
 				for _, m := range moves {
 					b, l := est(m.Shard)
 					q.bytes[m.From] -= b
@@ -492,7 +492,7 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 				}
 				return q
 			}
-			narrows := func(q projection, a, b NodeID) bool {
+			narrows := func(q testProjection, a, b NodeID) bool {
 				return q.gap(q.bytes, a, b) < p.gap(p.bytes, a, b) || q.gap(q.counts, a, b) < p.gap(p.counts, a, b) ||
 					q.gap(q.load, a, b) < p.gap(p.load, a, b)
 			}

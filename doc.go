@@ -172,6 +172,22 @@
 // lookups and O(log nodes + moves planned so far) to pick its nodes.
 // Drains still pick each destination by a pass over the up nodes.
 //
+// # Where the planner's pieces live
+//
+// For those changing the planner: a plan runs the phases listed in the
+// phases table (coordinator.go), one file each: plan_drain.go,
+// plan_split.go, plan_merge.go, plan_counts.go (counts, and the repair of
+// counts while bytes are balanced), plan_bytes.go and plan_load.go. A
+// phase uses four components, each a value with its contract in its own
+// file: the ledger, the plan being built (plan_ledger.go); the projection
+// of the map as the plan leaves it (plan_projection.go, with the moves in
+// flight and the per-node caps in plan_inflight.go and the in-flight
+// windows in plan_window.go); the lookups of candidate shards
+// (plan_lookup.go); and, for the rebalancing phases, the balancer
+// (plan_balance.go, over the dimensions of plan_dims.go) with the pair
+// loop they share (plan_loop.go). A refusal is a returned value: a byte
+// window's refusal, and the node a failed pick blames.
+//
 // # Move-optimal counts
 //
 // With no bytes known, rebalancing evens out shard counts: with S shards on

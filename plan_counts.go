@@ -2,12 +2,20 @@ package placement
 
 import "math"
 
+// The counts phases: rebalancing shard counts when no bytes are known
+// (rebalance), and, when bytes are balanced, repairing counts that left
+// their bounds (repairCounts).
+
 // rebalance plans transfers that even out shard counts over the up nodes,
 // when no bytes are known. It starts when imbalance exceeds the trigger
 // and, once started, goes on until the counts are in the stop band. Every
 // transfer goes from a node above its target to one below, so the plan
-// never moves more than the minimum; see targets.
+// never moves more than the minimum; see targets. With bytes known it
+// does nothing: the bytes phase balances.
 func (pl *planner) rebalance() {
+	if pl.bytes != nil {
+		return
+	}
 	total := 0
 	for _, i := range pl.up {
 		total += pl.counts[i]
@@ -37,15 +45,12 @@ func (pl *planner) rebalance() {
 	isSrc := func(i int, _ float64) bool { return pl.counts[i] > target[i] }
 	isDst := func(i int, _ float64) bool { return pl.counts[i] < target[i] }
 	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
-	pick := func(src, dst int) (bool, bool) {
+	pick := func(src, dst int) picked {
 		r := pl.cheapest(pl.s.nodes[src].ID)
 		if r == nil {
-			return false, false // every shard of src is already planned
+			return picked{blame: blameSrc} // every shard of src is already planned
 		}
-		if !pl.transfer(r, src, dst) {
-			return false, true
-		}
-		return true, false
+		return transferred(pl.transfer(r, src, dst))
 	}
 	if pl.pairLoop(key, isSrc, isDst, done, pick) == phaseDone {
 		// The band is reached once these moves are made: rebalancing
@@ -178,4 +183,76 @@ func minMovesToBand(counts []int, w int) int {
 		best = min(best, max(a, b))
 	}
 	return best
+}
+
+// repairCounts moves shards, smallest first, from the node with the most
+// shards for its capacity share to the one with the fewest, while some
+// node is outside its count bounds (CountTolerance). Bytes balancing
+// already keeps counts in their bounds; this repairs what merges, splits
+// and drains leave, within the bytes and load bands. With no bytes known
+// it does nothing: the counts phase balances counts.
+func (pl *planner) repairCounts() {
+	if pl.bytes == nil || len(pl.up) < 2 || pl.countTotal == 0 {
+		return
+	}
+	outside := func(i int) int {
+		lo, hi := pl.countBounds(i)
+		if pl.counts[i] < lo || pl.counts[i] > hi {
+			return 1
+		}
+		return 0
+	}
+	// Bounds are rounded per node, so the nodes outside them need not be
+	// the extremes: count them, and keep the count as moves are made.
+	violators := 0
+	for _, i := range pl.up {
+		violators += outside(i)
+	}
+	if violators == 0 {
+		return
+	}
+	pick := func(src, dst int) picked {
+		before := outside(src) + outside(dst)
+		p := pl.pickCount(src, dst)
+		if p.ok() {
+			violators += outside(src) + outside(dst) - before
+		}
+		return p
+	}
+	pl.ratioLoop(pl.dimCount, func(int, int) bool { return violators == 0 }, pick)
+}
+
+// pickCount plans one transfer for repairCounts: the cheapest shard of src
+// that keeps bytes and load in their bands. Each such move brings one node
+// one shard closer to its bounds and takes none out of them, so repairs
+// are finite, and no bytes or load move undoes one.
+func (pl *planner) pickCount(src, dst int) picked {
+	// A repair move must take a node back towards its bounds: the
+	// source above its bound or the destination below its own. A move
+	// between two nodes within their bounds repairs nothing, and the
+	// bytes phase could rightly move it back.
+	_, srcHi := pl.countBounds(src)
+	dstLo, _ := pl.countBounds(dst)
+	if pl.counts[src] <= srcHi && pl.counts[dst] >= dstLo {
+		return picked{blame: blameSrc}
+	}
+	srcOK, dstOK := pl.countKeeps(src, dst)
+	if !dstOK || pl.dimCount.narrows(src, dst) <= 1 {
+		return picked{blame: blameDst}
+	}
+	if !srcOK {
+		return picked{blame: blameSrc}
+	}
+	var pick *shardRec
+	pl.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
+		if pl.dimBytes.keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
+			pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+			pick = r
+		}
+		return pick != nil
+	})
+	if pick == nil {
+		return picked{blame: blameSrc}
+	}
+	return transferred(pl.transfer(pick, src, dst))
 }

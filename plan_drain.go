@@ -34,9 +34,8 @@ func (pl *planner) drain() {
 				pl.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
 			}
-			pl.blocked = 0
-			if !pl.transfer(r, i, dst) {
-				if pl.blocked&blockedSrc != 0 {
+			if w := pl.transfer(r, i, dst); w != noRefusal {
+				if w&srcWindow != 0 {
 					break // the source's own window
 				}
 				// The destination's byte window has no room for this

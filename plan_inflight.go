@@ -7,16 +7,7 @@ package placement
 // O(nodes) to set up the windows when they apply (see windows): at format
 // version 1 or 2, with nothing in flight, it costs nothing.
 func (pl *planner) inflight() {
-	if pl.s.moves.Len() == 0 && !pl.windows() {
-		return // no windows: the per-node figures stay nil
-	}
-	n := len(pl.s.nodes)
-	pl.flightIn, pl.flightOut = pl.sc.ints.take(n), pl.sc.ints.take(n)
-	floats := pl.sc.floats.take(2 * n)
-	pl.bytesIn, pl.bytesOut = floats[:n], floats[n:]
-	clear(pl.flightIn)
-	clear(pl.flightOut)
-	clear(floats)
+	pl.win = newWindows(pl.pol, pl.windows(), pl.s.nodes, pl.sc)
 	if pl.s.moves.Len() == 0 {
 		return
 	}
@@ -27,67 +18,12 @@ func (pl *planner) inflight() {
 		if src < 0 || dst < 0 {
 			return true // cannot happen: check keeps moves consistent
 		}
-		pl.flightIn[dst]++
-		pl.flightOut[src]++
 		pl.project(m.rec, src, dst)
 		if !pl.upMoving && pl.s.nodes[src].State == NodeUp {
 			pl.upMoving = true
 		}
 		return true
 	})
-}
-
-// settled reports whether the moves the projection counts as made, as far
-// as a rebalance is concerned, are made: no move out of an up node is in
-// flight, and this plan begins none (its transfers so far; one-phase
-// transfers, before format version 3 or with Policy.InstantMoves, are
-// made once the plan applies). A rebalance does not end until then: were
-// one of those moves aborted (a failed copy, MoveTimeout), the shard
-// would stay where it was, short of the band the rebalance counted on,
-// and nothing would take the rebalance up again under the trigger. Moves
-// out of nodes that are not up (drains, a lost node's re-homing) do not
-// hold it: the drain phase plans an aborted one again, whatever the
-// rebalance.
-func (pl *planner) settled() bool { return !pl.upMoving }
-
-// finish ends the rebalance *on records, once it is settled; until then
-// it stays on, and the next plan ends it (or, after an abort, goes on).
-func (pl *planner) finish(on *bool) {
-	if pl.settled() {
-		*on = false
-	}
-}
-
-// taken reports whether shard id is spoken for: planned already, or moving
-// (a move in flight). Moving shards are not added to used, so that a plan
-// over many moves in flight costs nothing per move but its projection; the
-// few candidates each phase examines are looked up instead.
-func (pl *planner) taken(id ShardID) bool {
-	if pl.used[id] {
-		return true
-	}
-	_, moving := pl.s.moving(id)
-	return moving
-}
-
-// project counts r on dst instead of src, in every dimension and window.
-func (pl *planner) project(r *shardRec, src, dst int) {
-	pl.counts[src]--
-	pl.counts[dst]++
-	b := pl.sizeOf(r)
-	if pl.bytesOut != nil {
-		pl.bytesOut[src] += b
-		pl.bytesIn[dst] += b
-	}
-	if pl.bytes != nil {
-		pl.bytes[src] -= b
-		pl.bytes[dst] += b
-	}
-	if pl.load != nil {
-		l := pl.loadOf(r)
-		pl.load[src] -= l
-		pl.load[dst] += l
-	}
 }
 
 // outFull reports whether node i may send no more shards in this plan: its
@@ -97,10 +33,7 @@ func (pl *planner) outFull(i int) bool {
 	if pl.from[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	if pl.s.nodes[i].State == NodeLost || !pl.windows() {
-		return false
-	}
-	return pl.windowFull(i, pl.flightOut[i]+pl.from[i], pl.bytesOut[i])
+	return pl.windowFull(i, pl.win.outFull(i))
 }
 
 // inFull is outFull for receiving.
@@ -108,47 +41,30 @@ func (pl *planner) inFull(i int) bool {
 	if pl.in[i] >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	if !pl.windows() {
-		return false
-	}
-	return pl.windowFull(i, pl.flightIn[i]+pl.in[i], pl.bytesIn[i])
+	return pl.windowFull(i, pl.win.inFull(i))
 }
 
-func (pl *planner) windowFull(i, moves int, bytes float64) bool {
-	w := pl.pol.MaxInflightBytesPerNode
-	if moves >= pl.pol.MaxInflightPerNode || (w > 0 && bytes >= float64(w)) {
+// windowFull reports full, and node i's window as the reason when it is.
+func (pl *planner) windowFull(i int, full bool) bool {
+	if full {
 		pl.windowSkip(i)
-		return true
 	}
-	return false
+	return full
 }
 
-// fits reports whether moving r from src to dst keeps both nodes' bytes in
-// flight within MaxInflightBytesPerNode (or nothing is in flight there yet).
-func (pl *planner) fits(r *shardRec, src, dst int) bool {
-	w := pl.pol.MaxInflightBytesPerNode
-	if w == 0 || !pl.windows() {
-		return true
-	}
-	b := pl.sizeOf(r)
-	in := pl.bytesIn[dst] == 0 || pl.bytesIn[dst]+b <= float64(w)
-	out := pl.s.nodes[src].State == NodeLost || pl.bytesOut[src] == 0 || pl.bytesOut[src]+b <= float64(w)
-	if !in {
+// fits returns none when moving r from src to dst keeps both nodes' bytes
+// in flight within MaxInflightBytesPerNode (or nothing is in flight there
+// yet), else the windows that refuse it.
+func (pl *planner) fits(r *shardRec, src, dst int) refusal {
+	refused := pl.win.admits(src, dst, pl.sizeOf(r))
+	if refused&dstWindow != 0 {
 		pl.windowSkip(dst)
-		pl.blocked |= blockedDst
 	}
-	if !out {
+	if refused&srcWindow != 0 {
 		pl.windowSkip(src)
-		pl.blocked |= blockedSrc
 	}
-	return in && out
+	return refused
 }
-
-// Bits of planner.blocked: which side's byte window refused a move.
-const (
-	blockedDst = 1 << iota
-	blockedSrc
-)
 
 // windows reports whether moves take time, so the in-flight windows
 // apply: transfers are two-phase (format version 3) and not instant
@@ -156,47 +72,6 @@ const (
 // per-plan MaxMovesPerNode still paces it.
 func (pl *planner) windows() bool {
 	return pl.s.formatVersion >= versionMoves && !pl.pol.InstantMoves
-}
-
-// windowSkip reports, once per node, that a window held a move back.
-func (pl *planner) windowSkip(i int) {
-	pl.windowed = true
-	if pl.windowReported == nil {
-		pl.windowReported = make([]bool, len(pl.s.nodes))
-	}
-	if !pl.windowReported[i] {
-		pl.windowReported[i] = true
-		pl.out.Skipped = append(pl.out.Skipped, Skip{Reason: SkipInflightWindow, Node: pl.s.nodes[i].ID})
-	}
-}
-
-// capSkip is the reason a phase stopped at a node's limit: its window, or
-// its per-plan cap.
-func (pl *planner) capSkip() Skip {
-	if pl.windowed {
-		return Skip{Reason: SkipInflightWindow}
-	}
-	return Skip{Reason: SkipNodeCap}
-}
-
-// projectedImbalance is Imbalance over the projected counts: moves in
-// flight counted on their targets.
-func (pl *planner) projectedImbalance() float64 {
-	total, lo, hi := 0, 0, 0
-	for k, i := range pl.up {
-		c := pl.counts[i]
-		if k == 0 || c < lo {
-			lo = c
-		}
-		if k == 0 || c > hi {
-			hi = c
-		}
-		total += c
-	}
-	if len(pl.up) < 2 || total == 0 {
-		return 0
-	}
-	return float64(hi-lo) * float64(len(pl.up)) / float64(total)
 }
 
 // nodeIndexer returns a function from a node ID to its index in s.nodes

@@ -1,7 +1,5 @@
 package placement
 
-import "math"
-
 // rebalanceLoad moves load from the node furthest above its capacity share
 // of the load to the one furthest below. It starts when the load spread
 // exceeds LoadThreshold and goes on to LoadStopBand. Its moves keep the
@@ -32,7 +30,7 @@ func (pl *planner) rebalanceLoad() {
 // (so no shard is relayed through a node). When src has candidates but
 // none can go (dst's bands or its shards for a swap stand in the way), dst
 // is to blame; when src has none, src is.
-func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
+func (pl *planner) pickLoad(src, dst int) picked {
 	l := pl.dimLoad
 	excess, deficit := l.vals[src]-l.target(src), l.target(dst)-l.vals[dst]
 	ideal := min(excess, deficit)
@@ -40,6 +38,7 @@ func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 	fair := pl.fairLoad(src)
 	node := pl.s.nodes[src].ID
 	tried := false
+	var refused refusal // by the windows, for any of the shards tried
 	for _, h := range pl.nearestLoad(node, ideal) {
 		if h == nil {
 			break
@@ -49,75 +48,29 @@ func (pl *planner) pickLoad(src, dst int) (ok, blameDst bool) {
 			continue
 		}
 		tried = true
-		if pl.moveHot(h, src, dst, limit) {
-			return true, false
+		ok, w := pl.moveHot(h, src, dst, limit)
+		if ok {
+			return picked{}
 		}
+		refused |= w
 	}
-	return false, tried
-}
-
-// skipHot reports, once a plan, a shard too hot to move.
-func (pl *planner) skipHot(r *shardRec) {
-	if pl.hotSkipped[r.ID] {
-		return
+	if tried {
+		return picked{blame: blameDst, window: refused}
 	}
-	if pl.hotSkipped == nil {
-		pl.hotSkipped = map[ShardID]bool{}
-	}
-	pl.hotSkipped[r.ID] = true
-	pl.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: r.Node})
-}
-
-// nearestLoad returns the shards with a load on node nearest to x, not in
-// the plan, nearest first: up to nearestScan at or below x (hottest first)
-// and as many above it (coldest first). The array is nil-terminated when
-// shorter.
-func (pl *planner) nearestLoad(node NodeID, x float64) (out [2*nearestScan + 1]*shardRec) {
-	var below, above [nearestScan]*shardRec
-	nb, na := 0, 0
-	p := &pl.probe
-	*p = shardRec{shardCore: shardCore{Node: node}, known: true, load: float32(min(x, math.MaxFloat32))}
-	// byLoad is (node, hottest first, ID): from the probe on come the
-	// node's shards at or below x, and before it those above.
-	pl.s.byLoad.AscendGreaterOrEqual(p, func(r *shardRec) bool {
-		if r.Node != node || nb == nearestScan {
-			return false
-		}
-		if !pl.taken(r.ID) {
-			below[nb], nb = r, nb+1
-		}
-		return true
-	})
-	pl.s.byLoad.DescendLessOrEqual(p, func(r *shardRec) bool {
-		if r.Node != node || na == nearestScan {
-			return false
-		}
-		if !pl.taken(r.ID) && float64(r.load) > x {
-			above[na], na = r, na+1
-		}
-		return true
-	})
-	n, i, j := 0, 0, 0
-	for i < nb || j < na {
-		if j == na || (i < nb && x-float64(below[i].load) <= float64(above[j].load)-x) {
-			out[n], i = below[i], i+1
-		} else {
-			out[n], j = above[j], j+1
-		}
-		n++
-	}
-	return out
+	return picked{blame: blameSrc, window: refused}
 }
 
 // moveHot plans h from src to dst: alone if that narrows the pair (below
 // limit) and keeps counts and the primary dimension in their bands, else
-// as a swap.
-func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
+// as a swap. It reports whether it planned h, and the windows that refused
+// a transfer it tried.
+func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refusal) {
 	srcOK, dstOK := pl.countKeeps(src, dst)
 	x, size := pl.loadOf(h), pl.primarySize(h)
 	if x < limit && srcOK && dstOK && pl.primary.keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
 		pl.improves(src, dst, size, x) {
-		return pl.transfer(h, src, dst)
+		w := pl.transfer(h, src, dst)
+		return w == noRefusal, w
 	}
 	return pl.swap(h, src, dst, limit)
 }
@@ -126,10 +79,12 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) bool {
 // the few shards of dst nearest h in size (see nearest) whose return leaves
 // the pair's load gap narrower (net load moved below limit) and the primary
 // dimension in its band. Counts are unchanged. It reports false if no such
-// shard exists or the plan or a move cap has no room for two transfers.
-func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
-	if pl.limit-len(pl.out.Commands) < 2 || pl.outFull(dst) || pl.inFull(src) {
-		return false
+// shard exists or the plan or a move cap has no room for two transfers,
+// with the windows that refused one of them. A refusal is in the terms of
+// the transfer refused: the way back swaps source and destination.
+func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal) {
+	if pl.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
+		return false, noRefusal
 	}
 	hl, hs := pl.loadOf(h), pl.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
@@ -145,20 +100,16 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) bool {
 	})
 	// The two moves fill different windows (h into dst and out of src,
 	// back into src and out of dst), so both fit if each does now.
-	if back == nil || !pl.fits(h, src, dst) || !pl.fits(back, dst, src) {
-		return false
+	if back == nil {
+		return false, noRefusal
+	}
+	if w := pl.fits(h, src, dst); w != noRefusal {
+		return false, w
+	}
+	if w := pl.fits(back, dst, src); w != noRefusal {
+		return false, w
 	}
 	pl.transfer(h, src, dst)
 	pl.transfer(back, dst, src)
-	return true
-}
-
-// fairLoad returns the load an up node's capacity share entitles it to
-// (from the projection when the plan began), or +Inf when no load is
-// reported.
-func (pl *planner) fairLoad(i int) float64 {
-	if pl.load == nil {
-		return math.Inf(1)
-	}
-	return pl.loadTotal * pl.share[i]
+	return true, noRefusal
 }

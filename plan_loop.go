@@ -15,9 +15,37 @@ const (
 	phaseStuck
 )
 
+// picked is how one pick of a balancing phase ended: a move planned, or
+// the node to blame, and the byte windows that refused a transfer it tried
+// (see refusal). The windows are blamed first: a phase held back by one is
+// limited, not stuck.
+type picked struct {
+	blame  blame
+	window refusal
+}
+
+// blame is the node a failed pick rules out for the rest of its phase.
+type blame uint8
+
+const (
+	noBlame  blame = iota // the pick planned its move
+	blameSrc              // the source has nothing that may go
+	blameDst              // the destination may take nothing the source has
+)
+
+func (p picked) ok() bool { return p.blame == noBlame && p.window == noRefusal }
+
+// transferred is the end of a pick that tried one transfer, with its refusal.
+func transferred(w refusal) picked {
+	if w != noRefusal {
+		return picked{blame: blameDst, window: w}
+	}
+	return picked{}
+}
+
 // ratioLoop is pairLoop over dimension d's ratios: sources are above their
 // targets, destinations below.
-func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) (bool, bool)) phaseEnd {
+func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) picked) phaseEnd {
 	return pl.pairLoop(d.ratio, func(_ int, r float64) bool { return r > 1 }, func(_ int, r float64) bool { return r < 1 }, done, pick)
 }
 
@@ -32,7 +60,7 @@ func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func
 // the few best sources, destinations and extremes (see ranked and
 // extremes); after that a move costs O(log nodes).
 func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, key float64) bool, done func(hi, lo int) bool,
-	pick func(src, dst int) (bool, bool)) phaseEnd {
+	pick func(src, dst int) picked) phaseEnd {
 	if pl.full() {
 		pl.skip(Skip{Reason: SkipLimitReached})
 		return phaseLimited
@@ -40,7 +68,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	// Each pick changes two nodes and uses a source and a destination, so
 	// with room for r more picks a few more than 2r nodes of each kind are
 	// enough, unless picks fail; ranked then falls back to a full heap.
-	picks := min(pl.limit-len(pl.out.Commands), maxPlanned)
+	picks := min(pl.left(), maxPlanned)
 	k := 2*picks + 8
 	keys := pl.sc.floats.take(len(pl.s.nodes))
 	var ext extremes
@@ -111,20 +139,19 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			pl.skip(Skip{Reason: SkipNoTarget})
 			return phaseStuck
 		}
-		pl.blocked = 0
-		ok, blameDst := pick(src, dst)
-		if !ok {
+		p := pick(src, dst)
+		if !p.ok() {
 			if ruled == nil {
 				ruled = map[int]bool{}
 			}
 			switch {
-			case pl.blocked != 0:
+			case p.window != noRefusal:
 				// A byte window held the move back: the phase is limited,
 				// not stuck, and the node whose window is full is out.
 				capped = true
-				ruled[dst] = pl.blocked&blockedDst != 0
-				ruled[src] = pl.blocked&blockedSrc != 0
-			case blameDst:
+				ruled[dst] = p.window&dstWindow != 0
+				ruled[src] = p.window&srcWindow != 0
+			case p.blame == blameDst:
 				ruled[dst] = true
 			default:
 				ruled[src] = true

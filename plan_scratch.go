@@ -7,16 +7,17 @@ import "sync"
 // nor leaves the GC megabytes to clear; nothing in a returned Plan points
 // into them.
 type scratch struct {
-	ints   arena[int]
-	floats arena[float64]
-	items  arena[heapItem]
+	ints    arena[int]
+	floats  arena[float64]
+	items   arena[heapItem]
+	flights arena[flight]
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func getScratch() *scratch {
 	sc := scratchPool.Get().(*scratch)
-	sc.ints.off, sc.floats.off, sc.items.off = 0, 0, 0
+	sc.ints.off, sc.floats.off, sc.items.off, sc.flights.off = 0, 0, 0, 0
 	return sc
 }
 

@@ -253,19 +253,20 @@ func (sc *scenario) setPolicy(args map[string]string) {
 		return v
 	}
 	setters := map[string]func(string){
-		"split-keys":   func(s string) { p.SplitKeys = u(s) },
-		"split-bytes":  func(s string) { p.SplitBytes = u(s) },
-		"merge-keys":   func(s string) { p.MergeKeys = u(s) },
-		"merge-bytes":  func(s string) { p.MergeBytes = u(s) },
-		"fraction":     func(s string) { p.MergeMaxFraction = fl(s) },
-		"embargo":      func(s string) { p.MergeEmbargo = uint32(u(s)) },
-		"trigger":      func(s string) { p.ImbalanceThreshold = fl(s) },
-		"stop":         func(s string) { p.StopBand = fl(s) },
-		"cap":          func(s string) { p.MaxMovesPerNode = atoi(t, s) },
-		"counts":       func(s string) { p.CountTolerance = fl(s) },
-		"load-trigger": func(s string) { p.LoadThreshold = fl(s) },
-		"load-stop":    func(s string) { p.LoadStopBand = fl(s) },
-		"inflight":     func(s string) { p.MaxInflightPerNode = atoi(t, s) },
+		"split-keys":     func(s string) { p.SplitKeys = u(s) },
+		"split-bytes":    func(s string) { p.SplitBytes = u(s) },
+		"merge-keys":     func(s string) { p.MergeKeys = u(s) },
+		"merge-bytes":    func(s string) { p.MergeBytes = u(s) },
+		"fraction":       func(s string) { p.MergeMaxFraction = fl(s) },
+		"embargo":        func(s string) { p.MergeEmbargo = uint32(u(s)) },
+		"trigger":        func(s string) { p.ImbalanceThreshold = fl(s) },
+		"stop":           func(s string) { p.StopBand = fl(s) },
+		"cap":            func(s string) { p.MaxMovesPerNode = atoi(t, s) },
+		"counts":         func(s string) { p.CountTolerance = fl(s) },
+		"load-trigger":   func(s string) { p.LoadThreshold = fl(s) },
+		"load-stop":      func(s string) { p.LoadStopBand = fl(s) },
+		"inflight":       func(s string) { p.MaxInflightPerNode = atoi(t, s) },
+		"inflight-bytes": func(s string) { p.MaxInflightBytesPerNode = u(s) },
 	}
 	for k, v := range args {
 		set, ok := setters[k]

@@ -1,0 +1,106 @@
+package placement
+
+import "math"
+
+// balancer is what the rebalancing phases (counts, bytes, load) share:
+// the dimensions, the primary one, the count bounds, and the rules every
+// move obeys (improves, keeps, countKeeps) and the hysteresis (engage).
+// See the package documentation, "How the planner balances", for the
+// objective and why its dimensions do not fight.
+//
+// It is made (newBalancer) once drains, splits and merges are planned, and
+// only then: its totals are the projection's at that point, which moves
+// between up nodes keep. Its dimensions read the projection's counts,
+// bytes and load slices themselves, so every transfer projected after
+// (see projection.project) is in them at once.
+type balancer struct {
+	pr         *projection
+	tolerance  float64 // Policy.CountTolerance
+	countTotal int
+	// primary is the dimension rebalanced first: bytes, or counts when no
+	// bytes are known. Load moves keep it in its band.
+	primary                     *dimension
+	dimCount, dimBytes, dimLoad *dimension
+}
+
+// newBalancer sets up the dimensions over pr as it stands.
+func newBalancer(pr *projection, tolerance float64) balancer {
+	b := balancer{pr: pr, tolerance: tolerance}
+	for _, i := range pr.up {
+		b.countTotal += pr.counts[i]
+	}
+	b.dimCount = &dimension{ints: pr.counts, total: float64(b.countTotal), share: pr.share, inv: pr.inv}
+	b.primary = b.dimCount
+	if pr.bytes != nil {
+		b.dimBytes = &dimension{vals: pr.bytes, total: pr.sumUp(pr.bytes), share: pr.share, inv: pr.inv}
+		b.primary = b.dimBytes
+	}
+	if pr.load != nil {
+		b.dimLoad = &dimension{vals: pr.load, total: pr.sumUp(pr.load), share: pr.share, inv: pr.inv}
+	}
+	return b
+}
+
+// countBounds returns the shard counts node i may hold while bytes and
+// load are balanced: its capacity share of the count ± CountTolerance,
+// rounded outwards.
+func (b *balancer) countBounds(i int) (lo, hi int) {
+	t := b.dimCount.target(i)
+	tol := b.tolerance
+	// Clamped to what can be held, so a huge tolerance cannot overflow.
+	total := float64(b.countTotal)
+	return int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
+}
+
+// countKeeps reports whether one shard leaving src for dst keeps both
+// within their count bounds, or no further out than they were.
+func (b *balancer) countKeeps(src, dst int) (srcOK, dstOK bool) {
+	lo, _ := b.countBounds(src)
+	_, hi := b.countBounds(dst)
+	return b.pr.counts[src]-1 >= lo, b.pr.counts[dst]+1 <= hi
+}
+
+// engage applies a phase's hysteresis: the phase starts (*on) when the
+// view's spread exceeds trigger, and runs while the projected spread (the
+// view's, unless moves in flight or a transfer planned before changed
+// vals) is above stop. It reports whether the phase runs. When it does
+// not, *on is cleared once the rebalance is settled (see finish): a
+// projection in the band counts moves that may yet be aborted.
+func (b *balancer) engage(on *bool, spread float64, vals []float64, trigger, stop float64) bool {
+	if spread > trigger {
+		*on = true
+	}
+	if b.pr.moved {
+		spread = b.pr.spreadOf(vals) // moves in flight, drains or merge moves changed it
+	}
+	if *on && spread > stop {
+		return true
+	}
+	b.pr.finish(on)
+	return false
+}
+
+// spreadAtMost returns the stopping test of a phase that ends when the
+// dimension's spread (between the fullest and emptiest nodes) is in the
+// band.
+func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
+	return func(hi, lo int) bool { return d.ratio(hi)-d.ratio(lo) <= band }
+}
+
+// improves reports whether moving p of the primary dimension (bytes, or
+// shards when no bytes are known) and l load from src to dst lowers the
+// two potentials together (see delta) by a margin that rounding cannot
+// fake. Every bytes and load move must, so that one dimension's moves can
+// never undo another's in a cycle.
+func (b *balancer) improves(src, dst int, p, l float64) bool {
+	return b.primary.delta(src, dst, p)+b.dimLoad.delta(src, dst, l) < -1e-12
+}
+
+// primarySize is how much of the primary dimension r carries: its bytes,
+// or one shard.
+func (b *balancer) primarySize(r *shardRec) float64 {
+	if b.pr.bytes == nil {
+		return 1
+	}
+	return b.pr.sizeOf(r)
+}

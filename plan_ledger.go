@@ -1,0 +1,143 @@
+package placement
+
+import "slices"
+
+// ledger is the plan being built: its commands and skip reasons, the
+// shards it holds, how much it may hold (the limit, the current phase's
+// room, the scan budget) and which windows it has reported. Every phase
+// adds to the plan through it: use and hold add, full says when to stop,
+// skip reports, taken says what is spoken for.
+type ledger struct {
+	s      *state // for the moves in flight, whose shards count as taken
+	limit  int
+	room   int  // what the current phase may fill the plan up to; see preview
+	cut    bool // a phase stopped at its reservation, not at the limit
+	second bool // the second pass over drains, splits and merges
+	budget int
+	out    Plan
+	used   map[ShardID]bool
+	// windowed is set once a window held a move back.
+	windowed       bool
+	windowReported []bool           // nodes already reported as SkipInflightWindow
+	hotSkipped     map[ShardID]bool // hot shards already reported
+}
+
+// full reports whether the plan holds the commands the current phase may
+// add: limit, less the room reserved for the kinds of work after it.
+func (l *ledger) full() bool {
+	if len(l.out.Commands) < l.room {
+		return false
+	}
+	if l.room < l.limit {
+		l.cut = true // a reservation stopped it: the second pass goes on
+	}
+	return true
+}
+
+// left is how many more commands the plan may hold, reservations aside.
+func (l *ledger) left() int { return l.limit - len(l.out.Commands) }
+
+// skip records a reason. The second pass reports nothing the first did,
+// and does not report the shards the first pass planned.
+func (l *ledger) skip(s Skip) {
+	if l.second && (s.Reason == SkipInPlan || slices.Contains(l.out.Skipped, s)) {
+		return
+	}
+	l.out.Skipped = append(l.out.Skipped, s)
+}
+
+// use adds cmd to the plan, and holds shards (see hold).
+func (l *ledger) use(cmd Command, shards ...ShardID) {
+	l.hold(shards...)
+	l.out.Commands = append(l.out.Commands, cmd)
+}
+
+// hold marks shards as spoken for by the plan: no later phase plans them
+// (see taken).
+func (l *ledger) hold(shards ...ShardID) {
+	if l.used == nil {
+		l.used = make(map[ShardID]bool, 2*min(l.limit, 64))
+	}
+	for _, id := range shards {
+		l.used[id] = true
+	}
+}
+
+// notUpCount counts, for one phase, the candidates passed over because
+// their node is not up. They cost no scan budget, so shards on a down
+// node cannot starve the up nodes' splits and merges; their number is
+// bounded apart (maxNotUp), so they cannot make a plan O(shards) either.
+type notUpCount struct{ n int }
+
+// maxNotUp is how many candidates on nodes that are not up one phase may
+// pass over, per unit of scan budget.
+const maxNotUp = 16
+
+// add counts one and reports whether the phase may go on.
+func (c *notUpCount) add(l *ledger) bool {
+	c.n++
+	return c.n <= maxNotUp*l.budget
+}
+
+// skipNotUp reports the count, once a phase.
+func (l *ledger) skipNotUp(c *notUpCount) {
+	if c.n > 0 {
+		l.skip(Skip{Reason: SkipNodeNotUp, Count: c.n})
+	}
+}
+
+// taken reports whether shard id is spoken for: planned already, or moving
+// (a move in flight). Moving shards are not added to used, so that a plan
+// over many moves in flight costs nothing per move but its projection; the
+// few candidates each phase examines are looked up instead.
+func (l *ledger) taken(id ShardID) bool {
+	if l.used[id] {
+		return true
+	}
+	_, moving := l.s.moving(id)
+	return moving
+}
+
+// windowSkip reports, once per node, that a window held a move back.
+func (l *ledger) windowSkip(i int) {
+	l.windowed = true
+	if l.windowReported == nil {
+		l.windowReported = make([]bool, len(l.s.nodes))
+	}
+	if !l.windowReported[i] {
+		l.windowReported[i] = true
+		l.out.Skipped = append(l.out.Skipped, Skip{Reason: SkipInflightWindow, Node: l.s.nodes[i].ID})
+	}
+}
+
+// capSkip is the reason a phase stopped at a node's limit: its window, or
+// its per-plan cap.
+func (l *ledger) capSkip() Skip {
+	if l.windowed {
+		return Skip{Reason: SkipInflightWindow}
+	}
+	return Skip{Reason: SkipNodeCap}
+}
+
+// skipHot reports, once a plan, a shard too hot to move.
+func (l *ledger) skipHot(r *shardRec) {
+	if l.hotSkipped[r.ID] {
+		return
+	}
+	if l.hotSkipped == nil {
+		l.hotSkipped = map[ShardID]bool{}
+	}
+	l.hotSkipped[r.ID] = true
+	l.skip(Skip{Reason: SkipHotShard, Shard: r.ID, Node: r.Node})
+}
+
+// inPlanSkip is the reason a merge pair with a shard in the plan is left
+// out: that shard is moving (a move in flight), or planned in this plan.
+func (l *ledger) inPlanSkip(left, right *shardRec) Skip {
+	for _, x := range [2]*shardRec{left, right} {
+		if _, ok := l.s.moving(x.ID); ok {
+			return Skip{Reason: SkipShardMoving, Shard: left.ID}
+		}
+	}
+	return Skip{Reason: SkipInPlan, Shard: left.ID}
+}

@@ -1,0 +1,255 @@
+package placement
+
+import "math"
+
+// projection is the map as the plan will leave it: per node, the shard
+// counts, bytes and load with the moves in flight and this plan's commands
+// counted as made, the capacity shares and the in-flight windows; and
+// which nodes are up. Phases read it and change it only through project
+// (a transfer) or, for splits and merges, a node's count.
+type projection struct {
+	nodes    []nodeRec // the view's, parallel to every slice here
+	counts   []int     // projected shard counts
+	in       []int     // this plan's transfers into each node
+	from     []int     // this plan's transfers out of each node
+	win      windows   // the in-flight windows, with this plan's transfers (see inflight)
+	upMoving bool      // a move out of an up node is in flight or planned: see settled
+	moved    bool      // a transfer is in flight or planned: bytes and load differ from the view
+
+	// The soft dimensions; see measure. bytes is nil when no bytes are
+	// known (the planner balances counts), load is nil when no load is
+	// reported.
+	bytes, load []float64
+	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
+	inv         []float64 // 1 / share, for the up nodes
+	up          []int     // indexes of the up nodes
+	// meanBytes and meanLoad stand in for the stats of a shard whose stats
+	// are unknown.
+	meanBytes, meanLoad float64
+	loadTotal           float64 // load on the up nodes when the plan began
+}
+
+// measure fills the planner's soft dimensions from the view: each up
+// node's capacity share, and each node's projected bytes and load. Shards
+// whose stats are unknown count at the mean of the known ones, so a map
+// whose stats are partly reported is balanced on the best estimate, and a
+// map with no known bytes is balanced by counts, as it always was. It reads
+// the per-node sums the registry maintains, in O(nodes).
+func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
+	pr.nodes = nodes
+	n := len(nodes)
+	pr.up = sc.ints.take(n)[:0]
+	known, knownBytes, knownLoad := 0, 0.0, 0.0
+	capSum, capKnown := 0.0, 0
+	for i := range pr.nodes {
+		nd := &pr.nodes[i]
+		known += nd.usage.Known
+		knownBytes += float64(nd.usage.Bytes)
+		knownLoad += nd.usage.Load
+		if nd.State == NodeUp {
+			pr.up = append(pr.up, i)
+			if nd.capacity > 0 {
+				capSum += float64(nd.capacity)
+				capKnown++
+			}
+		}
+	}
+	floats := sc.floats.take(4 * n)
+	pr.share, pr.inv = floats[:n], floats[3*n:]
+	// An unknown capacity counts as the mean known one; with none known
+	// every up node counts as equal.
+	meanCap := 1.0
+	if capKnown > 0 {
+		meanCap = capSum / float64(capKnown)
+	}
+	total := 0.0
+	for _, i := range pr.up {
+		c := meanCap
+		if k := pr.nodes[i].capacity; k > 0 {
+			c = float64(k)
+		}
+		pr.share[i] = c
+		total += c
+	}
+	for _, i := range pr.up {
+		pr.share[i] /= total
+		pr.inv[i] = 1 / pr.share[i]
+	}
+	if known == 0 {
+		return
+	}
+	pr.meanBytes = knownBytes / float64(known)
+	pr.meanLoad = knownLoad / float64(known)
+	if knownBytes > 0 {
+		pr.bytes = floats[n : 2*n]
+		for i := range pr.nodes {
+			nd := &pr.nodes[i]
+			pr.bytes[i] = float64(nd.usage.Bytes) + float64(nd.Shards-nd.usage.Known)*pr.meanBytes
+		}
+	}
+	if knownLoad > 0 {
+		pr.load = floats[2*n : 3*n]
+		for i := range pr.nodes {
+			nd := &pr.nodes[i]
+			pr.load[i] = nd.usage.Load + float64(nd.Shards-nd.usage.Known)*pr.meanLoad
+		}
+		pr.loadTotal = pr.sumUp(pr.load)
+	}
+}
+
+// sizeOf is r's bytes, or the mean known size if its stats are unknown.
+func (pr *projection) sizeOf(r *shardRec) float64 {
+	if !r.known {
+		return pr.meanBytes
+	}
+	return float64(r.bytes)
+}
+
+// loadOf is r's load, or the mean known load if its stats are unknown.
+func (pr *projection) loadOf(r *shardRec) float64 {
+	if !r.known {
+		return pr.meanLoad
+	}
+	return float64(r.load)
+}
+
+// sumUp is the total of vals over the up nodes.
+func (pr *projection) sumUp(vals []float64) float64 {
+	t := 0.0
+	for _, i := range pr.up {
+		t += vals[i]
+	}
+	return t
+}
+
+// spreadOf is max − min over the up nodes of vals[i] / (total × share[i]),
+// or 0 when there is nothing to spread.
+func (pr *projection) spreadOf(vals []float64) float64 {
+	total, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
+	for _, i := range pr.up {
+		v := vals[i]
+		total += v
+		r := v * pr.inv[i]
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	if len(pr.up) < 2 || total <= 0 {
+		return 0
+	}
+	return (hi - lo) / total
+}
+
+// balance measures the view's spreads, before any planned command, in one
+// pass over the up nodes.
+func (pr *projection) balance() Balance {
+	if len(pr.up) < 2 {
+		return Balance{}
+	}
+	var (
+		b               Balance
+		counts, by, ld  float64
+		cLo, bLo, lLo   = math.Inf(1), math.Inf(1), math.Inf(1)
+		cHi, bHi, lHi   = math.Inf(-1), math.Inf(-1), math.Inf(-1)
+		hasBytes, hasLd = pr.bytes != nil, pr.load != nil
+	)
+	for _, i := range pr.up {
+		inv := pr.inv[i]
+		c := float64(pr.counts[i])
+		counts += c
+		cLo, cHi = min(cLo, c*inv), max(cHi, c*inv)
+		if hasBytes {
+			by += pr.bytes[i]
+			bLo, bHi = min(bLo, pr.bytes[i]*inv), max(bHi, pr.bytes[i]*inv)
+		}
+		if hasLd {
+			ld += pr.load[i]
+			lLo, lHi = min(lLo, pr.load[i]*inv), max(lHi, pr.load[i]*inv)
+		}
+	}
+	if counts > 0 {
+		b.Count = (cHi - cLo) / counts
+	}
+	if by > 0 {
+		b.Bytes = (bHi - bLo) / by
+	}
+	if ld > 0 {
+		b.Load = (lHi - lLo) / ld
+	}
+	return b
+}
+
+// fairLoad returns the load an up node's capacity share entitles it to
+// (from the projection when the plan began), or +Inf when no load is
+// reported.
+func (pr *projection) fairLoad(i int) float64 {
+	if pr.load == nil {
+		return math.Inf(1)
+	}
+	return pr.loadTotal * pr.share[i]
+}
+
+// settled reports whether the moves the projection counts as made, as far
+// as a rebalance is concerned, are made: no move out of an up node is in
+// flight, and this plan begins none (its transfers so far; one-phase
+// transfers, before format version 3 or with Policy.InstantMoves, are
+// made once the plan applies). A rebalance does not end until then: were
+// one of those moves aborted (a failed copy, MoveTimeout), the shard
+// would stay where it was, short of the band the rebalance counted on,
+// and nothing would take the rebalance up again under the trigger. Moves
+// out of nodes that are not up (drains, a lost node's re-homing) do not
+// hold it: the drain phase plans an aborted one again, whatever the
+// rebalance.
+func (pr *projection) settled() bool { return !pr.upMoving }
+
+// finish ends the rebalance *on records, once it is settled; until then
+// it stays on, and the next plan ends it (or, after an abort, goes on).
+func (pr *projection) finish(on *bool) {
+	if pr.settled() {
+		*on = false
+	}
+}
+
+// project counts r on dst instead of src, in every dimension and window.
+func (pr *projection) project(r *shardRec, src, dst int) {
+	pr.counts[src]--
+	pr.counts[dst]++
+	b := pr.sizeOf(r)
+	pr.win.add(src, dst, b)
+	if pr.bytes != nil {
+		pr.bytes[src] -= b
+		pr.bytes[dst] += b
+	}
+	if pr.load != nil {
+		l := pr.loadOf(r)
+		pr.load[src] -= l
+		pr.load[dst] += l
+	}
+}
+
+// projectedImbalance is Imbalance over the projected counts: moves in
+// flight counted on their targets.
+func (pr *projection) projectedImbalance() float64 {
+	total, lo, hi := 0, 0, 0
+	for k, i := range pr.up {
+		c := pr.counts[i]
+		if k == 0 || c < lo {
+			lo = c
+		}
+		if k == 0 || c > hi {
+			hi = c
+		}
+		total += c
+	}
+	if len(pr.up) < 2 || total == 0 {
+		return 0
+	}
+	return float64(hi-lo) * float64(len(pr.up)) / float64(total)
+}
+
+// fullness is how full up node i is for its capacity share, in the
+// dimension being balanced: bytes, or counts when no bytes are known.
+func (pr *projection) fullness(i int) float64 {
+	if pr.bytes != nil {
+		return pr.bytes[i] / pr.share[i]
+	}
+	return float64(pr.counts[i]) / pr.share[i]
+}

@@ -1,0 +1,94 @@
+package placement
+
+// windows are the in-flight windows of every node, into it and out of it,
+// for one plan: Policy.MaxInflightPerNode moves and
+// Policy.MaxInflightBytesPerNode bytes. They hold the moves in flight when
+// the plan began and the plan's transfers, as they are added. Its
+// contract, on the model of etcd-io/raft's tracker.Inflights:
+//
+//   - add counts one transfer of b bytes out of src and into dst;
+//   - outFull and inFull report whether a node's window takes no more
+//     moves: its moves, or its bytes, reached the limit;
+//   - admits says which windows b more bytes would overflow: none when
+//     they stay within the byte limit or nothing is in flight there yet,
+//     so a shard larger than the window still moves, alone.
+//
+// Nothing is freed within a plan: the next plan starts from the moves then
+// in flight. A lost node's shards are not copied from it, so its out
+// window never fills and admits everything. Windows that are off (moves
+// take no time; see planner.windows) never fill and count nothing.
+type windows struct {
+	maxMoves int
+	maxBytes float64  // 0: no byte limit
+	in, out  []flight // parallel to nodes; nil when off
+	nodes    []nodeRec
+}
+
+// flight is what is in flight through one side of a node.
+type flight struct {
+	moves int
+	bytes float64
+}
+
+// newWindows returns empty windows over nodes, off unless on.
+func newWindows(p Policy, on bool, nodes []nodeRec, sc *scratch) windows {
+	w := windows{maxMoves: p.MaxInflightPerNode, maxBytes: float64(p.MaxInflightBytesPerNode), nodes: nodes}
+	if on {
+		f := sc.flights.take(2 * len(nodes))
+		w.in, w.out = f[:len(nodes)], f[len(nodes):]
+	}
+	return w
+}
+
+// on reports whether the windows apply.
+func (w *windows) on() bool { return w.in != nil }
+
+func (w *windows) add(src, dst int, b float64) {
+	if w.in == nil {
+		return
+	}
+	w.out[src].moves++
+	w.out[src].bytes += b
+	w.in[dst].moves++
+	w.in[dst].bytes += b
+}
+
+func (w *windows) outFull(i int) bool {
+	return w.out != nil && !w.exempt(i) && w.full(w.out[i])
+}
+
+func (w *windows) inFull(i int) bool { return w.in != nil && w.full(w.in[i]) }
+
+func (w *windows) full(f flight) bool {
+	return f.moves >= w.maxMoves || (w.maxBytes > 0 && f.bytes >= w.maxBytes)
+}
+
+// exempt reports whether node i's out window does not apply: it is lost.
+func (w *windows) exempt(i int) bool { return w.nodes[i].State == NodeLost }
+
+func (w *windows) admits(src, dst int, b float64) refusal {
+	if w.in == nil || w.maxBytes == 0 {
+		return noRefusal
+	}
+	var refused refusal
+	if !w.room(w.in[dst], b) {
+		refused |= dstWindow
+	}
+	if !w.exempt(src) && !w.room(w.out[src], b) {
+		refused |= srcWindow
+	}
+	return refused
+}
+
+// room reports whether f's byte window takes b more bytes.
+func (w *windows) room(f flight, b float64) bool { return f.bytes == 0 || f.bytes+b <= w.maxBytes }
+
+// refusal says which byte windows refused a transfer: none, the source's,
+// the destination's, or both. Source and destination are the transfer's.
+type refusal uint8
+
+const (
+	noRefusal refusal = 0
+	dstWindow refusal = 1 << iota
+	srcWindow
+)

@@ -74,7 +74,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pol:    c.policy,
 		s:      s,
 	}
-	pl.lookups = lookups{s: s, plan: &pl.ledger}
+	pl.look = lookups{s: s, plan: &pl.ledger}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	n := len(s.nodes)
@@ -175,10 +175,10 @@ const maxPlanned = 1 << 16
 // together (transfer, the caps and windows as a phase sees them in
 // plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	ledger     // the plan being built
-	lookups    // candidate shards in the registry's B-trees
-	projection // the map as the plan leaves it
-	balancer   // for the rebalancing phases only: made after merges
+	ledger             // the plan being built
+	look       lookups // candidate shards in the registry's B-trees
+	projection         // the map as the plan leaves it
+	balancer           // for the rebalancing phases only: made after merges
 	pol        Policy
 	s          *state
 	sc         *scratch // per-node working slices

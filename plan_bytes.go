@@ -99,8 +99,8 @@ func (pl *planner) pickBytes(src, dst int) picked {
 		return true
 	}
 	node := pl.s.nodes[src].ID
-	pl.nearest(node, ideal, consider)
-	if r := pl.firstUnknown(node); r != nil {
+	pl.look.nearest(node, ideal, consider)
+	if r := pl.look.firstUnknown(node); r != nil {
 		consider(r)
 	}
 	if best == nil {

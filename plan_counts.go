@@ -46,7 +46,7 @@ func (pl *planner) rebalance() {
 	isDst := func(i int, _ float64) bool { return pl.counts[i] < target[i] }
 	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
 	pick := func(src, dst int) picked {
-		r := pl.cheapest(pl.s.nodes[src].ID)
+		r := pl.look.cheapest(pl.s.nodes[src].ID)
 		if r == nil {
 			return picked{blame: blameSrc} // every shard of src is already planned
 		}
@@ -244,7 +244,7 @@ func (pl *planner) pickCount(src, dst int) picked {
 		return picked{blame: blameSrc}
 	}
 	var pick *shardRec
-	pl.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
+	pl.look.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
 		if pl.dimBytes.keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
 			pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
 			pick = r

@@ -22,7 +22,7 @@ func (pl *planner) drain() {
 				pl.skip(s)
 				break
 			}
-			r := pl.cheapest(n.ID)
+			r := pl.look.cheapest(n.ID)
 			if r == nil {
 				break
 			}

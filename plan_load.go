@@ -39,7 +39,7 @@ func (pl *planner) pickLoad(src, dst int) picked {
 	node := pl.s.nodes[src].ID
 	tried := false
 	var refused refusal // by the windows, for any of the shards tried
-	for _, h := range pl.nearestLoad(node, ideal) {
+	for _, h := range pl.look.nearestLoad(node, ideal) {
 		if h == nil {
 			break
 		}
@@ -89,7 +89,7 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal
 	hl, hs := pl.loadOf(h), pl.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
-	pl.nearest(pl.s.nodes[dst].ID, pl.sizeOf(h), func(r *shardRec) bool {
+	pl.look.nearest(pl.s.nodes[dst].ID, pl.sizeOf(h), func(r *shardRec) bool {
 		net, netSize := hl-pl.loadOf(r), hs-pl.primarySize(r)
 		if net > 0 && net < limit && pl.primary.keeps(src, dst, netSize, half) &&
 			pl.improves(src, dst, netSize, net) &&

@@ -85,7 +85,7 @@ func (pl *planner) splitHot(budget int) {
 			continue
 		}
 		stop := false
-		pl.hottest(nd.ID, func(r *shardRec) bool {
+		pl.look.hottest(nd.ID, func(r *shardRec) bool {
 			if float64(r.load) <= fair {
 				return false
 			}

@@ -108,9 +108,9 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	}
 	for _, ph := range phases {
 		pl.room = limit - ph.reserved*q
-		if ph.balances && pl.balancer.pr == nil {
+		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
-			pl.balancer = newBalancer(&pl.projection, pl.pol.CountTolerance)
+			pl.bal = newBalancer(&pl.projection, pl.pol.CountTolerance)
 		}
 		ph.run(pl)
 	}
@@ -175,10 +175,10 @@ const maxPlanned = 1 << 16
 // together (transfer, the caps and windows as a phase sees them in
 // plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	ledger             // the plan being built
-	look       lookups // candidate shards in the registry's B-trees
-	projection         // the map as the plan leaves it
-	balancer           // for the rebalancing phases only: made after merges
+	ledger              // the plan being built
+	look       lookups  // candidate shards in the registry's B-trees
+	projection          // the map as the plan leaves it
+	bal        balancer // for the rebalancing phases only: made after merges
 	pol        Policy
 	s          *state
 	sc         *scratch // per-node working slices

@@ -41,6 +41,20 @@ func newBalancer(pr *projection, tolerance float64) balancer {
 	return b
 }
 
+// made reports whether newBalancer made b: not before the rebalancing
+// phases.
+func (b *balancer) made() bool { return b.pr != nil }
+
+// The dimensions, for the phases: counts, bytes (nil when no bytes are
+// known), load (nil when no load is reported), and the primary one.
+func (b *balancer) countDim() *dimension   { return b.dimCount }
+func (b *balancer) bytesDim() *dimension   { return b.dimBytes }
+func (b *balancer) loadDim() *dimension    { return b.dimLoad }
+func (b *balancer) primaryDim() *dimension { return b.primary }
+
+// shardTotal is the shard count over the up nodes when b was made.
+func (b *balancer) shardTotal() int { return b.countTotal }
+
 // countBounds returns the shard counts node i may hold while bytes and
 // load are balanced: its capacity share of the count ± CountTolerance,
 // rounded outwards.

@@ -14,19 +14,19 @@ func (pl *planner) rebalanceBytes() {
 	if pl.bytes == nil {
 		return
 	}
-	b := pl.dimBytes
+	b := pl.bal.bytesDim()
 	if len(pl.up) < 2 || b.total <= 0 {
 		pl.out.Rebalancing = false
 		return
 	}
-	if !pl.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
+	if !pl.bal.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		if pl.out.Rebalancing {
-			pl.out.MinBytes = pl.minBytes() // on until its moves are made
+			pl.out.MinBytes = pl.bal.minBytes() // on until its moves are made
 		}
 		return
 	}
-	pl.out.MinBytes = pl.minBytes()
+	pl.out.MinBytes = pl.bal.minBytes()
 	stop := pl.pol.StopBand
 	// Rebalancing goes on only where the limit or a move cap cut it short:
 	// once no move fits, the bytes are as even as the shards allow, and
@@ -62,16 +62,16 @@ func (bl *balancer) minBytes() uint64 {
 // load in their bands is taken. It reports false, and which node is to
 // blame, when no shard fits.
 func (pl *planner) pickBytes(src, dst int) picked {
-	srcOK, dstOK := pl.countKeeps(src, dst)
+	srcOK, dstOK := pl.bal.countKeeps(src, dst)
 	if !dstOK {
 		return picked{blame: blameDst}
 	}
 	if !srcOK {
 		return picked{blame: blameSrc}
 	}
-	b := pl.dimBytes
-	dstLo, _ := pl.countBounds(dst)
-	srcLo, srcHi := pl.countBounds(src)
+	b := pl.bal.bytesDim()
+	dstLo, _ := pl.bal.countBounds(dst)
+	srcLo, srcHi := pl.bal.countBounds(src)
 	excess, deficit := b.vals[src]-b.target(src), b.target(dst)-b.vals[dst]
 	gap := min(excess, deficit)
 	// Spread the gap over the shards dst still needs to reach its count
@@ -89,8 +89,8 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	bestGap := math.Inf(1)
 	consider := func(r *shardRec) bool {
 		x := pl.sizeOf(r)
-		if x <= 0 || x >= limit || !pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) ||
-			!pl.improves(src, dst, x, pl.loadOf(r)) {
+		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) ||
+			!pl.bal.improves(src, dst, x, pl.loadOf(r)) {
 			return false
 		}
 		if gap := math.Abs(x - ideal); gap < bestGap {

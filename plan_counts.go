@@ -192,11 +192,11 @@ func minMovesToBand(counts []int, w int) int {
 // and drains leave, within the bytes and load bands. With no bytes known
 // it does nothing: the counts phase balances counts.
 func (pl *planner) repairCounts() {
-	if pl.bytes == nil || len(pl.up) < 2 || pl.countTotal == 0 {
+	if pl.bytes == nil || len(pl.up) < 2 || pl.bal.shardTotal() == 0 {
 		return
 	}
 	outside := func(i int) int {
-		lo, hi := pl.countBounds(i)
+		lo, hi := pl.bal.countBounds(i)
 		if pl.counts[i] < lo || pl.counts[i] > hi {
 			return 1
 		}
@@ -219,7 +219,7 @@ func (pl *planner) repairCounts() {
 		}
 		return p
 	}
-	pl.ratioLoop(pl.dimCount, func(int, int) bool { return violators == 0 }, pick)
+	pl.ratioLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick)
 }
 
 // pickCount plans one transfer for repairCounts: the cheapest shard of src
@@ -231,13 +231,13 @@ func (pl *planner) pickCount(src, dst int) picked {
 	// source above its bound or the destination below its own. A move
 	// between two nodes within their bounds repairs nothing, and the
 	// bytes phase could rightly move it back.
-	_, srcHi := pl.countBounds(src)
-	dstLo, _ := pl.countBounds(dst)
+	_, srcHi := pl.bal.countBounds(src)
+	dstLo, _ := pl.bal.countBounds(dst)
 	if pl.counts[src] <= srcHi && pl.counts[dst] >= dstLo {
 		return picked{blame: blameSrc}
 	}
-	srcOK, dstOK := pl.countKeeps(src, dst)
-	if !dstOK || pl.dimCount.narrows(src, dst) <= 1 {
+	srcOK, dstOK := pl.bal.countKeeps(src, dst)
+	if !dstOK || pl.bal.countDim().narrows(src, dst) <= 1 {
 		return picked{blame: blameDst}
 	}
 	if !srcOK {
@@ -245,8 +245,8 @@ func (pl *planner) pickCount(src, dst int) picked {
 	}
 	var pick *shardRec
 	pl.look.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
-		if pl.dimBytes.keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
-			pl.dimLoad.keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+		if pl.bal.bytesDim().keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
+			pl.bal.loadDim().keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
 			pick = r
 		}
 		return pick != nil

@@ -9,12 +9,12 @@ package placement
 // break those bands it is paired with a colder shard of about the same
 // size coming back (a swap).
 func (pl *planner) rebalanceLoad() {
-	l := pl.dimLoad
+	l := pl.bal.loadDim()
 	if l == nil || len(pl.up) < 2 || l.total <= 0 {
 		pl.out.RebalancingLoad = false
 		return
 	}
-	if !pl.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.load, pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
+	if !pl.bal.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.load, pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
 		return
 	}
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
@@ -31,7 +31,7 @@ func (pl *planner) rebalanceLoad() {
 // none can go (dst's bands or its shards for a swap stand in the way), dst
 // is to blame; when src has none, src is.
 func (pl *planner) pickLoad(src, dst int) picked {
-	l := pl.dimLoad
+	l := pl.bal.loadDim()
 	excess, deficit := l.vals[src]-l.target(src), l.target(dst)-l.vals[dst]
 	ideal := min(excess, deficit)
 	limit := min(l.narrows(src, dst), 2*excess, 2*deficit)
@@ -65,10 +65,10 @@ func (pl *planner) pickLoad(src, dst int) picked {
 // as a swap. It reports whether it planned h, and the windows that refused
 // a transfer it tried.
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refusal) {
-	srcOK, dstOK := pl.countKeeps(src, dst)
-	x, size := pl.loadOf(h), pl.primarySize(h)
-	if x < limit && srcOK && dstOK && pl.primary.keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
-		pl.improves(src, dst, size, x) {
+	srcOK, dstOK := pl.bal.countKeeps(src, dst)
+	x, size := pl.loadOf(h), pl.bal.primarySize(h)
+	if x < limit && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
+		pl.bal.improves(src, dst, size, x) {
 		w := pl.transfer(h, src, dst)
 		return w == noRefusal, w
 	}
@@ -86,13 +86,13 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal
 	if pl.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
 		return false, noRefusal
 	}
-	hl, hs := pl.loadOf(h), pl.primarySize(h)
+	hl, hs := pl.loadOf(h), pl.bal.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
 	pl.look.nearest(pl.s.nodes[dst].ID, pl.sizeOf(h), func(r *shardRec) bool {
-		net, netSize := hl-pl.loadOf(r), hs-pl.primarySize(r)
-		if net > 0 && net < limit && pl.primary.keeps(src, dst, netSize, half) &&
-			pl.improves(src, dst, netSize, net) &&
+		net, netSize := hl-pl.loadOf(r), hs-pl.bal.primarySize(r)
+		if net > 0 && net < limit && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
+			pl.bal.improves(src, dst, netSize, net) &&
 			(back == nil || pl.loadOf(r) < pl.loadOf(back)) {
 			back = r
 		}

@@ -77,20 +77,14 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.look = lookups{s: s, plan: &pl.ledger}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
-	n := len(s.nodes)
-	perNode := pl.sc.ints.take(3 * n)
-	pl.counts, pl.in, pl.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
-	for i, nd := range s.nodes {
-		pl.counts[i] = nd.Shards
-	}
-	pl.measure(s.nodes, pl.sc)
+	pl.proj.measure(s.nodes, pl.sc)
 	pl.out.Imbalance = imbalanceOf(s.nodes)
 	pl.inflight()
 	if s.moves.Len() > 0 {
 		// Moves in flight count as made, for the trigger as for the rest.
-		pl.out.Imbalance = pl.projectedImbalance()
+		pl.out.Imbalance = pl.proj.projectedImbalance()
 	}
-	pl.out.Balance = pl.balance()
+	pl.out.Balance = pl.proj.balance()
 	pl.out.Rebalancing = c.rebalancing
 	pl.out.RebalancingLoad = c.loadBalance
 	if limit < 1 {
@@ -110,7 +104,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pl.room = limit - ph.reserved*q
 		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
-			pl.bal = newBalancer(&pl.projection, pl.pol.CountTolerance)
+			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance)
 		}
 		ph.run(pl)
 	}
@@ -175,13 +169,13 @@ const maxPlanned = 1 << 16
 // together (transfer, the caps and windows as a phase sees them in
 // plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	ledger              // the plan being built
-	look       lookups  // candidate shards in the registry's B-trees
-	projection          // the map as the plan leaves it
-	bal        balancer // for the rebalancing phases only: made after merges
-	pol        Policy
-	s          *state
-	sc         *scratch // per-node working slices
+	ledger            // the plan being built
+	look   lookups    // candidate shards in the registry's B-trees
+	proj   projection // the map as the plan leaves it
+	bal    balancer   // for the rebalancing phases only: made after merges
+	pol    Policy
+	s      *state
+	sc     *scratch // per-node working slices
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards
@@ -197,13 +191,8 @@ func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal 
 	if len(held) > 0 {
 		pl.hold(held...)
 	}
-	pl.moved = true
-	if pl.windows() && pl.s.nodes[src].State == NodeUp {
-		pl.upMoving = true // it stays in flight once the plan applies
-	}
-	pl.in[dst]++
-	pl.from[src]++
-	pl.project(r, src, dst)
+	// It stays in flight once the plan applies if moves take time.
+	pl.proj.transfer(r, src, dst, pl.windows() && pl.s.nodes[src].State == NodeUp)
 	return noRefusal
 }
 

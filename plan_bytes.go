@@ -11,15 +11,15 @@ import "math"
 // ImbalanceThreshold and goes on to StopBand. With no bytes known it does
 // nothing: the counts phase balances.
 func (pl *planner) rebalanceBytes() {
-	if pl.bytes == nil {
+	if !pl.proj.hasBytes() {
 		return
 	}
 	b := pl.bal.bytesDim()
-	if len(pl.up) < 2 || b.total <= 0 {
+	if len(pl.proj.upNodes()) < 2 || b.total <= 0 {
 		pl.out.Rebalancing = false
 		return
 	}
-	if !pl.bal.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.bytes, pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
+	if !pl.bal.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		if pl.out.Rebalancing {
 			pl.out.MinBytes = pl.bal.minBytes() // on until its moves are made
@@ -33,7 +33,7 @@ func (pl *planner) rebalanceBytes() {
 	// only the trigger starts it again. It ends once the moves it counted
 	// are made (see settled).
 	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
-		pl.finish(&pl.out.Rebalancing)
+		pl.proj.finish(&pl.out.Rebalancing)
 	}
 }
 
@@ -78,8 +78,8 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	// bound (or src must shed to get under its own), but no thinner than
 	// src can afford: it has only so many shards above its lower bound
 	// to shed its excess with.
-	need := max(1, dstLo-pl.counts[dst], pl.counts[src]-srcHi)
-	slack := max(1, pl.counts[src]-srcLo)
+	need := max(1, dstLo-pl.proj.count(dst), pl.proj.count(src)-srcHi)
+	slack := max(1, pl.proj.count(src)-srcLo)
 	ideal := min(gap, max(gap/float64(need), excess/float64(slack)))
 	// Narrow the pair, and leave neither node further from its own target
 	// than before: a small node overfilled would become a source and relay
@@ -88,9 +88,9 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	var best *shardRec
 	bestGap := math.Inf(1)
 	consider := func(r *shardRec) bool {
-		x := pl.sizeOf(r)
-		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) ||
-			!pl.bal.improves(src, dst, x, pl.loadOf(r)) {
+		x := pl.proj.sizeOf(r)
+		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.pol.LoadThreshold/2) ||
+			!pl.bal.improves(src, dst, x, pl.proj.loadOf(r)) {
 			return false
 		}
 		if gap := math.Abs(x - ideal); gap < bestGap {

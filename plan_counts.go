@@ -13,38 +13,38 @@ import "math"
 // never moves more than the minimum; see targets. With bytes known it
 // does nothing: the bytes phase balances.
 func (pl *planner) rebalance() {
-	if pl.bytes != nil {
+	if pl.proj.hasBytes() {
 		return
 	}
 	total := 0
-	for _, i := range pl.up {
-		total += pl.counts[i]
+	for _, i := range pl.proj.upNodes() {
+		total += pl.proj.count(i)
 	}
-	if len(pl.up) < 2 || total == 0 {
+	if len(pl.proj.upNodes()) < 2 || total == 0 {
 		pl.out.Rebalancing = false
 		return
 	}
 	if pl.out.Imbalance > pl.pol.ImbalanceThreshold {
 		pl.out.Rebalancing = true
 	}
-	w := bandWidth(pl.pol.StopBand, total, len(pl.up))
-	upCounts := pl.sc.ints.take(len(pl.up))
+	w := bandWidth(pl.pol.StopBand, total, len(pl.proj.upNodes()))
+	upCounts := pl.sc.ints.take(len(pl.proj.upNodes()))
 	lo, hi := math.MaxInt, math.MinInt
-	for k, i := range pl.up {
-		upCounts[k] = pl.counts[i]
-		lo, hi = min(lo, pl.counts[i]), max(hi, pl.counts[i])
+	for k, i := range pl.proj.upNodes() {
+		upCounts[k] = pl.proj.count(i)
+		lo, hi = min(lo, pl.proj.count(i)), max(hi, pl.proj.count(i))
 	}
 	if !pl.out.Rebalancing || hi-lo <= w {
-		pl.finish(&pl.out.Rebalancing) // on until the moves it counted are made
+		pl.proj.finish(&pl.out.Rebalancing) // on until the moves it counted are made
 		pl.skip(Skip{Reason: SkipWithinTolerance})
 		return
 	}
 	pl.out.MinMoves = minMovesToBand(upCounts, w)
 	target := pl.targets(upCounts, total)
-	key := func(i int) float64 { return float64(pl.counts[i]) }
-	isSrc := func(i int, _ float64) bool { return pl.counts[i] > target[i] }
-	isDst := func(i int, _ float64) bool { return pl.counts[i] < target[i] }
-	done := func(hi, lo int) bool { return pl.counts[hi]-pl.counts[lo] <= w }
+	key := func(i int) float64 { return float64(pl.proj.count(i)) }
+	isSrc := func(i int, _ float64) bool { return pl.proj.count(i) > target[i] }
+	isDst := func(i int, _ float64) bool { return pl.proj.count(i) < target[i] }
+	done := func(hi, lo int) bool { return pl.proj.count(hi)-pl.proj.count(lo) <= w }
 	pick := func(src, dst int) picked {
 		r := pl.look.cheapest(pl.s.nodes[src].ID)
 		if r == nil {
@@ -57,7 +57,7 @@ func (pl *planner) rebalance() {
 		// ends here if they are made once the plan applies (else once
 		// they complete; see settled), and only the trigger starts it
 		// again.
-		pl.finish(&pl.out.Rebalancing)
+		pl.proj.finish(&pl.out.Rebalancing)
 	}
 }
 
@@ -65,9 +65,9 @@ func (pl *planner) rebalance() {
 // nodes that are not up): ⌊S/n⌋ or ⌈S/n⌉, the larger ones given to the
 // fullest nodes (lowest ID on ties) so that as few shards as possible have
 // to move. It finds the fullest in O(nodes) by selection, not a sort.
-// upCounts (the counts of pl.up, in order) is reordered.
+// upCounts (the counts of pl.proj.upNodes(), in order) is reordered.
 func (pl *planner) targets(upCounts []int, total int) []int {
-	n := len(pl.up)
+	n := len(pl.proj.upNodes())
 	q, r := total/n, total%n
 	target := pl.sc.ints.take(len(pl.s.nodes))
 	// The r fullest get q+1: those above the r-th largest count, and as
@@ -76,16 +76,16 @@ func (pl *planner) targets(upCounts []int, total int) []int {
 	if r > 0 {
 		cut = kthLargest(upCounts, r)
 		above := 0
-		for _, i := range pl.up {
-			if pl.counts[i] > cut {
+		for _, i := range pl.proj.upNodes() {
+			if pl.proj.count(i) > cut {
 				above++
 			}
 		}
 		atCut = r - above
 	}
-	for _, i := range pl.up {
+	for _, i := range pl.proj.upNodes() {
 		target[i] = q
-		switch c := pl.counts[i]; {
+		switch c := pl.proj.count(i); {
 		case c > cut:
 			target[i] = q + 1
 		case c == cut && atCut > 0:
@@ -192,12 +192,12 @@ func minMovesToBand(counts []int, w int) int {
 // and drains leave, within the bytes and load bands. With no bytes known
 // it does nothing: the counts phase balances counts.
 func (pl *planner) repairCounts() {
-	if pl.bytes == nil || len(pl.up) < 2 || pl.bal.shardTotal() == 0 {
+	if !pl.proj.hasBytes() || len(pl.proj.upNodes()) < 2 || pl.bal.shardTotal() == 0 {
 		return
 	}
 	outside := func(i int) int {
 		lo, hi := pl.bal.countBounds(i)
-		if pl.counts[i] < lo || pl.counts[i] > hi {
+		if pl.proj.count(i) < lo || pl.proj.count(i) > hi {
 			return 1
 		}
 		return 0
@@ -205,7 +205,7 @@ func (pl *planner) repairCounts() {
 	// Bounds are rounded per node, so the nodes outside them need not be
 	// the extremes: count them, and keep the count as moves are made.
 	violators := 0
-	for _, i := range pl.up {
+	for _, i := range pl.proj.upNodes() {
 		violators += outside(i)
 	}
 	if violators == 0 {
@@ -233,7 +233,7 @@ func (pl *planner) pickCount(src, dst int) picked {
 	// bytes phase could rightly move it back.
 	_, srcHi := pl.bal.countBounds(src)
 	dstLo, _ := pl.bal.countBounds(dst)
-	if pl.counts[src] <= srcHi && pl.counts[dst] >= dstLo {
+	if pl.proj.count(src) <= srcHi && pl.proj.count(dst) >= dstLo {
 		return picked{blame: blameSrc}
 	}
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
@@ -245,8 +245,8 @@ func (pl *planner) pickCount(src, dst int) picked {
 	}
 	var pick *shardRec
 	pl.look.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
-		if pl.bal.bytesDim().keeps(src, dst, pl.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
-			pl.bal.loadDim().keeps(src, dst, pl.loadOf(r), pl.pol.LoadThreshold/2) {
+		if pl.bal.bytesDim().keeps(src, dst, pl.proj.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
+			pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.pol.LoadThreshold/2) {
 			pick = r
 		}
 		return pick != nil

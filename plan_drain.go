@@ -11,7 +11,7 @@ func (pl *planner) drain() {
 			continue
 		}
 		clear(refused)
-		for pl.counts[i] > 0 {
+		for pl.proj.count(i) > 0 {
 			if pl.full() {
 				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
 				return
@@ -54,14 +54,11 @@ func (pl *planner) drain() {
 // that is under its move cap and not refused, or -1.
 func (pl *planner) emptiest(refused map[int]bool) int {
 	best, bestKey := -1, 0.0
-	for _, i := range pl.up {
+	for _, i := range pl.proj.upNodes() {
 		if refused[i] || pl.inFull(i) {
 			continue
 		}
-		key := float64(pl.counts[i])
-		if pl.bytes != nil {
-			key = pl.bytes[i] / pl.share[i]
-		}
+		key := pl.proj.drainKey(i)
 		if best < 0 || key < bestKey {
 			best, bestKey = i, key
 		}

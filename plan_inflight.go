@@ -7,21 +7,18 @@ package placement
 // O(nodes) to set up the windows when they apply (see windows): at format
 // version 1 or 2, with nothing in flight, it costs nothing.
 func (pl *planner) inflight() {
-	pl.win = newWindows(pl.pol, pl.windows(), pl.s.nodes, pl.sc)
+	pl.proj.startWindows(pl.pol, pl.windows(), pl.sc)
 	if pl.s.moves.Len() == 0 {
 		return
 	}
-	pl.moved = true // the projected bytes and load differ from the view's
+	pl.proj.markMoved() // the projected bytes and load differ from the view's
 	index := pl.nodeIndexer()
 	pl.s.moves.Ascend(func(m moveItem) bool {
 		src, dst := index(m.from), index(m.to)
 		if src < 0 || dst < 0 {
 			return true // cannot happen: check keeps moves consistent
 		}
-		pl.project(m.rec, src, dst)
-		if !pl.upMoving && pl.s.nodes[src].State == NodeUp {
-			pl.upMoving = true
-		}
+		pl.proj.inFlight(m.rec, src, dst, pl.s.nodes[src].State == NodeUp)
 		return true
 	})
 }
@@ -30,18 +27,18 @@ func (pl *planner) inflight() {
 // per-plan cap (MaxMovesPerNode) or its in-flight window is reached. A lost
 // node's shards are not copied from it: its windows do not apply.
 func (pl *planner) outFull(i int) bool {
-	if pl.from[i] >= pl.pol.MaxMovesPerNode {
+	if pl.proj.movesOut(i) >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	return pl.windowFull(i, pl.win.outFull(i))
+	return pl.windowFull(i, pl.proj.outWindowFull(i))
 }
 
 // inFull is outFull for receiving.
 func (pl *planner) inFull(i int) bool {
-	if pl.in[i] >= pl.pol.MaxMovesPerNode {
+	if pl.proj.movesIn(i) >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	return pl.windowFull(i, pl.win.inFull(i))
+	return pl.windowFull(i, pl.proj.inWindowFull(i))
 }
 
 // windowFull reports full, and node i's window as the reason when it is.
@@ -56,7 +53,7 @@ func (pl *planner) windowFull(i int, full bool) bool {
 // in flight within MaxInflightBytesPerNode (or nothing is in flight there
 // yet), else the windows that refuse it.
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
-	refused := pl.win.admits(src, dst, pl.sizeOf(r))
+	refused := pl.proj.admits(r, src, dst)
 	if refused&dstWindow != 0 {
 		pl.windowSkip(dst)
 	}

@@ -10,15 +10,15 @@ package placement
 // size coming back (a swap).
 func (pl *planner) rebalanceLoad() {
 	l := pl.bal.loadDim()
-	if l == nil || len(pl.up) < 2 || l.total <= 0 {
+	if l == nil || len(pl.proj.upNodes()) < 2 || l.total <= 0 {
 		pl.out.RebalancingLoad = false
 		return
 	}
-	if !pl.bal.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.load, pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
+	if !pl.bal.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
 		return
 	}
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
-		pl.finish(&pl.out.RebalancingLoad)
+		pl.proj.finish(&pl.out.RebalancingLoad)
 	}
 }
 
@@ -35,7 +35,7 @@ func (pl *planner) pickLoad(src, dst int) picked {
 	excess, deficit := l.vals[src]-l.target(src), l.target(dst)-l.vals[dst]
 	ideal := min(excess, deficit)
 	limit := min(l.narrows(src, dst), 2*excess, 2*deficit)
-	fair := pl.fairLoad(src)
+	fair := pl.proj.fairLoad(src)
 	node := pl.s.nodes[src].ID
 	tried := false
 	var refused refusal // by the windows, for any of the shards tried
@@ -66,7 +66,7 @@ func (pl *planner) pickLoad(src, dst int) picked {
 // a transfer it tried.
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refusal) {
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
-	x, size := pl.loadOf(h), pl.bal.primarySize(h)
+	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
 	if x < limit && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
 		pl.bal.improves(src, dst, size, x) {
 		w := pl.transfer(h, src, dst)
@@ -86,14 +86,14 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal
 	if pl.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
 		return false, noRefusal
 	}
-	hl, hs := pl.loadOf(h), pl.bal.primarySize(h)
+	hl, hs := pl.proj.loadOf(h), pl.bal.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
-	pl.look.nearest(pl.s.nodes[dst].ID, pl.sizeOf(h), func(r *shardRec) bool {
-		net, netSize := hl-pl.loadOf(r), hs-pl.bal.primarySize(r)
+	pl.look.nearest(pl.s.nodes[dst].ID, pl.proj.sizeOf(h), func(r *shardRec) bool {
+		net, netSize := hl-pl.proj.loadOf(r), hs-pl.bal.primarySize(r)
 		if net > 0 && net < limit && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
 			pl.bal.improves(src, dst, netSize, net) &&
-			(back == nil || pl.loadOf(r) < pl.loadOf(back)) {
+			(back == nil || pl.proj.loadOf(r) < pl.proj.loadOf(back)) {
 			back = r
 		}
 		return false // look at all the nearest, keep the coldest

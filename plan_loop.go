@@ -74,7 +74,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	var ext extremes
 	srcs, dsts := newRanked(k, true, pl.sc), newRanked(k, false, pl.sc)
 	ext.start(k, pl.sc)
-	for _, i := range pl.up {
+	for _, i := range pl.proj.upNodes() {
 		key := keyOf(i)
 		keys[i] = key
 		it := heapItem{key: key, i: int32(i)}
@@ -90,7 +90,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	key := func(i int) float64 { return keys[i] }
 	full := func(want func(int, float64) bool) []heapItem {
 		var all []heapItem
-		for _, i := range pl.up {
+		for _, i := range pl.proj.upNodes() {
 			if want(i, keys[i]) {
 				all = append(all, heapItem{key: keys[i], i: int32(i)})
 			}

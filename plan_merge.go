@@ -47,7 +47,7 @@ func (pl *planner) merge() {
 			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
 			pl.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
-			pl.counts[i]--
+			pl.proj.countMerge(i)
 		}
 		return true
 	})
@@ -59,7 +59,7 @@ func (pl *planner) merge() {
 // hotter than MergeMaxFraction of the node's fair share of the load, which
 // the split phase would split straight back.
 func (pl *planner) tooHot(l, r *shardRec, i int) bool {
-	return float64(l.load)+float64(r.load) > pl.pol.MergeMaxFraction*pl.fairLoad(i)
+	return float64(l.load)+float64(r.load) > pl.pol.MergeMaxFraction*pl.proj.fairLoad(i)
 }
 
 // mergeAcross plans, for cold neighbours on different up nodes, the
@@ -108,7 +108,7 @@ func (pl *planner) mergeAcross() {
 			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
 			mover, src, dst, stays := l, li, ri, r
-			if pl.fullness(ri) > pl.fullness(li) {
+			if pl.proj.fullness(ri) > pl.proj.fullness(li) {
 				mover, src, dst, stays = r, ri, li, l
 			}
 			if pl.outFull(src) || pl.inFull(dst) {

@@ -29,8 +29,9 @@ type projection struct {
 	loadTotal           float64 // load on the up nodes when the plan began
 }
 
-// measure fills the planner's soft dimensions from the view: each up
-// node's capacity share, and each node's projected bytes and load. Shards
+// measure sets the projection up from the view: the shard counts, and
+// the soft dimensions: each up node's capacity share, and each node's
+// projected bytes and load. Shards
 // whose stats are unknown count at the mean of the known ones, so a map
 // whose stats are partly reported is balanced on the best estimate, and a
 // map with no known bytes is balanced by counts, as it always was. It reads
@@ -38,6 +39,11 @@ type projection struct {
 func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	pr.nodes = nodes
 	n := len(nodes)
+	perNode := sc.ints.take(3 * n)
+	pr.counts, pr.in, pr.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
+	for i := range nodes {
+		pr.counts[i] = nodes[i].Shards
+	}
 	pr.up = sc.ints.take(n)[:0]
 	known, knownBytes, knownLoad := 0, 0.0, 0.0
 	capSum, capKnown := 0.0, 0
@@ -206,6 +212,89 @@ func (pr *projection) finish(on *bool) {
 	if pr.settled() {
 		*on = false
 	}
+}
+
+// startWindows opens the in-flight windows (see newWindows), on when on.
+func (pr *projection) startWindows(p Policy, on bool, sc *scratch) {
+	pr.win = newWindows(p, on, pr.nodes, sc)
+}
+
+// markMoved records that moves are in flight: the projected bytes and load
+// differ from the view's.
+func (pr *projection) markMoved() { pr.moved = true }
+
+// inFlight counts a move in flight of r from src to dst as made; fromUp
+// says src is up, which holds a rebalance until the move is made (see
+// settled).
+func (pr *projection) inFlight(r *shardRec, src, dst int, fromUp bool) {
+	pr.project(r, src, dst)
+	if fromUp {
+		pr.upMoving = true
+	}
+}
+
+// transfer counts a transfer this plan makes of r from src to dst:
+// projected, and against both nodes' per-plan move caps. staysInFlight
+// says it is out of an up node and stays in flight once the plan applies
+// (see settled).
+func (pr *projection) transfer(r *shardRec, src, dst int, staysInFlight bool) {
+	pr.moved = true
+	if staysInFlight {
+		pr.upMoving = true
+	}
+	pr.in[dst]++
+	pr.from[src]++
+	pr.project(r, src, dst)
+}
+
+// countSplit counts one more shard on node i: a split planned there.
+func (pr *projection) countSplit(i int) { pr.counts[i]++ }
+
+// countMerge counts one shard fewer on node i: a merge planned there.
+func (pr *projection) countMerge(i int) { pr.counts[i]-- }
+
+// count is node i's projected shard count.
+func (pr *projection) count(i int) int { return pr.counts[i] }
+
+// upNodes are the indexes of the up nodes, in node order. Callers only
+// read it.
+func (pr *projection) upNodes() []int { return pr.up }
+
+// hasBytes reports whether bytes are known (the planner balances bytes,
+// not counts); hasLoad whether load is reported.
+func (pr *projection) hasBytes() bool { return pr.bytes != nil }
+func (pr *projection) hasLoad() bool  { return pr.load != nil }
+
+// byteVals and loadVals are the projected bytes and load per node (nil
+// when unknown), for the spreads the balancer measures. Callers only read
+// them.
+func (pr *projection) byteVals() []float64 { return pr.bytes }
+func (pr *projection) loadVals() []float64 { return pr.load }
+
+// movesOut and movesIn are the transfers this plan makes out of and into
+// node i, for the per-plan move caps.
+func (pr *projection) movesOut(i int) int { return pr.from[i] }
+func (pr *projection) movesIn(i int) int  { return pr.in[i] }
+
+// outWindowFull and inWindowFull report whether node i's in-flight window
+// takes no more moves out of it, or into it (see windows).
+func (pr *projection) outWindowFull(i int) bool { return pr.win.outFull(i) }
+func (pr *projection) inWindowFull(i int) bool  { return pr.win.inFull(i) }
+
+// admits returns the byte windows that moving r from src to dst would
+// overflow, or none (see windows.admits).
+func (pr *projection) admits(r *shardRec, src, dst int) refusal {
+	return pr.win.admits(src, dst, pr.sizeOf(r))
+}
+
+// drainKey is how full up node i is, for choosing where a drained shard
+// goes: its bytes for its capacity share, or its shard count when no
+// bytes are known.
+func (pr *projection) drainKey(i int) float64 {
+	if pr.bytes != nil {
+		return pr.bytes[i] / pr.share[i]
+	}
+	return float64(pr.counts[i])
 }
 
 // project counts r on dst instead of src, in every dimension and window.

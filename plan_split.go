@@ -66,7 +66,7 @@ func (pl *planner) split() {
 			return done
 		})
 	}
-	if done && pl.load != nil {
+	if done && pl.proj.hasLoad() {
 		pl.splitHot(budget)
 	}
 }
@@ -78,9 +78,9 @@ func (pl *planner) split() {
 // node's hottest load is kept by the registry, so only nodes that hold a
 // hot shard are looked into, and shards on other nodes cost nothing.
 func (pl *planner) splitHot(budget int) {
-	for _, i := range pl.up {
+	for _, i := range pl.proj.upNodes() {
 		nd := &pl.s.nodes[i]
-		fair := pl.fairLoad(i)
+		fair := pl.proj.fairLoad(i)
 		if float64(nd.hottest) <= fair {
 			continue
 		}
@@ -108,7 +108,7 @@ func (pl *planner) splitHot(budget int) {
 				return true
 			}
 			pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
-			pl.counts[i]++
+			pl.proj.countSplit(i)
 			return true
 		})
 		if stop {
@@ -130,5 +130,5 @@ func (pl *planner) splitOne(r *shardRec) {
 		}
 	}
 	pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
-	pl.counts[i]++
+	pl.proj.countSplit(i)
 }

@@ -23,20 +23,15 @@ type balancer struct {
 	dimCount, dimBytes, dimLoad *dimension
 }
 
-// newBalancer sets up the dimensions over pr as it stands.
+// newBalancer sets up the dimensions over pr as it stands. The balancer
+// keeps pr: its rules read the projection as later transfers change it,
+// through the projection's methods.
 func newBalancer(pr *projection, tolerance float64) balancer {
 	b := balancer{pr: pr, tolerance: tolerance}
-	for _, i := range pr.up {
-		b.countTotal += pr.counts[i]
-	}
-	b.dimCount = &dimension{ints: pr.counts, total: float64(b.countTotal), share: pr.share, inv: pr.inv}
+	b.dimCount, b.dimBytes, b.dimLoad, b.countTotal = pr.dimensions()
 	b.primary = b.dimCount
-	if pr.bytes != nil {
-		b.dimBytes = &dimension{vals: pr.bytes, total: pr.sumUp(pr.bytes), share: pr.share, inv: pr.inv}
+	if b.dimBytes != nil {
 		b.primary = b.dimBytes
-	}
-	if pr.load != nil {
-		b.dimLoad = &dimension{vals: pr.load, total: pr.sumUp(pr.load), share: pr.share, inv: pr.inv}
 	}
 	return b
 }
@@ -71,7 +66,7 @@ func (b *balancer) countBounds(i int) (lo, hi int) {
 func (b *balancer) countKeeps(src, dst int) (srcOK, dstOK bool) {
 	lo, _ := b.countBounds(src)
 	_, hi := b.countBounds(dst)
-	return b.pr.counts[src]-1 >= lo, b.pr.counts[dst]+1 <= hi
+	return b.pr.count(src)-1 >= lo, b.pr.count(dst)+1 <= hi
 }
 
 // engage applies a phase's hysteresis: the phase starts (*on) when the
@@ -84,7 +79,7 @@ func (b *balancer) engage(on *bool, spread float64, vals []float64, trigger, sto
 	if spread > trigger {
 		*on = true
 	}
-	if b.pr.moved {
+	if b.pr.anyMoved() {
 		spread = b.pr.spreadOf(vals) // moves in flight, drains or merge moves changed it
 	}
 	if *on && spread > stop {
@@ -113,7 +108,7 @@ func (b *balancer) improves(src, dst int, p, l float64) bool {
 // primarySize is how much of the primary dimension r carries: its bytes,
 // or one shard.
 func (b *balancer) primarySize(r *shardRec) float64 {
-	if b.pr.bytes == nil {
+	if !b.pr.hasBytes() {
 		return 1
 	}
 	return b.pr.sizeOf(r)

@@ -42,7 +42,7 @@ func (pl *planner) rebalanceBytes() {
 func (bl *balancer) minBytes() uint64 {
 	b := bl.dimBytes
 	excess := 0.0
-	for _, i := range bl.pr.up {
+	for _, i := range bl.pr.upNodes() {
 		excess += max(0, b.vals[i]-b.target(i))
 	}
 	if excess >= 1<<64 {

@@ -253,6 +253,29 @@ func (pr *projection) countSplit(i int) { pr.counts[i]++ }
 // countMerge counts one shard fewer on node i: a merge planned there.
 func (pr *projection) countMerge(i int) { pr.counts[i]-- }
 
+// dimensions returns the dimensions the balancer balances over the
+// projection as it stands: counts, bytes (nil when no bytes are known) and
+// load (nil when no load is reported), with their totals over the up
+// nodes, and the shard count there. They share the projection's slices, so
+// every transfer projected after (see project) is in them at once.
+func (pr *projection) dimensions() (count, bytes, load *dimension, shards int) {
+	for _, i := range pr.up {
+		shards += pr.counts[i]
+	}
+	count = &dimension{ints: pr.counts, total: float64(shards), share: pr.share, inv: pr.inv}
+	if pr.bytes != nil {
+		bytes = &dimension{vals: pr.bytes, total: pr.sumUp(pr.bytes), share: pr.share, inv: pr.inv}
+	}
+	if pr.load != nil {
+		load = &dimension{vals: pr.load, total: pr.sumUp(pr.load), share: pr.share, inv: pr.inv}
+	}
+	return count, bytes, load, shards
+}
+
+// anyMoved reports whether a transfer is in flight or planned: the
+// projected bytes and load differ from the view's.
+func (pr *projection) anyMoved() bool { return pr.moved }
+
 // count is node i's projected shard count.
 func (pr *projection) count(i int) int { return pr.counts[i] }
 

@@ -1,9 +1,6 @@
 package placement
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // Coordinator is the pure planner. Plan reads a View and returns the
 // commands to propose and the reasons other candidates were left out. It
@@ -70,26 +67,24 @@ func (c *Coordinator) adopt(p Plan) { c.rebalancing, c.loadBalance = p.Rebalanci
 func (c *Coordinator) preview(v View, limit int) Plan {
 	s := v.state()
 	pl := &planner{
-		ledger: ledger{s: s, limit: limit, budget: scanBudget(limit)},
-		pol:    c.policy,
-		s:      s,
+		led: ledger{s: s, limit: limit, budget: scanBudget(limit)},
+		pol: c.policy,
+		s:   s,
 	}
-	pl.look = lookups{s: s, plan: &pl.ledger}
+	pl.look = lookups{s: s, plan: &pl.led}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	pl.proj.measure(s.nodes, pl.sc)
-	pl.out.Imbalance = imbalanceOf(s.nodes)
+	imbalance := imbalanceOf(s.nodes)
 	pl.inflight()
 	if s.moves.Len() > 0 {
 		// Moves in flight count as made, for the trigger as for the rest.
-		pl.out.Imbalance = pl.proj.projectedImbalance()
+		imbalance = pl.proj.projectedImbalance()
 	}
-	pl.out.Balance = pl.proj.balance()
-	pl.out.Rebalancing = c.rebalancing
-	pl.out.RebalancingLoad = c.loadBalance
+	pl.led.begin(imbalance, pl.proj.balance(), c.rebalancing, c.loadBalance)
 	if limit < 1 {
-		pl.skip(Skip{Reason: SkipLimitReached})
-		return pl.out
+		pl.led.skip(Skip{Reason: SkipLimitReached})
+		return pl.led.plan()
 	}
 	// Each kind of work has room reserved in the plan (a quarter of the
 	// limit each, with a limit of 4 or more), so none waits on another for
@@ -101,35 +96,21 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		q = min(limit, maxPlanned) / 4
 	}
 	for _, ph := range phases {
-		pl.room = limit - ph.reserved*q
+		pl.led.setRoom(limit - ph.reserved*q)
 		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
 			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance)
 		}
 		ph.run(pl)
 	}
-	if pl.cut && !pl.full() {
-		// The first pass's "limit reached" for drains, splits and merges
-		// meant their reservation, and its "scan budget spent" and "node
-		// not up" counted a scan the second pass makes again: it says
-		// anew what still applies.
-		pl.out.Skipped = slices.DeleteFunc(pl.out.Skipped, func(s Skip) bool {
-			switch s.Reason {
-			case SkipLimitReached, SkipScanBudget:
-				return s.Shard != 0 || s.Node != 0
-			case SkipNodeNotUp:
-				return true
-			}
-			return false
-		})
-		pl.second = true
+	if pl.led.beginSecondPass() {
 		for _, ph := range phases {
 			if ph.again {
 				ph.run(pl)
 			}
 		}
 	}
-	return pl.out
+	return pl.led.plan()
 }
 
 // phase is one step of a plan, run in the order of phases. Each may fill
@@ -169,13 +150,13 @@ const maxPlanned = 1 << 16
 // together (transfer, the caps and windows as a phase sees them in
 // plan_inflight.go). The phases are its methods, one file each.
 type planner struct {
-	ledger            // the plan being built
-	look   lookups    // candidate shards in the registry's B-trees
-	proj   projection // the map as the plan leaves it
-	bal    balancer   // for the rebalancing phases only: made after merges
-	pol    Policy
-	s      *state
-	sc     *scratch // per-node working slices
+	led  ledger     // the plan being built
+	look lookups    // candidate shards in the registry's B-trees
+	proj projection // the map as the plan leaves it
+	bal  balancer   // for the rebalancing phases only: made after merges
+	pol  Policy
+	s    *state
+	sc   *scratch // per-node working slices
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards
@@ -187,9 +168,9 @@ func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal 
 		return w
 	}
 	to := pl.s.nodes[dst].ID
-	pl.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
+	pl.led.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
 	if len(held) > 0 {
-		pl.hold(held...)
+		pl.led.hold(held...)
 	}
 	// It stays in flight once the plan applies if moves take time.
 	pl.proj.transfer(r, src, dst, pl.windows() && pl.s.nodes[src].State == NodeUp)

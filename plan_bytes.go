@@ -15,25 +15,26 @@ func (pl *planner) rebalanceBytes() {
 		return
 	}
 	b := pl.bal.bytesDim()
+	on := pl.led.rebalancing()
 	if len(pl.proj.upNodes()) < 2 || b.total <= 0 {
-		pl.out.Rebalancing = false
+		*on = false
 		return
 	}
-	if !pl.bal.engage(&pl.out.Rebalancing, pl.out.Balance.Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
-		pl.skip(Skip{Reason: SkipWithinTolerance})
-		if pl.out.Rebalancing {
-			pl.out.MinBytes = pl.bal.minBytes() // on until its moves are made
+	if !pl.bal.engage(on, pl.led.balance().Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
+		pl.led.skip(Skip{Reason: SkipWithinTolerance})
+		if *on {
+			pl.led.setMinBytes(pl.bal.minBytes()) // on until its moves are made
 		}
 		return
 	}
-	pl.out.MinBytes = pl.bal.minBytes()
+	pl.led.setMinBytes(pl.bal.minBytes())
 	stop := pl.pol.StopBand
 	// Rebalancing goes on only where the limit or a move cap cut it short:
 	// once no move fits, the bytes are as even as the shards allow, and
 	// only the trigger starts it again. It ends once the moves it counted
 	// are made (see settled).
 	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
-		pl.proj.finish(&pl.out.Rebalancing)
+		pl.proj.finish(on)
 	}
 }
 

@@ -20,12 +20,13 @@ func (pl *planner) rebalance() {
 	for _, i := range pl.proj.upNodes() {
 		total += pl.proj.count(i)
 	}
+	on := pl.led.rebalancing()
 	if len(pl.proj.upNodes()) < 2 || total == 0 {
-		pl.out.Rebalancing = false
+		*on = false
 		return
 	}
-	if pl.out.Imbalance > pl.pol.ImbalanceThreshold {
-		pl.out.Rebalancing = true
+	if pl.led.imbalance() > pl.pol.ImbalanceThreshold {
+		*on = true
 	}
 	w := bandWidth(pl.pol.StopBand, total, len(pl.proj.upNodes()))
 	upCounts := pl.sc.ints.take(len(pl.proj.upNodes()))
@@ -34,12 +35,12 @@ func (pl *planner) rebalance() {
 		upCounts[k] = pl.proj.count(i)
 		lo, hi = min(lo, pl.proj.count(i)), max(hi, pl.proj.count(i))
 	}
-	if !pl.out.Rebalancing || hi-lo <= w {
-		pl.proj.finish(&pl.out.Rebalancing) // on until the moves it counted are made
-		pl.skip(Skip{Reason: SkipWithinTolerance})
+	if !*on || hi-lo <= w {
+		pl.proj.finish(on) // on until the moves it counted are made
+		pl.led.skip(Skip{Reason: SkipWithinTolerance})
 		return
 	}
-	pl.out.MinMoves = minMovesToBand(upCounts, w)
+	pl.led.setMinMoves(minMovesToBand(upCounts, w))
 	target := pl.targets(upCounts, total)
 	key := func(i int) float64 { return float64(pl.proj.count(i)) }
 	isSrc := func(i int, _ float64) bool { return pl.proj.count(i) > target[i] }
@@ -57,7 +58,7 @@ func (pl *planner) rebalance() {
 		// ends here if they are made once the plan applies (else once
 		// they complete; see settled), and only the trigger starts it
 		// again.
-		pl.proj.finish(&pl.out.Rebalancing)
+		pl.proj.finish(on)
 	}
 }
 

@@ -12,14 +12,14 @@ func (pl *planner) drain() {
 		}
 		clear(refused)
 		for pl.proj.count(i) > 0 {
-			if pl.full() {
-				pl.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
+			if pl.led.full() {
+				pl.led.skip(Skip{Reason: SkipLimitReached, Node: n.ID})
 				return
 			}
 			if n.State == NodeDraining && pl.outFull(i) {
-				s := pl.capSkip()
+				s := pl.led.capSkip()
 				s.Node = n.ID
-				pl.skip(s)
+				pl.led.skip(s)
 				break
 			}
 			r := pl.look.cheapest(n.ID)
@@ -31,7 +31,7 @@ func (pl *planner) drain() {
 				if len(refused) > 0 {
 					break // byte windows: the next plan goes on
 				}
-				pl.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
+				pl.led.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
 			}
 			if w := pl.transfer(r, i, dst); w != noRefusal {

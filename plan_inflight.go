@@ -44,7 +44,7 @@ func (pl *planner) inFull(i int) bool {
 // windowFull reports full, and node i's window as the reason when it is.
 func (pl *planner) windowFull(i int, full bool) bool {
 	if full {
-		pl.windowSkip(i)
+		pl.led.windowSkip(i)
 	}
 	return full
 }
@@ -55,10 +55,10 @@ func (pl *planner) windowFull(i int, full bool) bool {
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	refused := pl.proj.admits(r, src, dst)
 	if refused&dstWindow != 0 {
-		pl.windowSkip(dst)
+		pl.led.windowSkip(dst)
 	}
 	if refused&srcWindow != 0 {
-		pl.windowSkip(src)
+		pl.led.windowSkip(src)
 	}
 	return refused
 }

@@ -22,6 +22,67 @@ type ledger struct {
 	hotSkipped     map[ShardID]bool // hot shards already reported
 }
 
+// begin records what a plan reports whatever it plans: the imbalance and
+// balance of the view (with the moves in flight), and the hysteresis flags
+// the coordinator remembers, which the rebalancing phases update.
+func (l *ledger) begin(imbalance float64, b Balance, rebalancing, load bool) {
+	l.out.Imbalance = imbalance
+	l.out.Balance = b
+	l.out.Rebalancing = rebalancing
+	l.out.RebalancingLoad = load
+}
+
+// plan is the plan built.
+func (l *ledger) plan() Plan { return l.out }
+
+// imbalance and balance are Plan.Imbalance and Plan.Balance: the view's,
+// before any planned command.
+func (l *ledger) imbalance() float64 { return l.out.Imbalance }
+func (l *ledger) balance() Balance   { return l.out.Balance }
+
+// rebalancing and rebalancingLoad are the plan's hysteresis flags
+// (Plan.Rebalancing, Plan.RebalancingLoad), for the rebalancing phases to
+// set, directly or through balancer.engage and projection.finish.
+func (l *ledger) rebalancing() *bool     { return &l.out.Rebalancing }
+func (l *ledger) rebalancingLoad() *bool { return &l.out.RebalancingLoad }
+
+// setMinMoves and setMinBytes record Plan.MinMoves and Plan.MinBytes.
+func (l *ledger) setMinMoves(n int)    { l.out.MinMoves = n }
+func (l *ledger) setMinBytes(b uint64) { l.out.MinBytes = b }
+
+// setRoom sets what the current phase may fill the plan up to (see full).
+func (l *ledger) setRoom(n int) { l.room = n }
+
+// scanLimit is how many candidates one phase may examine (see scanBudget).
+func (l *ledger) scanLimit() int { return l.budget }
+
+// inSecondPass reports whether the plan is in its second pass over
+// drains, splits and merges.
+func (l *ledger) inSecondPass() bool { return l.second }
+
+// beginSecondPass reports whether a second pass over drains, splits and
+// merges runs: a phase stopped at its reservation, and the plan is not
+// full. If so, it starts it. The first pass's "limit reached" for drains,
+// splits and merges meant their reservation, and its "scan budget spent"
+// and "node not up" counted a scan the second pass makes again: it says
+// anew what still applies.
+func (l *ledger) beginSecondPass() bool {
+	if !l.cut || l.full() {
+		return false
+	}
+	l.out.Skipped = slices.DeleteFunc(l.out.Skipped, func(s Skip) bool {
+		switch s.Reason {
+		case SkipLimitReached, SkipScanBudget:
+			return s.Shard != 0 || s.Node != 0
+		case SkipNodeNotUp:
+			return true
+		}
+		return false
+	})
+	l.second = true
+	return true
+}
+
 // full reports whether the plan holds the commands the current phase may
 // add: limit, less the room reserved for the kinds of work after it.
 func (l *ledger) full() bool {
@@ -76,7 +137,7 @@ const maxNotUp = 16
 // add counts one and reports whether the phase may go on.
 func (c *notUpCount) add(l *ledger) bool {
 	c.n++
-	return c.n <= maxNotUp*l.budget
+	return c.n <= maxNotUp*l.scanLimit()
 }
 
 // skipNotUp reports the count, once a phase.

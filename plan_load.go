@@ -10,15 +10,16 @@ package placement
 // size coming back (a swap).
 func (pl *planner) rebalanceLoad() {
 	l := pl.bal.loadDim()
+	on := pl.led.rebalancingLoad()
 	if l == nil || len(pl.proj.upNodes()) < 2 || l.total <= 0 {
-		pl.out.RebalancingLoad = false
+		*on = false
 		return
 	}
-	if !pl.bal.engage(&pl.out.RebalancingLoad, pl.out.Balance.Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
+	if !pl.bal.engage(on, pl.led.balance().Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
 		return
 	}
 	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
-		pl.proj.finish(&pl.out.RebalancingLoad)
+		pl.proj.finish(on)
 	}
 }
 
@@ -44,7 +45,7 @@ func (pl *planner) pickLoad(src, dst int) picked {
 			break
 		}
 		if float64(h.load) > fair {
-			pl.skipHot(h)
+			pl.led.skipHot(h)
 			continue
 		}
 		tried = true
@@ -83,7 +84,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refu
 // with the windows that refused one of them. A refusal is in the terms of
 // the transfer refused: the way back swaps source and destination.
 func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal) {
-	if pl.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
+	if pl.led.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
 		return false, noRefusal
 	}
 	hl, hs := pl.proj.loadOf(h), pl.bal.primarySize(h)

@@ -61,14 +61,14 @@ func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func
 // extremes); after that a move costs O(log nodes).
 func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, key float64) bool, done func(hi, lo int) bool,
 	pick func(src, dst int) picked) phaseEnd {
-	if pl.full() {
-		pl.skip(Skip{Reason: SkipLimitReached})
+	if pl.led.full() {
+		pl.led.skip(Skip{Reason: SkipLimitReached})
 		return phaseLimited
 	}
 	// Each pick changes two nodes and uses a source and a destination, so
 	// with room for r more picks a few more than 2r nodes of each kind are
 	// enough, unless picks fail; ranked then falls back to a full heap.
-	picks := min(pl.left(), maxPlanned)
+	picks := min(pl.led.left(), maxPlanned)
 	k := 2*picks + 8
 	keys := pl.sc.floats.take(len(pl.s.nodes))
 	var ext extremes
@@ -126,17 +126,17 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		if done(ext.top(key, true), ext.top(key, false)) {
 			return phaseDone
 		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached})
+		if pl.led.full() {
+			pl.led.skip(Skip{Reason: SkipLimitReached})
 			return phaseLimited
 		}
 		src, dst := srcs.top(key, srcOut), dsts.top(key, dstOut)
 		if src < 0 || dst < 0 {
 			if capped {
-				pl.skip(pl.capSkip())
+				pl.led.skip(pl.led.capSkip())
 				return phaseLimited
 			}
-			pl.skip(Skip{Reason: SkipNoTarget})
+			pl.led.skip(Skip{Reason: SkipNoTarget})
 			return phaseStuck
 		}
 		p := pick(src, dst)

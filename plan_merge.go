@@ -10,20 +10,20 @@ func (pl *planner) merge() {
 	bound := satAdd(pol.MergeKeys, pol.MergeKeys)
 	maxKeys := fraction(pol.MergeMaxFraction, pol.SplitKeys)
 	maxBytes := fraction(pol.MergeMaxFraction, pol.SplitBytes)
-	budget := pl.budget
+	budget := pl.led.scanLimit()
 	var notUp notUpCount
 	pl.s.pairs.Ascend(func(p mergePair) bool {
 		if p.keys >= bound {
 			return false
 		}
 		if _, up := pl.nodeUp(p.node); !up {
-			return notUp.add(&pl.ledger)
+			return notUp.add(&pl.led)
 		}
 		// The budget counts every pair looked at, cold or not: pairs few
 		// in keys but large in bytes sort early and would otherwise make
 		// the scan O(shards).
 		if budget--; budget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: p.left})
+			pl.led.skip(Skip{Reason: SkipScanBudget, Shard: p.left})
 			return false
 		}
 		l, _ := pl.s.shard(p.left)
@@ -31,27 +31,27 @@ func (pl *planner) merge() {
 		if l.keys >= pol.MergeKeys || r.keys >= pol.MergeKeys || l.bytes >= pol.MergeBytes || r.bytes >= pol.MergeBytes {
 			return true // not cold: not a candidate
 		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
+		if pl.led.full() {
+			pl.led.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
 			return false
 		}
 		i, _ := pl.nodeUp(l.Node)
 		switch {
-		case pl.taken(l.ID) || pl.taken(r.ID):
-			if !pl.second {
-				pl.skip(pl.inPlanSkip(l, r))
+		case pl.led.taken(l.ID) || pl.led.taken(r.ID):
+			if !pl.led.inSecondPass() {
+				pl.led.skip(pl.led.inPlanSkip(l, r))
 			}
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
-			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
+			pl.led.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
 		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, i):
-			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
+			pl.led.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
-			pl.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
+			pl.led.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
 			pl.proj.countMerge(i)
 		}
 		return true
 	})
-	pl.skipNotUp(&notUp)
+	pl.led.skipNotUp(&notUp)
 	pl.mergeAcross()
 }
 
@@ -74,7 +74,7 @@ func (pl *planner) mergeAcross() {
 	maxBytes := fraction(pol.MergeMaxFraction, pol.SplitBytes)
 	// A smaller budget than the other phases': most cold shards have no
 	// cold neighbour, and each look costs a lookup.
-	budget := pl.budget / 4
+	budget := pl.led.scanLimit() / 4
 	cold := func(r *shardRec) bool { return r.known && r.keys < pol.MergeKeys && r.bytes < pol.MergeBytes }
 	pl.s.byKeys.Descend(func(l *shardRec) bool {
 		if l.keys >= pol.MergeKeys {
@@ -84,37 +84,37 @@ func (pl *planner) mergeAcross() {
 			return true // costs no lookup and no budget
 		}
 		if budget--; budget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: l.ID})
+			pl.led.skip(Skip{Reason: SkipScanBudget, Shard: l.ID})
 			return false
 		}
 		r, ok := pl.s.next(l)
 		if !ok || r.Node == l.Node || !cold(l) || !cold(r) {
 			return true // same-node pairs were the pairs index's
 		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
+		if pl.led.full() {
+			pl.led.skip(Skip{Reason: SkipLimitReached, Shard: l.ID})
 			return false
 		}
 		li, lUp := pl.nodeUp(l.Node)
 		ri, rUp := pl.nodeUp(r.Node)
 		switch {
 		case !lUp || !rUp:
-			pl.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID})
-		case pl.taken(l.ID) || pl.taken(r.ID):
-			pl.skip(pl.inPlanSkip(l, r))
+			pl.led.skip(Skip{Reason: SkipNodeNotUp, Shard: l.ID})
+		case pl.led.taken(l.ID) || pl.led.taken(r.ID):
+			pl.led.skip(pl.led.inPlanSkip(l, r))
 		case uint32(l.sinceSplit) < pol.MergeEmbargo || uint32(r.sinceSplit) < pol.MergeEmbargo:
-			pl.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
+			pl.led.skip(Skip{Reason: SkipRecentlySplit, Shard: l.ID})
 		case satAdd(l.keys, r.keys) > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, li) || pl.tooHot(l, r, ri):
-			pl.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
+			pl.led.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
 			mover, src, dst, stays := l, li, ri, r
 			if pl.proj.fullness(ri) > pl.proj.fullness(li) {
 				mover, src, dst, stays = r, ri, li, l
 			}
 			if pl.outFull(src) || pl.inFull(dst) {
-				s := pl.capSkip()
+				s := pl.led.capSkip()
 				s.Shard, s.Node = mover.ID, pl.s.nodes[src].ID
-				pl.skip(s)
+				pl.led.skip(s)
 				return true
 			}
 			// The shard that stays waits for the merge, not for a move.

@@ -8,15 +8,15 @@ package placement
 // share of the load, hottest first.
 func (pl *planner) split() {
 	if unknown := pl.s.byID.Len() - pl.s.byKeys.Len(); unknown > 0 {
-		pl.skip(Skip{Reason: SkipStatsUnknown, Count: unknown})
+		pl.led.skip(Skip{Reason: SkipStatsUnknown, Count: unknown})
 	}
-	budget := pl.budget
+	budget := pl.led.scanLimit()
 	seen := map[ShardID]bool{}
 	var notUp, guessed notUpCount
-	defer pl.skipNotUp(&notUp)
+	defer pl.led.skipNotUp(&notUp)
 	defer func() {
-		if guessed.n > 0 && !pl.second {
-			pl.skip(Skip{Reason: SkipStatsEstimated, Count: guessed.n})
+		if guessed.n > 0 && !pl.led.inSecondPass() {
+			pl.led.skip(Skip{Reason: SkipStatsEstimated, Count: guessed.n})
 		}
 	}()
 	visit := func(r *shardRec) bool {
@@ -25,25 +25,25 @@ func (pl *planner) split() {
 		}
 		seen[r.ID] = true
 		if _, up := pl.nodeUp(r.Node); !up {
-			return notUp.add(&pl.ledger)
+			return notUp.add(&pl.led)
 		}
 		if r.estimated {
 			// Half of a split, or a merge, not reported since: its size
 			// is a guess, and skewed data makes it a poor one.
-			return guessed.add(&pl.ledger)
+			return guessed.add(&pl.led)
 		}
-		if pl.taken(r.ID) {
-			if _, ok := pl.s.moving(r.ID); ok && !pl.second {
-				pl.skip(Skip{Reason: SkipShardMoving, Shard: r.ID})
+		if pl.led.taken(r.ID) {
+			if _, ok := pl.s.moving(r.ID); ok && !pl.led.inSecondPass() {
+				pl.led.skip(Skip{Reason: SkipShardMoving, Shard: r.ID})
 			}
 			return true // planned already: by the first pass, or for its size
 		}
 		if budget--; budget < 0 {
-			pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
+			pl.led.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
 			return false
 		}
-		if pl.full() {
-			pl.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
+		if pl.led.full() {
+			pl.led.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
 			return false
 		}
 		pl.splitOne(r)
@@ -89,25 +89,25 @@ func (pl *planner) splitHot(budget int) {
 			if float64(r.load) <= fair {
 				return false
 			}
-			if pl.taken(r.ID) || r.estimated {
+			if pl.led.taken(r.ID) || r.estimated {
 				return true // already split for its size, or a guess
 			}
 			if budget--; budget < 0 {
-				pl.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
+				pl.led.skip(Skip{Reason: SkipScanBudget, Shard: r.ID})
 				stop = true
 				return false
 			}
-			if pl.full() {
-				pl.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
+			if pl.led.full() {
+				pl.led.skip(Skip{Reason: SkipLimitReached, Shard: r.ID})
 				stop = true
 				return false
 			}
 			st, _ := pl.s.stats(r)
 			if !r.Range.Inside(st.SplitKey) {
-				pl.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
+				pl.led.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
 				return true
 			}
-			pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
+			pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
 			pl.proj.countSplit(i)
 			return true
 		})
@@ -125,10 +125,10 @@ func (pl *planner) splitOne(r *shardRec) {
 	if !r.Range.Inside(key) {
 		var ok bool
 		if key, ok = MidKey(r.Range); !ok {
-			pl.skip(Skip{Reason: SkipNoSplitKey, Shard: r.ID})
+			pl.led.skip(Skip{Reason: SkipNoSplitKey, Shard: r.ID})
 			return
 		}
 	}
-	pl.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
+	pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
 	pl.proj.countSplit(i)
 }

@@ -16,7 +16,7 @@ func (pl *planner) rebalanceBytes() {
 	}
 	b := pl.bal.bytesDim()
 	on := pl.led.rebalancing()
-	if len(pl.proj.upNodes()) < 2 || b.total <= 0 {
+	if len(pl.proj.upNodes()) < 2 || b.empty() {
 		*on = false
 		return
 	}
@@ -44,7 +44,7 @@ func (bl *balancer) minBytes() uint64 {
 	b := bl.dimBytes
 	excess := 0.0
 	for _, i := range bl.pr.upNodes() {
-		excess += max(0, b.vals[i]-b.target(i))
+		excess += max(0, b.excess(i))
 	}
 	if excess >= 1<<64 {
 		return math.MaxUint64
@@ -73,7 +73,7 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	b := pl.bal.bytesDim()
 	dstLo, _ := pl.bal.countBounds(dst)
 	srcLo, srcHi := pl.bal.countBounds(src)
-	excess, deficit := b.vals[src]-b.target(src), b.target(dst)-b.vals[dst]
+	excess, deficit := b.excess(src), b.deficit(dst)
 	gap := min(excess, deficit)
 	// Spread the gap over the shards dst still needs to reach its count
 	// bound (or src must shed to get under its own), but no thinner than

@@ -18,6 +18,15 @@ func (d *dimension) at(i int) float64 {
 	return d.vals[i]
 }
 
+// empty reports whether there is nothing to balance: no total over the up
+// nodes.
+func (d *dimension) empty() bool { return d.total <= 0 }
+
+// excess and deficit are how far node i is above, or below, its target,
+// for a dimension of vals (bytes, load): negative on the other side.
+func (d *dimension) excess(i int) float64  { return d.vals[i] - d.target(i) }
+func (d *dimension) deficit(i int) float64 { return d.target(i) - d.vals[i] }
+
 // target is node i's share of the total.
 func (d *dimension) target(i int) float64 { return d.total * d.share[i] }
 

@@ -11,7 +11,7 @@ package placement
 func (pl *planner) rebalanceLoad() {
 	l := pl.bal.loadDim()
 	on := pl.led.rebalancingLoad()
-	if l == nil || len(pl.proj.upNodes()) < 2 || l.total <= 0 {
+	if l == nil || len(pl.proj.upNodes()) < 2 || l.empty() {
 		*on = false
 		return
 	}
@@ -33,7 +33,7 @@ func (pl *planner) rebalanceLoad() {
 // is to blame; when src has none, src is.
 func (pl *planner) pickLoad(src, dst int) picked {
 	l := pl.bal.loadDim()
-	excess, deficit := l.vals[src]-l.target(src), l.target(dst)-l.vals[dst]
+	excess, deficit := l.excess(src), l.deficit(dst)
 	ideal := min(excess, deficit)
 	limit := min(l.narrows(src, dst), 2*excess, 2*deficit)
 	fair := pl.proj.fairLoad(src)

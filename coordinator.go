@@ -148,7 +148,10 @@ const maxPlanned = 1 << 16
 // planner is the working state of one Plan call: the components the
 // phases use, each with its own contract, and what only wires them
 // together (transfer, the caps and windows as a phase sees them in
-// plan_inflight.go). The phases are its methods, one file each.
+// plan_inflight.go). The phases are its methods, one file each. The
+// components are named fields, not embedded: a phase reaches one only
+// through its methods. A bare field of another owner no longer compiles,
+// and one reached by its owner's name (pl.proj.counts) stands out.
 type planner struct {
 	led  ledger     // the plan being built
 	look lookups    // candidate shards in the registry's B-trees

@@ -187,8 +187,7 @@
 // (plan_balance.go, over the dimensions of plan_dims.go) with the pair
 // loop they share (plan_loop.go). The planner holds them as named fields
 // (led, proj, look, bal), not embedded: each phase reaches a component
-// only through its methods, so any new access that crosses owners is a
-// method call the compiler points to. A refusal is a returned value: a
+// only through its methods. A refusal is a returned value: a
 // byte window's refusal, and the node a failed pick blames.
 //
 // # Move-optimal counts

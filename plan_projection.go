@@ -5,8 +5,9 @@ import "math"
 // projection is the map as the plan will leave it: per node, the shard
 // counts, bytes and load with the moves in flight and this plan's commands
 // counted as made, the capacity shares and the in-flight windows; and
-// which nodes are up. Phases read it and change it only through project
-// (a transfer) or, for splits and merges, a node's count.
+// which nodes are up. Phases read it through its getters and change it
+// only through transfer or, for splits and merges, countSplit and
+// countMerge.
 type projection struct {
 	nodes    []nodeRec // the view's, parallel to every slice here
 	counts   []int     // projected shard counts

@@ -7,7 +7,8 @@ package placement
 // ±ImbalanceThreshold/2 of its targets and counts within their bounds, so
 // they never start a rebalance of their own; where a move alone would
 // break those bands it is paired with a colder shard of about the same
-// size coming back (a swap).
+// size coming back (a swap). A shard hotter than its node's fair share
+// moves only where it lowers the hotter node of the pair (see hotLimit).
 func (pl *planner) rebalanceLoad() {
 	l := pl.bal.loadDim()
 	on := pl.led.rebalancingLoad()
@@ -25,12 +26,14 @@ func (pl *planner) rebalanceLoad() {
 
 // pickLoad plans one move (or swap) from src to dst for the load phase.
 // It tries the few shards of src whose load is nearest the gap, nearest
-// first, skipping any hotter than src's fair share (moving that would only
-// move the hot spot; the split phase splits it). A move narrows the pair's
-// load gap and leaves neither node further from its own target than before
-// (so no shard is relayed through a node). When src has candidates but
-// none can go (dst's bands or its shards for a swap stand in the way), dst
-// is to blame; when src has none, src is.
+// first. A move narrows the pair's load gap and leaves neither node further
+// from its own target than before (so no shard is relayed through a node).
+// A shard hotter than src's fair share (one the split phase could not
+// split) is held to hotLimit instead: it may go only where it lowers the
+// hotter node of the pair, and is skipped otherwise (moving it would only
+// move the hot spot). When src has candidates but none can go (dst's bands
+// or its shards for a swap stand in the way), dst is to blame; when src has
+// none, src is.
 func (pl *planner) pickLoad(src, dst int) picked {
 	l := pl.bal.loadDim()
 	excess, deficit := l.excess(src), l.deficit(dst)
@@ -44,12 +47,15 @@ func (pl *planner) pickLoad(src, dst int) picked {
 		if h == nil {
 			break
 		}
+		lim := limit
 		if float64(h.load) > fair {
-			pl.led.skipHot(h)
-			continue
+			if lim = pl.hotLimit(src, dst); pl.proj.loadOf(h) >= lim {
+				pl.led.skipHot(h)
+				continue
+			}
 		}
 		tried = true
-		ok, w := pl.moveHot(h, src, dst, limit)
+		ok, w := pl.moveHot(h, src, dst, lim)
 		if ok {
 			return picked{}
 		}
@@ -59,6 +65,22 @@ func (pl *planner) pickLoad(src, dst int) picked {
 		return picked{blame: blameDst, window: refused}
 	}
 	return picked{blame: blameSrc, window: refused}
+}
+
+// hotLimit is the exclusive upper bound on the load a shard hotter than
+// src's fair share may carry from src to dst (net, for a swap): the move
+// must lower the hotter node of the pair, so dst's load after it stays
+// below src's before it, both relative to their targets (with equal
+// capacities: dst's load plus the shard's below src's load; src's load
+// after is below it anyway). It never exceeds the no-ping-pong bound
+// (narrows), so such a move lowers the load potential like any other. It
+// is not capped at twice src's excess or dst's deficit as other load moves
+// are: a shard hotter than a node's fair share overshoots dst's target
+// wherever it goes.
+func (pl *planner) hotLimit(src, dst int) float64 {
+	l := pl.bal.loadDim()
+	lower := (1 - 1e-9) * l.target(dst) * (l.ratio(src) - l.ratio(dst))
+	return min(l.narrows(src, dst), lower)
 }
 
 // moveHot plans h from src to dst: alone if that narrows the pair (below

@@ -153,9 +153,16 @@
 // that bound, since it stops at the stop band rather than at exact targets.
 //
 // Hot shards: a shard whose load alone exceeds its node's fair share of
-// load is not moved (that only moves the hot spot); it is split at the
-// host's split-key hint (load-based splitting), or reported as
-// [SkipHotNoSplitKey] when there is none. Cold neighbours on different
+// load is split at the host's split-key hint (load-based splitting), or
+// reported as [SkipHotNoSplitKey] when there is none. Such a shard is moved
+// only when the move lowers the hotter node of the pair: the source's load
+// after it and the destination's load after it are both below the source's
+// load before it, relative to their fair shares (with equal capacities, the
+// destination's load plus the shard's, net of a cold shard coming back in
+// a swap, is below the source's load). Otherwise moving it would only move
+// the hot spot, and it is reported as [SkipHotShard]. Like any load move it
+// keeps counts and bytes in their bands and narrows the pair, so several
+// hot shards that cannot be split end on different nodes. Cold neighbours on different
 // nodes are brought onto one node by a transfer, and merged by the next
 // plan; two cold shards merge only while the result stays below
 // MergeMaxFraction of the split thresholds and of the node's fair load.

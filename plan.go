@@ -149,8 +149,10 @@ const (
 	// phase without filling the plan; the rest wait for the next plan.
 	SkipScanBudget
 	// SkipHotShard: the shard's load alone exceeds its node's fair share
-	// of the load, so moving it would only move the hot spot; it is split
-	// instead when the host gives a split-key hint.
+	// of the load, and no destination the load phase tried is cold enough
+	// for the move to lower the hotter node of the pair, so moving it would
+	// only move the hot spot; it is split instead when the host gives a
+	// split-key hint.
 	SkipHotShard
 	// SkipHotNoSplitKey: a hot shard (see SkipHotShard) has no valid
 	// split-key hint, so it can be neither split nor usefully moved.

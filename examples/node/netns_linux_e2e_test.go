@@ -132,8 +132,12 @@ func bytesTrim(b []byte) string { return strings.TrimSpace(string(b)) }
 // dialInNetns connects to addr from inside the network namespace whose
 // file is nsPath. A socket belongs to the namespace of the thread that
 // made it, for its whole life, so the dial runs on a goroutine locked to a
-// thread that enters the namespace; the goroutine ends without unlocking,
-// and the Go runtime then ends the thread rather than reuse it elsewhere.
+// thread that enters the namespace, and then returns to its own before
+// unlocking. The thread must outlive the dial: the nodes run with
+// Pdeathsig, which fires when the thread that started them ends, and any
+// thread may have started one. Only if the return fails does the
+// goroutine end locked, and the runtime ends that thread rather than
+// reuse it in the wrong namespace.
 func dialInNetns(ctx context.Context, nsPath, network, addr string) (net.Conn, error) {
 	type result struct {
 		conn net.Conn
@@ -142,19 +146,31 @@ func dialInNetns(ctx context.Context, nsPath, network, addr string) (net.Conn, e
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
+		home, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: err}
+			return
+		}
+		defer home.Close()
 		f, err := os.Open(nsPath)
 		if err != nil {
+			runtime.UnlockOSThread()
 			done <- result{err: err}
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			done <- result{err: fmt.Errorf("setns %s: %w", nsPath, err)}
 			return
 		}
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, network, addr)
 		done <- result{conn, err}
+		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 	}()
 	r := <-done // the dial ends with ctx
 	return r.conn, r.err

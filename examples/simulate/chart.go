@@ -74,6 +74,9 @@ func (s *sim) charts(sc scenario) []chartFile {
 	sub += fmt.Sprintf(" · splits %d · merges %d · shards %d → %d", r.Splits, r.Merges, r.ShardsStart, r.ShardsEnd)
 	var out []chartFile
 	counts := ""
+	if sc.noisy > 0 {
+		out = append(out, chartFile{suffix: "-moved", svg: s.movedChart(sc)})
+	}
 	if sc.flightChart {
 		out = append(out, chartFile{suffix: "", svg: s.flightChart(sc)})
 		counts = "-counts"

@@ -75,6 +75,27 @@
 //     shows the moves and bytes in flight into node 9 each tick against
 //     the windows, and node 9's bytes; its count chart is windows-counts.svg.
 //
+// Three more measure today's planner and check nothing: their "measure:"
+// lines are figures, not verdicts.
+//
+//   - noise: 12 nodes, 1,200 shards of lognormal size (median 64 MiB,
+//     σ 1.2) with Zipf(1.1) load, the hottest reported with no split key
+//     (it cannot be split). It runs until the plan is empty (at most 600
+//     ticks), then 300 ticks in which every report perturbs each shard's
+//     bytes and load around the unchanging truth (-noise, in percent:
+//     "5/20", the default, is ±5% bytes and ±20% load; the noise is seeded).
+//     It prints the bytes moved in the noisy phase against all bytes, the
+//     transfers and the back-moves (a shard moved to a node it had left
+//     earlier in the noisy phase), and charts the bytes moved per tick
+//     (noise-moved.svg).
+//   - few-shards: -few-nodes nodes (2,000; the tests run 200) with 10
+//     shards each of 16–400 MiB, then one empty node; and
+//     few-shards-bimodal: 40 shards of 400 MiB and 2,000 of 24 MiB on 4
+//     nodes. Each runs until the plan is empty and prints the byte spread
+//     at rest against ImbalanceThreshold and the ticks; with -timing, also
+//     the plan's wall-clock time per tick, the one figure that differs
+//     between runs.
+//
 // It prints a line per tick (unless -quiet) and a summary per scenario, and
 // writes SVG charts per scenario into -out: shard counts per node and the
 // imbalance, over ticks, and, when the host reports stats, bytes per node
@@ -84,6 +105,8 @@
 //	go run ./examples/simulate
 //	go run ./examples/simulate -scenario add-empty-node -quiet -out /tmp
 //	go run ./examples/simulate -scenario windows -out docs
+//	go run ./examples/simulate -scenario noise -noise 1 -quiet -out /tmp
+//	go run ./examples/simulate -scenario few-shards -timing -quiet -out /tmp
 package main
 
 import (
@@ -94,6 +117,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,6 +143,15 @@ type options struct {
 	// Instant runs with Policy.InstantMoves: each move completes in the
 	// tick that begins it, so none is in flight and no window applies.
 	Instant bool
+	// NoiseBytes and NoiseLoad are the noise scenario's noise: each
+	// report perturbs a shard's bytes by up to ±NoiseBytes and its load by
+	// up to ±NoiseLoad (fractions) around the truth.
+	NoiseBytes, NoiseLoad float64
+	// FewNodes is the few-shards scenario's node count (10 shards each).
+	FewNodes int
+	// Timing measures each plan's wall-clock time and prints it in the
+	// few-shards summaries; the only output that differs between runs.
+	Timing bool
 	// list replaces the scenarios, for tests: the same index gives the
 	// same random stream.
 	list []scenario
@@ -140,6 +173,13 @@ func main() {
 	mibs := flag.Float64("bandwidth", o.Bandwidth/mib, "MiB a second each move copies, in simulated time")
 	flag.DurationVar(&o.MoveDelay, "move-delay", o.MoveDelay, "how long a move takes where the host reports no sizes")
 	flag.BoolVar(&o.Instant, "instant", false, "moves complete at once (Policy.InstantMoves): no move time, no windows")
+	flag.Func("noise", `the noise scenario's noise, in percent: "bytes/load" (default "5/20"), or one figure for both`, func(v string) error {
+		b, l, err := parseNoise(v)
+		o.NoiseBytes, o.NoiseLoad = b, l
+		return err
+	})
+	flag.IntVar(&o.FewNodes, "few-nodes", o.FewNodes, "the few-shards scenario's nodes (10 shards each, plus one empty)")
+	flag.BoolVar(&o.Timing, "timing", false, "measure each plan's wall-clock time (the few-shards summaries print it; it varies between runs)")
 	flag.Parse()
 	o.Bandwidth = *mibs * mib
 	if _, err := run(o, os.Stdout); err != nil {
@@ -227,7 +267,28 @@ func defaultOptions() options {
 		Interval:   defaultInterval,
 		Bandwidth:  defaultBandwidth,
 		MoveDelay:  defaultMoveDelay,
+		NoiseBytes: 0.05,
+		NoiseLoad:  0.20,
+		FewNodes:   2_000,
 	}
+}
+
+// parseNoise parses -noise: "bytes/load" in percent, or one figure for
+// both.
+func parseNoise(v string) (bytes, load float64, err error) {
+	b, l, both := strings.Cut(v, "/")
+	if !both {
+		l = b
+	}
+	bytes, err1 := strconv.ParseFloat(b, 64)
+	load, err2 := strconv.ParseFloat(l, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, err
+	}
+	if !(bytes >= 0 && bytes < 100 && load >= 0 && load < 100) {
+		return 0, 0, fmt.Errorf("noise %q: each figure must be in [0, 100)", v)
+	}
+	return bytes / 100, load / 100, nil
 }
 
 // simulate runs one scenario, writes its charts and prints its summary.

@@ -28,11 +28,16 @@ var testScenarios = func() []scenario {
 	return list
 }()
 
+// testFewNodes is the few-shards scenario's size in the tests: the
+// command's default of 2,000 nodes takes some seconds.
+const testFewNodes = 200
+
 // testOptions are the command's defaults (limit 5, seed 1, moves that take
 // time), quiet, for one scenario.
 func testOptions(name, out string) options {
 	o := defaultOptions()
 	o.Scenario, o.Quiet, o.Out, o.list = name, true, out, testScenarios
+	o.FewNodes = testFewNodes
 	return o
 }
 
@@ -306,8 +311,13 @@ func TestSameFlagsSameOutput(t *testing.T) {
 	}
 	out1, charts1 := runAll()
 	out2, charts2 := runAll()
-	if !strings.Contains(out1, "summary windows:") {
-		t.Error("the windows scenario did not run")
+	for _, name := range []string{"windows", "noise", "few-shards", "few-shards-bimodal"} {
+		if !strings.Contains(out1, "summary "+name+":") {
+			t.Errorf("the %s scenario did not run", name)
+		}
+	}
+	if !strings.Contains(out1, "  measure: 300 noisy ticks") {
+		t.Error("the noise scenario printed no measure of its noisy phase")
 	}
 	if out1 != out2 {
 		t.Errorf("stdout differs between runs:\n%s\n---\n%s", out1, out2)
@@ -425,4 +435,70 @@ func attr(el xml.StartElement, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestNoise: the noise scenario settles (or gives up at its bound), then
+// runs 300 noisy ticks, reports them and charts the bytes moved per tick.
+// Its figures are measures, not targets: the run never fails on them.
+func TestNoise(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions("noise", dir)
+	o.NoiseBytes, o.NoiseLoad = 0.01, 0.01
+	r := mustRunWith(t, o)
+	if got := r.Ticks - r.SettleTicks; got != nsNoisy {
+		t.Errorf("%d noisy ticks, want %d", got, nsNoisy)
+	}
+	if r.NoisyTransfers > r.Transfers || r.BackMoves > r.NoisyTransfers || r.NoisyBytes > r.BytesMoved {
+		t.Errorf("noisy phase %d transfers (%d back), %d bytes; whole run %d transfers, %d bytes",
+			r.NoisyTransfers, r.BackMoves, r.NoisyBytes, r.Transfers, r.BytesMoved)
+	}
+	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, "measure: 300 noisy ticks (±1% bytes, ±1% load)") }) {
+		t.Errorf("no measure of the noisy phase:\n  %s", strings.Join(r.Notes, "\n  "))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "noise-moved.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b, new(struct{})); err != nil {
+		t.Errorf("noise-moved.svg: %v", err)
+	}
+	if !bytes.Contains(b, []byte(`class="moved"`)) {
+		t.Error("noise-moved.svg draws no bytes moved")
+	}
+}
+
+// TestFewShards: both few-shards scenarios settle and report the byte
+// spread at rest; with Timing they report the plan time, the only figure
+// that differs between runs, and every other note is the same.
+func TestFewShards(t *testing.T) {
+	for _, name := range []string{"few-shards", "few-shards-bimodal"} {
+		t.Run(name, func(t *testing.T) {
+			o := testOptions(name, "")
+			o.Timing = true
+			r := mustRunWith(t, o)
+			if !r.Settled {
+				t.Errorf("not settled after %d ticks", r.Ticks)
+			}
+			var timed int
+			figures := slices.DeleteFunc(slices.Clone(r.Notes), func(n string) bool {
+				if strings.HasPrefix(n, "measure: plan time") {
+					timed++
+					return true
+				}
+				return false
+			})
+			if timed != 1 {
+				t.Errorf("%d plan time notes, want 1", timed)
+			}
+			if !slices.ContainsFunc(figures, func(n string) bool { return strings.HasPrefix(n, "measure: byte spread at rest") }) {
+				t.Errorf("no byte spread at rest:\n  %s", strings.Join(r.Notes, "\n  "))
+			}
+			o.Timing = false
+			again := mustRunWith(t, o)
+			if !slices.Equal(figures, again.Notes) {
+				t.Errorf("notes differ between runs:\n  %s\n---\n  %s",
+					strings.Join(figures, "\n  "), strings.Join(again.Notes, "\n  "))
+			}
+		})
+	}
 }

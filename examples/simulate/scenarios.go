@@ -20,6 +20,13 @@ type scenario struct {
 	// ticks, when set, is how many ticks to run; otherwise the run ends at
 	// the first empty plan after tick minTicks.
 	ticks, minTicks int
+	// settleBy, when set, bounds a run that goes until the plan is empty:
+	// after that many ticks it ends (or begins its noisy phase) anyway,
+	// unsettled.
+	settleBy int
+	// noisy, when set, is how many ticks of noisy stats follow the point
+	// at which a run that goes until the plan is empty would end.
+	noisy int
 	// evolve changes the workload after each tick's commands are applied.
 	evolve func(*sim)
 	// check adds the scenario's summary notes and returns an error wrapping
@@ -75,6 +82,9 @@ var scenarios = []scenario{
 	capacityScenario(capShards, tib),
 	hotLoad(),
 	windowsScenario(),
+	noiseScenario(),
+	fewShards(),
+	fewShardsBimodal(),
 }
 
 // bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run

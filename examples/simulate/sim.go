@@ -114,6 +114,24 @@ type sim struct {
 	// the bytes moved to bring cold neighbours together.
 	movedAt map[placement.ShardID]moved
 
+	// opts are the run's flags, for the scenarios that read them.
+	opts options
+	// nosplit are the shards reported with no split hint: the planner
+	// cannot split them.
+	nosplit map[placement.ShardID]bool
+	// noiseFrom is the tick the noisy phase began (0: none yet). From
+	// then on every stats report perturbs each shard's bytes and load by
+	// up to ±opts.NoiseBytes and ±opts.NoiseLoad, around the truth.
+	noiseFrom int
+	// left holds, for each shard, the nodes it left during the noisy
+	// phase: a transfer back to one is a back-move.
+	left map[placement.ShardID]map[placement.NodeID]bool
+	// tickMoved is the bytes transferred in the current tick.
+	tickMoved uint64
+	// planTime and planMax are the wall-clock time of every plan and the
+	// longest, measured only with opts.Timing.
+	planTime, planMax time.Duration
+
 	tick        int
 	rebalancing bool // the last plan's Plan.Rebalancing
 	samples     []sample
@@ -161,6 +179,9 @@ type sample struct {
 	// is the map at the end of the tick, after the completions.
 	movesIn, movesOut []int
 	bytesIn, bytesOut []uint64
+	// moved is the bytes transferred in the tick (the truth at the time
+	// of each transfer).
+	moved uint64
 }
 
 // result is a scenario's summary.
@@ -235,6 +256,21 @@ type result struct {
 	// with more bytes than Policy.MaxInflightBytesPerNode in more than
 	// one move. Both are zero while the windows hold.
 	MovesOver, BytesOver int
+	// Settled says the run ended on an empty plan with nothing in flight
+	// (or, with a noisy phase, began it so); a run bounded by
+	// scenario.settleBy may end or go on without.
+	Settled bool
+	// SettleTicks is the ticks before the noisy phase began. NoisyBytes,
+	// NoisyTransfers, NoisySplits and NoisyMerges are what the noisy phase
+	// did, and BackMoves its transfers of a shard to a node it had left
+	// earlier in that phase.
+	SettleTicks               int
+	NoisyBytes                uint64
+	NoisyTransfers, BackMoves int
+	NoisySplits, NoisyMerges  int
+	// Plans is how many plans the run made (ticks and the extra plan of
+	// the tick the noise began), for the plan time.
+	Plans int
 	// Samples are every tick's samples, tick 0 first.
 	Samples                            []sample
 	FirstImbalance, FinalImbalance     float64
@@ -265,6 +301,9 @@ func newSim(cfg placement.Config, o options, stream uint64, log io.Writer) *sim 
 		policy:    cfg.Policy,
 		limit:     cfg.MaxActionsPerTick,
 		rng:       rand.New(rand.NewPCG(o.Seed, stream)),
+		opts:      o,
+		nosplit:   map[placement.ShardID]bool{},
+		left:      map[placement.ShardID]map[placement.NodeID]bool{},
 		log:       log,
 		interval:  cfg.TickInterval,
 		bandwidth: o.Bandwidth,
@@ -292,7 +331,9 @@ func (s *sim) apply(cmds ...placement.Command) error {
 
 // run ticks until the scenario is done: for sc.ticks ticks, or, when that
 // is zero, until the first tick after sc.minTicks that finds the plan
-// empty and no move in flight.
+// empty and no move in flight (or the tick after sc.settleBy, if set).
+// With sc.noisy, that point instead begins the noisy phase, which runs
+// sc.noisy ticks.
 func (s *sim) run(sc scenario) error {
 	s.reportStats()
 	s.record(0, 0, 0, 0, 0, s.inflight())
@@ -307,16 +348,31 @@ func (s *sim) run(sc scenario) error {
 			return err
 		}
 		v := s.reg.View()
-		p := s.coord.Plan(v, s.limit)
-		if err := s.checkPlan(v, p); err != nil {
-			return err
+		p := s.plan(v)
+		settled := len(p.Commands) == 0 && v.MoveCount() == 0 && s.tick > sc.minTicks
+		if sc.ticks == 0 && s.noiseFrom == 0 && (settled || (sc.settleBy > 0 && s.tick > sc.settleBy)) {
+			s.res.Settled = settled
+			if sc.noisy == 0 {
+				s.res.Ticks = s.tick - 1
+				s.res.InFlight = v.MoveCount()
+				s.res.FinalBalance = p.Balance
+				return nil
+			}
+			// The noisy phase begins: this tick plans on noisy stats.
+			s.res.SettleTicks = s.tick - 1
+			s.noiseFrom = s.tick
+			s.reportStats()
+			v = s.reg.View()
+			p = s.plan(v)
+		}
+		if s.noiseFrom == 0 {
+			// With noise the planner sees perturbed stats, which the
+			// naive recount (from the truth) does not.
+			if err := s.checkPlan(v, p); err != nil {
+				return err
+			}
 		}
 		s.rebalancing = p.Rebalancing
-		if sc.ticks == 0 && len(p.Commands) == 0 && v.MoveCount() == 0 && s.tick > sc.minTicks {
-			s.res.Ticks = s.tick - 1
-			s.res.FinalBalance = p.Balance
-			return nil
-		}
 		windowed := false
 		for _, sk := range p.Skipped {
 			switch sk.Reason {
@@ -343,12 +399,26 @@ func (s *sim) run(sc scenario) error {
 		}
 		s.reportStats()
 		s.record(s.tick, splits, merges, transfers, completed, flying)
-		if s.tick == sc.ticks {
+		if s.tick == sc.ticks || (s.noiseFrom > 0 && s.tick == s.noiseFrom+sc.noisy-1) {
 			s.res.Ticks = s.tick
 			s.res.InFlight = s.reg.View().MoveCount()
 			return nil
 		}
 	}
+}
+
+// plan plans once, timing the plan with opts.Timing.
+func (s *sim) plan(v placement.View) placement.Plan {
+	s.res.Plans++
+	if !s.opts.Timing {
+		return s.coord.Plan(v, s.limit)
+	}
+	start := time.Now()
+	p := s.coord.Plan(v, s.limit)
+	d := time.Since(start)
+	s.planTime += d
+	s.planMax = max(s.planMax, d)
+	return p
 }
 
 // now is the simulated time of the current tick.
@@ -440,6 +510,9 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 			s.splitAt[c.Shard], s.splitAt[right] = s.tick, s.tick
 			s.splits = append(s.splits, splitEvent{tick: s.tick, left: c.Shard, right: right})
 			splits++
+			if s.noiseFrom > 0 {
+				s.res.NoisySplits++
+			}
 		case placement.PlaceMerge:
 			if s.recentlySplit(c.Left) || s.recentlySplit(c.Right) {
 				s.res.EmbargoMerges++
@@ -454,6 +527,9 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 			delete(s.work, c.Right)
 			s.mergedAt[c.Left] = s.tick
 			merges++
+			if s.noiseFrom > 0 {
+				s.res.NoisyMerges++
+			}
 		case placement.PlaceTransfer:
 			w := s.work[c.Shard]
 			s.res.BytesMoved += w.bytes
@@ -462,6 +538,18 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 				s.res.HotMoves++
 			}
 			s.movedAt[c.Shard] = moved{tick: s.tick, bytes: w.bytes}
+			s.tickMoved += w.bytes
+			if s.noiseFrom > 0 {
+				s.res.NoisyTransfers++
+				s.res.NoisyBytes += w.bytes
+				if s.left[c.Shard][c.To] {
+					s.res.BackMoves++
+				}
+				if s.left[c.Shard] == nil {
+					s.left[c.Shard] = map[placement.NodeID]bool{}
+				}
+				s.left[c.Shard][c.From] = true
+			}
 			transfers++
 			if !s.policy.InstantMoves {
 				s.flights[c.Shard] = flight{bytes: w.bytes, due: now.Add(s.copyTime(w.bytes))}
@@ -580,11 +668,25 @@ func (s *sim) reportStats() {
 	for sh := range v.Shards() {
 		w := s.work[sh.ID]
 		st := placement.Stats{Keys: w.keys, Bytes: w.bytes, Load: w.load}
-		st.SplitKey, _ = placement.MidKey(sh.Range)
+		if s.noiseFrom > 0 {
+			st.Bytes = uint64(s.jitter(float64(w.bytes), s.opts.NoiseBytes))
+			st.Load = s.jitter(w.load, s.opts.NoiseLoad)
+		}
+		if !s.nosplit[sh.ID] {
+			st.SplitKey, _ = placement.MidKey(sh.Range)
+		}
 		if err := s.reg.ReportStats(sh.ID, st); err != nil {
 			panic(err) // the shard came from the registry's own view
 		}
 	}
+}
+
+// jitter returns x × (1 + u), u drawn evenly from [−frac, frac].
+func (s *sim) jitter(x, frac float64) float64 {
+	if frac == 0 {
+		return x
+	}
+	return x * (1 + frac*(2*s.rng.Float64()-1))
 }
 
 // inFlight is what is in flight into and out of each node.
@@ -613,7 +715,8 @@ func (s *sim) inflight() inFlight {
 // over it, and prints the tick's line.
 func (s *sim) record(tick, splits, merges, transfers, completed int, f inFlight) {
 	v := s.reg.View()
-	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount()}
+	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount(), moved: s.tickMoved}
+	s.tickMoved = 0
 	smp.bytes, smp.load = s.nodeSums(v, smp.nodes)
 	n := len(smp.nodes)
 	smp.movesIn, smp.movesOut = make([]int, n), make([]int, n)

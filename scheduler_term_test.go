@@ -13,10 +13,7 @@ import (
 // this server leads the same term again.
 func TestObserveReplacesTheTermWhole(t *testing.T) {
 	now := choresT0
-	cfg := DefaultConfig()
-	cfg.Clock = func() time.Time { return now }
-	s := &Scheduler{reg: NewShardRegistry(), cfg: cfg, log: zap.NewNop(),
-		lead: &termState{coord: NewCoordinator(cfg.Policy)}}
+	s := termScheduler(&now)
 
 	require.True(t, s.observe(true, 1))
 	first := s.lead
@@ -55,10 +52,7 @@ func TestObserveReplacesTheTermWhole(t *testing.T) {
 // log, and an election time for the timers.
 func TestObserveCandidateThenLeaderIsANewTerm(t *testing.T) {
 	now := choresT0
-	cfg := DefaultConfig()
-	cfg.Clock = func() time.Time { return now }
-	s := &Scheduler{reg: NewShardRegistry(), cfg: cfg, log: zap.NewNop(),
-		lead: &termState{coord: NewCoordinator(cfg.Policy)}}
+	s := termScheduler(&now)
 	require.True(t, s.observe(true, 1))
 	first := s.lead
 	first.needBarrier, first.needResume = false, false
@@ -97,4 +91,13 @@ func TestInDoubtWithinTheTerm(t *testing.T) {
 	require.True(t, lead.needResume)
 	require.False(t, s.current.Load())
 	require.False(t, s.leader, "a not-leader error ends the leadership")
+}
+
+// termScheduler is a Scheduler with only what observe reads, whose clock
+// reads *now.
+func termScheduler(now *time.Time) *Scheduler {
+	cfg := DefaultConfig()
+	cfg.Clock = func() time.Time { return *now }
+	return &Scheduler{reg: NewShardRegistry(), cfg: cfg, log: zap.NewNop(),
+		lead: &termState{coord: NewCoordinator(cfg.Policy)}}
 }

@@ -81,7 +81,11 @@ func Metrics() []MetricInfo {
 		},
 		{
 			Name: []string{"placement", "moves", "aborted"}, Kind: MetricCounter, Unit: "moves",
-			Help: "Moves the leader aborted because they stayed in flight longer than Policy.MoveTimeout.",
+			Help: "Moves the leader aborted because they stayed in flight longer than Policy.MoveTimeout, or their source node was lost.",
+		},
+		{
+			Name: []string{"placement", "moves", "back"}, Kind: MetricCounter, Unit: "moves",
+			Help: "Transfers the leader began that take a shard back to a node it left, by a transfer this leader began, within BackMoveWindow (an hour): churn a stable planner does not make.",
 		},
 	}
 }

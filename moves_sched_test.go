@@ -270,3 +270,25 @@ func TestMoveTimeoutPerAttempt(t *testing.T) {
 	require.Len(t, rep.Aborted, 1, "only the move 10 minutes old")
 	require.Equal(t, placement.ShardID(2), rep.Aborted[0].Shard)
 }
+
+// A tick reports the transfers that take a shard back to a node it left
+// (TickReport.MovedBack): here a rebalance off node 1, then nodes 2 and 3
+// draining, which sends every shard back to node 1.
+func TestTickReportsBackMoves(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	_, fake, newSched := movesHarness(t, clock, true, func(c *placement.Config) { c.InstantMoves = true })
+	s := newSched()
+	rep := tick(t, s)
+	require.Len(t, rep.Commands, 3)
+	require.Zero(t, rep.MovedBack)
+	for _, n := range []placement.NodeID{2, 3} {
+		_, err := fake.Apply(context.Background(), placement.Encode(placement.SetNodeState{Node: n, State: placement.NodeDraining}))
+		require.NoError(t, err)
+	}
+	clock.Advance(time.Minute)
+	rep = tick(t, s)
+	require.Len(t, rep.Commands, 3)
+	require.Equal(t, 3, rep.MovedBack, "all three are back on node 1")
+	clock.Advance(placement.BackMoveWindow)
+	require.Zero(t, tick(t, s).MovedBack, "nothing left to move")
+}

@@ -44,6 +44,9 @@ type Scheduler struct {
 	tickMu sync.Mutex // one tick at a time; guards the fields below
 	// leader is whether the last tick saw this server lead.
 	leader bool
+	// history is which nodes the shards this server's plans moved left,
+	// for TickReport.MovedBack.
+	history moveHistory
 	// lead is this server's state for the term it leads, or last led,
 	// which observe replaces whole when a new term begins (newTermState).
 	// It is written with coordMu held too, so DryRun may read lead.coord
@@ -277,6 +280,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
 	}
+	rep.MovedBack = s.history.record(rep.Commands, rep.Results, s.now())
 	s.logApplied(rep)
 	if recorded {
 		rep.Recorded = &mark

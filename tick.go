@@ -43,8 +43,13 @@ type TickReport struct {
 	// hysteresis flags; nil if none. Commands and Results leave it out.
 	Recorded *SetRebalancing
 	// Aborted are the moves the tick aborted, before planning, because they
-	// were in flight longer than Policy.MoveTimeout.
+	// were in flight longer than Policy.MoveTimeout or their source node
+	// was lost.
 	Aborted []AbortTransfer
+	// MovedBack is how many of the plan's applied transfers take a shard
+	// back to a node it left, by a transfer this server's ticks began,
+	// within BackMoveWindow.
+	MovedBack int
 	// Lost are the nodes the tick declared lost, before planning, because
 	// they were down longer than Policy.DownTimeout.
 	Lost []NodeID

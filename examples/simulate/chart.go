@@ -117,6 +117,9 @@ func (s *sim) charts(sc scenario) []chartFile {
 	if r.LowerBound > 0 {
 		bsub += fmt.Sprintf(" · lower bound %s (×%.3f)", gib(r.LowerBound), float64(r.BytesMoved)/r.LowerBound)
 	}
+	if r.AccBound > r.LowerBound {
+		bsub += fmt.Sprintf(" · accumulated %s (×%.3f)", gib(r.AccBound), float64(r.BytesMoved)/r.AccBound)
+	}
 	out = append(out, chartFile{suffix: "-bytes", svg: s.chart(sc, metric{
 		what:       "bytes per node and byte spread",
 		axis:       "GiB per node",

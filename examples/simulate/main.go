@@ -40,7 +40,13 @@
 //     embargo of its split.
 //
 // Where the host reports stats, a scenario also fails if a rebalancing
-// plan's Plan.MinBytes differs from the same bound recomputed here.
+// plan's Plan.MinBytes differs from the same bound recomputed here, and
+// its summary prints bytes moved against the lower bound at tick 0 and
+// against the lower bound accumulated tick by tick: the bound at tick 0
+// plus, each tick, the rise in the bound that the workload's change made
+// since the map the tick's moves left (moves in flight counted as made).
+// Where the workload changes (hot-range, churn) only the second says how
+// much of what moved was wasted; elsewhere the two are equal.
 //
 // Three more hold the planner to issue 10's targets. Each runs with
 // DefaultPolicy until the plan is empty and prints bytes moved against the
@@ -332,6 +338,9 @@ func printSummary(w io.Writer, s *sim) {
 				gib(float64(r.ColocateBytes)), resplitWindow)
 		}
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  bytes moved %s against the lower bound at tick 0 of %s (%s) and against an accumulated lower bound of %s (%s)\n",
+			gib(float64(r.BytesMoved)), gib(r.LowerBound), times(r.BytesMoved, r.LowerBound),
+			gib(r.AccBound), times(r.BytesMoved, r.AccBound))
 		if s.load {
 			fmt.Fprintf(w, "  load: spread %.3f -> %.3f; moved %.0f of %.0f\n",
 				first.loadSpread, last.loadSpread, r.LoadMoved, sum(last.load))
@@ -359,6 +368,15 @@ func printSummary(w io.Writer, s *sim) {
 	for _, c := range r.Charts {
 		fmt.Fprintf(w, "  chart: %s\n", c)
 	}
+}
+
+// times formats bytes moved over a lower bound as "×r", or says the bound
+// is zero.
+func times(moved uint64, bound float64) string {
+	if bound <= 0 {
+		return "none needed"
+	}
+	return fmt.Sprintf("×%.2f", float64(moved)/bound)
 }
 
 // gib formats a byte count in GiB, or MiB below one GiB.

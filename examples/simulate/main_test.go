@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -228,7 +229,38 @@ func TestPacedTicks(t *testing.T) {
 	}
 }
 
-func TestChurn(t *testing.T) { mustRun(t, "churn", "") }
+// TestChurn: the churn scenario passes its checks, and its summary
+// reports bytes moved against the lower bound accumulated tick by tick,
+// which is at least the bound at tick 0 and, the churn changing sizes,
+// above it.
+func TestChurn(t *testing.T) {
+	var out bytes.Buffer
+	res, err := run(testOptions("churn", ""), &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	r := res[0]
+	if r.LowerBound <= 0 || r.AccBound <= r.LowerBound {
+		t.Errorf("accumulated lower bound %.0f, at tick 0 %.0f: want above it", r.AccBound, r.LowerBound)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("moved %s against an accumulated lower bound of %s (×%.2f)",
+			gib(float64(r.BytesMoved)), gib(r.AccBound), float64(r.BytesMoved)/r.AccBound),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the churn summary does not say %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestAccBoundStatic: where the workload does not change, the accumulated
+// lower bound is the bound at tick 0.
+func TestAccBoundStatic(t *testing.T) {
+	r := mustRun(t, "bytes-new-node", "")
+	if r.AccBound != r.LowerBound {
+		t.Errorf("accumulated lower bound %.0f, at tick 0 %.0f: want equal", r.AccBound, r.LowerBound)
+	}
+}
 
 // TestBytesNewNode: issue 10's first target. The scenario's check holds
 // the targets (byte spread, bytes moved against the lower bound, counts,

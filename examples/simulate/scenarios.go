@@ -371,6 +371,9 @@ func checkChurn(s *sim) error {
 	s.note("shards %d -> %d (peak %d); imbalance max %.3f, mean %.3f, above the threshold %.2f for at most %d ticks in a row",
 		r.ShardsStart, r.ShardsEnd, r.ShardsPeak, r.MaxImbalance, r.MeanImbalance, s.policy.ImbalanceThreshold, r.LongestAbove)
 	s.note("shards whose merge the embargo held back: %d", r.Deferred)
+	s.note("bytes moved %s against an accumulated lower bound of %s (%s): what the churn made necessary, tick by tick (every rise counted, even one a later change undid), of which %s is left unmoved at the end; against the bound at tick 0 alone, %s (%s)",
+		gib(float64(r.BytesMoved)), gib(r.AccBound), times(r.BytesMoved, r.AccBound), gib(s.boundNow()),
+		gib(r.LowerBound), times(r.BytesMoved, r.LowerBound))
 	if r.EmbargoMerges != 0 || r.Resplits != 0 {
 		return fmt.Errorf("%w: %d merges of shards split in the last %d ticks, %d splits of shards merged in the last %d",
 			errCheck, r.EmbargoMerges, s.policy.MergeEmbargo, r.Resplits, resplitWindow)

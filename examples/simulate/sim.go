@@ -212,6 +212,14 @@ type result struct {
 	// bytes and load, so on a workload that does not change these are
 	// also the bounds on the map once it has settled after them.
 	LowerBound, LoadBound float64
+	// AccBound is the lower bound accumulated tick by tick: LowerBound,
+	// plus, each tick, the rise in the bound that the workload's change
+	// made (the bound after the change, before the next plan's moves,
+	// minus the bound the tick's moves left, when positive), with the
+	// moves in flight counted as made. It is what the workload's changes
+	// made necessary to move; on a workload that does not change it is
+	// LowerBound.
+	AccBound float64
 	// MinBytes is Plan.MinBytes of the first plan that rebalanced bytes
 	// (MinBytesTick; -1 if none did) and NaiveMinBytes the bound
 	// recomputed here for that plan. MinBytesOff counts the rebalancing
@@ -340,6 +348,7 @@ func (s *sim) run(sc scenario) error {
 	first := s.samples[0]
 	s.res.LowerBound = lowerBound(float64s(first.bytes), first.share)
 	s.res.LoadBound = lowerBound(first.load, first.share)
+	s.res.AccBound = s.res.LowerBound
 	for s.tick = 1; ; s.tick++ {
 		if s.tick > maxTicks {
 			return fmt.Errorf("not settled (plan empty, nothing in flight) after %d ticks", maxTicks)
@@ -395,7 +404,9 @@ func (s *sim) run(sc scenario) error {
 			return err
 		}
 		if sc.evolve != nil {
+			left := s.boundNow()
 			sc.evolve(s)
+			s.res.AccBound += math.Max(0, s.boundNow()-left)
 		}
 		s.reportStats()
 		s.record(s.tick, splits, merges, transfers, completed, flying)
@@ -846,13 +857,22 @@ func lowerBound(amount, share []float64) float64 {
 	return lb
 }
 
-// projectedUpBytes returns every node's bytes as the planner sees them
-// when it starts rebalancing, and the capacity shares: with the moves in
-// flight counted as made, and after the plan's moves off draining nodes
-// and its moves that bring a cold shard next to its cold neighbour for a
-// merge (splits and merges keep each node's bytes).
-func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, []float64) {
+// boundNow returns the lower bound on the bytes still to move in the map
+// as it is now, from the workload's truth, with the moves in flight
+// counted as made (their bytes are already in BytesMoved); 0 where the
+// host reports no stats.
+func (s *sim) boundNow() float64 {
+	if s.countOnly {
+		return 0
+	}
+	v := s.reg.View()
 	nodes := v.Nodes()
+	return lowerBound(s.flownBytes(v, nodes), s.shares(nodes))
+}
+
+// flownBytes returns each node's bytes from the workload's truth, parallel
+// to nodes, with the moves in flight counted as made.
+func (s *sim) flownBytes(v placement.View, nodes []placement.Node) []float64 {
 	at := make(map[placement.NodeID]int, len(nodes))
 	for i, n := range nodes {
 		at[n.ID] = i
@@ -864,6 +884,21 @@ func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, [
 		out[at[m.From]] -= w
 		out[at[m.To]] += w
 	}
+	return out
+}
+
+// projectedUpBytes returns every node's bytes as the planner sees them
+// when it starts rebalancing, and the capacity shares: with the moves in
+// flight counted as made, and after the plan's moves off draining nodes
+// and its moves that bring a cold shard next to its cold neighbour for a
+// merge (splits and merges keep each node's bytes).
+func (s *sim) projectedUpBytes(v placement.View, p placement.Plan) ([]float64, []float64) {
+	nodes := v.Nodes()
+	at := make(map[placement.NodeID]int, len(nodes))
+	for i, n := range nodes {
+		at[n.ID] = i
+	}
+	out := s.flownBytes(v, nodes)
 	var moves map[placement.ShardID]placement.NodeID
 	for _, cmd := range p.Commands {
 		if c, ok := cmd.(placement.PlaceTransfer); ok {

@@ -37,7 +37,8 @@
 //     Policy.CountTolerance of the mean.
 //   - churn: 200 ticks of seeded random growth, bulk loads and deletes,
 //     with splits and merges. Fails if a shard is merged within the merge
-//     embargo of its split.
+//     embargo of its split. Prints the moves per shard per hour of
+//     simulated time.
 //
 // Where the host reports stats, a scenario also fails if a rebalancing
 // plan's Plan.MinBytes differs from the same bound recomputed here, and
@@ -92,7 +93,8 @@
 //     "5/20", the default, is ±5% bytes and ±20% load; the noise is seeded).
 //     It prints the bytes moved in the noisy phase against all bytes, the
 //     transfers and the back-moves (a shard moved to a node it had left
-//     earlier in the noisy phase), and charts the bytes moved per tick
+//     earlier in the noisy phase) and the moves per shard per hour of
+//     simulated time, and charts the bytes moved per tick
 //     (noise-moved.svg).
 //   - few-shards: -few-nodes nodes (2,000; the tests run 200) with 10
 //     shards each of 16–400 MiB, then one empty node; and

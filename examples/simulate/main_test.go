@@ -232,7 +232,7 @@ func TestPacedTicks(t *testing.T) {
 // TestChurn: the churn scenario passes its checks, and its summary
 // reports bytes moved against the lower bound accumulated tick by tick,
 // which is at least the bound at tick 0 and, the churn changing sizes,
-// above it.
+// above it; and its moves per shard per hour.
 func TestChurn(t *testing.T) {
 	var out bytes.Buffer
 	res, err := run(testOptions("churn", ""), &out)
@@ -246,6 +246,7 @@ func TestChurn(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("moved %s against an accumulated lower bound of %s (×%.2f)",
 			gib(float64(r.BytesMoved)), gib(r.AccBound), float64(r.BytesMoved)/r.AccBound),
+		"per shard per hour of simulated time",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the churn summary does not say %q:\n%s", want, out.String())
@@ -350,6 +351,9 @@ func TestSameFlagsSameOutput(t *testing.T) {
 	}
 	if !strings.Contains(out1, "  measure: 300 noisy ticks") {
 		t.Error("the noise scenario printed no measure of its noisy phase")
+	}
+	if !strings.Contains(out1, "moves per shard per hour of simulated time in the noisy phase") {
+		t.Error("the noise scenario printed no moves per shard per hour")
 	}
 	if out1 != out2 {
 		t.Errorf("stdout differs between runs:\n%s\n---\n%s", out1, out2)

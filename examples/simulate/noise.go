@@ -84,6 +84,9 @@ func checkNoise(s *sim) error {
 	s.note("measure: %d noisy ticks (±%g%% bytes, ±%g%% load): bytes moved %s = %.2f%% of all %s, in %d transfers; %d back-moves (to a node the shard had left in the noisy phase); %d splits, %d merges",
 		r.Ticks-r.SettleTicks, 100*s.opts.NoiseBytes, 100*s.opts.NoiseLoad, gib(float64(r.NoisyBytes)),
 		100*float64(r.NoisyBytes)/total, gib(total), r.NoisyTransfers, r.BackMoves, r.NoisySplits, r.NoisyMerges)
+	s.note("measure: %.2f moves per shard per hour of simulated time in the noisy phase (%d transfers, %d ticks of %v); %.2f before it",
+		s.movesPerShardHour(r.NoisyTransfers, r.SettleTicks, r.Ticks), r.NoisyTransfers, r.Ticks-r.SettleTicks, s.interval,
+		s.movesPerShardHour(r.Transfers-r.NoisyTransfers, 0, r.SettleTicks))
 	s.note("at the end: byte spread %.3f, load spread %.3f (the truth)", last.byteSpread, last.loadSpread)
 	return nil
 }

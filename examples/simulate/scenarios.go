@@ -374,6 +374,8 @@ func checkChurn(s *sim) error {
 	s.note("bytes moved %s against an accumulated lower bound of %s (%s): what the churn made necessary, tick by tick (every rise counted, even one a later change undid), of which %s is left unmoved at the end; against the bound at tick 0 alone, %s (%s)",
 		gib(float64(r.BytesMoved)), gib(r.AccBound), times(r.BytesMoved, r.AccBound), gib(s.boundNow()),
 		gib(r.LowerBound), times(r.BytesMoved, r.LowerBound))
+	s.note("moves: %.2f per shard per hour of simulated time (%d transfers, %d ticks of %v)",
+		s.movesPerShardHour(r.Transfers, 0, r.Ticks), r.Transfers, r.Ticks, s.interval)
 	if r.EmbargoMerges != 0 || r.Resplits != 0 {
 		return fmt.Errorf("%w: %d merges of shards split in the last %d ticks, %d splits of shards merged in the last %d",
 			errCheck, r.EmbargoMerges, s.policy.MergeEmbargo, r.Resplits, resplitWindow)

@@ -887,6 +887,24 @@ func (s *sim) flownBytes(v placement.View, nodes []placement.Node) []float64 {
 	return out
 }
 
+// movesPerShardHour returns transfers per shard per hour of simulated
+// time over the ticks after tick from up to tick to: the transfers over
+// the mean shard count of those ticks' samples and their simulated time.
+func (s *sim) movesPerShardHour(transfers, from, to int) float64 {
+	shards, n := 0, 0
+	for _, smp := range s.samples {
+		if smp.tick > from && smp.tick <= to {
+			shards += smp.shards
+			n++
+		}
+	}
+	hours := (time.Duration(to-from) * s.interval).Hours()
+	if n == 0 || shards == 0 || hours == 0 {
+		return 0
+	}
+	return float64(transfers) / (float64(shards) / float64(n)) / hours
+}
+
 // projectedUpBytes returns every node's bytes as the planner sees them
 // when it starts rebalancing, and the capacity shares: with the moves in
 // flight counted as made, and after the plan's moves off draining nodes

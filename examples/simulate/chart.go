@@ -155,13 +155,7 @@ func (s *sim) charts(sc scenario) []chartFile {
 // and stop band.
 func (s *sim) chart(sc scenario, m metric) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartW, chartH, chartW, chartH)
-	title := fmt.Sprintf("%s: %s, by tick", sc.name, m.what)
-	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
-	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
+	chartHeader(&b, fmt.Sprintf("%s: %s, by tick", sc.name, m.what), sc.about)
 	text(&b, plotL, 70, "start", `fill="#555555"`, m.sub)
 
 	last := s.samples[len(s.samples)-1].tick
@@ -382,13 +376,7 @@ func (s *sim) flightChart(sc scenario) []byte {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartW, chartH, chartW, chartH)
-	title := fmt.Sprintf("%s: moves and bytes in flight into node %d, by tick", sc.name, sc.focus)
-	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
-	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
+	chartHeader(&b, fmt.Sprintf("%s: moves and bytes in flight into node %d, by tick", sc.name, sc.focus), sc.about)
 	text(&b, plotL, 70, "start", `fill="#555555"`, fmt.Sprintf(
 		"ticks %d · transfers %d, all completed · most in flight into node %d: %d moves, %s · %d plans held back by a window",
 		r.Ticks, r.Transfers, sc.focus, r.PeakMovesIn, gib(float64(r.PeakBytesIn)), r.WindowPlans))
@@ -609,4 +597,16 @@ func esc(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
 	return b.String()
+}
+
+// chartHeader opens an SVG chart of the common size on b: its element, a
+// title (also the bold first line), a white ground, and the scenario's
+// description as the second line.
+func chartHeader(b *strings.Builder, title, about string) {
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
+		chartW, chartH, chartW, chartH)
+	fmt.Fprintf(b, "<title>%s</title>\n", esc(title))
+	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
+	text(b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
+	text(b, plotL, 52, "start", `fill="#555555"`, about)
 }

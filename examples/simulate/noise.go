@@ -110,13 +110,7 @@ func (s *sim) movedChart(sc scenario) []byte {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		chartW, chartH, chartW, chartH)
-	title := fmt.Sprintf("%s: bytes moved per tick", sc.name)
-	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartW, chartH)
-	text(&b, plotL, 30, "start", `font-size="18" font-weight="bold"`, title)
-	text(&b, plotL, 52, "start", `fill="#555555"`, sc.about)
+	chartHeader(&b, fmt.Sprintf("%s: bytes moved per tick", sc.name), sc.about)
 	text(&b, plotL, 70, "start", `fill="#555555"`, fmt.Sprintf(
 		"noise ±%g%% bytes, ±%g%% load from tick %d · noisy phase: %s moved (%.2f%% of all bytes), %d transfers, %d back-moves",
 		100*s.opts.NoiseBytes, 100*s.opts.NoiseLoad, s.noiseFrom, gib(float64(r.NoisyBytes)),

@@ -30,17 +30,19 @@ const (
 	entryMagic = 0xB7
 	// formatVersion is the newest entry format this build reads and
 	// writes; baseVersion the one entries without newer commands use.
-	formatVersion = versionDest
+	formatVersion = versionStable
 	baseVersion   = 1
 	// versionFlags added SetRebalancing, SetFormatVersion and NodeLost;
 	// versionMoves the two-phase transfer (CompleteTransfer,
 	// AbortTransfer, and PlaceTransfer beginning a move), SetPause and
 	// SetPolicy; versionDest a CompleteTransfer that names its
 	// destination (a retry after it applied succeeds), and a node going
-	// lost aborting the moves out of it too.
-	versionFlags = 2
-	versionMoves = 3
-	versionDest  = 4
+	// lost aborting the moves out of it too; versionStable a SetPolicy
+	// with stability fields other than the defaults.
+	versionFlags  = 2
+	versionMoves  = 3
+	versionDest   = 4
+	versionStable = 5
 
 	headerLen = 2
 	// minCommandLen is a type byte plus the shortest field (a one-byte
@@ -87,7 +89,12 @@ func needs(c Command) uint64 {
 			return versionDest
 		}
 		return versionMoves
-	case AbortTransfer, SetPause, SetPolicy:
+	case SetPolicy:
+		if !c.Policy.stabilityDefault() {
+			return versionStable
+		}
+		return versionMoves
+	case AbortTransfer, SetPause:
 		return versionMoves
 	case SetRebalancing:
 		return versionFlags
@@ -182,6 +189,10 @@ func appendCommand(dst []byte, c Command) []byte {
 		dst = append(dst, byte(TypeSetPause))
 		return appendPause(dst, c)
 	case SetPolicy:
+		if !c.Policy.stabilityDefault() {
+			dst = append(dst, byte(TypeSetPolicyExt))
+			return appendStability(appendPolicy(dst, c), c.Policy)
+		}
 		dst = append(dst, byte(TypeSetPolicy))
 		return appendPolicy(dst, c)
 	}
@@ -382,6 +393,8 @@ func (d *decoder) command() Command {
 		return d.pause(start)
 	case TypeSetPolicy:
 		return d.policy(start)
+	case TypeSetPolicyExt:
+		return d.policyExt(start)
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

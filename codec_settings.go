@@ -17,7 +17,11 @@ import (
 //	            MaxInflightPerNode MaxInflightBytesPerNode MoveTimeout
 //	            InstantMoves DownTimeout MaxActionsPerTick
 //
-// in that order, each a uvarint: floats as their IEEE 754 bits, durations
+// in that order, and for TypeSetPolicyExt (format version 5) then
+//
+//	            MinGain MoveCooldown LoadHalfLife
+//
+// each a uvarint: floats as their IEEE 754 bits, durations
 // in nanoseconds (0 to 2^63-1), counts 0 to 2^31-1 whatever the size of
 // int on the server that writes or reads them (so 32- and 64-bit servers
 // decode one policy alike), booleans as 0 or 1. A value outside those
@@ -94,7 +98,55 @@ func policyWire(c SetPolicy) error {
 	if p.DownTimeout < 0 {
 		return fmt.Errorf("placement: set-policy: DownTimeout %v is negative: %w", p.DownTimeout, ErrInvalidCommand)
 	}
+	if p.MoveCooldown < 0 {
+		return fmt.Errorf("placement: set-policy: MoveCooldown %v is negative: %w", p.MoveCooldown, ErrInvalidCommand)
+	}
 	return nil
+}
+
+// stabilityDefault reports whether p's stability fields (MinGain,
+// MoveCooldown, LoadHalfLife) are DefaultPolicy's: what a SetPolicy of
+// wire type 13 carries implicitly.
+func (p Policy) stabilityDefault() bool {
+	d := DefaultPolicy()
+	return math.Float64bits(p.MinGain) == math.Float64bits(d.MinGain) &&
+		p.MoveCooldown == d.MoveCooldown && p.LoadHalfLife == d.LoadHalfLife
+}
+
+// withStabilityDefaults returns p with DefaultPolicy's stability fields.
+func (p Policy) withStabilityDefaults() Policy {
+	d := DefaultPolicy()
+	p.MinGain, p.MoveCooldown, p.LoadHalfLife = d.MinGain, d.MoveCooldown, d.LoadHalfLife
+	return p
+}
+
+func appendStability(dst []byte, p Policy) []byte {
+	dst = binary.AppendUvarint(dst, math.Float64bits(p.MinGain))
+	dst = binary.AppendUvarint(dst, uint64(p.MoveCooldown))
+	return binary.AppendUvarint(dst, uint64(p.LoadHalfLife))
+}
+
+// policyExt decodes a TypeSetPolicyExt: a SetPolicy, then its stability
+// fields, which must not be the defaults (type 13 encodes those), so an
+// entry has one encoding.
+func (d *decoder) policyExt(start int) Command {
+	c := d.policy(start).(SetPolicy)
+	gain, cooldown := d.uvarint("min gain"), d.uvarint("move cooldown")
+	halfLife := d.uvarint("load half-life")
+	if d.err != nil {
+		return c
+	}
+	if cooldown > math.MaxInt64 || halfLife > math.MaxUint32 {
+		d.fail(start, "policy field out of range")
+		return c
+	}
+	c.Policy.MinGain = math.Float64frombits(gain)
+	c.Policy.MoveCooldown = time.Duration(cooldown)
+	c.Policy.LoadHalfLife = uint32(halfLife)
+	if c.Policy.stabilityDefault() {
+		d.fail(start, "set-policy with default stability fields as type %d", TypeSetPolicyExt)
+	}
+	return c
 }
 
 func (d *decoder) pause(start int) Command {
@@ -134,5 +186,5 @@ func (d *decoder) policy(start int) Command {
 	p.MaxMovesPerNode, p.MaxInflightPerNode = int(moves), int(inflight)
 	p.MoveTimeout, p.InstantMoves = time.Duration(timeout), instant == 1
 	p.DownTimeout = time.Duration(down)
-	return SetPolicy{Policy: p, MaxActionsPerTick: int(actions)}
+	return SetPolicy{Policy: p.withStabilityDefaults(), MaxActionsPerTick: int(actions)}
 }

@@ -179,15 +179,15 @@ func TestDecodeRejects(t *testing.T) {
 			offset: 8,
 		},
 		{name: "type zero", input: codecHeader(0x01, 0x00, 0x01), want: "unknown command type 0", offset: 3},
-		{name: "type after last", input: codecHeader(0x01, 0x0f, 0x01), want: "unknown command type 15", offset: 3},
+		{name: "type after last", input: codecHeader(0x01, 0x10, 0x01), want: "unknown command type 16", offset: 3},
 		{name: "complete-transfer to node 0", input: []byte{entryMagic, versionDest, 0x01, byte(TypeCompleteTransferTo), 0x01, 0x02, 0x00},
 			want: "complete-transfer to node 0", offset: 3},
 		{name: "rebalancing flags 4", input: []byte{entryMagic, formatVersion, 0x01, byte(TypeSetRebalancing), 0x04}, want: "invalid rebalancing flags 4", offset: 3},
 		{name: "type 255", input: codecHeader(0x01, 0xff, 0x01), want: "unknown command type 255", offset: 3},
 		{
 			name:   "unknown type in second command",
-			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x0f, 0x01),
-			want:   "unknown command type 15",
+			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x10, 0x01),
+			want:   "unknown command type 16",
 			offset: 6,
 		},
 		{

@@ -51,6 +51,12 @@ const (
 	// CompleteTransfer that names its destination (To set). Decode returns
 	// it as a CompleteTransfer, whose Type is TypeCompleteTransfer.
 	TypeCompleteTransferTo CommandType = 14
+	// TypeSetPolicyExt is new in format version 5: the wire type of a
+	// SetPolicy whose stability fields (Policy.MinGain, MoveCooldown,
+	// LoadHalfLife) differ from DefaultPolicy's. Decode returns it as a
+	// SetPolicy, whose Type is TypeSetPolicy; a type 13 entry decodes
+	// with those fields at their defaults.
+	TypeSetPolicyExt CommandType = 15
 )
 
 // FormatVersion is the newest log entry format this build reads and writes.

@@ -16,6 +16,10 @@ type Coordinator struct {
 	policy      Policy
 	rebalancing bool
 	loadBalance bool
+	// settled is the phases settled at the best the shards allow, and the
+	// map each settled on (see plan_settle.go); pending is what the last
+	// preview left settled, which adopt makes settled.
+	settled, pending [settleDims]*settleMark
 }
 
 // NewCoordinator returns a planner for p. p should pass Policy.Validate;
@@ -61,15 +65,20 @@ func (c *Coordinator) Plan(v View, limit int) Plan {
 // adopt takes p's hysteresis flags as the coordinator's memory. The
 // Scheduler plans with preview and adopts only once the plan is applied,
 // so a proposal that fails changes nothing.
-func (c *Coordinator) adopt(p Plan) { c.rebalancing, c.loadBalance = p.Rebalancing, p.RebalancingLoad }
+func (c *Coordinator) adopt(p Plan) {
+	c.rebalancing, c.loadBalance = p.Rebalancing, p.RebalancingLoad
+	c.settled = c.pending
+}
 
-// preview is Plan without updating the hysteresis flags.
+// preview is Plan without updating the hysteresis flags or the settled
+// phases: it leaves those it would set in c.pending, for adopt.
 func (c *Coordinator) preview(v View, limit int) Plan {
 	s := v.state()
 	pl := &planner{
-		led: ledger{s: s, limit: limit, budget: scanBudget(limit)},
-		pol: c.policy,
-		s:   s,
+		led:    ledger{s: s, limit: limit, budget: scanBudget(limit)},
+		pol:    c.policy,
+		s:      s,
+		settle: settling{prior: c.settled},
 	}
 	pl.look = lookups{s: s, plan: &pl.led}
 	pl.sc = getScratch()
@@ -84,6 +93,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.led.begin(imbalance, pl.proj.balance(), c.rebalancing, c.loadBalance)
 	if limit < 1 {
 		pl.led.skip(Skip{Reason: SkipLimitReached})
+		c.pending = c.settled // nothing was planned: nothing changed
 		return pl.led.plan()
 	}
 	// Each kind of work has room reserved in the plan (a quarter of the
@@ -110,6 +120,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 			}
 		}
 	}
+	c.pending = pl.settle.next
 	return pl.led.plan()
 }
 
@@ -157,9 +168,11 @@ type planner struct {
 	look lookups    // candidate shards in the registry's B-trees
 	proj projection // the map as the plan leaves it
 	bal  balancer   // for the rebalancing phases only: made after merges
-	pol  Policy
-	s    *state
-	sc   *scratch // per-node working slices
+	// settle is the phases settled before this plan and after it.
+	settle settling
+	pol    Policy
+	s      *state
+	sc     *scratch // per-node working slices
 }
 
 // transfer plans moving r to the node at index dst, and takes the shards

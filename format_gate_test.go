@@ -3,7 +3,9 @@ package placement_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -167,6 +169,7 @@ func TestCheckProposal(t *testing.T) {
 		{name: "pause", cmd: placement.SetPause{Paused: true}, need: 3},
 		{name: "policy", cmd: placement.SetPolicy{Policy: placement.DefaultPolicy(), MaxActionsPerTick: 1}, need: 3},
 		{name: "complete to", cmd: placement.CompleteTransfer{Shard: 1, Epoch: 2, To: 2}, need: 4},
+		{name: "policy with its own stability", cmd: placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 1}, need: 5},
 		{name: "pause past 2262", cmd: placement.SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "pause before 1970", cmd: placement.SetPause{Paused: true, Until: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "negative down timeout", cmd: placement.SetPolicy{Policy: bad, MaxActionsPerTick: 1}},
@@ -224,6 +227,9 @@ func TestPolicyWireFixedWidth(t *testing.T) {
 		p.DownTimeout = time.Duration(rapid.Int64Range(0, 1<<62).Draw(t, "down"))
 		p.MaxMovesPerNode = rapid.IntRange(0, 1<<31-1).Draw(t, "moves")
 		p.MaxInflightPerNode = rapid.IntRange(0, 1<<31-1).Draw(t, "inflight")
+		p.MinGain = rapid.Float64Range(0, 1).Draw(t, "gain")
+		p.MoveCooldown = time.Duration(rapid.Int64Range(0, 1<<62).Draw(t, "cooldown"))
+		p.LoadHalfLife = rapid.Uint32().Draw(t, "half-life")
 		c := placement.SetPolicy{Policy: p, MaxActionsPerTick: rapid.IntRange(0, 1<<31-1).Draw(t, "actions")}
 		got, err := placement.Decode(placement.Encode(c))
 		if err != nil {
@@ -275,4 +281,35 @@ func TestPolicyBelowTheMinimumsReplays(t *testing.T) {
 	require.Empty(t, tick(t, s).Aborted, "not before the minimum")
 	clock.Advance(time.Millisecond)
 	require.NotEmpty(t, tick(t, s).Aborted)
+}
+
+// stableGatePolicy has stability fields other than the defaults.
+func stableGatePolicy() placement.Policy {
+	p := placement.DefaultPolicy()
+	p.MinGain = 0.5
+	return p
+}
+
+// A SetPolicy with the default stability fields keeps wire type 13, which
+// a release of format version 3 reads (with those fields at their
+// defaults); other values take type 15 at format version 5, and a type 15
+// entry carrying the defaults is refused, so every policy has one encoding.
+func TestPolicyStabilityWire(t *testing.T) {
+	def := placement.Encode(placement.SetPolicy{Policy: placement.DefaultPolicy(), MaxActionsPerTick: 5})
+	require.Equal(t, []byte{0xB7, 3, 1, byte(placement.TypeSetPolicy)}, def[:4])
+	ext := placement.Encode(placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 5})
+	require.Equal(t, []byte{0xB7, 5, 1, byte(placement.TypeSetPolicyExt)}, ext[:4])
+	got, err := placement.Decode(ext)
+	require.NoError(t, err)
+	require.Equal(t, stableGatePolicy(), got[0].(placement.SetPolicy).Policy)
+
+	// Type 15 with the default fields: the type 13 body, then 0.25 5 4 as
+	// the stability fields.
+	forged := append([]byte{0xB7, 5, 1, byte(placement.TypeSetPolicyExt)}, def[4:]...)
+	forged = binary.AppendUvarint(forged, math.Float64bits(0.25))
+	forged = binary.AppendUvarint(forged, uint64(30*time.Minute))
+	forged = binary.AppendUvarint(forged, 4)
+	_, err = placement.Decode(forged)
+	require.ErrorIs(t, err, placement.ErrCorruptCommand)
+	require.ErrorContains(t, err, "default stability fields")
 }

@@ -169,6 +169,12 @@ const (
 	// SkipShardMoving: a shard with a move in flight is neither split,
 	// merged nor moved again until the move completes or is aborted.
 	SkipShardMoving
+	// SkipSettled: a balancing phase found no move that obeys the rules
+	// while above its trigger, so it settled at the best the shards allow,
+	// and the map has not changed materially since (see the package
+	// documentation, "The stability contract"). Reported once, for the
+	// phase; Node and Shard are 0.
+	SkipSettled
 )
 
 var skipNames = [...]string{
@@ -188,6 +194,7 @@ var skipNames = [...]string{
 	SkipStatsEstimated:  "stats estimated, not reported",
 	SkipInflightWindow:  "in-flight window full",
 	SkipShardMoving:     "shard is moving",
+	SkipSettled:         "settled: as even as the shards allow",
 }
 
 // String returns the reason in words.

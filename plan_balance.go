@@ -113,3 +113,13 @@ func (b *balancer) primarySize(r *shardRec) float64 {
 	}
 	return b.pr.sizeOf(r)
 }
+
+// worth reports whether a rebalancing transfer carrying x (the net amount,
+// for a swap) is worth making when its pick aims to move aim: x is at least
+// Policy.MinGain × aim. This is the stability contract's first rule: a gain
+// that is small next to the gap it addresses is the size of the noise in
+// the stats, and taking it would trade shards back and forth as the noise
+// turns.
+func (pl *planner) worth(x, aim float64) bool {
+	return x >= pl.pol.MinGain*aim
+}

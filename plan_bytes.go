@@ -20,6 +20,11 @@ func (pl *planner) rebalanceBytes() {
 		*on = false
 		return
 	}
+	if pl.settle.holds(settleBytes, &pl.proj, pl.s, b, pl.pol.StopBand) {
+		*on = false
+		pl.led.skip(Skip{Reason: SkipSettled})
+		return
+	}
 	if !pl.bal.engage(on, pl.led.balance().Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
 		pl.led.skip(Skip{Reason: SkipWithinTolerance})
 		if *on {
@@ -33,9 +38,11 @@ func (pl *planner) rebalanceBytes() {
 	// once no move fits, the bytes are as even as the shards allow, and
 	// only the trigger starts it again. It ends once the moves it counted
 	// are made (see settled).
-	if pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes) != phaseLimited {
+	end := pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes)
+	if end != phaseLimited {
 		pl.proj.finish(on)
 	}
+	pl.settleIf(end, settleBytes, b, pl.proj.byteVals(), pl.pol.ImbalanceThreshold)
 }
 
 // minBytes is Plan.MinBytes for the projection so far: Σ max(0, bytesᵢ −

@@ -16,12 +16,19 @@ func (pl *planner) rebalanceLoad() {
 		*on = false
 		return
 	}
+	if pl.settle.holds(settleLoad, &pl.proj, pl.s, l, pl.pol.LoadStopBand) {
+		*on = false
+		pl.led.skip(Skip{Reason: SkipSettled})
+		return
+	}
 	if !pl.bal.engage(on, pl.led.balance().Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
 		return
 	}
-	if pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad) != phaseLimited {
+	end := pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad)
+	if end != phaseLimited {
 		pl.proj.finish(on)
 	}
+	pl.settleIf(end, settleLoad, l, pl.proj.loadVals(), pl.pol.LoadThreshold)
 }
 
 // pickLoad plans one move (or swap) from src to dst for the load phase.
@@ -43,26 +50,43 @@ func (pl *planner) pickLoad(src, dst int) picked {
 	node := pl.s.nodes[src].ID
 	tried := false
 	var refused refusal // by the windows, for any of the shards tried
-	for _, h := range pl.look.nearestLoad(node, ideal) {
+	capped := false     // a swap found no room in the plan or a move cap
+	cands := pl.look.nearestLoad(node, ideal)
+	limitOf := func(h *shardRec) float64 {
+		if float64(h.load) > fair {
+			return pl.hotLimit(src, dst)
+		}
+		return limit
+	}
+	// The gap a move addresses is the pair's, but no more than the
+	// hottest shard src could send: no single move addresses more, and a
+	// gap that only small shards can close is closed by small moves.
+	aim := 0.0
+	for _, h := range cands {
+		if h != nil && pl.proj.loadOf(h) < limitOf(h) {
+			aim = max(aim, pl.proj.loadOf(h))
+		}
+	}
+	aim = min(aim, ideal)
+	for _, h := range cands {
 		if h == nil {
 			break
 		}
-		lim := limit
-		if float64(h.load) > fair {
-			if lim = pl.hotLimit(src, dst); pl.proj.loadOf(h) >= lim {
-				pl.led.skipHot(h)
-				continue
-			}
+		lim := limitOf(h)
+		if float64(h.load) > fair && pl.proj.loadOf(h) >= lim {
+			pl.led.skipHot(h)
+			continue
 		}
 		tried = true
-		ok, w := pl.moveHot(h, src, dst, lim)
+		ok, w, c := pl.moveHot(h, src, dst, lim, aim)
 		if ok {
 			return picked{}
 		}
 		refused |= w
+		capped = capped || c
 	}
 	if tried {
-		return picked{blame: blameDst, window: refused}
+		return picked{blame: blameDst, window: refused, capped: capped}
 	}
 	return picked{blame: blameSrc, window: refused}
 }
@@ -84,37 +108,38 @@ func (pl *planner) hotLimit(src, dst int) float64 {
 }
 
 // moveHot plans h from src to dst: alone if that narrows the pair (below
-// limit) and keeps counts and the primary dimension in their bands, else
+// limit), carries at least Policy.MinGain of aim (see worth) and keeps counts and the primary dimension in their bands, else
 // as a swap. It reports whether it planned h, and the windows that refused
 // a transfer it tried.
-func (pl *planner) moveHot(h *shardRec, src, dst int, limit float64) (bool, refusal) {
+func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim float64) (ok bool, w refusal, capped bool) {
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
 	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
-	if x < limit && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
+	if x < limit && pl.worth(x, aim) && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
 		pl.bal.improves(src, dst, size, x) {
 		w := pl.transfer(h, src, dst)
-		return w == noRefusal, w
+		return w == noRefusal, w, false
 	}
-	return pl.swap(h, src, dst, limit)
+	return pl.swap(h, src, dst, limit, aim)
 }
 
 // swap plans h from src to dst and, back from dst to src, the coldest of
 // the few shards of dst nearest h in size (see nearest) whose return leaves
-// the pair's load gap narrower (net load moved below limit) and the primary
+// the pair's load gap narrower (net load moved below limit, and at least
+// Policy.MinGain of aim: see worth) and the primary
 // dimension in its band. Counts are unchanged. It reports false if no such
-// shard exists or the plan or a move cap has no room for two transfers,
-// with the windows that refused one of them. A refusal is in the terms of
+// shard exists, with the windows that refused one of them, or, with capped
+// set, if the plan or a move cap has no room for two transfers. A refusal is in the terms of
 // the transfer refused: the way back swaps source and destination.
-func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal) {
+func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool, w refusal, capped bool) {
 	if pl.led.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
-		return false, noRefusal
+		return false, noRefusal, true
 	}
 	hl, hs := pl.proj.loadOf(h), pl.bal.primarySize(h)
 	half := pl.pol.ImbalanceThreshold / 2
 	var back *shardRec
 	pl.look.nearest(pl.s.nodes[dst].ID, pl.proj.sizeOf(h), func(r *shardRec) bool {
 		net, netSize := hl-pl.proj.loadOf(r), hs-pl.bal.primarySize(r)
-		if net > 0 && net < limit && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
+		if net > 0 && net < limit && pl.worth(net, min(aim, hl)) && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
 			pl.bal.improves(src, dst, netSize, net) &&
 			(back == nil || pl.proj.loadOf(r) < pl.proj.loadOf(back)) {
 			back = r
@@ -124,15 +149,15 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit float64) (bool, refusal
 	// The two moves fill different windows (h into dst and out of src,
 	// back into src and out of dst), so both fit if each does now.
 	if back == nil {
-		return false, noRefusal
+		return false, noRefusal, false
 	}
 	if w := pl.fits(h, src, dst); w != noRefusal {
-		return false, w
+		return false, w, false
 	}
 	if w := pl.fits(back, dst, src); w != noRefusal {
-		return false, w
+		return false, w, false
 	}
 	pl.transfer(h, src, dst)
 	pl.transfer(back, dst, src)
-	return true, noRefusal
+	return true, noRefusal, false
 }

@@ -22,6 +22,10 @@ const (
 type picked struct {
 	blame  blame
 	window refusal
+	// capped: the pick needed more room than the plan or a node's move
+	// cap had left (a swap's two transfers), so the phase is limited, not
+	// stuck, and the node blamed is out for the rest of it.
+	capped bool
 }
 
 // blame is the node a failed pick rules out for the rest of its phase.
@@ -151,6 +155,9 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 				capped = true
 				ruled[dst] = p.window&dstWindow != 0
 				ruled[src] = p.window&srcWindow != 0
+			case p.capped:
+				capped = true
+				ruled[dst] = true
 			case p.blame == blameDst:
 				ruled[dst] = true
 			default:

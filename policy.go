@@ -137,7 +137,45 @@ type Policy struct {
 	// 2. Default 0: a down node stays down until an operator acts.
 	// Otherwise it must be at least MinDownTimeout; negative is invalid.
 	DownTimeout time.Duration
+
+	// MinGain is a fraction in [0, 1): a load-balancing transfer (a swap
+	// by the net load it carries) is planned only when it carries at
+	// least MinGain of the load its pick aims to move: the smaller of the
+	// source's excess over its load target and the destination's
+	// shortfall below its own. So a move whose gain is noise-sized next to
+	// the gap it addresses (two shards traded to shift a thousandth of a
+	// node's load against an excess of its whole target) is never taken.
+	// The bytes phase's single moves need no such rule: every byte they
+	// move closes a byte of the gap, and the phase runs only from
+	// ImbalanceThreshold down to StopBand, far above the noise of a node's
+	// sum. Drains, re-homing and count repair are exempt. Zero takes any
+	// gain. Default 0.25. Needs format version 5 when it differs from the
+	// default.
+	MinGain float64
+
+	// MoveCooldown is how long a shard that a transfer moved is not moved
+	// again by rebalancing, from the log time of the entry that completed
+	// the move (of the PlaceTransfer, for moves that complete at once), so
+	// a change of leader keeps it; a new leader also waits out a shard's
+	// cool-down on its own clock from its election, like MoveTimeout.
+	// Drains, re-homing from lost nodes and splits are exempt. Zero turns
+	// it off. Default 30 minutes; at most MaxMoveCooldown. Needs format
+	// version 5 when it differs from the default.
+	MoveCooldown time.Duration
+
+	// LoadHalfLife is a count of stats reports: the registry keeps each
+	// shard's load as an exponentially decaying average of the reported
+	// loads whose weight halves every LoadHalfLife reports, so one noisy
+	// report moves nothing. A shard's first report, and its first after a
+	// split or merge, is taken as it is. Zero keeps the last report as it
+	// is. Default 4; below 65,535. Needs format version 5 when it differs
+	// from the default.
+	LoadHalfLife uint32
 }
+
+// MaxMoveCooldown is the longest Policy.MoveCooldown: the registry keeps
+// the log time of each shard's last move for this long.
+const MaxMoveCooldown = 24 * time.Hour
 
 // The shortest timeouts Validate accepts. A shorter one is a typo ("1ns"
 // for "1m") rather than a plan: the leader checks timeouts once a tick and
@@ -171,6 +209,10 @@ func DefaultPolicy() Policy {
 		MaxInflightPerNode:      4,
 		MaxInflightBytesPerNode: 2 << 30,
 		MoveTimeout:             10 * time.Minute,
+
+		MinGain:      0.25,
+		MoveCooldown: 30 * time.Minute,
+		LoadHalfLife: 4,
 	}
 }
 
@@ -250,6 +292,15 @@ func (p Policy) validateLogged() error {
 	case p.DownTimeout < 0:
 		return fmt.Errorf("%w: Policy.DownTimeout %v must be >= 0",
 			ErrInvalidConfig, p.DownTimeout)
+	case !(p.MinGain >= 0 && p.MinGain < 1):
+		return fmt.Errorf("%w: Policy.MinGain %v not in [0, 1)",
+			ErrInvalidConfig, p.MinGain)
+	case p.MoveCooldown < 0 || p.MoveCooldown > MaxMoveCooldown:
+		return fmt.Errorf("%w: Policy.MoveCooldown %v not in 0..%v",
+			ErrInvalidConfig, p.MoveCooldown, MaxMoveCooldown)
+	case p.LoadHalfLife >= neverSplit:
+		return fmt.Errorf("%w: Policy.LoadHalfLife %d must be below %d",
+			ErrInvalidConfig, p.LoadHalfLife, neverSplit)
 	}
 	return nil
 }

@@ -1,0 +1,89 @@
+package placement
+
+import "math"
+
+// Settled phases: the stability contract's second rule. A balancing phase
+// that ran above its trigger and found no move that obeys the rules has
+// left the nodes as even as their shards allow: the bytes phase with few
+// large shards a node, the load phase with a hot shard that has no split
+// key. Re-engaging it every tick would plan nothing (or, as the stats'
+// noise turns, trade shards back and forth) at the cost of a full search.
+// So it records that it is settled, with the map it settled on, and does
+// not engage again until the map changes materially:
+//
+//   - the up nodes change (one joins, leaves, or changes state);
+//   - an up node's shard count changes (a split, a merge, a move made or
+//     aborted);
+//   - an up node's share of the dimension moves by more than the phase's
+//     stop band (a change the size of the band the phase aims for; noise
+//     in the stats, smoothed for load, stays well inside it).
+//
+// The memory is the Coordinator's, like the hysteresis flags, but soft: it
+// is not in the log. A new leader runs a settled phase once, finds it
+// settled again, and plans only what the rules allow (MinGain, the
+// cool-down), so a failover costs one search, not a burst of moves.
+
+// settleDim names the dimensions a phase can settle in.
+type settleDim uint8
+
+const (
+	settleBytes settleDim = iota // the bytes phase
+	settleLoad                   // the load phase
+	settleDims
+)
+
+// settleMark is the map one phase settled on: for each up node, in order,
+// its ID, shard count and ratio in the phase's dimension.
+type settleMark struct {
+	ids    []NodeID
+	counts []int
+	ratios []float64
+}
+
+// settling is the settled phases: those the coordinator remembers (prior)
+// and those this plan leaves settled (next), which the coordinator adopts
+// with the plan.
+type settling struct {
+	prior, next [settleDims]*settleMark
+}
+
+// holds reports whether phase k settled on a map that has not changed
+// materially since: the same up nodes with the same shard counts, and
+// every node's ratio of d within band of what it was. A phase that holds
+// stays settled into the next plan.
+func (st *settling) holds(k settleDim, pr *projection, s *state, d *dimension, band float64) bool {
+	m := st.prior[k]
+	if m == nil || d == nil {
+		return false
+	}
+	up := pr.upNodes()
+	if len(up) != len(m.ids) {
+		return false
+	}
+	for j, i := range up {
+		if s.nodes[i].ID != m.ids[j] || pr.count(i) != m.counts[j] || math.Abs(d.ratio(i)-m.ratios[j]) > band {
+			return false
+		}
+	}
+	st.next[k] = m
+	return true
+}
+
+// record marks phase k settled on the map as the projection holds it.
+func (st *settling) record(k settleDim, pr *projection, s *state, d *dimension) {
+	up := pr.upNodes()
+	m := &settleMark{ids: make([]NodeID, len(up)), counts: make([]int, len(up)), ratios: make([]float64, len(up))}
+	for j, i := range up {
+		m.ids[j], m.counts[j], m.ratios[j] = s.nodes[i].ID, pr.count(i), d.ratio(i)
+	}
+	st.next[k] = m
+}
+
+// settleIf records phase k settled when it ended stuck with its projected
+// spread still above its trigger: under the trigger the hysteresis alone
+// keeps it from engaging again.
+func (pl *planner) settleIf(end phaseEnd, k settleDim, d *dimension, vals []float64, trigger float64) {
+	if end == phaseStuck && pl.proj.spreadOf(vals) > trigger {
+		pl.settle.record(k, &pl.proj, pl.s, d)
+	}
+}

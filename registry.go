@@ -24,11 +24,23 @@ type ShardRegistry struct {
 	// shared is set while cur is referenced by a View; the next write
 	// clones cur first, leaving the View's version untouched.
 	shared bool
+	// halfLife is the Policy.LoadHalfLife ReportStats smooths load with
+	// while no SetPolicy is replicated: DefaultPolicy's, or the
+	// Scheduler's Config.Policy's (see New).
+	halfLife uint32
 }
 
 // NewShardRegistry returns an empty registry whose next shard ID is 1.
 func NewShardRegistry() *ShardRegistry {
-	return &ShardRegistry{cur: newState()}
+	return &ShardRegistry{cur: newState(), halfLife: DefaultPolicy().LoadHalfLife}
+}
+
+// setLoadHalfLife sets the half-life used while no SetPolicy is
+// replicated.
+func (g *ShardRegistry) setLoadHalfLife(h uint32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.halfLife = h
 }
 
 // View returns a consistent snapshot of the registry in O(1). It never
@@ -109,7 +121,17 @@ func (g *ShardRegistry) Try(cmds ...Command) (View, []error) {
 
 // ReportStats records the host's latest figures for a shard. Stats are
 // soft state: not replicated, not in snapshots, never read by Apply. The
-// split-key hint is copied. A Load that is negative, NaN or infinite, or
+// split-key hint is copied.
+//
+// Keys and bytes are taken as reported. Load is smoothed: the shard's load
+// becomes an exponentially decaying average of its reports, whose weight
+// halves every Policy.LoadHalfLife reports (the replicated policy's, or
+// the Scheduler's Config.Policy's before any SetPolicy), so one noisy
+// report moves nothing. A shard's first report, and its first after a
+// split or merge (whose loads are the registry's estimates), is taken as
+// it is. The host should report, at a steady cadence, the shard's recent
+// rate (say requests a second over the last interval), not a running
+// average of its own: the registry does the averaging. A Load that is negative, NaN or infinite, or
 // Bytes above MaxShardBytes, is refused with ErrInvalidStats and nothing is
 // recorded.
 func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
@@ -127,7 +149,11 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	}
 	s := g.writable()
 	rec := *old
-	rec.keys, rec.bytes, rec.load, rec.known = st.Keys, st.Bytes, toLoad(st.Load), true
+	load := toLoad(st.Load)
+	if h := g.loadHalfLife(); h > 0 && old.known && !old.estimated {
+		load = smoothLoad(old.load, load, h)
+	}
+	rec.keys, rec.bytes, rec.load, rec.known = st.Keys, st.Bytes, load, true
 	rec.estimated = false
 	if st.SplitKey != nil {
 		s.hints.ReplaceOrInsert(hintItem{id: id, key: append([]byte{}, st.SplitKey...)})
@@ -163,6 +189,23 @@ func (g *ShardRegistry) ReportNodeStats(node NodeID, st NodeStats) error {
 // toLoad stores a finite, non-negative load as a float32, saturating.
 func toLoad(l float64) float32 {
 	return float32(min(l, math.MaxFloat32))
+}
+
+// loadHalfLife is the half-life ReportStats smooths with: the replicated
+// policy's, else the registry's own. g.mu is held.
+func (g *ShardRegistry) loadHalfLife() uint32 {
+	if p := g.cur.policy; p != nil {
+		return p.Policy.LoadHalfLife
+	}
+	return g.halfLife
+}
+
+// smoothLoad returns the average old moves to after one report of x, with
+// a half-life of h reports: old + (x − old)·(1 − 2^(−1/h)).
+func smoothLoad(old, x float32, h uint32) float32 {
+	a := 1 - math.Exp2(-1/float64(h))
+	v := float64(old) + a*(float64(x)-float64(old))
+	return toLoad(max(v, 0))
 }
 
 // apply makes a change that check has accepted; rec is what check returned

@@ -79,6 +79,7 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	reg.setLoadHalfLife(cfg.Policy.LoadHalfLife)
 	return &Scheduler{
 		raft: node,
 		reg:  reg,

@@ -10,6 +10,7 @@ import (
 
 func TestLoadHalvesOnSplitAndAddsOnMerge(t *testing.T) {
 	g := fixture(t)
+	g.setLoadHalfLife(0) // each report taken as it is
 	require.NoError(t, g.ReportStats(1, Stats{Keys: 10, Bytes: 100, Load: 8}))
 	next := g.View().NextShardID()
 	mustApply(t, g, PlaceSplit{Shard: 1, Epoch: 1, SplitKey: key("f")})
@@ -32,6 +33,7 @@ func TestLoadHalvesOnSplitAndAddsOnMerge(t *testing.T) {
 
 func TestUsageFollowsTransfersAndReports(t *testing.T) {
 	g := fixture(t)
+	g.setLoadHalfLife(0) // each report taken as it is
 	require.NoError(t, g.ReportStats(2, Stats{Keys: 5, Bytes: 50, Load: 1.5}))
 	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
 	v := g.View()
@@ -119,4 +121,52 @@ func TestEstimatedStatsAreNotSplit(t *testing.T) {
 	require.NoError(t, g.ReportStats(1, Stats{Keys: 4 * pol.SplitKeys}))
 	p = NewCoordinator(pol).Plan(g.View(), 5)
 	require.Len(t, p.Commands, 1)
+}
+
+// Load is an exponentially decaying average of the reports, with the
+// half-life of the replicated policy once there is one; a shard's first
+// report, and its first after a split, are taken as they are.
+func TestLoadSmoothing(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, AddNode{Node: 1}, CreateShard{Range: KeyRange{Start: key("a"), End: key("z")}, Node: 1})
+	load := func(id ShardID) float64 {
+		st, ok := g.View().Stats(id)
+		require.True(t, ok)
+		return st.Load
+	}
+	report := func(id ShardID, l float64) {
+		require.NoError(t, g.ReportStats(id, Stats{Keys: 10, Bytes: 10, Load: l}))
+	}
+	report(1, 100)
+	require.Equal(t, 100.0, load(1), "the first report as it is")
+	// Default half-life 4: one report of 200 moves the average by
+	// 1 − 2^(−1/4) ≈ 15.9% of the way.
+	report(1, 200)
+	require.InDelta(t, 100+100*(1-math.Exp2(-0.25)), load(1), 1e-3)
+	// One noisy report among steady ones moves it little, and steady
+	// reports bring it back: after 4 reports at 100, half the distance.
+	before := load(1) - 100
+	for range 4 {
+		report(1, 100)
+	}
+	require.InDelta(t, before/2, load(1)-100, 1e-3)
+
+	// The replicated policy's half-life rules once there is one.
+	p := DefaultPolicy()
+	p.LoadHalfLife = 1
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	mustApply(t, g, SetPolicy{Policy: p, MaxActionsPerTick: 5})
+	report(1, 100)
+	cur := load(1)
+	report(1, 300)
+	require.InDelta(t, (cur+300)/2, load(1), 1e-3, "half-life 1: halfway")
+
+	// The halves of a split carry estimates; their first report replaces
+	// them.
+	next := g.View().NextShardID()
+	mustApply(t, g, PlaceSplit{Shard: 1, Epoch: 1, SplitKey: key("m")})
+	report(1, 7)
+	report(next, 9)
+	require.Equal(t, 7.0, load(1))
+	require.Equal(t, 9.0, load(next))
 }

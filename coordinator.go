@@ -1,6 +1,9 @@
 package placement
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Coordinator is the pure planner. Plan reads a View and returns the
 // commands to propose and the reasons other candidates were left out. It
@@ -20,7 +23,19 @@ type Coordinator struct {
 	// map each settled on (see plan_settle.go); pending is what the last
 	// preview left settled, which adopt makes settled.
 	settled, pending [settleDims]*settleMark
+	// now and elected are the Scheduler's clock and its election, for the
+	// cool-down (see SetClock); zero without one.
+	now, elected time.Time
 }
+
+// SetClock gives the planner a clock for the cool-down
+// (Policy.MoveCooldown): a shard is cooling down until now is MoveCooldown
+// past the log time of its last move, and, once elected is set, past
+// elected too, so a new leader whose clock runs ahead of its
+// predecessor's never ends a cool-down early. The Scheduler sets it every
+// tick. Without it (the zero times) the planner uses the newest log time
+// its view applied, which keeps Plan a function of the view.
+func (c *Coordinator) SetClock(now, elected time.Time) { c.now, c.elected = now, elected }
 
 // NewCoordinator returns a planner for p. p should pass Policy.Validate;
 // the Scheduler's constructor checks it.
@@ -81,6 +96,9 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		settle: settling{prior: c.settled},
 	}
 	pl.look = lookups{s: s, plan: &pl.led}
+	if c.policy.MoveCooldown > 0 && s.recent.len() > 0 {
+		pl.led.cool = c.cooling(s)
+	}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	pl.proj.measure(s.nodes, pl.sc)
@@ -107,12 +125,14 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	}
 	for _, ph := range phases {
 		pl.led.setRoom(limit - ph.reserved*q)
+		pl.led.coolDuring(ph.balances)
 		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
 			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance)
 		}
 		ph.run(pl)
 	}
+	pl.led.coolDuring(false)
 	if pl.led.beginSecondPass() {
 		for _, ph := range phases {
 			if ph.again {
@@ -120,6 +140,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 			}
 		}
 	}
+	pl.led.skipCooled()
 	c.pending = pl.settle.next
 	return pl.led.plan()
 }
@@ -206,4 +227,24 @@ func fraction(f float64, x uint64) uint64 {
 		return math.MaxUint64
 	}
 	return uint64(v)
+}
+
+// cooling returns the cool-down test for a plan over s: whether a shard
+// moved less than MoveCooldown ago, by the clock SetClock gave (never
+// behind the newest log time s applied), or less than MoveCooldown after
+// this leader's election.
+func (c *Coordinator) cooling(s *state) func(ShardID) bool {
+	d := int64(c.policy.MoveCooldown)
+	now := s.recent.last
+	if !c.now.IsZero() {
+		now = max(now, c.now.UnixNano())
+	}
+	var elected int64
+	if !c.elected.IsZero() {
+		elected = c.elected.UnixNano()
+	}
+	return func(id ShardID) bool {
+		at, ok := s.recent.movedAt(id)
+		return ok && (now-at < d || (elected != 0 && now-elected < d))
+	}
 }

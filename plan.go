@@ -175,6 +175,9 @@ const (
 	// documentation, "The stability contract"). Reported once, for the
 	// phase; Node and Shard are 0.
 	SkipSettled
+	// SkipCoolingDown: shards that moved less than Policy.MoveCooldown ago
+	// were not moved again by rebalancing. Reported once, with a Count.
+	SkipCoolingDown
 )
 
 var skipNames = [...]string{
@@ -195,6 +198,7 @@ var skipNames = [...]string{
 	SkipInflightWindow:  "in-flight window full",
 	SkipShardMoving:     "shard is moving",
 	SkipSettled:         "settled: as even as the shards allow",
+	SkipCoolingDown:     "moved recently: cooling down",
 }
 
 // String returns the reason in words.

@@ -20,6 +20,23 @@ type ledger struct {
 	windowed       bool
 	windowReported []bool           // nodes already reported as SkipInflightWindow
 	hotSkipped     map[ShardID]bool // hot shards already reported
+	// cool is the cool-down (Policy.MoveCooldown), in force while a
+	// rebalancing phase runs (see coolDuring): it reports whether a shard
+	// moved too recently to move again. cooled is the shards it held.
+	cool   func(ShardID) bool
+	coolOn bool
+	cooled map[ShardID]bool
+}
+
+// coolDuring puts the cool-down in force, or out of it: rebalancing
+// phases obey it, drains, splits and merges do not.
+func (l *ledger) coolDuring(on bool) { l.coolOn = on && l.cool != nil }
+
+// skipCooled reports, once a plan, the shards the cool-down held back.
+func (l *ledger) skipCooled() {
+	if len(l.cooled) > 0 {
+		l.skip(Skip{Reason: SkipCoolingDown, Count: len(l.cooled)})
+	}
 }
 
 // begin records what a plan reports whatever it plans: the imbalance and
@@ -147,16 +164,25 @@ func (l *ledger) skipNotUp(c *notUpCount) {
 	}
 }
 
-// taken reports whether shard id is spoken for: planned already, or moving
-// (a move in flight). Moving shards are not added to used, so that a plan
+// taken reports whether shard id is spoken for: planned already, moving
+// (a move in flight), or, in a rebalancing phase, cooling down. Moving shards are not added to used, so that a plan
 // over many moves in flight costs nothing per move but its projection; the
 // few candidates each phase examines are looked up instead.
 func (l *ledger) taken(id ShardID) bool {
 	if l.used[id] {
 		return true
 	}
-	_, moving := l.s.moving(id)
-	return moving
+	if _, moving := l.s.moving(id); moving {
+		return true
+	}
+	if l.coolOn && l.cool(id) {
+		if l.cooled == nil {
+			l.cooled = map[ShardID]bool{}
+		}
+		l.cooled[id] = true
+		return true
+	}
+	return false
 }
 
 // windowSkip reports, once per node, that a window held a move back.

@@ -211,6 +211,7 @@ func smoothLoad(old, x float32, h uint32) float32 {
 // apply makes a change that check has accepted; rec is what check returned
 // and at the entry's time in Unix nanoseconds (0 if unknown).
 func (s *state) apply(cmd Command, rec *shardRec, at int64) {
+	s.tickClock(at)
 	switch c := cmd.(type) {
 	case AddNode:
 		s.addNode(c.Node)
@@ -260,6 +261,7 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		m, _ := s.moving(c.Shard)
 		s.moves.Delete(m)
 		s.complete(rec, m.to)
+		s.recordMove(c.Shard, at)
 	case AbortTransfer:
 		s.moves.Delete(moveItem{id: c.Shard})
 		s.bump(rec)
@@ -401,6 +403,7 @@ func (s *state) merge(c PlaceMerge, l *shardRec) {
 	s.remove(r)
 	s.insert(&m)
 	s.link(&m)
+	s.recent.forget(r.ID)
 }
 
 func satAdd(a, b uint64) uint64 {

@@ -22,7 +22,15 @@ import (
 //	         nextID flags format nodeCount (id state since)* shardCount shard*
 //	         moveCount move* pause until policy?
 //	pause until = the last SetPause's wire fields (0 0 when none)
-//	policy?     = 0, or 1 and the last SetPolicy's wire fields
+//	"PLSN" 4 chunk* end crc32
+//	         as version 3, then
+//	         last recentCount recent*
+//	policy?     = 0, or 1 and the last SetPolicy's wire fields (type 13),
+//	         or, in version 4 only, 2 and its type 15 wire fields (a
+//	         policy whose stability fields are not the defaults)
+//	last   = the newest log time applied (Unix nanoseconds), 0 if none
+//	recent = shardID at       (in shard ID order): the shards moved within
+//	         MaxMoveCooldown of last, at the log time of their move
 //	flags  = the last SetRebalancing's wire field (0 to 3)
 //	format = the cluster's format version (SetFormatVersion)
 //	shard  = id start end node epoch      (in key order)
@@ -40,8 +48,9 @@ import (
 // that read only older versions can still install what a cluster that has
 // not raised its format writes: version 1 at format version 1 with no
 // rebalancing flag; version 2 once the format version or a flag is set
-// (both need format version 2), at format version 2; version 3 from format
-// version 3 on (moves in flight need it). Together with minimal varints and
+// (both need format version 2), at format version 2; version 3 at format
+// versions 3 and 4 (moves in flight need it); version 4 from format
+// version 5 on (the cool-down's recent moves). Together with minimal varints and
 // full chunks this gives every map exactly one encoding, which ReadSnapshot
 // insists on (but that versions 1 and 2 may give the first start as nil).
 //
@@ -63,6 +72,9 @@ const (
 	// snapshotVersionMoves adds the moves in flight and frames the body in
 	// chunks, so a reader finds its end.
 	snapshotVersionMoves = 3
+	// snapshotVersionStable adds the recent moves and their clock, and a
+	// policy's stability fields.
+	snapshotVersionStable = 4
 
 	snapshotHeaderLen = len(snapshotMagic) + 1
 	// maxSnapshotChunk is the length of a full chunk and the most a reader
@@ -78,6 +90,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // snapshotVersionOf returns the oldest snapshot version that holds s.
 func snapshotVersionOf(s *state) byte {
 	switch {
+	case s.formatVersion >= versionStable:
+		return snapshotVersionStable
 	case s.formatVersion >= versionMoves || s.moves.Len() > 0:
 		return snapshotVersionMoves
 	case s.rebalancing.flags() != 0 || s.formatVersion != baseVersion:
@@ -182,7 +196,19 @@ func writeBody(w io.Writer, s *state, version byte) error {
 		if err != nil {
 			return err
 		}
-		buf = appendSettings(buf, s)
+		buf = appendSettings(buf, s, version)
+	}
+	if version >= snapshotVersionStable {
+		buf = binary.AppendUvarint(buf, uint64(max(s.recent.last, 0)))
+		buf = binary.AppendUvarint(buf, uint64(s.recent.len()))
+		s.recent.byID.Ascend(func(it recentItem) bool {
+			buf = binary.AppendUvarint(buf, uint64(it.id))
+			buf = binary.AppendUvarint(buf, uint64(it.at))
+			return flush()
+		})
+		if err != nil {
+			return err
+		}
 	}
 	_, err = w.Write(buf)
 	return err
@@ -258,7 +284,7 @@ func readSnapshot(r io.Reader) (*state, error) {
 		return nil, err
 	}
 	version := head[len(snapshotMagic)]
-	if string(head[:len(snapshotMagic)]) != snapshotMagic || version < snapshotVersion || version > snapshotVersionMoves {
+	if string(head[:len(snapshotMagic)]) != snapshotMagic || version < snapshotVersion || version > snapshotVersionStable {
 		return nil, snapCorrupt("unknown header %q", head)
 	}
 	var data []byte // header and body
@@ -378,8 +404,11 @@ func decodeState(d *decoder, version byte) *state {
 		// is version 1), version 3 from format 3 to the newest this
 		// build could have written.
 		lo, hi := uint64(versionFlags), uint64(versionFlags)
-		if version >= snapshotVersionMoves {
-			lo, hi = versionMoves, formatVersion
+		switch version {
+		case snapshotVersionMoves:
+			lo, hi = versionMoves, versionDest
+		case snapshotVersionStable:
+			lo, hi = versionStable, formatVersion
 		}
 		if d.err == nil && (f > 3 || v < lo || v > hi) {
 			d.fail(start, "invalid rebalancing flags %d or format version %d", f, v)
@@ -453,7 +482,10 @@ func decodeState(d *decoder, version byte) *state {
 		s.decodeMoves(d)
 	}
 	if version >= snapshotVersionMoves && d.err == nil {
-		s.decodeSettings(d)
+		s.decodeSettings(d, version)
+	}
+	if version >= snapshotVersionStable && d.err == nil {
+		s.decodeRecent(d)
 	}
 	return s
 }
@@ -461,17 +493,20 @@ func decodeState(d *decoder, version byte) *state {
 // appendSettings appends the operator's settings: the pause as SetPause's
 // wire fields, then 0 with no SetPolicy applied yet, or 1 and SetPolicy's
 // wire fields.
-func appendSettings(buf []byte, s *state) []byte {
+func appendSettings(buf []byte, s *state, version byte) []byte {
 	buf = appendPause(buf, SetPause{Paused: s.pause.paused, Until: unixTime(s.pause.until)})
 	if s.policy == nil {
 		return append(buf, 0)
+	}
+	if version >= snapshotVersionStable && !s.policy.Policy.stabilityDefault() {
+		return appendStability(appendPolicy(append(buf, 2), *s.policy), s.policy.Policy)
 	}
 	return appendPolicy(append(buf, 1), *s.policy)
 }
 
 // decodeSettings reads what appendSettings wrote, checking it as Apply
 // would have.
-func (s *state) decodeSettings(d *decoder) {
+func (s *state) decodeSettings(d *decoder, version byte) {
 	start := d.off
 	p := d.pause(start).(SetPause)
 	if d.err == nil && !p.Paused && !p.Until.IsZero() {
@@ -479,12 +514,21 @@ func (s *state) decodeSettings(d *decoder) {
 	}
 	s.pause = pauseState{paused: p.Paused, until: unixNano(p.Until)}
 	start = d.off
+	maxFlag := uint64(1)
+	if version >= snapshotVersionStable {
+		maxFlag = 2
+	}
 	switch has := d.uvarint("policy present"); {
 	case d.err != nil:
-	case has > 1:
+	case has > maxFlag:
 		d.fail(start, "invalid policy flag %d", has)
-	case has == 1:
-		c := d.policy(start).(SetPolicy)
+	case has >= 1:
+		var c SetPolicy
+		if has == 2 {
+			c = d.policyExt(start).(SetPolicy)
+		} else {
+			c = d.policy(start).(SetPolicy)
+		}
 		if d.err == nil && (c.Policy.validateLogged() != nil || c.MaxActionsPerTick < 1) {
 			d.fail(start, "invalid policy")
 		}
@@ -558,5 +602,34 @@ func (s *state) bulkInsert(recs []*shardRec, d *decoder) {
 	for _, it := range items {
 		s.byNode.ReplaceOrInsert(it.r)
 		s.nodes[s.nodeIndex(it.node)].Shards++
+	}
+}
+
+// decodeRecent decodes the recent moves into s, which holds the
+// snapshot's shards: each of a known shard, in shard ID order, at a time
+// within MaxMoveCooldown before the clock and not after it.
+func (s *state) decodeRecent(d *decoder) {
+	start := d.off
+	last := d.uvarint("recent moves clock")
+	if d.err == nil && last > math.MaxInt64 {
+		d.fail(start, "recent moves clock %d out of range", last)
+	}
+	s.recent.last = int64(last)
+	var prev ShardID
+	for n := d.uvarint("recent move count"); n > 0 && d.err == nil; n-- {
+		start := d.off
+		id, at := ShardID(d.uvarint("recent move shard")), d.uvarint("recent move time")
+		if d.err != nil {
+			return
+		}
+		if _, ok := s.w.shard(s, id); !ok || id <= prev || at == 0 || at > last ||
+			int64(at) < s.recent.last-int64(MaxMoveCooldown) {
+			d.fail(start, "invalid recent move of shard %d at %d", id, at)
+			return
+		}
+		prev = id
+		it := recentItem{id: id, at: int64(at)}
+		s.recent.byID.ReplaceOrInsert(it)
+		s.recent.byAt.ReplaceOrInsert(it)
 	}
 }

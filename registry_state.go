@@ -256,6 +256,9 @@ type state struct {
 	// replicated, and in snapshots. policy is nil until a SetPolicy.
 	pause  pauseState
 	policy *SetPolicy
+	// recent is when shards last moved, for the cool-down: replicated,
+	// and in snapshots from version 4.
+	recent recentMoves
 	// w runs the lookups of whoever writes this state (the registry under
 	// its lock, or Try on its private copy). Readers of a shared state use
 	// pooled seekers instead.
@@ -273,6 +276,7 @@ func newState() *state {
 		pairs:         btree.NewG(treeDegree, lessPair),
 		hints:         btree.NewG(treeDegree, lessHint),
 		moves:         btree.NewG(treeDegree, lessMove),
+		recent:        newRecentMoves(),
 		nextID:        1,
 		formatVersion: baseVersion,
 		w:             newSeeker(),
@@ -298,6 +302,7 @@ func (s *state) clone() *state {
 		formatVersion: s.formatVersion,
 		pause:         s.pause,
 		policy:        s.policy,
+		recent:        s.recent.clone(),
 		w:             newSeeker(),
 	}
 }

@@ -166,6 +166,7 @@ func (s *Scheduler) DryRun() Plan {
 	}
 	pol, limit := s.settings(view)
 	c.policy = pol
+	c.SetClock(s.now(), c.elected)
 	return c.preview(view, limit)
 }
 
@@ -221,6 +222,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		lead.needResume = false
 		s.current.Store(true)
 	}
+	lead.coord.SetClock(s.now(), lead.elected)
 	plan := lead.coord.preview(view, limit)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}

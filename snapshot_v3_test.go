@@ -484,6 +484,8 @@ func TestSnapshotV3ReplicasByteIdentical(t *testing.T) {
 		require.Equal(t, snap, snapshotBytes(t, b.View()), "replicas write the same bytes")
 		want := byte(snapshotVersion)
 		switch {
+		case a.View().FormatVersion() >= versionStable:
+			want = snapshotVersionStable
 		case a.View().FormatVersion() >= versionMoves:
 			want = snapshotVersionMoves
 		case a.View().FormatVersion() == versionFlags || a.View().Rebalancing() != (SetRebalancing{}):

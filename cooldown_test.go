@@ -9,12 +9,12 @@ import (
 )
 
 // cooledRegistry holds two shards on node 1 that both came from node 2 at
-// log time t0, so the byte spread is as wide as it gets and the only
-// shards that could even it out have just moved.
+// log time t0, and an empty node 3, so the byte spread is as wide as it
+// gets and the only shards that could even it out have just moved.
 func cooledRegistry(t *testing.T, t0 time.Time) *ShardRegistry {
 	t.Helper()
 	g := NewShardRegistry()
-	mustApply(t, g, SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2},
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3},
 		CreateShard{Range: KeyRange{Start: key(""), End: key("m")}, Node: 2},
 		CreateShard{Range: KeyRange{End: nil, Start: key("m")}, Node: 2})
 	for id := ShardID(1); id <= 2; id++ {
@@ -47,6 +47,10 @@ func TestMoveCooldown(t *testing.T) {
 	require.Empty(t, p.Commands, "within the cool-down")
 	p = plan(t0.Add(pol.MoveCooldown), time.Time{})
 	require.Len(t, p.Commands, 1, "the cool-down is over")
+	require.Equal(t, NodeID(3), p.Commands[0].(PlaceTransfer).To, "never back to node 2 within a day")
+	p = plan(t0.Add(MaxMoveCooldown), time.Time{})
+	require.Len(t, p.Commands, 1)
+	require.Equal(t, NodeID(2), p.Commands[0].(PlaceTransfer).To, "a day later node 2 may have it back")
 
 	// A leader elected ten minutes before sees its own clock past the
 	// cool-down, but not MoveCooldown past its election: it waits.
@@ -80,7 +84,7 @@ func TestMoveCooldown(t *testing.T) {
 func TestMoveCooldownSparesDrains(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	g := cooledRegistry(t, t0)
-	mustApply(t, g, AddNode{Node: 3}, SetNodeState{Node: 1, State: NodeDraining})
+	mustApply(t, g, SetNodeState{Node: 1, State: NodeDraining})
 	p := NewCoordinator(DefaultPolicy()).Plan(g.View(), 5)
 	require.Len(t, p.Commands, 2)
 }

@@ -10,10 +10,12 @@ import (
 // starts no goroutines, takes no locks, reads no clock, logs nothing and
 // does no I/O, and never modifies the View.
 //
-// Its one piece of memory is whether rebalancing is in progress (the
-// hysteresis between Policy.ImbalanceThreshold and Policy.StopBand, and
-// between Policy.LoadThreshold and Policy.LoadStopBand), so Plan's output
-// is a function of the view, the limit, the policy and those flags. A
+// Its memory is whether rebalancing is in progress (the hysteresis
+// between Policy.ImbalanceThreshold and Policy.StopBand, and between
+// Policy.LoadThreshold and Policy.LoadStopBand), which balancing phases
+// are settled and on what map (see the package documentation, "The
+// stability contract"), and the clock SetClock gave it, so Plan's output
+// is a function of the view, the limit, the policy and those. A
 // Coordinator is not safe for concurrent use.
 type Coordinator struct {
 	policy      Policy
@@ -97,7 +99,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	}
 	pl.look = lookups{s: s, plan: &pl.led}
 	if c.policy.MoveCooldown > 0 && s.recent.len() > 0 {
-		pl.led.cool = c.cooling(s)
+		pl.led.cool, pl.led.back = c.cooling(s)
 	}
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
@@ -128,7 +130,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		pl.led.coolDuring(ph.balances)
 		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
-			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance)
+			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance, pl.pol.MinGain)
 		}
 		ph.run(pl)
 	}
@@ -229,11 +231,13 @@ func fraction(f float64, x uint64) uint64 {
 	return uint64(v)
 }
 
-// cooling returns the cool-down test for a plan over s: whether a shard
-// moved less than MoveCooldown ago, by the clock SetClock gave (never
-// behind the newest log time s applied), or less than MoveCooldown after
-// this leader's election.
-func (c *Coordinator) cooling(s *state) func(ShardID) bool {
+// cooling returns the cool-down's tests for a plan over s: whether a
+// shard moved less than MoveCooldown ago, by the clock SetClock gave
+// (never behind the newest log time s applied), or less than MoveCooldown
+// after this leader's election; and the node a shard left less than
+// MaxMoveCooldown ago (0 if none), which rebalancing never sends it back
+// to.
+func (c *Coordinator) cooling(s *state) (cool func(ShardID) bool, back func(ShardID) NodeID) {
 	d := int64(c.policy.MoveCooldown)
 	now := s.recent.last
 	if !c.now.IsZero() {
@@ -243,8 +247,15 @@ func (c *Coordinator) cooling(s *state) func(ShardID) bool {
 	if !c.elected.IsZero() {
 		elected = c.elected.UnixNano()
 	}
-	return func(id ShardID) bool {
+	cool = func(id ShardID) bool {
 		at, ok := s.recent.movedAt(id)
 		return ok && (now-at < d || (elected != 0 && now-elected < d))
 	}
+	back = func(id ShardID) NodeID {
+		if at, ok := s.recent.movedAt(id); ok && now-at < int64(MaxMoveCooldown) {
+			return s.recent.left(id)
+		}
+		return 0
+	}
+	return cool, back
 }

@@ -303,12 +303,12 @@ func TestPolicyStabilityWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, stableGatePolicy(), got[0].(placement.SetPolicy).Policy)
 
-	// Type 15 with the default fields: the type 13 body, then 0.25 5 4 as
-	// the stability fields.
+	// Type 15 with the default fields: the type 13 body, then 0.25, 30
+	// minutes and 8 as the stability fields.
 	forged := append([]byte{0xB7, 5, 1, byte(placement.TypeSetPolicyExt)}, def[4:]...)
 	forged = binary.AppendUvarint(forged, math.Float64bits(0.25))
 	forged = binary.AppendUvarint(forged, uint64(30*time.Minute))
-	forged = binary.AppendUvarint(forged, 4)
+	forged = binary.AppendUvarint(forged, 8)
 	_, err = placement.Decode(forged)
 	require.ErrorIs(t, err, placement.ErrCorruptCommand)
 	require.ErrorContains(t, err, "default stability fields")

@@ -16,6 +16,7 @@ import "math"
 type balancer struct {
 	pr         *projection
 	tolerance  float64 // Policy.CountTolerance
+	minGain    float64 // Policy.MinGain
 	countTotal int
 	// primary is the dimension rebalanced first: bytes, or counts when no
 	// bytes are known. Load moves keep it in its band.
@@ -26,8 +27,8 @@ type balancer struct {
 // newBalancer sets up the dimensions over pr as it stands. The balancer
 // keeps pr: its rules read the projection as later transfers change it,
 // through the projection's methods.
-func newBalancer(pr *projection, tolerance float64) balancer {
-	b := balancer{pr: pr, tolerance: tolerance}
+func newBalancer(pr *projection, tolerance, minGain float64) balancer {
+	b := balancer{pr: pr, tolerance: tolerance, minGain: minGain}
 	b.dimCount, b.dimBytes, b.dimLoad, b.countTotal = pr.dimensions()
 	b.primary = b.dimCount
 	if b.dimBytes != nil {
@@ -101,8 +102,20 @@ func spreadAtMost(d *dimension, band float64) func(hi, lo int) bool {
 // two potentials together (see delta) by a margin that rounding cannot
 // fake. Every bytes and load move must, so that one dimension's moves can
 // never undo another's in a cycle.
-func (b *balancer) improves(src, dst int, p, l float64) bool {
-	return b.primary.delta(src, dst, p)+b.dimLoad.delta(src, dst, l) < -1e-12
+//
+// The gain must also be a meaningful share of what the move does for the
+// dimension it is made for (forLoad: load, else the primary): the two
+// potentials together must fall by at least minGain of that dimension's
+// own fall. A move whose gain in one dimension the other nearly cancels is
+// one the stats' noise can turn either way, and taking it would trade
+// shards back and forth.
+func (b *balancer) improves(src, dst int, p, l float64, forLoad bool) bool {
+	dp, dl := b.primary.delta(src, dst, p), b.dimLoad.delta(src, dst, l)
+	own := dp
+	if forLoad {
+		own = dl
+	}
+	return dp+dl < -1e-12 && dp+dl <= b.minGain*own
 }
 
 // primarySize is how much of the primary dimension r carries: its bytes,
@@ -122,4 +135,19 @@ func (b *balancer) primarySize(r *shardRec) float64 {
 // turns.
 func (pl *planner) worth(x, aim float64) bool {
 	return x >= pl.pol.MinGain*aim
+}
+
+// bytesSlack and loadSlack are how far, as a ratio either side of its
+// target, a move made for another dimension may take a node in bytes (in
+// shard counts when no bytes are known) or in load: half the midpoint
+// between the dimension's stop band and its trigger. So moves made for
+// one dimension leave the other's spread at most that midpoint, short of
+// its trigger by half the hysteresis, and noise in the stats cannot lift
+// a spread they left over its trigger and start a rebalance of its own.
+func (pl *planner) bytesSlack() float64 {
+	return (pl.pol.ImbalanceThreshold + pl.pol.StopBand) / 4
+}
+
+func (pl *planner) loadSlack() float64 {
+	return (pl.pol.LoadThreshold + pl.pol.LoadStopBand) / 4
 }

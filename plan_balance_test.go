@@ -19,7 +19,7 @@ func twoNodes(counts []int, bytes []float64) *projection {
 // CountTolerance, rounded outwards; a move keeps both nodes within.
 func TestBalancerCountBounds(t *testing.T) {
 	pr := twoNodes([]int{6, 4}, []float64{60, 40})
-	b := newBalancer(pr, 0.1)
+	b := newBalancer(pr, 0.1, 0)
 	lo, hi := b.countBounds(0)
 	require.Equal(t, [2]int{4, 6}, [2]int{lo, hi}, "5 ± 0.5, outwards")
 	srcOK, dstOK := b.countKeeps(0, 1)
@@ -36,7 +36,7 @@ func TestBalancerCountBounds(t *testing.T) {
 // slices, so a transfer projected after the balancer is made is in them.
 func TestBalancerSeesTheProjection(t *testing.T) {
 	pr := twoNodes([]int{6, 4}, []float64{60, 40})
-	b := newBalancer(pr, 0.1)
+	b := newBalancer(pr, 0.1, 0)
 	require.InDelta(t, 1.2, b.dimBytes.ratio(0), 1e-9)
 	pr.project(&shardRec{known: true, bytes: 10}, 0, 1)
 	require.InDelta(t, 1.0, b.dimBytes.ratio(0), 1e-9)
@@ -48,7 +48,7 @@ func TestBalancerSeesTheProjection(t *testing.T) {
 // moves it counted are settled.
 func TestBalancerEngage(t *testing.T) {
 	pr := twoNodes([]int{5, 5}, []float64{50, 50})
-	b := newBalancer(pr, 0.1)
+	b := newBalancer(pr, 0.1, 0)
 	const trigger, stop = 0.2, 0.05
 	on := false
 	require.False(t, b.engage(&on, 0.1, pr.bytes, trigger, stop), "under the trigger")

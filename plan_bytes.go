@@ -20,12 +20,12 @@ func (pl *planner) rebalanceBytes() {
 		*on = false
 		return
 	}
-	if pl.settle.holds(settleBytes, &pl.proj, pl.s, b, pl.pol.StopBand) {
-		*on = false
+	if pl.settledCrossing(*on, settleBytes, b, pl.led.balance().Bytes, pl.pol.ImbalanceThreshold) {
 		pl.led.skip(Skip{Reason: SkipSettled})
 		return
 	}
 	if !pl.bal.engage(on, pl.led.balance().Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand) {
+		pl.rest(*on, settleBytes, b, pl.proj.byteVals(), pl.pol.StopBand, pl.pol.ImbalanceThreshold)
 		pl.led.skip(Skip{Reason: SkipWithinTolerance})
 		if *on {
 			pl.led.setMinBytes(pl.bal.minBytes()) // on until its moves are made
@@ -38,11 +38,11 @@ func (pl *planner) rebalanceBytes() {
 	// once no move fits, the bytes are as even as the shards allow, and
 	// only the trigger starts it again. It ends once the moves it counted
 	// are made (see settled).
-	end := pl.ratioLoop(b, spreadAtMost(b, stop), pl.pickBytes)
+	end := pl.balanceLoop(b, spreadAtMost(b, stop), pl.pickBytes)
 	if end != phaseLimited {
 		pl.proj.finish(on)
 	}
-	pl.settleIf(end, settleBytes, b, pl.proj.byteVals(), pl.pol.ImbalanceThreshold)
+	pl.settleIf(end, settleBytes, b, pl.proj.byteVals(), pl.pol.StopBand)
 }
 
 // minBytes is Plan.MinBytes for the projection so far: Σ max(0, bytesᵢ −
@@ -95,10 +95,15 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	limit := min(b.narrows(src, dst), 2*excess, 2*deficit)
 	var best *shardRec
 	bestGap := math.Inf(1)
+	back := false
 	consider := func(r *shardRec) bool {
 		x := pl.proj.sizeOf(r)
-		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.pol.LoadThreshold/2) ||
-			!pl.bal.improves(src, dst, x, pl.proj.loadOf(r)) {
+		if x > 0 && x < limit && pl.led.returns(r.ID, pl.s.nodes[dst].ID) {
+			back = true // it left dst within the day: another destination may take it
+			return false
+		}
+		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.loadSlack()) ||
+			!pl.bal.improves(src, dst, x, pl.proj.loadOf(r), false) {
 			return false
 		}
 		if gap := math.Abs(x - ideal); gap < bestGap {
@@ -110,6 +115,9 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	pl.look.nearest(node, ideal, consider)
 	if r := pl.look.firstUnknown(node); r != nil {
 		consider(r)
+	}
+	if best == nil && back {
+		return picked{blame: blameDst}
 	}
 	if best == nil {
 		return picked{blame: blameSrc}

@@ -212,6 +212,13 @@ func (pl *planner) repairCounts() {
 	if violators == 0 {
 		return
 	}
+	// A repair that could not bring every node into its band is settled
+	// like a balancing phase: it waits for the map to change materially,
+	// not for the noise in the bytes to open a move its band refused.
+	if pl.settle.holds(settleRepair, &pl.proj, pl.s, pl.bal.bytesDim(), pl.pol.ImbalanceThreshold) {
+		pl.led.skip(Skip{Reason: SkipSettled})
+		return
+	}
 	pick := func(src, dst int) picked {
 		before := outside(src) + outside(dst)
 		p := pl.pickCount(src, dst)
@@ -220,7 +227,9 @@ func (pl *planner) repairCounts() {
 		}
 		return p
 	}
-	pl.ratioLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick)
+	if pl.balanceLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick) == phaseStuck {
+		pl.settle.record(settleRepair, &pl.proj, pl.s, pl.bal.bytesDim())
+	}
 }
 
 // pickCount plans one transfer for repairCounts: the cheapest shard of src
@@ -245,13 +254,21 @@ func (pl *planner) pickCount(src, dst int) picked {
 		return picked{blame: blameSrc}
 	}
 	var pick *shardRec
+	back := false
 	pl.look.nearest(pl.s.nodes[src].ID, 0, func(r *shardRec) bool {
-		if pl.bal.bytesDim().keeps(src, dst, pl.proj.sizeOf(r), pl.pol.ImbalanceThreshold/2) &&
-			pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.pol.LoadThreshold/2) {
+		if pl.led.returns(r.ID, pl.s.nodes[dst].ID) {
+			back = true // it left dst within the day: another destination may take it
+			return false
+		}
+		if pl.bal.bytesDim().keeps(src, dst, pl.proj.sizeOf(r), pl.bytesSlack()) &&
+			pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.loadSlack()) {
 			pick = r
 		}
 		return pick != nil
 	})
+	if pick == nil && back {
+		return picked{blame: blameDst}
+	}
 	if pick == nil {
 		return picked{blame: blameSrc}
 	}

@@ -24,13 +24,25 @@ type ledger struct {
 	// rebalancing phase runs (see coolDuring): it reports whether a shard
 	// moved too recently to move again. cooled is the shards it held.
 	cool   func(ShardID) bool
+	back   func(ShardID) NodeID // the node a shard left within the last day, or 0
 	coolOn bool
 	cooled map[ShardID]bool
+	hits   int
 }
 
 // coolDuring puts the cool-down in force, or out of it: rebalancing
 // phases obey it, drains, splits and merges do not.
 func (l *ledger) coolDuring(on bool) { l.coolOn = on && l.cool != nil }
+
+// returns reports whether, in a rebalancing phase, moving shard id to
+// node would send it back to the node it left within MaxMoveCooldown.
+func (l *ledger) returns(id ShardID, node NodeID) bool {
+	return l.coolOn && l.back != nil && l.back(id) == node
+}
+
+// coolHits counts the times the cool-down held a shard back in this plan,
+// so a phase can tell whether it held back any of its candidates.
+func (l *ledger) coolHits() int { return l.hits }
 
 // skipCooled reports, once a plan, the shards the cool-down held back.
 func (l *ledger) skipCooled() {
@@ -180,6 +192,7 @@ func (l *ledger) taken(id ShardID) bool {
 			l.cooled = map[ShardID]bool{}
 		}
 		l.cooled[id] = true
+		l.hits++
 		return true
 	}
 	return false

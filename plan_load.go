@@ -4,7 +4,7 @@ package placement
 // of the load to the one furthest below. It starts when the load spread
 // exceeds LoadThreshold and goes on to LoadStopBand. Its moves keep the
 // primary dimension (bytes, or counts when no bytes are known) within
-// ±ImbalanceThreshold/2 of its targets and counts within their bounds, so
+// ±(ImbalanceThreshold+StopBand)/4 of its targets (see bytesSlack) and counts within their bounds, so
 // they never start a rebalance of their own; where a move alone would
 // break those bands it is paired with a colder shard of about the same
 // size coming back (a swap). A shard hotter than its node's fair share
@@ -16,19 +16,19 @@ func (pl *planner) rebalanceLoad() {
 		*on = false
 		return
 	}
-	if pl.settle.holds(settleLoad, &pl.proj, pl.s, l, pl.pol.LoadStopBand) {
-		*on = false
+	if pl.settledCrossing(*on, settleLoad, l, pl.led.balance().Load, pl.pol.LoadThreshold) {
 		pl.led.skip(Skip{Reason: SkipSettled})
 		return
 	}
 	if !pl.bal.engage(on, pl.led.balance().Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand) {
+		pl.rest(*on, settleLoad, l, pl.proj.loadVals(), pl.pol.LoadStopBand, pl.pol.LoadThreshold)
 		return
 	}
-	end := pl.ratioLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad)
+	end := pl.balanceLoop(l, spreadAtMost(l, pl.pol.LoadStopBand), pl.pickLoad)
 	if end != phaseLimited {
 		pl.proj.finish(on)
 	}
-	pl.settleIf(end, settleLoad, l, pl.proj.loadVals(), pl.pol.LoadThreshold)
+	pl.settleIf(end, settleLoad, l, pl.proj.loadVals(), pl.pol.LoadStopBand)
 }
 
 // pickLoad plans one move (or swap) from src to dst for the load phase.
@@ -114,8 +114,11 @@ func (pl *planner) hotLimit(src, dst int) float64 {
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim float64) (ok bool, w refusal, capped bool) {
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
 	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
-	if x < limit && pl.worth(x, aim) && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.pol.ImbalanceThreshold/2) &&
-		pl.bal.improves(src, dst, size, x) {
+	if pl.led.returns(h.ID, pl.s.nodes[dst].ID) {
+		return false, noRefusal, false
+	}
+	if x < limit && pl.worth(x, aim) && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.bytesSlack()) &&
+		pl.bal.improves(src, dst, size, x, true) {
 		w := pl.transfer(h, src, dst)
 		return w == noRefusal, w, false
 	}
@@ -135,12 +138,12 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool,
 		return false, noRefusal, true
 	}
 	hl, hs := pl.proj.loadOf(h), pl.bal.primarySize(h)
-	half := pl.pol.ImbalanceThreshold / 2
+	half := pl.bytesSlack()
 	var back *shardRec
 	pl.look.nearest(pl.s.nodes[dst].ID, pl.proj.sizeOf(h), func(r *shardRec) bool {
 		net, netSize := hl-pl.proj.loadOf(r), hs-pl.bal.primarySize(r)
-		if net > 0 && net < limit && pl.worth(net, min(aim, hl)) && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
-			pl.bal.improves(src, dst, netSize, net) &&
+		if net > 0 && net < limit && pl.worth(net, min(aim, hl)) && !pl.led.returns(r.ID, pl.s.nodes[src].ID) && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
+			pl.bal.improves(src, dst, netSize, net, true) &&
 			(back == nil || pl.proj.loadOf(r) < pl.proj.loadOf(back)) {
 			back = r
 		}

@@ -14,9 +14,11 @@ import "math"
 //   - the up nodes change (one joins, leaves, or changes state);
 //   - an up node's shard count changes (a split, a merge, a move made or
 //     aborted);
-//   - an up node's share of the dimension moves by more than the phase's
-//     stop band (a change the size of the band the phase aims for; noise
-//     in the stats, smoothed for load, stays well inside it).
+//   - an up node's ratio in the dimension (its amount over its target)
+//     moves by more than the phase's trigger, relative to the larger of 1
+//     and the ratio it settled at: a change as large as one that starts a
+//     rebalance (noise in the stats, smoothed for load, stays well inside
+//     it, even on a node whose few shards put it far above its target).
 //
 // The memory is the Coordinator's, like the hysteresis flags, but soft: it
 // is not in the log. A new leader runs a settled phase once, finds it
@@ -27,8 +29,9 @@ import "math"
 type settleDim uint8
 
 const (
-	settleBytes settleDim = iota // the bytes phase
-	settleLoad                   // the load phase
+	settleBytes  settleDim = iota // the bytes phase
+	settleLoad                    // the load phase
+	settleRepair                  // the count repair, whose moves the bytes band holds
 	settleDims
 )
 
@@ -49,7 +52,8 @@ type settling struct {
 
 // holds reports whether phase k settled on a map that has not changed
 // materially since: the same up nodes with the same shard counts, and
-// every node's ratio of d within band of what it was. A phase that holds
+// every node's ratio of d within band × max(1, what it was) of what it
+// was. A phase that holds
 // stays settled into the next plan.
 func (st *settling) holds(k settleDim, pr *projection, s *state, d *dimension, band float64) bool {
 	m := st.prior[k]
@@ -61,7 +65,7 @@ func (st *settling) holds(k settleDim, pr *projection, s *state, d *dimension, b
 		return false
 	}
 	for j, i := range up {
-		if s.nodes[i].ID != m.ids[j] || pr.count(i) != m.counts[j] || math.Abs(d.ratio(i)-m.ratios[j]) > band {
+		if s.nodes[i].ID != m.ids[j] || pr.count(i) != m.counts[j] || math.Abs(d.ratio(i)-m.ratios[j]) > band*max(1, m.ratios[j]) {
 			return false
 		}
 	}
@@ -80,10 +84,43 @@ func (st *settling) record(k settleDim, pr *projection, s *state, d *dimension) 
 }
 
 // settleIf records phase k settled when it ended stuck with its projected
-// spread still above its trigger: under the trigger the hysteresis alone
-// keeps it from engaging again.
-func (pl *planner) settleIf(end phaseEnd, k settleDim, d *dimension, vals []float64, trigger float64) {
-	if end == phaseStuck && pl.proj.spreadOf(vals) > trigger {
+// spread still above its stop band: above the trigger, so that it does not
+// engage again every plan, and between the band and the trigger, so that
+// noise that lifts the spread over the trigger does not engage it either.
+func (pl *planner) settleIf(end phaseEnd, k settleDim, d *dimension, vals []float64, stop float64) {
+	if end == phaseStuck && pl.proj.spreadOf(vals) > stop {
+		pl.settle.record(k, &pl.proj, pl.s, d)
+	}
+}
+
+// balanceLoop runs a balancing phase's pair loop (ratioLoop). A phase that
+// found nothing to move while the cool-down held back some of its
+// candidates is limited, not stuck, like one a window held back: its
+// moves wait for the cool-down to end, so it stays on and is not settled.
+func (pl *planner) balanceLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) picked) phaseEnd {
+	before := pl.led.coolHits()
+	end := pl.ratioLoop(d, done, pick)
+	if end == phaseStuck && pl.led.coolHits() > before {
+		return phaseLimited
+	}
+	return end
+}
+
+// settledCrossing reports whether phase k, not rebalancing, sees its
+// spread over its trigger on a map that has not changed materially since
+// the phase settled or came to rest: the crossing is noise, not a change,
+// and does not start a rebalance.
+func (pl *planner) settledCrossing(on bool, k settleDim, d *dimension, spread, trigger float64) bool {
+	return !on && spread > trigger && pl.settle.holds(k, &pl.proj, pl.s, d, trigger)
+}
+
+// rest records phase k at rest between its stop band and its trigger, on
+// the map as it is, unless it is at rest on a map that has not changed
+// materially since: noise that lifts its spread over the trigger later
+// then starts nothing (see settledCrossing), while a material change
+// does. A phase at rest within its stop band needs no mark.
+func (pl *planner) rest(on bool, k settleDim, d *dimension, vals []float64, stop, trigger float64) {
+	if !on && pl.proj.spreadOf(vals) > stop && !pl.settle.holds(k, &pl.proj, pl.s, d, trigger) {
 		pl.settle.record(k, &pl.proj, pl.s, d)
 	}
 }

@@ -168,7 +168,7 @@ type Policy struct {
 	// loads whose weight halves every LoadHalfLife reports, so one noisy
 	// report moves nothing. A shard's first report, and its first after a
 	// split or merge, is taken as it is. Zero keeps the last report as it
-	// is. Default 4; below 65,535. Needs format version 5 when it differs
+	// is. Default 8; below 65,535. Needs format version 5 when it differs
 	// from the default.
 	LoadHalfLife uint32
 }
@@ -212,7 +212,7 @@ func DefaultPolicy() Policy {
 
 		MinGain:      0.25,
 		MoveCooldown: 30 * time.Minute,
-		LoadHalfLife: 4,
+		LoadHalfLife: 8,
 	}
 }
 

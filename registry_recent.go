@@ -2,8 +2,9 @@ package placement
 
 import "github.com/google/btree"
 
-// recentMoves is the log time of each shard's last move, for the
-// cool-down (Policy.MoveCooldown): replicated, since every replica applies
+// recentMoves is the log time of each shard's last move and the node it
+// left, for the cool-down (Policy.MoveCooldown) and the rule that
+// rebalancing never sends a shard back to the node it left within a day: replicated, since every replica applies
 // the same entries with the same times, and in snapshots from version 4.
 // A move is recorded once its shard has its new owner (a CompleteTransfer,
 // or a PlaceTransfer that completes at once) and only from format version
@@ -20,8 +21,9 @@ type recentMoves struct {
 }
 
 type recentItem struct {
-	id ShardID
-	at int64 // Unix nanoseconds, > 0
+	id   ShardID
+	at   int64  // Unix nanoseconds, > 0
+	from NodeID // the node the shard left
 }
 
 func newRecentMoves() recentMoves {
@@ -43,14 +45,21 @@ func (r *recentMoves) movedAt(id ShardID) (int64, bool) {
 	return it.at, ok
 }
 
+// left returns the node shard id left in its last move within the last
+// day, or 0.
+func (r *recentMoves) left(id ShardID) NodeID {
+	it, _ := r.byID.Get(recentItem{id: id})
+	return it.from
+}
+
 // tick advances the clock to at, a log entry's time.
 func (r *recentMoves) tick(at int64) { r.last = max(r.last, at) }
 
 // record notes that shard id moved at log time at, and drops the entries
 // more than MaxMoveCooldown older than the newest.
-func (r *recentMoves) record(id ShardID, at int64) {
+func (r *recentMoves) record(id ShardID, at int64, from NodeID) {
 	r.forget(id)
-	it := recentItem{id: id, at: at}
+	it := recentItem{id: id, at: at, from: from}
 	r.byID.ReplaceOrInsert(it)
 	r.byAt.ReplaceOrInsert(it)
 	r.tick(at)
@@ -77,9 +86,9 @@ func (r *recentMoves) len() int { return r.byID.Len() }
 
 // recordMove notes a move of shard id made by an entry of log time at,
 // from format version 5 and when the time is known.
-func (s *state) recordMove(id ShardID, at int64) {
+func (s *state) recordMove(id ShardID, at int64, from NodeID) {
 	if s.formatVersion >= versionStable && at > 0 {
-		s.recent.record(id, at)
+		s.recent.record(id, at, from)
 	}
 }
 

@@ -29,8 +29,9 @@ import (
 //	         or, in version 4 only, 2 and its type 15 wire fields (a
 //	         policy whose stability fields are not the defaults)
 //	last   = the newest log time applied (Unix nanoseconds), 0 if none
-//	recent = shardID at       (in shard ID order): the shards moved within
-//	         MaxMoveCooldown of last, at the log time of their move
+//	recent = shardID at from  (in shard ID order): the shards moved within
+//	         MaxMoveCooldown of last, at the log time of their move, from
+//	         the node they left
 //	flags  = the last SetRebalancing's wire field (0 to 3)
 //	format = the cluster's format version (SetFormatVersion)
 //	shard  = id start end node epoch      (in key order)
@@ -204,6 +205,7 @@ func writeBody(w io.Writer, s *state, version byte) error {
 		s.recent.byID.Ascend(func(it recentItem) bool {
 			buf = binary.AppendUvarint(buf, uint64(it.id))
 			buf = binary.AppendUvarint(buf, uint64(it.at))
+			buf = binary.AppendUvarint(buf, uint64(it.from))
 			return flush()
 		})
 		if err != nil {
@@ -619,16 +621,18 @@ func (s *state) decodeRecent(d *decoder) {
 	for n := d.uvarint("recent move count"); n > 0 && d.err == nil; n-- {
 		start := d.off
 		id, at := ShardID(d.uvarint("recent move shard")), d.uvarint("recent move time")
+		from := NodeID(d.uvarint("recent move source"))
 		if d.err != nil {
 			return
 		}
-		if _, ok := s.w.shard(s, id); !ok || id <= prev || at == 0 || at > last ||
+		sh, ok := s.w.shard(s, id)
+		if !ok || id <= prev || at == 0 || at > last || from == 0 || from == sh.Node ||
 			int64(at) < s.recent.last-int64(MaxMoveCooldown) {
 			d.fail(start, "invalid recent move of shard %d at %d", id, at)
 			return
 		}
 		prev = id
-		it := recentItem{id: id, at: int64(at)}
+		it := recentItem{id: id, at: int64(at), from: from}
 		s.recent.byID.ReplaceOrInsert(it)
 		s.recent.byAt.ReplaceOrInsert(it)
 	}

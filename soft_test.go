@@ -139,14 +139,14 @@ func TestLoadSmoothing(t *testing.T) {
 	}
 	report(1, 100)
 	require.Equal(t, 100.0, load(1), "the first report as it is")
-	// Default half-life 4: one report of 200 moves the average by
-	// 1 − 2^(−1/4) ≈ 15.9% of the way.
+	// Default half-life 8: one report of 200 moves the average by
+	// 1 − 2^(−1/8) ≈ 8.3% of the way.
 	report(1, 200)
-	require.InDelta(t, 100+100*(1-math.Exp2(-0.25)), load(1), 1e-3)
+	require.InDelta(t, 100+100*(1-math.Exp2(-0.125)), load(1), 1e-3)
 	// One noisy report among steady ones moves it little, and steady
-	// reports bring it back: after 4 reports at 100, half the distance.
+	// reports bring it back: after 8 reports at 100, half the distance.
 	before := load(1) - 100
-	for range 4 {
+	for range 8 {
 		report(1, 100)
 	}
 	require.InDelta(t, before/2, load(1)-100, 1e-3)

@@ -100,10 +100,16 @@
 //     its own trigger and stop band (Policy.LoadThreshold, LoadStopBand).
 //
 // Shards whose stats are unknown count at the mean known size and load.
-// When no bytes are known at all the planner balances counts exactly as
-// described under "Move-optimal counts" (equal targets: capacities weigh
-// nothing until sizes are known), and load, if reported, with counts as
-// the dimension whose band load moves keep.
+// When no bytes are known at all the planner balances counts as described
+// under "Move-optimal counts", and load, if reported, with counts as the
+// dimension whose band load moves keep.
+//
+// One rule weighs capacity, in every phase and in count mode too: a
+// node's target in any dimension is its capacity share of the total, and
+// a spread, a band or a trigger is measured on amountᵢ / targetᵢ. Drains
+// and cold-neighbour moves pick the node least full for its share. With
+// equal or unknown capacities every share is 1/n, and the figures are the
+// unweighted ones: Plan.Balance.Count is then exactly Plan.Imbalance.
 //
 // The dimensions do not fight because each phase owns one dimension and may
 // only use the others' slack, never push them out of their bands (the rule
@@ -199,12 +205,22 @@
 //
 // # Move-optimal counts
 //
-// With no bytes known, rebalancing evens out shard counts: with S shards on
-// n up nodes the target is ⌊S/n⌋ or ⌈S/n⌉, the larger ones given to the
-// fullest nodes (found by selection in O(nodes)). Every transfer goes from a
-// node above its target to one below, so a plan never moves a shard twice
-// and reaches the stop band in exactly the minimum number of moves, which
-// it reports as Plan.MinMoves.
+// With no bytes known, rebalancing evens out shard counts relative to
+// capacity. It starts when the count spread Plan.Balance.Count (max − min
+// of countᵢ / targetᵢ; Plan.Imbalance with equal capacities) exceeds
+// Policy.ImbalanceThreshold, and stops in a band: with S shards, node i's
+// real target is tᵢ = S × shareᵢ, and at some common level ρ every node
+// holds from ⌈ρ·tᵢ⌉ to ⌈ρ·tᵢ⌉ + max(1, ⌊StopBand × tᵢ⌋) shards: a
+// spread within StopBand, or as even as one shard on each node allows.
+// With equal capacities that is max − min ≤ max(1, ⌊StopBand × S/n⌋).
+// Each node's target is the largest-remainder rounding of tᵢ (larger
+// remainders first, then the nodes fullest above their floor, then the
+// lowest ID; with equal capacities ⌊S/n⌋ or ⌈S/n⌉, the larger ones to the
+// fullest nodes), within the band of least cost. Every transfer goes from
+// a node above its target to one below, the furthest above the band to the
+// furthest below it first, so a plan never moves a shard twice and reaches
+// the band in exactly the minimum number of moves, which it reports as
+// Plan.MinMoves (see countBand in plan_counts.go for why).
 //
 // # What the host must do
 //

@@ -93,9 +93,12 @@
 //     Policy.CountTolerance (25%), since each shard costs something of its
 //     own; a repair phase moves the smallest shards when merges, splits,
 //     drains or cold-neighbour moves leave a node outside that band, as far
-//     as the bytes band allows (a node holding a few large shards against
-//     one holding many small ones can stay outside it; a swap would be
-//     needed, and the repair does not plan one).
+//     as the bytes band allows. The count band bends before bytes do: a
+//     node holding a few large shards against one holding many small ones
+//     can stay outside it, and the repair reports it as
+//     [SkipCountBandInfeasible] rather than push bytes out of their band.
+//     Where the count band refuses every single bytes move between two
+//     nodes, the bytes phase swaps a large shard for a small one.
 //   - load ([Stats].Load, a host-defined rate): balanced the same way, with
 //     its own trigger and stop band (Policy.LoadThreshold, LoadStopBand).
 //
@@ -123,8 +126,15 @@
 //     Each move goes from the node furthest above
 //     its target to the one furthest below, keeps both nodes' counts in
 //     their band and their load within ±LoadThreshold/2 of target.
+//     Where the count band refuses a single move (the source at its
+//     lowest count, or the destination at its highest), a shard of the
+//     source goes for one of the destination at most half the net size
+//     coming back (a swap): counts stay, the net bytes obey the rules of a
+//     single move, and no swap moves more than twice the bytes it evens
+//     out.
 //  2. The count repair phase keeps bytes within ±ImbalanceThreshold/2 and
-//     load within ±LoadThreshold/2.
+//     load within ±LoadThreshold/2, and reports the nodes it must leave
+//     outside their count band (SkipCountBandInfeasible).
 //  3. Rebalancing by load keeps bytes within ±ImbalanceThreshold/2 and
 //     counts in their band. A move that would break those is paired with a
 //     colder shard of about the same size coming back (a swap).

@@ -175,6 +175,14 @@ const (
 	// SkipShardMoving: a shard with a move in flight is neither split,
 	// merged nor moved again until the move completes or is aborted.
 	SkipShardMoving
+	// SkipCountBandInfeasible: the node is outside its count band
+	// (Policy.CountTolerance) and no transfer that would bring it back
+	// keeps bytes and load in their bands: its shards are too few and
+	// large, or too many and small, for both. The count band yields, and
+	// the repair leaves the node where it is rather than make bytes
+	// worse. Reported once per node, when the repair has nothing left to
+	// plan.
+	SkipCountBandInfeasible
 )
 
 var skipNames = [...]string{
@@ -194,6 +202,8 @@ var skipNames = [...]string{
 	SkipStatsEstimated:  "stats estimated, not reported",
 	SkipInflightWindow:  "in-flight window full",
 	SkipShardMoving:     "shard is moving",
+
+	SkipCountBandInfeasible: "count band infeasible with the bytes band",
 }
 
 // String returns the reason in words.

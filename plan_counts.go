@@ -302,8 +302,12 @@ func bandWidthOf(stopBand float64, total int, parts float64) int {
 // shards for its capacity share to the one with the fewest, while some
 // node is outside its count bounds (CountTolerance). Bytes balancing
 // already keeps counts in their bounds; this repairs what merges, splits
-// and drains leave, within the bytes and load bands. With no bytes known
-// it does nothing: the counts phase balances counts.
+// and drains leave, within the bytes and load bands: a repair never
+// takes a node's bytes (or load) outside ±ImbalanceThreshold/2
+// (±LoadThreshold/2) of its target. Where no repair is left that keeps
+// them, the nodes still outside their count bounds are reported as
+// SkipCountBandInfeasible. With no bytes known it does nothing: the counts
+// phase balances counts.
 func (pl *planner) repairCounts() {
 	if !pl.proj.hasBytes() || len(pl.proj.upNodes()) < 2 || pl.bal.shardTotal() == 0 {
 		return
@@ -332,7 +336,17 @@ func (pl *planner) repairCounts() {
 		}
 		return p
 	}
-	pl.ratioLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick)
+	if pl.ratioLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick) != phaseStuck {
+		return
+	}
+	// Stuck with nodes outside their bounds: no repair left keeps bytes
+	// and load in their bands. Say so, node by node, rather than make
+	// bytes worse.
+	for _, i := range pl.proj.upNodes() {
+		if outside(i) == 1 {
+			pl.led.skip(Skip{Reason: SkipCountBandInfeasible, Node: pl.s.nodes[i].ID})
+		}
+	}
 }
 
 // pickCount plans one transfer for repairCounts: the cheapest shard of src

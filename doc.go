@@ -93,17 +93,26 @@
 //     Policy.CountTolerance (25%), since each shard costs something of its
 //     own; a repair phase moves the smallest shards when merges, splits,
 //     drains or cold-neighbour moves leave a node outside that band, as far
-//     as the bytes band allows (a node holding a few large shards against
-//     one holding many small ones can stay outside it; a swap would be
-//     needed, and the repair does not plan one).
+//     as the bytes band allows. The count band bends before bytes do: a
+//     node holding a few large shards against one holding many small ones
+//     can stay outside it, and the repair reports it as
+//     [SkipCountBandInfeasible] rather than push bytes out of their band.
+//     Where the count band refuses every single bytes move between two
+//     nodes, the bytes phase swaps a large shard for a small one.
 //   - load ([Stats].Load, a host-defined rate): balanced the same way, with
 //     its own trigger and stop band (Policy.LoadThreshold, LoadStopBand).
 //
 // Shards whose stats are unknown count at the mean known size and load.
-// When no bytes are known at all the planner balances counts exactly as
-// described under "Move-optimal counts" (equal targets: capacities weigh
-// nothing until sizes are known), and load, if reported, with counts as
-// the dimension whose band load moves keep.
+// When no bytes are known at all the planner balances counts as described
+// under "Move-optimal counts", and load, if reported, with counts as the
+// dimension whose band load moves keep.
+//
+// One rule weighs capacity, in every phase and in count mode too: a
+// node's target in any dimension is its capacity share of the total, and
+// a spread, a band or a trigger is measured on amountᵢ / targetᵢ. Drains
+// and cold-neighbour moves pick the node least full for its share. With
+// equal or unknown capacities every share is 1/n, and the figures are the
+// unweighted ones: Plan.Balance.Count is then exactly Plan.Imbalance.
 //
 // The dimensions do not fight because each phase owns one dimension and may
 // only use the others' slack, never push them out of their bands (the rule
@@ -117,8 +126,15 @@
 //     Each move goes from the node furthest above
 //     its target to the one furthest below, keeps both nodes' counts in
 //     their band and their load within ±LoadThreshold/2 of target.
+//     Where the count band refuses a single move (the source at its
+//     lowest count, or the destination at its highest), a shard of the
+//     source goes for one of the destination at most half the net size
+//     coming back (a swap): counts stay, the net bytes obey the rules of a
+//     single move, and no swap moves more than twice the bytes it evens
+//     out.
 //  2. The count repair phase keeps bytes within ±ImbalanceThreshold/2 and
-//     load within ±LoadThreshold/2.
+//     load within ±LoadThreshold/2, and reports the nodes it must leave
+//     outside their count band (SkipCountBandInfeasible).
 //  3. Rebalancing by load keeps bytes within ±ImbalanceThreshold/2 and
 //     counts in their band. A move that would break those is paired with a
 //     colder shard of about the same size coming back (a swap).
@@ -247,12 +263,22 @@
 //
 // # Move-optimal counts
 //
-// With no bytes known, rebalancing evens out shard counts: with S shards on
-// n up nodes the target is ⌊S/n⌋ or ⌈S/n⌉, the larger ones given to the
-// fullest nodes (found by selection in O(nodes)). Every transfer goes from a
-// node above its target to one below, so a plan never moves a shard twice
-// and reaches the stop band in exactly the minimum number of moves, which
-// it reports as Plan.MinMoves.
+// With no bytes known, rebalancing evens out shard counts relative to
+// capacity. It starts when the count spread Plan.Balance.Count (max − min
+// of countᵢ / targetᵢ; Plan.Imbalance with equal capacities) exceeds
+// Policy.ImbalanceThreshold, and stops in a band: with S shards, node i's
+// real target is tᵢ = S × shareᵢ, and at some common level ρ every node
+// holds from ⌈ρ·tᵢ⌉ to ⌈ρ·tᵢ⌉ + max(1, ⌊StopBand × tᵢ⌋) shards: a
+// spread within StopBand, or as even as one shard on each node allows.
+// With equal capacities that is max − min ≤ max(1, ⌊StopBand × S/n⌋).
+// Each node's target is the largest-remainder rounding of tᵢ (larger
+// remainders first, then the nodes fullest above their floor, then the
+// lowest ID; with equal capacities ⌊S/n⌋ or ⌈S/n⌉, the larger ones to the
+// fullest nodes), within the band of least cost. Every transfer goes from
+// a node above its target to one below, the furthest above the band to the
+// furthest below it first, so a plan never moves a shard twice and reaches
+// the band in exactly the minimum number of moves, which it reports as
+// Plan.MinMoves (see countBand in plan_counts.go for why).
 //
 // # What the host must do
 //

@@ -5,6 +5,11 @@ package placement
 // that needs some. Draining and down nodes are not counted. It returns 0
 // when fewer than two nodes are up or they own no shards. It reads the
 // counts the registry maintains, in O(nodes).
+//
+// It does not weigh capacities: it is the operator's plain figure. The
+// planner weighs them in every phase (Plan.Balance.Count is this spread
+// relative to capacity shares, and starts the count phase); the two are
+// equal when capacities are equal or unknown.
 func Imbalance(v View) float64 {
 	return imbalanceOf(v.state().nodes)
 }

@@ -201,6 +201,7 @@ func jsSkipReasons() []SkipReason {
 func TestTextSkipReason(t *testing.T) {
 	reasons := jsSkipReasons()
 	require.Contains(t, reasons, SkipShardMoving)
+	require.Contains(t, reasons, SkipCountBandInfeasible)
 	for _, r := range reasons {
 		b, err := r.MarshalText()
 		require.NoError(t, err)

@@ -19,7 +19,9 @@ type Plan struct {
 	Skipped []Skip
 	// Imbalance is Imbalance(view) when the plan was made: the spread of
 	// shard counts, with the moves in flight counted as made (on their
-	// targets), as the planner weighs them.
+	// targets), capacities not weighed. The count phase starts on
+	// Balance.Count, the same spread relative to capacity shares, which
+	// equals Imbalance when capacities are equal or unknown.
 	Imbalance float64
 	// Balance is the spread of each dimension over the up nodes when the
 	// plan was made (before its commands), relative to each node's
@@ -49,8 +51,9 @@ type Plan struct {
 	RebalancingLoad bool
 	// MinMoves is, when balancing counts (no stats known), the fewest
 	// transfers that would bring the up nodes' shard counts (after this
-	// plan's splits and merges) into the stop band; zero when not
-	// rebalancing or when balancing bytes.
+	// plan's splits and merges) into the stop band, counts weighed by
+	// capacity (see "Move-optimal counts" in the package documentation);
+	// zero when not rebalancing or when balancing bytes.
 	MinMoves int
 	// MinBytes is, when rebalancing bytes, the lower bound on the bytes
 	// that must move to put every up node at its capacity share of the
@@ -69,6 +72,9 @@ type Plan struct {
 // spread (no shards, no known bytes, no load) is 0.
 type Balance struct {
 	// Count is the spread of shard counts relative to capacity shares.
+	// With no bytes known it is the count phase's trigger (against
+	// Policy.ImbalanceThreshold); with equal or unknown capacities it is
+	// Plan.Imbalance.
 	Count float64
 	// Bytes is the spread of bytes, shards with unknown stats counted at
 	// the mean known shard size; 0 when no stats are known.
@@ -178,6 +184,14 @@ const (
 	// SkipCoolingDown: shards that moved less than Policy.MoveCooldown ago
 	// were not moved again by rebalancing. Reported once, with a Count.
 	SkipCoolingDown
+	// SkipCountBandInfeasible: the node is outside its count band
+	// (Policy.CountTolerance) and no transfer that would bring it back
+	// keeps bytes and load in their bands: its shards are too few and
+	// large, or too many and small, for both. The count band yields, and
+	// the repair leaves the node where it is rather than make bytes
+	// worse. Reported once per node, when the repair has nothing left to
+	// plan.
+	SkipCountBandInfeasible
 )
 
 var skipNames = [...]string{
@@ -199,6 +213,8 @@ var skipNames = [...]string{
 	SkipShardMoving:     "shard is moving",
 	SkipSettled:         "settled: as even as the shards allow",
 	SkipCoolingDown:     "moved recently: cooling down",
+
+	SkipCountBandInfeasible: "count band infeasible with the bytes band",
 }
 
 // String returns the reason in words.

@@ -67,14 +67,21 @@ func (bl *balancer) minBytes() uint64 {
 // than src's excess over the shards src can give before its own count
 // bound. Of the shards nearest
 // that size the closest one that narrows the pair and keeps counts and
-// load in their bands is taken. It reports false, and which node is to
-// blame, when no shard fits.
+// load in their bands is taken. Where the count band refuses any single
+// move (src at its lowest count, or dst at its highest), it swaps instead
+// (see swapBytes). It reports false, and which node is to blame, when no
+// shard fits.
 func (pl *planner) pickBytes(src, dst int) picked {
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
-	if !dstOK {
-		return picked{blame: blameDst}
-	}
-	if !srcOK {
+	if !srcOK || !dstOK {
+		// The count band refuses a single move: a swap leaves both
+		// counts as they are.
+		if pl.swapBytes(src, dst) {
+			return picked{}
+		}
+		if !dstOK {
+			return picked{blame: blameDst}
+		}
 		return picked{blame: blameSrc}
 	}
 	b := pl.bal.bytesDim()
@@ -123,4 +130,66 @@ func (pl *planner) pickBytes(src, dst int) picked {
 		return picked{blame: blameSrc}
 	}
 	return transferred(pl.transfer(best, src, dst))
+}
+
+// swapBytes plans, where the count band refuses a single move from src to
+// dst, a large shard of src for a small one of dst coming back, so that
+// the pair's counts stay as they are and the net bytes, the larger less
+// the smaller, move from src to dst. The net is held to the rules of a
+// single bytes move (narrow the pair, overshoot neither target, keep load
+// in its band, lower the potentials; see pickBytes), and the shard coming
+// back may be at most half the net, so that a swap moves at most twice
+// the bytes it evens out (two shards of about the same size would move a
+// lot for little). Of the pairs it tries (each of the few smallest shards
+// of dst with the shards of src nearest its size plus the gap) it takes
+// the one whose net is nearest the gap. A swap counts as one move for the
+// no-ping-pong rule, as in the load phase (see swap in plan_load.go). It
+// reports false when no pair fits, or the plan, a move cap or a byte
+// window has no room for both transfers.
+func (pl *planner) swapBytes(src, dst int) bool {
+	if pl.led.left() < 2 || pl.outFull(dst) || pl.inFull(src) {
+		return false
+	}
+	b := pl.bal.bytesDim()
+	excess, deficit := b.excess(src), b.deficit(dst)
+	if excess <= 0 || deficit <= 0 {
+		return false
+	}
+	gap := min(excess, deficit)
+	limit := min(b.narrows(src, dst), 2*excess, 2*deficit)
+	// The candidates to come back first: lookups do not nest.
+	var backs [nearestScan]*shardRec
+	nb := 0
+	pl.look.nearest(pl.s.nodes[dst].ID, 0, func(r *shardRec) bool {
+		if nb < len(backs) {
+			backs[nb], nb = r, nb+1
+		}
+		return false
+	})
+	half := pl.loadSlack()
+	var out, back *shardRec
+	bestGap := math.Inf(1)
+	for _, r := range backs[:nb] {
+		y, ly := pl.proj.sizeOf(r), pl.proj.loadOf(r)
+		pl.look.nearest(pl.s.nodes[src].ID, y+gap, func(h *shardRec) bool {
+			net, netLoad := pl.proj.sizeOf(h)-y, pl.proj.loadOf(h)-ly
+			if net < 2*y || net <= 0 || net >= limit || !pl.bal.loadDim().keeps(src, dst, netLoad, half) ||
+				!pl.bal.improves(src, dst, net, netLoad, false) ||
+				pl.led.returns(h.ID, pl.s.nodes[dst].ID) || pl.led.returns(r.ID, pl.s.nodes[src].ID) {
+				return false
+			}
+			if d := math.Abs(net - gap); d < bestGap {
+				out, back, bestGap = h, r, d
+			}
+			return false // weigh all the nearest
+		})
+	}
+	// The two moves fill different windows (out into dst and out of src,
+	// back into src and out of dst), so both fit if each does now.
+	if out == nil || pl.fits(out, src, dst) != noRefusal || pl.fits(back, dst, src) != noRefusal {
+		return false
+	}
+	pl.transfer(out, src, dst)
+	pl.transfer(back, dst, src)
+	return true
 }

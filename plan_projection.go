@@ -22,7 +22,7 @@ type projection struct {
 	// reported.
 	bytes, load []float64
 	share       []float64 // each up node's capacity share (Σ = 1); 0 if not up
-	inv         []float64 // 1 / share, for the up nodes
+	inv         []float64 // 1 / share (Σ capacity / capacity), for the up nodes
 	up          []int     // indexes of the up nodes
 	// meanBytes and meanLoad stand in for the stats of a shard whose stats
 	// are unknown.
@@ -79,8 +79,12 @@ func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 		total += c
 	}
 	for _, i := range pr.up {
+		// inv is total / capacity, not 1 / share: with equal capacities it
+		// is exactly the node count, so a spread of counts measured
+		// against capacity shares is exactly Imbalance's (max − min) ×
+		// n / total, and the count targets are exactly total / n.
+		pr.inv[i] = total / pr.share[i]
 		pr.share[i] /= total
-		pr.inv[i] = 1 / pr.share[i]
 	}
 	if known == 0 {
 		return
@@ -312,14 +316,10 @@ func (pr *projection) admits(r *shardRec, src, dst int) refusal {
 }
 
 // drainKey is how full up node i is, for choosing where a drained shard
-// goes: its bytes for its capacity share, or its shard count when no
-// bytes are known.
-func (pr *projection) drainKey(i int) float64 {
-	if pr.bytes != nil {
-		return pr.bytes[i] / pr.share[i]
-	}
-	return float64(pr.counts[i])
-}
+// goes: its bytes, or its shard count when no bytes are known, for its
+// capacity share (see fullness). Capacity weighs in count mode as in every
+// other phase.
+func (pr *projection) drainKey(i int) float64 { return pr.fullness(i) }
 
 // project counts r on dst instead of src, in every dimension and window.
 func (pr *projection) project(r *shardRec, src, dst int) {
@@ -362,7 +362,16 @@ func (pr *projection) projectedImbalance() float64 {
 // dimension being balanced: bytes, or counts when no bytes are known.
 func (pr *projection) fullness(i int) float64 {
 	if pr.bytes != nil {
-		return pr.bytes[i] / pr.share[i]
+		return pr.bytes[i] * pr.inv[i]
 	}
-	return float64(pr.counts[i]) / pr.share[i]
+	return float64(pr.counts[i]) * pr.inv[i]
 }
+
+// countTarget is up node i's real target count when the up nodes hold
+// total shards: total × its capacity share (exactly total / n with equal
+// capacities).
+func (pr *projection) countTarget(i, total int) float64 { return float64(total) / pr.inv[i] }
+
+// parts is Σ capacity / up node i's capacity: how many nodes of its size
+// hold the total (the node count when capacities are equal).
+func (pr *projection) parts(i int) float64 { return pr.inv[i] }

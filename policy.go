@@ -50,15 +50,15 @@ type Policy struct {
 
 	// ImbalanceThreshold is a ratio: rebalancing starts when the byte
 	// spread (Plan.Balance.Bytes) exceeds it, or, when no bytes are known,
-	// when Imbalance ((max − min) / mean of shard counts over up nodes)
-	// does. Moves made for counts or load keep every node's bytes within
+	// when the count spread relative to capacity (Plan.Balance.Count;
+	// Imbalance when capacities are equal) does. Moves made for counts or load keep every node's bytes within
 	// ±ImbalanceThreshold/2 of its target, so they never start it. It must
 	// be finite and at least zero. Default 0.2. Zero means any imbalance
 	// that moves can reduce starts rebalancing.
 	ImbalanceThreshold float64
 
 	// StopBand is a ratio: once started, rebalancing continues until the
-	// byte spread (or, with no bytes known, Imbalance) is at or below
+	// byte spread (or, with no bytes known, Balance.Count) is at or below
 	// StopBand, or no move can narrow it further. It must be finite, at
 	// least zero and at most ImbalanceThreshold; the gap between the two is
 	// the hysteresis that keeps rebalancing from stopping just under the

@@ -125,19 +125,26 @@
 //     up node is in flight (see "Moves"). The same holds for load.
 //     Each move goes from the node furthest above
 //     its target to the one furthest below, keeps both nodes' counts in
-//     their band and their load within ±LoadThreshold/2 of target.
+//     their band and their load within ±(LoadThreshold+LoadStopBand)/4 of
+//     target (the load slack).
 //     Where the count band refuses a single move (the source at its
 //     lowest count, or the destination at its highest), a shard of the
 //     source goes for one of the destination at most half the net size
 //     coming back (a swap): counts stay, the net bytes obey the rules of a
 //     single move, and no swap moves more than twice the bytes it evens
 //     out.
-//  2. The count repair phase keeps bytes within ±ImbalanceThreshold/2 and
-//     load within ±LoadThreshold/2, and reports the nodes it must leave
+//  2. The count repair phase keeps bytes within ±(ImbalanceThreshold +
+//     StopBand)/4 (the bytes slack) and load within the load slack, and
+//     reports the nodes it must leave
 //     outside their count band (SkipCountBandInfeasible).
-//  3. Rebalancing by load keeps bytes within ±ImbalanceThreshold/2 and
-//     counts in their band. A move that would break those is paired with a
+//  3. Rebalancing by load keeps bytes within the bytes slack and counts
+//     in their band. A move that would break those is paired with a
 //     colder shard of about the same size coming back (a swap).
+//
+// A slack is half the midpoint between a dimension's stop band and its
+// trigger, so moves made for one dimension leave another's spread short of
+// its trigger by half the hysteresis: noise in the stats cannot then lift
+// it over the trigger (see "The stability contract").
 //
 // Within a phase, every move narrows the gap between its source and
 // destination in that phase's dimension: moving x changes the gap of ratios

@@ -303,8 +303,8 @@ func bandWidthOf(stopBand float64, total int, parts float64) int {
 // node is outside its count bounds (CountTolerance). Bytes balancing
 // already keeps counts in their bounds; this repairs what merges, splits
 // and drains leave, within the bytes and load bands: a repair never
-// takes a node's bytes (or load) outside ±ImbalanceThreshold/2
-// (±LoadThreshold/2) of its target. Where no repair is left that keeps
+// takes a node's bytes (or load) outside the bytes slack (the load
+// slack) of its target; see bytesSlack. Where no repair is left that keeps
 // them, the nodes still outside their count bounds are reported as
 // SkipCountBandInfeasible. With no bytes known it does nothing: the counts
 // phase balances counts.

@@ -51,8 +51,9 @@ type Policy struct {
 	// ImbalanceThreshold is a ratio: rebalancing starts when the byte
 	// spread (Plan.Balance.Bytes) exceeds it, or, when no bytes are known,
 	// when the count spread relative to capacity (Plan.Balance.Count;
-	// Imbalance when capacities are equal) does. Moves made for counts or load keep every node's bytes within
-	// ±ImbalanceThreshold/2 of its target, so they never start it. It must
+	// Imbalance when capacities are equal) does. Moves made for counts or
+	// load keep every node's bytes within ±(ImbalanceThreshold +
+	// StopBand)/4 of its target, so they never start it. It must
 	// be finite and at least zero. Default 0.2. Zero means any imbalance
 	// that moves can reduce starts rebalancing.
 	ImbalanceThreshold float64

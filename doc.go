@@ -406,8 +406,11 @@
 // later version only for what later releases add (version 2:
 // SetRebalancing, SetFormatVersion, and SetNodeState to [NodeLost];
 // version 3: CompleteTransfer, AbortTransfer, SetPause and SetPolicy;
-// version 4: a CompleteTransfer that names its target). Snapshots stay
-// version 1 until the cluster's version is raised. [IsEntry]
+// version 4: a CompleteTransfer that names its target; version 5: a
+// SetPolicy whose stability fields (MinGain, MoveCooldown, LoadHalfLife)
+// are not the defaults, and the record of recent moves behind the
+// cool-down, written in snapshot version 4). Snapshots stay version 1
+// until the cluster's version is raised. [IsEntry]
 // recognises every version of the header, and [FSM.ApplyEntry] stops the
 // replica (it panics) on an entry of a version newer than it reads, rather
 // than skip it and let its map fall behind.

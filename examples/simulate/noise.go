@@ -3,8 +3,10 @@ package main
 // The scenarios that measure the planner where users look: noise (a
 // settled map, then stats reported with noise around an unchanging truth)
 // and few-shards (many nodes with few shards each, and a bimodal mix of
-// sizes). They report what today's planner does and check nothing against
-// targets: their "measure:" lines are figures, not verdicts.
+// sizes). Their "measure:" lines are figures; noise also checks the
+// stability contract's targets (at most 2% of all bytes moved under noise,
+// and no back-move) once its map has settled, and few-shards the byte
+// spread at rest against ImbalanceThreshold.
 
 import (
 	"fmt"
@@ -88,8 +90,17 @@ func checkNoise(s *sim) error {
 		s.movesPerShardHour(r.NoisyTransfers, r.SettleTicks, r.Ticks), r.NoisyTransfers, r.Ticks-r.SettleTicks, s.interval,
 		s.movesPerShardHour(r.Transfers-r.NoisyTransfers, 0, r.SettleTicks))
 	s.note("at the end: byte spread %.3f, load spread %.3f (the truth)", last.byteSpread, last.loadSpread)
+	// The stability contract's targets (issue 19), for a map that settled.
+	if r.Settled && total > 0 {
+		s.target(float64(r.NoisyBytes) <= noiseMovedMax*total, "bytes moved under noise %.2f%% ≤ %g%%",
+			100*float64(r.NoisyBytes)/total, 100*noiseMovedMax)
+		s.target(r.BackMoves == 0, "%d back-moves under noise", r.BackMoves)
+	}
 	return nil
 }
+
+// noiseMovedMax is the most of all bytes the noisy phase may move.
+const noiseMovedMax = 0.02
 
 // movedChart renders the bytes moved each tick, and their running total as
 // a fraction of all bytes, with the noisy phase's start marked.
@@ -235,6 +246,10 @@ func checkFewShards(s *sim) error {
 	s.boundNotes()
 	s.note("measure: byte spread at rest %.3f (max − min of bytes / target); ImbalanceThreshold %.2f, StopBand %.2f; start %.3f",
 		last.byteSpread, s.policy.ImbalanceThreshold, s.policy.StopBand, s.samples[0].byteSpread)
+	if r.Settled {
+		s.target(last.byteSpread <= s.policy.ImbalanceThreshold, "byte spread at rest %.3f ≤ ImbalanceThreshold %.2f",
+			last.byteSpread, s.policy.ImbalanceThreshold)
+	}
 	if s.opts.Timing && r.Plans > 0 {
 		s.note("measure: plan time (wall clock, varies between runs): mean %v a tick, longest %v, over %d plans",
 			(s.planTime / time.Duration(r.Plans)).Round(time.Microsecond), s.planMax.Round(time.Microsecond), r.Plans)

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -108,4 +109,46 @@ func TestRecentMovesBounded(t *testing.T) {
 	require.NoError(t, g.ApplyAt(PlaceMerge{Left: 1, LeftEpoch: 5, Right: 2, RightEpoch: 5}, later))
 	_, ok := g.View().state().recent.movedAt(2)
 	require.False(t, ok, "merged away")
+}
+
+// A node whose capacity is smaller than one shard cannot reach its share:
+// the bytes phase does what the shards allow and then settles, and the
+// plans that follow are empty and report the phase settled, rather than
+// an imbalance it re-engages on every tick.
+func TestTinyCapacitySettles(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion})
+	for n := NodeID(1); n <= 3; n++ {
+		mustApply(t, g, AddNode{Node: n})
+	}
+	k := 0
+	for n := NodeID(1); n <= 3; n++ {
+		for range 10 {
+			r := KeyRange{Start: []byte(fmt.Sprintf("k%04d", k)), End: []byte(fmt.Sprintf("k%04d", k+1))}
+			k++
+			mustApply(t, g, CreateShard{Range: r, Node: n})
+			require.NoError(t, g.ReportStats(ShardID(k), Stats{Keys: 10, Bytes: 64 << 20}))
+		}
+	}
+	// Node 3's capacity is a thousandth of one shard.
+	require.NoError(t, g.ReportNodeStats(1, NodeStats{Capacity: 1 << 40}))
+	require.NoError(t, g.ReportNodeStats(2, NodeStats{Capacity: 1 << 40}))
+	require.NoError(t, g.ReportNodeStats(3, NodeStats{Capacity: 64 << 10}))
+	c := NewCoordinator(DefaultPolicy())
+	var p Plan
+	for range 50 {
+		p = c.Plan(g.View(), 5)
+		if len(p.Commands) == 0 {
+			break
+		}
+		mustApply(t, g, p.Commands...)
+		endMoves(t, g)
+	}
+	require.Empty(t, p.Commands, "planning reaches a fixed point")
+	require.Greater(t, p.Balance.Bytes, DefaultPolicy().ImbalanceThreshold, "node 3 cannot reach its share")
+	require.Contains(t, p.Skipped, Skip{Reason: SkipNoTarget}, "the bytes phase found nothing to move")
+	again := c.Plan(g.View(), 5)
+	require.Empty(t, again.Commands)
+	require.False(t, again.Rebalancing, "settled, not rebalancing forever")
+	require.Contains(t, again.Skipped, Skip{Reason: SkipSettled})
 }

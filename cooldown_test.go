@@ -151,4 +151,11 @@ func TestTinyCapacitySettles(t *testing.T) {
 	require.Empty(t, again.Commands)
 	require.False(t, again.Rebalancing, "settled, not rebalancing forever")
 	require.Contains(t, again.Skipped, Skip{Reason: SkipSettled})
+
+	// A node joining is a material change: the phase engages again.
+	mustApply(t, g, AddNode{Node: 4})
+	require.NoError(t, g.ReportNodeStats(4, NodeStats{Capacity: 1 << 40}))
+	joined := c.Plan(g.View(), 5)
+	require.NotEmpty(t, joined.Commands)
+	require.NotContains(t, joined.Skipped, Skip{Reason: SkipSettled})
 }

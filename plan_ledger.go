@@ -64,10 +64,8 @@ func (l *ledger) begin(imbalance float64, b Balance, rebalancing, load bool) {
 // plan is the plan built.
 func (l *ledger) plan() Plan { return l.out }
 
-// imbalance and balance are Plan.Imbalance and Plan.Balance: the view's,
-// before any planned command.
-func (l *ledger) imbalance() float64 { return l.out.Imbalance }
-func (l *ledger) balance() Balance   { return l.out.Balance }
+// balance is Plan.Balance: the view's, before any planned command.
+func (l *ledger) balance() Balance { return l.out.Balance }
 
 // rebalancing and rebalancingLoad are the plan's hysteresis flags
 // (Plan.Rebalancing, Plan.RebalancingLoad), for the rebalancing phases to

@@ -78,7 +78,7 @@ func (pl *planner) pickLoad(src, dst int) picked {
 			continue
 		}
 		tried = true
-		ok, w, c := pl.moveHot(h, src, dst, lim, aim)
+		ok, w, c := pl.moveHot(h, src, dst, lim, aim, ideal)
 		if ok {
 			return picked{}
 		}
@@ -111,7 +111,7 @@ func (pl *planner) hotLimit(src, dst int) float64 {
 // limit), carries at least Policy.MinGain of aim (see worth) and keeps counts and the primary dimension in their bands, else
 // as a swap. It reports whether it planned h, and the windows that refused
 // a transfer it tried.
-func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim float64) (ok bool, w refusal, capped bool) {
+func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim, gap float64) (ok bool, w refusal, capped bool) {
 	srcOK, dstOK := pl.bal.countKeeps(src, dst)
 	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
 	if pl.led.returns(h.ID, pl.s.nodes[dst].ID) {
@@ -122,7 +122,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim float64) (ok bo
 		w := pl.transfer(h, src, dst)
 		return w == noRefusal, w, false
 	}
-	return pl.swap(h, src, dst, limit, aim)
+	return pl.swap(h, src, dst, limit, min(gap, x))
 }
 
 // swap plans h from src to dst and, back from dst to src, the coldest of
@@ -142,7 +142,7 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool,
 	var back *shardRec
 	pl.look.nearest(pl.s.nodes[dst].ID, pl.proj.sizeOf(h), func(r *shardRec) bool {
 		net, netSize := hl-pl.proj.loadOf(r), hs-pl.bal.primarySize(r)
-		if net > 0 && net < limit && pl.worth(net, min(aim, hl)) && !pl.led.returns(r.ID, pl.s.nodes[src].ID) && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
+		if net > 0 && net < limit && pl.worth(net, aim) && !pl.led.returns(r.ID, pl.s.nodes[src].ID) && pl.bal.primaryDim().keeps(src, dst, netSize, half) &&
 			pl.bal.improves(src, dst, netSize, net, true) &&
 			(back == nil || pl.proj.loadOf(r) < pl.proj.loadOf(back)) {
 			back = r

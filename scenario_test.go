@@ -267,6 +267,7 @@ func (sc *scenario) setPolicy(args map[string]string) {
 		"load-stop":      func(s string) { p.LoadStopBand = fl(s) },
 		"inflight":       func(s string) { p.MaxInflightPerNode = atoi(t, s) },
 		"inflight-bytes": func(s string) { p.MaxInflightBytesPerNode = u(s) },
+		"min-gain":       func(s string) { p.MinGain = fl(s) },
 	}
 	for k, v := range args {
 		set, ok := setters[k]

@@ -109,6 +109,31 @@ func naiveTargets(ids []NodeID, counts []int) map[NodeID]int {
 	return out
 }
 
+// transferToRest plans and applies the transfers of each plan until one
+// has none, requiring that no shard moves twice; check sees each plan
+// first. It returns the transfers made and the plans that made some.
+func transferToRest(t require.TestingT, c *Coordinator, g *ShardRegistry, limit int, check func(Plan, []PlaceTransfer)) (total, rounds int) {
+	moved := map[ShardID]bool{}
+	for ; rounds < 1000; rounds++ {
+		p := c.Plan(g.View(), limit)
+		trs := transfers(p)
+		if check != nil {
+			check(p, trs)
+		}
+		if len(trs) == 0 {
+			return total, rounds
+		}
+		for _, tr := range trs {
+			require.False(t, moved[tr.Shard], "shard %d moved twice", tr.Shard)
+			moved[tr.Shard] = true
+			require.NoError(t, g.Apply(tr))
+		}
+		total += len(trs)
+	}
+	require.Fail(t, "no fixed point in 1000 plans")
+	return total, rounds
+}
+
 func transfers(p Plan) []PlaceTransfer {
 	var out []PlaceTransfer
 	for _, c := range p.Commands {
@@ -161,22 +186,9 @@ func TestPlanRoundsReachBandInMinimum(t *testing.T) {
 			minimum = naiveMinMoves(counts, pol.StopBand)
 		}
 		c := NewCoordinator(pol)
-		moved := map[ShardID]bool{}
-		rounds, total := 0, 0
-		for ; rounds < 1000; rounds++ {
-			p := c.Plan(g.View(), limit)
-			trs := transfers(p)
+		total, rounds := transferToRest(t, c, g, limit, func(p Plan, trs []PlaceTransfer) {
 			require.Len(t, trs, len(p.Commands), "no stats: only transfers")
-			if len(trs) == 0 {
-				break
-			}
-			for _, tr := range trs {
-				require.False(t, moved[tr.Shard], "shard %d moved twice", tr.Shard)
-				moved[tr.Shard] = true
-				require.NoError(t, g.Apply(tr))
-			}
-			total += len(trs)
-		}
+		})
 		require.Equal(t, minimum, total, "transfers vs the minimum")
 		require.Equal(t, (minimum+limit-1)/limit, rounds, "rounds")
 		_, after := upCounts(g.View())

@@ -153,22 +153,7 @@ func TestCountModeWeightedMoveOptimal(t *testing.T) {
 		require.Equal(t, minimum, first.MinMoves, "MinMoves vs the naive minimum")
 
 		c = NewCoordinator(pol)
-		moved := map[ShardID]bool{}
-		total := 0
-		for rounds := 0; ; rounds++ {
-			require.Less(t, rounds, 1000, "no fixed point")
-			p := c.Plan(g.View(), limit)
-			trs := transfers(p)
-			if len(trs) == 0 {
-				break
-			}
-			for _, tr := range trs {
-				require.False(t, moved[tr.Shard], "shard %d moved twice", tr.Shard)
-				moved[tr.Shard] = true
-				require.NoError(t, g.Apply(tr))
-			}
-			total += len(trs)
-		}
+		total, _ := transferToRest(t, c, g, limit, nil)
 		require.Equal(t, minimum, total, "transfers vs the minimum")
 		if minimum > 0 {
 			_, after := upCounts(g.View())

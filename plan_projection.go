@@ -28,6 +28,11 @@ type projection struct {
 	// are unknown.
 	meanBytes, meanLoad float64
 	loadTotal           float64 // load on the up nodes when the plan began
+	// draining are the indexes of the draining and lost nodes, and
+	// viewImbalance is the view's imbalance: see measure.
+	draining      []int
+	viewImbalance float64
+	viewBalance   Balance // balance before moves in flight are counted
 }
 
 // measure sets the projection up from the view: the shard counts, and
@@ -37,32 +42,101 @@ type projection struct {
 // whose stats are partly reported is balanced on the best estimate, and a
 // map with no known bytes is balanced by counts, as it always was. It reads
 // the per-node sums the registry maintains, in O(nodes).
+//
+// It reads the node records once: at 100,000 nodes they are megabytes, and
+// each pass over them costs about a millisecond in memory traffic alone,
+// whereas the per-node slices it fills are a few words a node. What a
+// later step needs of the records (the figures below, the view's
+// imbalance, the nodes being drained) it takes from that one pass. Every
+// sum is taken in node order, as separate passes took it, so the figures
+// are the same to the last bit.
 func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	pr.nodes = nodes
 	n := len(nodes)
-	perNode := sc.ints.take(3 * n)
+	// Every element of these is written below before it is read.
+	perNode := sc.ints.takeDirty(3 * n)
 	pr.counts, pr.in, pr.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
-	for i := range nodes {
-		pr.counts[i] = nodes[i].Shards
-	}
-	pr.up = sc.ints.take(n)[:0]
+	pr.up = sc.ints.takeDirty(n)[:0]
+	pr.draining = pr.draining[:0]
+	floats := sc.floats.takeDirty(4 * n)
+	pr.share, pr.inv = floats[:n], floats[3*n:]
+	// Until the means are known: each node's known bytes and load, its
+	// shards with unknown stats (in pr.from, cleared below) and, for the
+	// up nodes, its capacity (in pr.share; 0 if unknown).
+	bytes, load, unknown := floats[n:2*n], floats[2*n:3*n], pr.from
 	known, knownBytes, knownLoad := 0, 0.0, 0.0
 	capSum, capKnown := 0.0, 0
-	for i := range pr.nodes {
-		nd := &pr.nodes[i]
+	lo, hi, upShards := 0, 0, 0
+	for i := range nodes {
+		nd := &nodes[i]
+		c := nd.Shards
+		pr.counts[i] = c
+		pr.in[i] = 0
 		known += nd.usage.Known
-		knownBytes += float64(nd.usage.Bytes)
+		unknown[i] = c - nd.usage.Known
+		b := float64(nd.usage.Bytes)
+		bytes[i] = b
+		knownBytes += b
+		load[i] = nd.usage.Load
 		knownLoad += nd.usage.Load
-		if nd.State == NodeUp {
+		pr.share[i], pr.inv[i] = 0, 0
+		switch nd.State {
+		case NodeUp:
+			if len(pr.up) == 0 || c < lo {
+				lo = c
+			}
+			if len(pr.up) == 0 || c > hi {
+				hi = c
+			}
+			upShards += c
 			pr.up = append(pr.up, i)
-			if nd.capacity > 0 {
-				capSum += float64(nd.capacity)
+			if k := nd.capacity; k > 0 {
+				pr.share[i] = float64(k)
+				capSum += float64(k)
 				capKnown++
+			}
+		case NodeDraining, NodeLost:
+			pr.draining = append(pr.draining, i)
+		}
+	}
+	pr.viewImbalance = 0
+	if len(pr.up) >= 2 && upShards > 0 {
+		pr.viewImbalance = float64(hi-lo) * float64(len(pr.up)) / float64(upShards)
+	}
+	if known > 0 {
+		pr.meanBytes = knownBytes / float64(known)
+		pr.meanLoad = knownLoad / float64(known)
+		if knownBytes > 0 {
+			pr.bytes = bytes
+		}
+		if knownLoad > 0 {
+			pr.load = load
+		}
+		switch {
+		case pr.bytes != nil && pr.load != nil:
+			for i, u := range unknown {
+				pr.bytes[i] += float64(u) * pr.meanBytes
+				pr.load[i] += float64(u) * pr.meanLoad
+			}
+		case pr.bytes != nil:
+			for i, u := range unknown {
+				pr.bytes[i] += float64(u) * pr.meanBytes
+			}
+		case pr.load != nil:
+			for i, u := range unknown {
+				pr.load[i] += float64(u) * pr.meanLoad
 			}
 		}
 	}
-	floats := sc.floats.take(4 * n)
-	pr.share, pr.inv = floats[:n], floats[3*n:]
+	clear(unknown)
+	pr.measureShares(capSum, capKnown)
+}
+
+// measureShares sets each up node's capacity share (pr.share holds its
+// capacity, or 0 when unknown) and its inverse, the load on the up nodes,
+// and the balance of the view (see balance), in two passes over the up
+// nodes; each sum in node order, as before.
+func (pr *projection) measureShares(capSum float64, capKnown int) {
 	// An unknown capacity counts as the mean known one; with none known
 	// every up node counts as equal.
 	meanCap := 1.0
@@ -72,37 +146,67 @@ func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	total := 0.0
 	for _, i := range pr.up {
 		c := meanCap
-		if k := pr.nodes[i].capacity; k > 0 {
-			c = float64(k)
+		if pr.share[i] > 0 {
+			c = pr.share[i]
 		}
 		pr.share[i] = c
 		total += c
 	}
+	var (
+		counts, by, ld  float64
+		cLo, bLo, lLo   = math.Inf(1), math.Inf(1), math.Inf(1)
+		cHi, bHi, lHi   = math.Inf(-1), math.Inf(-1), math.Inf(-1)
+		hasBytes, hasLd = pr.bytes != nil, pr.load != nil
+		// Capacities are mostly all equal (or all unknown): the share and
+		// its inverse are then the same for every node, and two
+		// divisions a node are worth saving. Same inputs, same bits.
+		lastCap, lastShare, lastInv = math.NaN(), 0.0, 0.0
+	)
 	for _, i := range pr.up {
-		pr.share[i] /= total
-		pr.inv[i] = 1 / pr.share[i]
+		if c := pr.share[i]; c != lastCap {
+			lastCap, lastShare = c, c/total
+			lastInv = 1 / lastShare
+		}
+		pr.share[i], pr.inv[i] = lastShare, lastInv
+		inv := lastInv
+		c := float64(pr.counts[i])
+		counts += c
+		cLo, cHi = min(cLo, c*inv), max(cHi, c*inv)
+		if hasBytes {
+			by += pr.bytes[i]
+			bLo, bHi = min(bLo, pr.bytes[i]*inv), max(bHi, pr.bytes[i]*inv)
+		}
+		if hasLd {
+			ld += pr.load[i]
+			lLo, lHi = min(lLo, pr.load[i]*inv), max(lHi, pr.load[i]*inv)
+		}
 	}
-	if known == 0 {
+	pr.loadTotal = 0
+	if hasLd {
+		pr.loadTotal = ld // sumUp(pr.load): the same sum in the same order
+	}
+	pr.viewBalance = Balance{}
+	if len(pr.up) < 2 {
 		return
 	}
-	pr.meanBytes = knownBytes / float64(known)
-	pr.meanLoad = knownLoad / float64(known)
-	if knownBytes > 0 {
-		pr.bytes = floats[n : 2*n]
-		for i := range pr.nodes {
-			nd := &pr.nodes[i]
-			pr.bytes[i] = float64(nd.usage.Bytes) + float64(nd.Shards-nd.usage.Known)*pr.meanBytes
-		}
+	if counts > 0 {
+		pr.viewBalance.Count = (cHi - cLo) / counts
 	}
-	if knownLoad > 0 {
-		pr.load = floats[2*n : 3*n]
-		for i := range pr.nodes {
-			nd := &pr.nodes[i]
-			pr.load[i] = nd.usage.Load + float64(nd.Shards-nd.usage.Known)*pr.meanLoad
-		}
-		pr.loadTotal = pr.sumUp(pr.load)
+	if by > 0 {
+		pr.viewBalance.Bytes = (bHi - bLo) / by
+	}
+	if ld > 0 {
+		pr.viewBalance.Load = (lHi - lLo) / ld
 	}
 }
+
+// draining are the nodes being drained or re-homed (draining or lost), in
+// node order, as measure found them.
+func (pr *projection) drainingNodes() []int { return pr.draining }
+
+// imbalance is Imbalance of the view, before moves in flight are counted:
+// what imbalanceOf computes, from measure's pass over the nodes.
+func (pr *projection) imbalance() float64 { return pr.viewImbalance }
 
 // sizeOf is r's bytes, or the mean known size if its stats are unknown.
 func (pr *projection) sizeOf(r *shardRec) float64 {
@@ -145,9 +249,13 @@ func (pr *projection) spreadOf(vals []float64) float64 {
 	return (hi - lo) / total
 }
 
-// balance measures the view's spreads, before any planned command, in one
-// pass over the up nodes.
+// balance measures the view's spreads, before any planned command, with
+// the moves in flight counted as made: measure's figures when none is in
+// flight, else one pass over the up nodes.
 func (pr *projection) balance() Balance {
+	if !pr.moved {
+		return pr.viewBalance
+	}
 	if len(pr.up) < 2 {
 		return Balance{}
 	}

@@ -21,13 +21,18 @@ type balancer struct {
 	// bytes are known. Load moves keep it in its band.
 	primary                     *dimension
 	dimCount, dimBytes, dimLoad *dimension
+	// boundsShare, boundsLo and boundsHi are the last countBounds: they
+	// depend on the node only through its share, mostly the same for
+	// every node, and repairCounts asks for every up node's.
+	boundsShare        float64
+	boundsLo, boundsHi int
 }
 
 // newBalancer sets up the dimensions over pr as it stands. The balancer
 // keeps pr: its rules read the projection as later transfers change it,
 // through the projection's methods.
 func newBalancer(pr *projection, tolerance float64) balancer {
-	b := balancer{pr: pr, tolerance: tolerance}
+	b := balancer{pr: pr, tolerance: tolerance, boundsShare: math.NaN()}
 	b.dimCount, b.dimBytes, b.dimLoad, b.countTotal = pr.dimensions()
 	b.primary = b.dimCount
 	if b.dimBytes != nil {
@@ -54,11 +59,16 @@ func (b *balancer) shardTotal() int { return b.countTotal }
 // load are balanced: its capacity share of the count ± CountTolerance,
 // rounded outwards.
 func (b *balancer) countBounds(i int) (lo, hi int) {
+	if s := b.dimCount.share[i]; s == b.boundsShare {
+		return b.boundsLo, b.boundsHi
+	}
 	t := b.dimCount.target(i)
 	tol := b.tolerance
 	// Clamped to what can be held, so a huge tolerance cannot overflow.
 	total := float64(b.countTotal)
-	return int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
+	lo, hi = int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
+	b.boundsShare, b.boundsLo, b.boundsHi = b.dimCount.share[i], lo, hi
+	return lo, hi
 }
 
 // countKeeps reports whether one shard leaving src for dst keeps both

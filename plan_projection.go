@@ -53,27 +53,25 @@ type projection struct {
 func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	pr.nodes = nodes
 	n := len(nodes)
-	// Every element of these is written below before it is read.
-	perNode := sc.ints.takeDirty(3 * n)
-	pr.counts, pr.in, pr.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
+	pr.counts = sc.ints.takeDirty(n) // written below
+	perNode := sc.ints.take(2 * n)
+	pr.in, pr.from = perNode[:n], perNode[n:]
 	pr.up = sc.ints.takeDirty(n)[:0]
 	pr.draining = pr.draining[:0]
-	floats := sc.floats.takeDirty(4 * n)
+	floats := sc.floats.takeDirty(4 * n) // every element written below
 	pr.share, pr.inv = floats[:n], floats[3*n:]
-	// Until the means are known: each node's known bytes and load, its
-	// shards with unknown stats (in pr.from, cleared below) and, for the
-	// up nodes, its capacity (in pr.share; 0 if unknown).
-	bytes, load, unknown := floats[n:2*n], floats[2*n:3*n], pr.from
-	known, knownBytes, knownLoad := 0, 0.0, 0.0
+	// Until the means are known: each node's known bytes and load and,
+	// for the up nodes, its capacity (in pr.share; 0 if unknown).
+	bytes, load := floats[n:2*n], floats[2*n:3*n]
+	known, unknown, knownBytes, knownLoad := 0, 0, 0.0, 0.0
 	capSum, capKnown := 0.0, 0
 	lo, hi, upShards := 0, 0, 0
 	for i := range nodes {
 		nd := &nodes[i]
 		c := nd.Shards
 		pr.counts[i] = c
-		pr.in[i] = 0
 		known += nd.usage.Known
-		unknown[i] = c - nd.usage.Known
+		unknown += c - nd.usage.Known
 		b := float64(nd.usage.Bytes)
 		bytes[i] = b
 		knownBytes += b
@@ -112,24 +110,28 @@ func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 		if knownLoad > 0 {
 			pr.load = load
 		}
-		switch {
-		case pr.bytes != nil && pr.load != nil:
-			for i, u := range unknown {
-				pr.bytes[i] += float64(u) * pr.meanBytes
-				pr.load[i] += float64(u) * pr.meanLoad
-			}
-		case pr.bytes != nil:
-			for i, u := range unknown {
-				pr.bytes[i] += float64(u) * pr.meanBytes
-			}
-		case pr.load != nil:
-			for i, u := range unknown {
-				pr.load[i] += float64(u) * pr.meanLoad
-			}
+		if unknown > 0 {
+			pr.countUnknown()
 		}
 	}
-	clear(unknown)
 	pr.measureShares(capSum, capKnown)
+}
+
+// countUnknown counts the shards whose stats are unknown at the mean known
+// bytes and load: a second pass over the node records, for a map whose
+// stats are only partly known. (A node whose shards are all known would
+// add 0 × the mean: nothing, to the bit.)
+func (pr *projection) countUnknown() {
+	for i := range pr.nodes {
+		nd := &pr.nodes[i]
+		u := float64(nd.Shards - nd.usage.Known)
+		if pr.bytes != nil {
+			pr.bytes[i] += u * pr.meanBytes
+		}
+		if pr.load != nil {
+			pr.load[i] += u * pr.meanLoad
+		}
+	}
 }
 
 // measureShares sets each up node's capacity share (pr.share holds its

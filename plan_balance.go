@@ -59,16 +59,24 @@ func (b *balancer) shardTotal() int { return b.countTotal }
 // load are balanced: its capacity share of the count ± CountTolerance,
 // rounded outwards.
 func (b *balancer) countBounds(i int) (lo, hi int) {
-	if s := b.dimCount.share[i]; s == b.boundsShare {
-		return b.boundsLo, b.boundsHi
+	if b.dimCount.share[i] != b.boundsShare {
+		b.computeBounds(i)
 	}
+	return b.boundsLo, b.boundsHi
+}
+
+// computeBounds sets countBounds' memory to node i's bounds. It is kept
+// out of line so that countBounds, a comparison for most nodes, inlines
+// into the passes over every node.
+//
+//go:noinline
+func (b *balancer) computeBounds(i int) {
 	t := b.dimCount.target(i)
 	tol := b.tolerance
 	// Clamped to what can be held, so a huge tolerance cannot overflow.
 	total := float64(b.countTotal)
-	lo, hi = int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
-	b.boundsShare, b.boundsLo, b.boundsHi = b.dimCount.share[i], lo, hi
-	return lo, hi
+	b.boundsShare = b.dimCount.share[i]
+	b.boundsLo, b.boundsHi = int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
 }
 
 // countKeeps reports whether one shard leaving src for dst keeps both

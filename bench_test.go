@@ -273,12 +273,12 @@ func benchBaselineInput(v View, pol Policy, limit int) baseline.Input {
 	return in
 }
 
-// benchPlanSizes are BenchmarkPlan's sizes: the read-side sizes and a
-// 10,000-node cluster at 1M shards.
+// benchPlanSizes are BenchmarkPlan's sizes: the read-side sizes and
+// 10,000- and 100,000-node clusters at 1M shards.
 var benchPlanSizes = []benchSize{
 	{1_000, 10}, {1_000, 1_000},
 	{100_000, 10}, {100_000, 1_000},
-	{1_000_000, 10}, {1_000_000, 1_000}, {1_000_000, 10_000},
+	{1_000_000, 10}, {1_000_000, 1_000}, {1_000_000, 10_000}, {1_000_000, 100_000},
 }
 
 // benchBaselines are the baseline variants BenchmarkPlan times beside the
@@ -293,6 +293,109 @@ var benchBaselines = []struct {
 }{
 	{"baseline", "x-vs-original", baseline.Plan, true},
 	{"baseline-fixed", "x-vs-fixed", baseline.PlanFixedCounting, false},
+}
+
+// benchStuck is a map on which a balancing phase is stuck: its spread is
+// above the trigger, so it engages, but no move obeys the rules, so every
+// pick the phase tries fails. The plan on it costs what its failed picks
+// cost (issue 19, item 7), and should cost no more than an ordinary plan.
+type benchStuck struct {
+	name string
+	sz   benchSize
+	// owner and stats give shard i's node and stats; shards are contiguous
+	// in key order, like buildBenchRegistry's.
+	owner func(i int) NodeID
+	stats func(i int) Stats
+}
+
+func (s benchStuck) String() string { return "stuck=" + s.name + "/" + s.sz.String() }
+
+// benchStuckMaps are BenchmarkPlan's stuck maps. Shard counts are even, and
+// no shard is over a split threshold or cold enough to merge, so the stuck
+// phase is all the plan does.
+var benchStuckMaps = []benchStuck{
+	// Bytes: 10 shards a node. Node 1 holds 10 of 400 MiB, the next 4,999
+	// nodes 10 of 210 MiB and the last 5,000 nodes 10 of 190 MiB, so the
+	// byte spread is 1.05 (the trigger is 0.20). Every node below its
+	// target is 100.2 MiB short of it, and a move may not overfill its
+	// destination by more than that shortfall, so no shard of any source
+	// fits: each of the 5,000 sources is tried and fails.
+	{
+		name:  "bytes",
+		sz:    benchSize{100_000, 10_000},
+		owner: func(i int) NodeID { return NodeID(1 + i/10) },
+		stats: func(i int) Stats {
+			size := uint64(190 << 20)
+			switch node := 1 + i/10; {
+			case node == 1:
+				size = 400 << 20
+			case node <= 5_000:
+				size = 210 << 20
+			}
+			return Stats{Keys: 10_000, Bytes: size}
+		},
+	},
+	// Load: 100 shards a node (round robin) of 64 MiB and load 1, but for
+	// one shard of load 1,000 with no split-key hint, which can be neither
+	// split nor usefully moved. The load spread is about 10 (the trigger
+	// is 0.25); every other node is 0.1 short of its fair load, and no
+	// shard of load 1 fits that (nor does a swap, which moves no load):
+	// each of the 9,999 destinations is tried and fails.
+	{
+		name:  "load",
+		sz:    benchSize{1_000_000, 10_000},
+		owner: func(i int) NodeID { return NodeID(1 + i%10_000) },
+		stats: func(i int) Stats {
+			st := Stats{Keys: 10_000, Bytes: 64 << 20, Load: 1}
+			if i == 500_000 {
+				st.Load = 1_000
+			}
+			return st
+		},
+	},
+}
+
+var (
+	benchStuckMu    sync.Mutex
+	benchStuckViews = map[string]View{}
+)
+
+// benchStuckView returns a View of the stuck map m, building it on first
+// use.
+func benchStuckView(tb testing.TB, m benchStuck) View {
+	benchStuckMu.Lock()
+	defer benchStuckMu.Unlock()
+	if v, ok := benchStuckViews[m.String()]; ok {
+		return v
+	}
+	reg := NewShardRegistry()
+	apply := func(c Command) {
+		if err := reg.Apply(c); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for n := 1; n <= m.sz.nodes; n++ {
+		apply(AddNode{Node: NodeID(n)})
+	}
+	var start, end [16]byte
+	for i := range m.sz.shards {
+		r := KeyRange{Start: benchKey(start[:], i), End: benchKey(end[:], i+1)}
+		if i == 0 {
+			r.Start = nil
+		}
+		if i == m.sz.shards-1 {
+			r.End = nil
+		}
+		apply(CreateShard{Range: r, Node: m.owner(i)})
+	}
+	for i := range m.sz.shards {
+		if err := reg.ReportStats(ShardID(i+1), m.stats(i)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	v := reg.View()
+	benchStuckViews[m.String()] = v
+	return v
 }
 
 const (
@@ -338,10 +441,35 @@ const (
 // x-vs-original is usually lower than the quotient of the placement and
 // baseline sub-benchmarks' ns/op.
 //
+// The stuck sub-benchmarks (benchStuckMaps) time the placement planner
+// alone on maps where a balancing phase engages and finds no move: no
+// baseline balances bytes or load, and their plans move nothing.
+//
 // Targets: at 1M shards with limit 5, under 1 ms at 1,000 and at 10,000
-// nodes, and at least 1,000× the original at 1,000 nodes (issue 10).
+// nodes, and at least 1,000× the original at 1,000 nodes (issue 10); under
+// 3 ms at 100,000 nodes, and a stuck plan no dearer than an ordinary one,
+// under 1 ms at 10,000 nodes (issue 19).
 func BenchmarkPlan(b *testing.B) {
 	pol := DefaultPolicy()
+	for _, m := range benchStuckMaps {
+		b.Run(m.String(), func(b *testing.B) {
+			v := benchStuckView(b, m)
+			for _, limit := range benchPlanLimits {
+				b.Run(fmt.Sprintf("limit=%d/placement", limit), func(b *testing.B) {
+					if p := NewCoordinator(pol).Plan(v, limit); benchTransfers(p.Commands) != 0 {
+						b.Fatalf("the stuck map is not stuck: %v", p.Commands)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						benchSinkPlan = NewCoordinator(pol).Plan(v, limit)
+					}
+					b.ReportMetric(float64(len(benchSinkPlan.Commands)), "cmds")
+					b.ReportMetric(float64(benchTransfers(benchSinkPlan.Commands)), "transfers")
+				})
+			}
+		})
+	}
 	for _, sz := range benchPlanSizes {
 		b.Run(sz.String(), func(b *testing.B) {
 			f := benchFixtureFor(b, sz)

@@ -104,7 +104,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	pl.sc = getScratch()
 	defer scratchPool.Put(pl.sc)
 	pl.proj.measure(s.nodes, pl.sc)
-	imbalance := imbalanceOf(s.nodes)
+	imbalance := pl.proj.imbalance() // imbalanceOf(s.nodes), from measure's pass
 	pl.inflight()
 	if s.moves.Len() > 0 {
 		// Moves in flight count as made, for the trigger as for the rest.

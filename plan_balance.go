@@ -22,13 +22,18 @@ type balancer struct {
 	// bytes are known. Load moves keep it in its band.
 	primary                     *dimension
 	dimCount, dimBytes, dimLoad *dimension
+	// boundsShare, boundsLo and boundsHi are the last countBounds: they
+	// depend on the node only through its share, mostly the same for
+	// every node, and repairCounts asks for every up node's.
+	boundsShare        float64
+	boundsLo, boundsHi int
 }
 
 // newBalancer sets up the dimensions over pr as it stands. The balancer
 // keeps pr: its rules read the projection as later transfers change it,
 // through the projection's methods.
 func newBalancer(pr *projection, tolerance, minGain float64) balancer {
-	b := balancer{pr: pr, tolerance: tolerance, minGain: minGain}
+	b := balancer{pr: pr, tolerance: tolerance, minGain: minGain, boundsShare: math.NaN()}
 	b.dimCount, b.dimBytes, b.dimLoad, b.countTotal = pr.dimensions()
 	b.primary = b.dimCount
 	if b.dimBytes != nil {
@@ -55,11 +60,24 @@ func (b *balancer) shardTotal() int { return b.countTotal }
 // load are balanced: its capacity share of the count ± CountTolerance,
 // rounded outwards.
 func (b *balancer) countBounds(i int) (lo, hi int) {
+	if b.dimCount.share[i] != b.boundsShare {
+		b.computeBounds(i)
+	}
+	return b.boundsLo, b.boundsHi
+}
+
+// computeBounds sets countBounds' memory to node i's bounds. It is kept
+// out of line so that countBounds, a comparison for most nodes, inlines
+// into the passes over every node.
+//
+//go:noinline
+func (b *balancer) computeBounds(i int) {
 	t := b.dimCount.target(i)
 	tol := b.tolerance
 	// Clamped to what can be held, so a huge tolerance cannot overflow.
 	total := float64(b.countTotal)
-	return int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
+	b.boundsShare = b.dimCount.share[i]
+	b.boundsLo, b.boundsHi = int(max(0, math.Floor((1-tol)*t))), int(min(total, math.Ceil((1+tol)*t)))
 }
 
 // countKeeps reports whether one shard leaving src for dst keeps both

@@ -6,10 +6,10 @@ package placement
 // so its own move cap does not apply; the destinations' caps do.
 func (pl *planner) drain() {
 	var refused map[int]bool // destinations whose byte window refused a shard
-	for i, n := range pl.s.nodes {
-		if n.State != NodeDraining && n.State != NodeLost {
-			continue
-		}
+	// The nodes to drain were listed by measure's one pass over the node
+	// records, so a plan with none costs nothing here.
+	for _, i := range pl.proj.drainingNodes() {
+		n := &pl.s.nodes[i]
 		clear(refused)
 		for pl.proj.count(i) > 0 {
 			if pl.led.full() {

@@ -73,6 +73,29 @@ func (h *nodeHeap) down(k int) {
 	}
 }
 
+// keeps reports whether a heap of the best k (worst on top) would keep
+// it, offered after every node of lower index: it is not full, or it is
+// strictly better than the worst kept. On equal keys the node offered
+// later has the higher index, so it is the worse one. This is
+// h.less(h.items[0], it) for such an offer, in one comparison a pass over
+// every node can afford: most nodes are turned away here.
+func (h *nodeHeap) keeps(it heapItem, k int) bool {
+	if len(h.items) < k {
+		return true
+	}
+	top := h.items[0].key
+	return it.key != top && (it.key > top) == h.max
+}
+
+// keep adds it to a heap of the best k (worst on top), dropping the worst
+// if the heap is full. Call it when keeps(it, k) holds.
+func (h *nodeHeap) keep(it heapItem, k int) {
+	if len(h.items) == k {
+		h.pop()
+	}
+	h.push(it)
+}
+
 func (h *nodeHeap) pop() {
 	n := len(h.items) - 1
 	h.items[0] = h.items[n]
@@ -115,16 +138,14 @@ func (e *extremes) start(k int, sc *scratch) {
 	e.changed = e.changed[:0]
 }
 
-// offer considers one node.
+// offer considers one node. Nodes are offered in index order (see
+// keeps).
 func (e *extremes) offer(it heapItem) {
-	for _, h := range [2]*nodeHeap{&e.hiBest, &e.loBest} {
-		if len(h.items) == e.k {
-			if !h.less(h.items[0], it) {
-				continue
-			}
-			h.pop()
-		}
-		h.push(it)
+	if e.hiBest.keeps(it, e.k) {
+		e.hiBest.keep(it, e.k)
+	}
+	if e.loBest.keeps(it, e.k) {
+		e.loBest.keep(it, e.k)
 	}
 }
 

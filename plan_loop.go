@@ -1,5 +1,7 @@
 package placement
 
+import "slices"
+
 // phaseEnd is how a balancing phase ended.
 type phaseEnd uint8
 
@@ -50,8 +52,11 @@ func transferred(w refusal) picked {
 // ratioLoop is pairLoop over dimension d's ratios: sources are above their
 // targets, destinations below.
 func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func(src, dst int) picked) phaseEnd {
-	return pl.pairLoop(d.ratio, func(_ int, r float64) bool { return r > 1 }, func(_ int, r float64) bool { return r < 1 }, done, pick)
+	return pl.runPairs(d.ratio, ratioAbove, ratioBelow, d, done, pick)
 }
+
+func ratioAbove(_ int, r float64) bool { return r > 1 }
+func ratioBelow(_ int, r float64) bool { return r < 1 }
 
 // pairLoop runs one balancing phase: while done (given the up nodes of
 // highest and lowest key) is false and the plan has room, it asks pick for
@@ -63,37 +68,60 @@ func (pl *planner) ratioLoop(d *dimension, done func(hi, lo int) bool, pick func
 // It never scans every node per move: one pass computes the keys and keeps
 // the few best sources, destinations and extremes (see ranked and
 // extremes); after that a move costs O(log nodes).
+//
+// Nor does it try every pair when picks fail: a phase that is stuck (its
+// spread above the trigger, no move left that obeys the rules) would
+// otherwise try one node after another, each pick a few B-tree lookups,
+// and cost tens of milliseconds at 10,000 nodes, every plan. After the
+// plan's scan budget (scanLimit) of failed picks the phase ends as stuck,
+// reporting SkipScanBudget: the next plan, on the same map, would try the
+// same picks in the same order. The budget is far above what the failed
+// picks of a phase that goes on to find its moves come to (a few, a few
+// dozen on adversarial maps), so it changes no plan that finds them.
 func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, key float64) bool, done func(hi, lo int) bool,
 	pick func(src, dst int) picked) phaseEnd {
+	return pl.runPairs(keyOf, isSrc, isDst, nil, done, pick)
+}
+
+// runPairs is pairLoop. When ratio is not nil, the keys are its ratios and
+// isSrc and isDst are ratioAbove and ratioBelow: the pass over the up
+// nodes then computes them inline, without a call per node.
+func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, key float64) bool, ratio *dimension,
+	done func(hi, lo int) bool, pick func(src, dst int) picked) phaseEnd {
 	if pl.led.full() {
 		pl.led.skip(Skip{Reason: SkipLimitReached})
 		return phaseLimited
 	}
 	// Each pick changes two nodes and uses a source and a destination, so
 	// with room for r more picks a few more than 2r nodes of each kind are
-	// enough, unless picks fail; ranked then falls back to a full heap.
+	// enough, unless picks fail; ranked then refills its list.
 	picks := min(pl.led.left(), maxPlanned)
+	budget := pl.led.scanLimit()
 	k := 2*picks + 8
-	keys := pl.sc.floats.take(len(pl.s.nodes))
+	keys := pl.sc.floats.takeDirty(len(pl.s.nodes)) // read only at up nodes, each written below
 	var ext extremes
 	srcs, dsts := newRanked(k, true, pl.sc), newRanked(k, false, pl.sc)
 	ext.start(k, pl.sc)
-	for _, i := range pl.proj.upNodes() {
-		key := keyOf(i)
-		keys[i] = key
-		it := heapItem{key: key, i: int32(i)}
-		ext.offer(it)
-		switch {
-		case isSrc(i, key):
-			srcs.offer(it)
-		case isDst(i, key):
-			dsts.offer(it)
+	if ratio != nil {
+		pl.scanRatios(ratio, keys, &ext, srcs, dsts)
+	} else {
+		for _, i := range pl.proj.upNodes() {
+			key := keyOf(i)
+			keys[i] = key
+			it := heapItem{key: key, i: int32(i)}
+			ext.offer(it)
+			switch {
+			case isSrc(i, key):
+				srcs.offer(it)
+			case isDst(i, key):
+				dsts.offer(it)
+			}
 		}
 	}
 	ext.finish()
 	key := func(i int) float64 { return keys[i] }
 	full := func(want func(int, float64) bool) []heapItem {
-		var all []heapItem
+		all := pl.sc.items.take(len(pl.proj.upNodes()))[:0]
 		for _, i := range pl.proj.upNodes() {
 			if want(i, keys[i]) {
 				all = append(all, heapItem{key: keys[i], i: int32(i)})
@@ -106,6 +134,7 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 
 	var ruled map[int]bool
 	capped := false
+	failed := 0
 	srcOut := func(i int) bool {
 		if ruled[i] || !isSrc(i, keys[i]) {
 			return true
@@ -163,6 +192,15 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			default:
 				ruled[src] = true
 			}
+			if failed++; failed == budget {
+				// See pairLoop. Held back by a window, the phase is
+				// limited as it would be had it run out of nodes.
+				pl.led.skip(Skip{Reason: SkipScanBudget})
+				if capped {
+					return phaseLimited
+				}
+				return phaseStuck
+			}
 			continue
 		}
 		for _, i := range [2]int{src, dst} {
@@ -175,83 +213,171 @@ func (pl *planner) pairLoop(keyOf func(int) float64, isSrc, isDst func(i int, ke
 	}
 }
 
+// scanRatios is runPairs' pass over the up nodes for the ratios of d: each
+// key is d.ratio's expression, so the same bits. At 100,000 nodes this
+// pass is a good part of a plan, so it is written out: no call a node
+// but for the few the heaps keep.
+func (pl *planner) scanRatios(d *dimension, keys []float64, ext *extremes, srcs, dsts *ranked) {
+	inv, total, vals, ints := d.inv, d.total, d.vals, d.ints
+	hi, lo, k := &ext.hiBest, &ext.loBest, ext.k
+	for _, i := range pl.proj.upNodes() {
+		var key float64
+		if ints != nil {
+			key = float64(ints[i]) * inv[i] / total
+		} else {
+			key = vals[i] * inv[i] / total
+		}
+		keys[i] = key
+		it := heapItem{key: key, i: int32(i)}
+		if hi.keeps(it, k) {
+			hi.keep(it, k)
+		}
+		if lo.keeps(it, k) {
+			lo.keep(it, k)
+		}
+		r := srcs
+		switch {
+		case key > 1:
+		case key < 1:
+			r = dsts
+		default:
+			continue
+		}
+		if len(r.best.items) == r.k {
+			r.truncated = true
+		}
+		if r.best.keeps(it, r.k) {
+			r.best.keep(it, r.k)
+		}
+	}
+}
+
 // ranked is the set of nodes a phase may pick from (sources or
 // destinations), best key first, built in one pass: it keeps only the k
 // best in a sorted list, and a heap for the entries of nodes whose keys
 // changed since. Should the list run out while nodes were left out of it,
-// the whole set is heaped. Like nodeHeap it drops stale entries and nodes
-// the caller rules out as they surface, for good.
+// it is refilled with the next best, twice as many each time (see
+// refill). Like nodeHeap it drops stale entries and nodes the caller
+// rules out as they surface, for good.
 type ranked struct {
 	best      nodeHeap // while offering: the k best so far, worst on top
 	list      []heapItem
 	next      int
 	truncated bool
-	rest      func() []heapItem // the whole set, for the fallback
+	rest      func() []heapItem // the whole set, in index order, for refill
+	merged    bool              // refilled: see top
 	moved     nodeHeap
 	k         int
+	sc        *scratch
 }
 
 func newRanked(k int, max bool, sc *scratch) *ranked {
-	r := &ranked{k: k}
+	r := &ranked{k: k, sc: sc}
 	r.best = nodeHeap{items: sc.items.take(k + 1)[:0], max: max, worst: true}
 	r.moved = nodeHeap{items: sc.items.take(min(2*k, 64))[:0], max: max}
 	return r
 }
 
-// offer considers one node while the set is built.
+// offer considers one node while the set is built. Nodes are offered in
+// index order (see nodeHeap.keeps).
 func (r *ranked) offer(it heapItem) {
-	h := &r.best
-	if len(h.items) == r.k {
+	if len(r.best.items) == r.k {
 		r.truncated = true
-		if !h.less(h.items[0], it) {
-			return
-		}
-		h.pop()
 	}
-	h.push(it)
+	if r.best.keeps(it, r.k) {
+		r.best.keep(it, r.k)
+	}
 }
 
-// finish sorts the kept nodes, best first; rest builds the whole set if
-// the fallback is needed.
+// finish sorts the kept nodes, best first; rest returns the whole set, in
+// index order, if a refill is needed.
 func (r *ranked) finish(rest func() []heapItem) {
-	h := &r.best
-	r.list = make([]heapItem, len(h.items))
-	for j := len(r.list) - 1; j >= 0; j-- {
-		r.list[j] = h.items[0]
-		h.pop()
-	}
 	r.rest = rest
+	r.sortKept()
+}
+
+// sortKept makes the kept nodes the list, best first, in place.
+func (r *ranked) sortKept() {
+	order := nodeHeap{max: r.best.max}
+	slices.SortFunc(r.best.items, func(a, b heapItem) int {
+		if order.less(a, b) {
+			return -1
+		}
+		return 1 // never equal: no two entries are for the same node
+	})
+	r.list, r.next = r.best.items, 0
+}
+
+// refill replaces the list, run out, with the next best nodes: of the
+// nodes worse than its last entry, the best 2k. A node not in the list
+// whose key has not changed since it was built is worse than every entry,
+// so it is among those (its key is its key then); a node whose key
+// changed has a current entry in the moved heap (one here too is
+// harmless: both are current). So the list and the heap still hold every
+// node that may be picked, and the next pick is the same as with a heap
+// over every node, for one pass over the set per doubling rather than a
+// heap over every node: a phase whose picks fail runs through many nodes
+// (see pairLoop's budget).
+func (r *ranked) refill() {
+	last := r.list[len(r.list)-1]
+	order := nodeHeap{max: r.best.max}
+	r.k *= 2
+	r.best.items = r.sc.items.take(r.k + 1)[:0]
+	r.truncated = false
+	for _, it := range r.rest() {
+		if order.less(last, it) {
+			r.offer(it)
+		}
+	}
+	r.sortKept()
 }
 
 func (r *ranked) push(it heapItem) { r.moved.push(it) }
 
 // top returns the best current node not ruled out, or -1.
+//
+// out may have side effects (it reports full windows), so the order in
+// which entries are checked is part of the plan. Until the first refill,
+// the list's entries are checked before the moved heap's; from then on,
+// list and heap are merged, best entry first, which checks them in the
+// order one heap over every node would.
 func (r *ranked) top(key func(int) float64, out func(int) bool) int {
-	for {
-		for r.next < len(r.list) {
-			it := r.list[r.next]
-			if i := int(it.i); key(i) == it.key && !out(i) {
-				break
-			}
-			r.next++
-		}
+	current := func(it heapItem) bool { i := int(it.i); return key(i) == it.key && !out(i) }
+	for r.merged {
 		if r.next == len(r.list) && r.truncated {
-			// The kept nodes ran out: heap the whole set, once.
-			r.truncated = false
-			all := append(r.rest(), r.moved.items...)
-			r.moved.init(all, r.moved.max)
-			r.list = nil
-			r.next = 0
+			r.refill()
 			continue
 		}
-		m := r.moved.top(key, out)
-		if r.next == len(r.list) {
-			return m
+		if r.next < len(r.list) && (len(r.moved.items) == 0 || r.moved.less(r.list[r.next], r.moved.items[0])) {
+			if it := r.list[r.next]; current(it) {
+				return int(it.i)
+			}
+			r.next++
+			continue
 		}
-		l := int(r.list[r.next].i)
-		if m >= 0 && r.moved.less(heapItem{key(m), int32(m)}, r.list[r.next]) {
-			return m
+		if len(r.moved.items) == 0 {
+			return -1
 		}
-		return l
+		if it := r.moved.items[0]; current(it) {
+			return int(it.i)
+		}
+		r.moved.pop()
 	}
+	for r.next < len(r.list) && !current(r.list[r.next]) {
+		r.next++
+	}
+	if r.next == len(r.list) && r.truncated {
+		r.refill()
+		r.merged = true
+		return r.top(key, out)
+	}
+	m := r.moved.top(key, out)
+	if r.next == len(r.list) {
+		return m
+	}
+	l := int(r.list[r.next].i)
+	if m >= 0 && r.moved.less(heapItem{key(m), int32(m)}, r.list[r.next]) {
+		return m
+	}
+	return l
 }

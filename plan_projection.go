@@ -28,6 +28,11 @@ type projection struct {
 	// are unknown.
 	meanBytes, meanLoad float64
 	loadTotal           float64 // load on the up nodes when the plan began
+	// draining are the indexes of the draining and lost nodes, and
+	// viewImbalance is the view's imbalance: see measure.
+	draining      []int
+	viewImbalance float64
+	viewBalance   Balance // balance before moves in flight are counted
 }
 
 // measure sets the projection up from the view: the shard counts, and
@@ -37,76 +42,194 @@ type projection struct {
 // whose stats are partly reported is balanced on the best estimate, and a
 // map with no known bytes is balanced by counts, as it always was. It reads
 // the per-node sums the registry maintains, in O(nodes).
+//
+// It reads the node records once: at 100,000 nodes they are megabytes, and
+// each pass over them costs about a millisecond in memory traffic alone,
+// whereas the per-node slices it fills are a few words a node. What a
+// later step needs of the records (the figures below, the view's
+// imbalance, the nodes being drained) it takes from that one pass. Every
+// sum is taken in node order, as separate passes took it, so the figures
+// are the same to the last bit.
 func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	pr.nodes = nodes
 	n := len(nodes)
-	perNode := sc.ints.take(3 * n)
-	pr.counts, pr.in, pr.from = perNode[:n], perNode[n:2*n], perNode[2*n:]
-	for i := range nodes {
-		pr.counts[i] = nodes[i].Shards
-	}
-	pr.up = sc.ints.take(n)[:0]
-	known, knownBytes, knownLoad := 0, 0.0, 0.0
+	pr.counts = sc.ints.takeDirty(n) // written below
+	perNode := sc.ints.take(2 * n)
+	pr.in, pr.from = perNode[:n], perNode[n:]
+	pr.up = sc.ints.takeDirty(n)[:0]
+	pr.draining = pr.draining[:0]
+	floats := sc.floats.takeDirty(4 * n) // every element written below
+	pr.share, pr.inv = floats[:n], floats[3*n:]
+	// Until the means are known: each node's known bytes and load and,
+	// for the up nodes, its capacity (in pr.share; 0 if unknown).
+	bytes, load := floats[n:2*n], floats[2*n:3*n]
+	known, unknown, knownBytes, knownLoad := 0, 0, 0.0, 0.0
 	capSum, capKnown := 0.0, 0
-	for i := range pr.nodes {
-		nd := &pr.nodes[i]
+	lo, hi, upShards := 0, 0, 0
+	for i := range nodes {
+		nd := &nodes[i]
+		c := nd.Shards
+		pr.counts[i] = c
 		known += nd.usage.Known
-		knownBytes += float64(nd.usage.Bytes)
+		unknown += c - nd.usage.Known
+		b := float64(nd.usage.Bytes)
+		bytes[i] = b
+		knownBytes += b
+		load[i] = nd.usage.Load
 		knownLoad += nd.usage.Load
-		if nd.State == NodeUp {
+		pr.share[i] = 0
+		switch nd.State {
+		case NodeUp:
+			if len(pr.up) == 0 || c < lo {
+				lo = c
+			}
+			if len(pr.up) == 0 || c > hi {
+				hi = c
+			}
+			upShards += c
 			pr.up = append(pr.up, i)
-			if nd.capacity > 0 {
-				capSum += float64(nd.capacity)
+			if k := nd.capacity; k > 0 {
+				pr.share[i] = float64(k)
+				capSum += float64(k)
 				capKnown++
 			}
+			continue // its inverse share is written by measureShares
+		case NodeDraining, NodeLost:
+			pr.draining = append(pr.draining, i)
+		}
+		pr.inv[i] = 0
+	}
+	pr.viewImbalance = 0
+	if len(pr.up) >= 2 && upShards > 0 {
+		pr.viewImbalance = float64(hi-lo) * float64(len(pr.up)) / float64(upShards)
+	}
+	if known > 0 {
+		pr.meanBytes = knownBytes / float64(known)
+		pr.meanLoad = knownLoad / float64(known)
+		if knownBytes > 0 {
+			pr.bytes = bytes
+		}
+		if knownLoad > 0 {
+			pr.load = load
+		}
+		if unknown > 0 {
+			pr.countUnknown()
 		}
 	}
-	floats := sc.floats.take(4 * n)
-	pr.share, pr.inv = floats[:n], floats[3*n:]
+	pr.measureShares(capSum, capKnown)
+}
+
+// countUnknown counts the shards whose stats are unknown at the mean known
+// bytes and load: a second pass over the node records, for a map whose
+// stats are only partly known. (A node whose shards are all known would
+// add 0 × the mean: nothing, to the bit.)
+func (pr *projection) countUnknown() {
+	for i := range pr.nodes {
+		nd := &pr.nodes[i]
+		u := float64(nd.Shards - nd.usage.Known)
+		if pr.bytes != nil {
+			pr.bytes[i] += u * pr.meanBytes
+		}
+		if pr.load != nil {
+			pr.load[i] += u * pr.meanLoad
+		}
+	}
+}
+
+// measureShares sets each up node's capacity share (pr.share holds its
+// capacity, or 0 when unknown) and its inverse, the load on the up nodes,
+// and the balance of the view (see balance), in two passes over the up
+// nodes; each sum in node order, as before.
+func (pr *projection) measureShares(capSum float64, capKnown int) {
 	// An unknown capacity counts as the mean known one; with none known
 	// every up node counts as equal.
 	meanCap := 1.0
 	if capKnown > 0 {
 		meanCap = capSum / float64(capKnown)
 	}
+	// The sum of the shares, in node order. When no capacity is known it
+	// is a sum of ones, and when every one is it is capSum: the same sums
+	// (exactly: integers below 2⁵³, or the same terms in the same order),
+	// without a pass.
 	total := 0.0
-	for _, i := range pr.up {
-		c := meanCap
-		if k := pr.nodes[i].capacity; k > 0 {
-			c = float64(k)
+	switch capKnown {
+	case 0:
+		total = float64(len(pr.up))
+	case len(pr.up):
+		total = capSum
+	default:
+		for _, i := range pr.up {
+			c := meanCap
+			if pr.share[i] > 0 {
+				c = pr.share[i]
+			}
+			total += c
 		}
-		pr.share[i] = c
-		total += c
 	}
+	var (
+		counts, by, ld  float64
+		cLo, bLo, lLo   = math.Inf(1), math.Inf(1), math.Inf(1)
+		cHi, bHi, lHi   = math.Inf(-1), math.Inf(-1), math.Inf(-1)
+		hasBytes, hasLd = pr.bytes != nil, pr.load != nil
+		// Capacities are mostly all equal (or all unknown): the share and
+		// its inverse are then the same for every node, and two
+		// divisions a node are worth saving. Same inputs, same bits.
+		lastCap, lastShare, lastInv = math.NaN(), 0.0, 0.0
+	)
 	for _, i := range pr.up {
-		// inv is total / capacity, not 1 / share: with equal capacities it
-		// is exactly the node count, so a spread of counts measured
-		// against capacity shares is exactly Imbalance's (max − min) ×
-		// n / total, and the count targets are exactly total / n.
-		pr.inv[i] = total / pr.share[i]
-		pr.share[i] /= total
+		capacity := meanCap
+		if pr.share[i] > 0 {
+			capacity = pr.share[i]
+		}
+		if capacity != lastCap {
+			// inv is total / capacity, not 1 / share: with equal
+			// capacities it is exactly the node count, so a spread of
+			// counts measured against capacity shares is exactly
+			// Imbalance's (max − min) × n / total, and the count targets
+			// are exactly total / n.
+			lastCap, lastShare = capacity, capacity/total
+			lastInv = total / capacity
+		}
+		pr.share[i], pr.inv[i] = lastShare, lastInv
+		inv := lastInv
+		c := float64(pr.counts[i])
+		counts += c
+		cLo, cHi = fmin(cLo, c*inv), fmax(cHi, c*inv)
+		if hasBytes {
+			by += pr.bytes[i]
+			bLo, bHi = fmin(bLo, pr.bytes[i]*inv), fmax(bHi, pr.bytes[i]*inv)
+		}
+		if hasLd {
+			ld += pr.load[i]
+			lLo, lHi = fmin(lLo, pr.load[i]*inv), fmax(lHi, pr.load[i]*inv)
+		}
 	}
-	if known == 0 {
+	pr.loadTotal = 0
+	if hasLd {
+		pr.loadTotal = ld // sumUp(pr.load): the same sum in the same order
+	}
+	pr.viewBalance = Balance{}
+	if len(pr.up) < 2 {
 		return
 	}
-	pr.meanBytes = knownBytes / float64(known)
-	pr.meanLoad = knownLoad / float64(known)
-	if knownBytes > 0 {
-		pr.bytes = floats[n : 2*n]
-		for i := range pr.nodes {
-			nd := &pr.nodes[i]
-			pr.bytes[i] = float64(nd.usage.Bytes) + float64(nd.Shards-nd.usage.Known)*pr.meanBytes
-		}
+	if counts > 0 {
+		pr.viewBalance.Count = (cHi - cLo) / counts
 	}
-	if knownLoad > 0 {
-		pr.load = floats[2*n : 3*n]
-		for i := range pr.nodes {
-			nd := &pr.nodes[i]
-			pr.load[i] = nd.usage.Load + float64(nd.Shards-nd.usage.Known)*pr.meanLoad
-		}
-		pr.loadTotal = pr.sumUp(pr.load)
+	if by > 0 {
+		pr.viewBalance.Bytes = (bHi - bLo) / by
+	}
+	if ld > 0 {
+		pr.viewBalance.Load = (lHi - lLo) / ld
 	}
 }
+
+// draining are the nodes being drained or re-homed (draining or lost), in
+// node order, as measure found them.
+func (pr *projection) drainingNodes() []int { return pr.draining }
+
+// imbalance is Imbalance of the view, before moves in flight are counted:
+// what imbalanceOf computes, from measure's pass over the nodes.
+func (pr *projection) imbalance() float64 { return pr.viewImbalance }
 
 // sizeOf is r's bytes, or the mean known size if its stats are unknown.
 func (pr *projection) sizeOf(r *shardRec) float64 {
@@ -141,7 +264,7 @@ func (pr *projection) spreadOf(vals []float64) float64 {
 		v := vals[i]
 		total += v
 		r := v * pr.inv[i]
-		lo, hi = min(lo, r), max(hi, r)
+		lo, hi = fmin(lo, r), fmax(hi, r)
 	}
 	if len(pr.up) < 2 || total <= 0 {
 		return 0
@@ -149,9 +272,13 @@ func (pr *projection) spreadOf(vals []float64) float64 {
 	return (hi - lo) / total
 }
 
-// balance measures the view's spreads, before any planned command, in one
-// pass over the up nodes.
+// balance measures the view's spreads, before any planned command, with
+// the moves in flight counted as made: measure's figures when none is in
+// flight, else one pass over the up nodes.
 func (pr *projection) balance() Balance {
+	if !pr.moved {
+		return pr.viewBalance
+	}
 	if len(pr.up) < 2 {
 		return Balance{}
 	}
@@ -166,14 +293,14 @@ func (pr *projection) balance() Balance {
 		inv := pr.inv[i]
 		c := float64(pr.counts[i])
 		counts += c
-		cLo, cHi = min(cLo, c*inv), max(cHi, c*inv)
+		cLo, cHi = fmin(cLo, c*inv), fmax(cHi, c*inv)
 		if hasBytes {
 			by += pr.bytes[i]
-			bLo, bHi = min(bLo, pr.bytes[i]*inv), max(bHi, pr.bytes[i]*inv)
+			bLo, bHi = fmin(bLo, pr.bytes[i]*inv), fmax(bHi, pr.bytes[i]*inv)
 		}
 		if hasLd {
 			ld += pr.load[i]
-			lLo, lHi = min(lLo, pr.load[i]*inv), max(lHi, pr.load[i]*inv)
+			lLo, lHi = fmin(lLo, pr.load[i]*inv), fmax(lHi, pr.load[i]*inv)
 		}
 	}
 	if counts > 0 {
@@ -375,3 +502,27 @@ func (pr *projection) countTarget(i, total int) float64 { return float64(total) 
 // parts is Σ capacity / up node i's capacity: how many nodes of its size
 // hold the total (the node count when capacities are equal).
 func (pr *projection) parts(i int) float64 { return pr.inv[i] }
+
+// fmin and fmax are the builtin min and max of two floats, with the same
+// result for every input (NaN, ±0), but a plain comparison when the two
+// differ: the builtins' handling of NaN and signed zeros costs several
+// times a comparison, paid per node in the passes over 100,000 nodes.
+func fmin(a, b float64) float64 {
+	switch {
+	case a < b:
+		return a
+	case b < a:
+		return b
+	}
+	return min(a, b)
+}
+
+func fmax(a, b float64) float64 {
+	switch {
+	case a > b:
+		return a
+	case b > a:
+		return b
+	}
+	return max(a, b)
+}

@@ -143,7 +143,7 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		}
 	}
 	pl.led.skipCooled()
-	c.pending = pl.settle.next
+	c.pending = pl.settle.close(&pl.proj, s, len(pl.led.plan().Commands))
 	return pl.led.plan()
 }
 

@@ -357,7 +357,7 @@ func (pl *planner) repairCounts() {
 	if pl.balanceLoop(pl.bal.countDim(), func(int, int) bool { return violators == 0 }, pick) != phaseStuck {
 		return
 	}
-	pl.settle.record(settleRepair, &pl.proj, pl.s, pl.bal.bytesDim())
+	pl.settle.record(settleRepair, pl.bal.bytesDim())
 	infeasible()
 }
 

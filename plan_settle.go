@@ -12,8 +12,8 @@ import "math"
 // not engage again until the map changes materially:
 //
 //   - the up nodes change (one joins, leaves, or changes state);
-//   - an up node's shard count changes (a split, a merge, a move made or
-//     aborted);
+//   - the planner plans anything (a move, a swap, a split, a merge), or an
+//     up node's shard count changes (a move completed or aborted);
 //   - an up node's ratio in the dimension (its amount over its target)
 //     moves by more than the phase's trigger, relative to the larger of 1
 //     and the ratio it settled at: a change as large as one that starts a
@@ -45,9 +45,12 @@ type settleMark struct {
 
 // settling is the settled phases: those the coordinator remembers (prior)
 // and those this plan leaves settled (next), which the coordinator adopts
-// with the plan.
+// with the plan. A phase that settles in this plan is marked on the map as
+// the whole plan leaves it (see close): a later phase's moves would
+// otherwise read, in the next plan, as a material change.
 type settling struct {
 	prior, next [settleDims]*settleMark
+	pending     [settleDims]*dimension
 }
 
 // holds reports whether phase k settled on a map that has not changed
@@ -73,14 +76,36 @@ func (st *settling) holds(k settleDim, pr *projection, s *state, d *dimension, b
 	return true
 }
 
-// record marks phase k settled on the map as the projection holds it.
-func (st *settling) record(k settleDim, pr *projection, s *state, d *dimension) {
+// record marks phase k settled, on the map as the plan leaves it.
+func (st *settling) record(k settleDim, d *dimension) {
+	st.next[k], st.pending[k] = nil, d
+}
+
+// close makes the marks of the phases that settled in this plan, from the
+// projection once every phase has planned, and returns the settled phases.
+// A plan that plans anything (planned is its command count) leaves none
+// settled: each of its commands changes the map, a swap without changing
+// any count, and the next plan weighs the map anew.
+func (st *settling) close(pr *projection, s *state, planned int) [settleDims]*settleMark {
+	if planned > 0 {
+		return [settleDims]*settleMark{}
+	}
+	for k, d := range st.pending {
+		if d != nil {
+			st.next[k] = mark(pr, s, d)
+		}
+	}
+	return st.next
+}
+
+// mark is the map as pr holds it, for a phase of dimension d.
+func mark(pr *projection, s *state, d *dimension) *settleMark {
 	up := pr.upNodes()
 	m := &settleMark{ids: make([]NodeID, len(up)), counts: make([]int, len(up)), ratios: make([]float64, len(up))}
 	for j, i := range up {
 		m.ids[j], m.counts[j], m.ratios[j] = s.nodes[i].ID, pr.count(i), d.ratio(i)
 	}
-	st.next[k] = m
+	return m
 }
 
 // settleIf records phase k settled when it ended stuck with its projected
@@ -89,7 +114,7 @@ func (st *settling) record(k settleDim, pr *projection, s *state, d *dimension) 
 // noise that lifts the spread over the trigger does not engage it either.
 func (pl *planner) settleIf(end phaseEnd, k settleDim, d *dimension, vals []float64, stop float64) {
 	if end == phaseStuck && pl.proj.spreadOf(vals) > stop {
-		pl.settle.record(k, &pl.proj, pl.s, d)
+		pl.settle.record(k, d)
 	}
 }
 
@@ -121,6 +146,6 @@ func (pl *planner) settledCrossing(on bool, k settleDim, d *dimension, spread, t
 // does. A phase at rest within its stop band needs no mark.
 func (pl *planner) rest(on bool, k settleDim, d *dimension, vals []float64, stop, trigger float64) {
 	if !on && pl.proj.spreadOf(vals) > stop && !pl.settle.holds(k, &pl.proj, pl.s, d, trigger) {
-		pl.settle.record(k, &pl.proj, pl.s, d)
+		pl.settle.record(k, d)
 	}
 }

@@ -143,7 +143,11 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 		}
 	}
 	pl.led.skipCooled()
-	c.pending = pl.settle.close(&pl.proj, s, len(pl.led.plan().Commands))
+	var dims [settleDims]*dimension
+	if pl.bal.made() {
+		dims = [settleDims]*dimension{settleBytes: pl.bal.bytesDim(), settleLoad: pl.bal.loadDim(), settleRepair: pl.bal.bytesDim()}
+	}
+	c.pending = pl.settle.close(&pl.proj, s, dims)
 	return pl.led.plan()
 }
 
@@ -211,6 +215,7 @@ func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal 
 	if len(held) > 0 {
 		pl.led.hold(held...)
 	}
+	pl.settle.planned(src, dst, pl.s.nodes[src].State == NodeUp, pl.proj.sizeOf(r), pl.proj.loadOf(r))
 	// It stays in flight once the plan applies if moves take time.
 	pl.proj.transfer(r, src, dst, pl.windows() && pl.s.nodes[src].State == NodeUp)
 	return noRefusal

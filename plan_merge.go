@@ -47,6 +47,7 @@ func (pl *planner) merge() {
 			pl.led.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
 			pl.led.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
+			pl.settle.changed()
 			pl.proj.countMerge(i)
 		}
 		return true

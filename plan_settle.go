@@ -12,8 +12,10 @@ import "math"
 // not engage again until the map changes materially:
 //
 //   - the up nodes change (one joins, leaves, or changes state);
-//   - the planner plans anything (a move, a swap, a split, a merge), or an
-//     up node's shard count changes (a move completed or aborted);
+//   - the planner plans a split, a merge or a move off a node that is not
+//     up, or an up node's shard count changes otherwise (a move aborted);
+//     the planner's own transfers between up nodes are followed, not
+//     counted as a change (see settling.close);
 //   - an up node's ratio in the dimension (its amount over its target)
 //     moves by more than the phase's trigger, relative to the larger of 1
 //     and the ratio it settled at: a change as large as one that starts a
@@ -51,7 +53,33 @@ type settleMark struct {
 type settling struct {
 	prior, next [settleDims]*settleMark
 	pending     [settleDims]*dimension
+	// moves are this plan's transfers between up nodes, which a phase that
+	// stays settled follows (see close); material is set by any other
+	// command (a split, a merge, a move off a node that is not up).
+	moves    []settleMove
+	material bool
 }
+
+// settleMove is one transfer of the plan between up nodes, and what it
+// carries.
+type settleMove struct {
+	src, dst    int
+	bytes, load float64
+}
+
+// planned notes one command of the plan: a transfer between up nodes (src
+// and dst are node indexes, fromUp whether the source is up) that a
+// settled phase follows, or a material change.
+func (st *settling) planned(src, dst int, fromUp bool, bytes, load float64) {
+	if !fromUp {
+		st.material = true
+		return
+	}
+	st.moves = append(st.moves, settleMove{src: src, dst: dst, bytes: bytes, load: load})
+}
+
+// changed notes a split or merge in the plan: a material change.
+func (st *settling) changed() { st.material = true }
 
 // holds reports whether phase k settled on a map that has not changed
 // materially since: the same up nodes with the same shard counts, and
@@ -83,19 +111,51 @@ func (st *settling) record(k settleDim, d *dimension) {
 
 // close makes the marks of the phases that settled in this plan, from the
 // projection once every phase has planned, and returns the settled phases.
-// A plan that plans anything (planned is its command count) leaves none
-// settled: each of its commands changes the map, a swap without changing
-// any count, and the next plan weighs the map anew.
-func (st *settling) close(pr *projection, s *state, planned int) [settleDims]*settleMark {
-	if planned > 0 {
+// A phase that stayed settled keeps its mark, moved by this plan's
+// transfers (dims gives each phase's dimension): the planner's own moves
+// are not a change of the map, but they do change what it holds, a swap
+// without changing any count, and the next plan compares with that. A
+// plan with a material change (a split, a merge, a drain) leaves none
+// settled.
+func (st *settling) close(pr *projection, s *state, dims [settleDims]*dimension) [settleDims]*settleMark {
+	if st.material {
 		return [settleDims]*settleMark{}
 	}
 	for k, d := range st.pending {
 		if d != nil {
 			st.next[k] = mark(pr, s, d)
+			continue
+		}
+		if st.next[k] != nil && len(st.moves) > 0 {
+			st.next[k] = st.next[k].follow(pr, dims[k], settleDim(k), st.moves)
 		}
 	}
 	return st.next
+}
+
+// follow returns a copy of m moved by transfers: their shards leave and
+// join the nodes' counts and ratios (in d: bytes for the bytes phase and
+// the count repair, load for the load phase).
+func (m *settleMark) follow(pr *projection, d *dimension, k settleDim, moves []settleMove) *settleMark {
+	at := make(map[int]int, 2*len(moves)) // node index → position in m
+	for j, i := range pr.upNodes() {
+		at[i] = j
+	}
+	n := &settleMark{ids: m.ids, counts: append([]int(nil), m.counts...), ratios: append([]float64(nil), m.ratios...)}
+	for _, mv := range moves {
+		x := mv.bytes
+		if k == settleLoad {
+			x = mv.load
+		}
+		src, dst := at[mv.src], at[mv.dst]
+		n.counts[src]--
+		n.counts[dst]++
+		if d != nil && d.total > 0 {
+			n.ratios[src] -= x / d.target(mv.src)
+			n.ratios[dst] += x / d.target(mv.dst)
+		}
+	}
+	return n
 }
 
 // mark is the map as pr holds it, for a phase of dimension d.

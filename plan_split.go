@@ -108,6 +108,7 @@ func (pl *planner) splitHot(budget int) {
 				return true
 			}
 			pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
+			pl.settle.changed()
 			pl.proj.countSplit(i)
 			return true
 		})
@@ -130,5 +131,6 @@ func (pl *planner) splitOne(r *shardRec) {
 		}
 	}
 	pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
+	pl.settle.changed()
 	pl.proj.countSplit(i)
 }

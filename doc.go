@@ -200,6 +200,11 @@
 // phase makes one pass over the up nodes that keeps the few best sources,
 // destinations and extremes; after that a move costs a few O(log shards)
 // lookups and O(log nodes + moves planned so far) to pick its nodes.
+// A pick that fails rules out a node; after the plan's scan budget of
+// failed picks a phase ends as stuck ([SkipScanBudget]), so a phase that
+// cannot move (its spread above the trigger, no move that obeys the
+// rules) costs no more than one that can, rather than a failed pick per
+// node. The node records are read once per plan.
 // Drains still pick each destination by a pass over the up nodes.
 //
 // # The stability contract

@@ -152,7 +152,10 @@ const (
 	// (or the stop band, once rebalancing), or as even as they can be.
 	SkipWithinTolerance
 	// SkipScanBudget: the planner examined its budget of candidates in one
-	// phase without filling the plan; the rest wait for the next plan.
+	// phase without filling the plan; the rest wait for the next plan. A
+	// balancing phase reports it when that many of its picks failed: it
+	// ends as stuck (see SkipNoTarget), having tried the most promising
+	// pairs rather than every one.
 	SkipScanBudget
 	// SkipHotShard: the shard's load alone exceeds its node's fair share
 	// of the load, and no destination the load phase tried is cold enough

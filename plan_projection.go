@@ -43,13 +43,13 @@ type projection struct {
 // map with no known bytes is balanced by counts, as it always was. It reads
 // the per-node sums the registry maintains, in O(nodes).
 //
-// It reads the node records once: at 100,000 nodes they are megabytes, and
-// each pass over them costs about a millisecond in memory traffic alone,
-// whereas the per-node slices it fills are a few words a node. What a
-// later step needs of the records (the figures below, the view's
-// imbalance, the nodes being drained) it takes from that one pass. Every
-// sum is taken in node order, as separate passes took it, so the figures
-// are the same to the last bit.
+// It reads the node records once (twice when some stats are unknown; see
+// countUnknown): at 100,000 nodes they are megabytes, several times the
+// per-node slices it fills, and a plan there is made of such passes. What
+// a later step needs of the records (the figures below, the view's
+// imbalance, the nodes being drained) it takes from that pass. Every sum
+// is taken in node order, as separate passes took it, so the figures are
+// the same to the last bit.
 func (pr *projection) measure(nodes []nodeRec, sc *scratch) {
 	pr.nodes = nodes
 	n := len(nodes)
@@ -138,8 +138,9 @@ func (pr *projection) countUnknown() {
 
 // measureShares sets each up node's capacity share (pr.share holds its
 // capacity, or 0 when unknown) and its inverse, the load on the up nodes,
-// and the balance of the view (see balance), in two passes over the up
-// nodes; each sum in node order, as before.
+// and the balance of the view (see balance), in one pass over the up
+// nodes (two when only some capacities are known); each sum in node
+// order, as before.
 func (pr *projection) measureShares(capSum float64, capKnown int) {
 	// An unknown capacity counts as the mean known one; with none known
 	// every up node counts as equal.

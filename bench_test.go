@@ -467,6 +467,21 @@ func BenchmarkPlan(b *testing.B) {
 					b.ReportMetric(float64(len(benchSinkPlan.Commands)), "cmds")
 					b.ReportMetric(float64(benchTransfers(benchSinkPlan.Commands)), "transfers")
 				})
+				// The same map once its phase has settled: the coordinator
+				// that planned it remembers, and plans again.
+				b.Run(fmt.Sprintf("limit=%d/settled", limit), func(b *testing.B) {
+					c := NewCoordinator(pol)
+					c.Plan(v, limit)
+					if p := c.Plan(v, limit); !slices.Contains(p.Skipped, Skip{Reason: SkipSettled}) {
+						b.Fatalf("the stuck map did not settle: %v", p.Skipped)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						benchSinkPlan = c.preview(v, limit)
+					}
+					b.ReportMetric(float64(len(benchSinkPlan.Commands)), "cmds")
+				})
 			}
 		})
 	}

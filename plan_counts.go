@@ -312,6 +312,12 @@ func (pl *planner) repairCounts() {
 	if !pl.proj.hasBytes() || len(pl.proj.upNodes()) < 2 || pl.bal.shardTotal() == 0 {
 		return
 	}
+	if pl.led.full() && pl.led.limitReported() {
+		// No room for a repair, and the plan already says so: counting
+		// the nodes outside their bands (a pass over the up nodes) would
+		// change nothing. The next plan repairs.
+		return
+	}
 	outside := func(i int) int {
 		lo, hi := pl.bal.countBounds(i)
 		if pl.proj.count(i) < lo || pl.proj.count(i) > hi {

@@ -122,6 +122,12 @@ func (l *ledger) full() bool {
 	return true
 }
 
+// limitReported reports whether the plan already lists the aggregate
+// SkipLimitReached (no shard, no node).
+func (l *ledger) limitReported() bool {
+	return slices.Contains(l.out.Skipped, Skip{Reason: SkipLimitReached})
+}
+
 // left is how many more commands the plan may hold, reservations aside.
 func (l *ledger) left() int { return l.limit - len(l.out.Commands) }
 

@@ -61,6 +61,19 @@ func TestMoveCooldown(t *testing.T) {
 	p = plan(now, now.Add(-pol.MoveCooldown))
 	require.Len(t, p.Commands, 1)
 
+	// A node that joins or comes up after the moves lifts the cool-down:
+	// the map changed since, and the node needs shards.
+	joinedAt := t0.Add(time.Minute)
+	joined := cooledRegistry(t, t0)
+	// Node 3 as if it joined after the moves: down, then up again.
+	require.NoError(t, joined.ApplyAt(SetNodeState{Node: 3, State: NodeDown}, joinedAt))
+	require.NoError(t, joined.ApplyAt(SetNodeState{Node: 3, State: NodeUp}, joinedAt))
+	c := NewCoordinator(pol)
+	c.SetClock(joinedAt.Add(time.Minute), time.Time{})
+	p = c.Plan(joined.View(), 5)
+	require.NotEmpty(t, p.Commands, "a node joined after the moves: %v", p.Skipped)
+	require.NotContains(t, p.Skipped, Skip{Reason: SkipCoolingDown, Count: 2})
+
 	// Zero turns it off.
 	pol.MoveCooldown = 0
 	require.Len(t, plan(t0, time.Time{}).Commands, 1)

@@ -237,14 +237,22 @@ func fraction(f float64, x uint64) uint64 {
 }
 
 // cooling returns the cool-down's tests for a plan over s: whether a
-// shard moved less than MoveCooldown ago, by the clock SetClock gave
-// (never behind the newest log time s applied), or less than MoveCooldown
-// after this leader's election; and the node a shard left less than
+// shard is cooling down, and the node a shard left less than
 // MaxMoveCooldown ago (0 if none), which rebalancing never sends it back
 // to.
+//
+// A shard cools down while it moved less than MoveCooldown ago by the
+// clock SetClock gave (never behind the newest log time s applied). A new
+// leader also holds it until MoveCooldown after its election, if the move
+// was within MoveCooldown of the newest log time, so a clock that runs
+// ahead of its predecessor's never ends a cool-down early. A shard that
+// moved before an up node joined or came up is not cooling: the map
+// changed since, and the new node needs shards (a node that joins right
+// after a rebalance would otherwise wait out the cool-down empty).
 func (c *Coordinator) cooling(s *state) (cool func(ShardID) bool, back func(ShardID) NodeID) {
 	d := int64(c.policy.MoveCooldown)
-	now := s.recent.last
+	last := s.recent.last
+	now := last
 	if !c.now.IsZero() {
 		now = max(now, c.now.UnixNano())
 	}
@@ -252,9 +260,18 @@ func (c *Coordinator) cooling(s *state) (cool func(ShardID) bool, back func(Shar
 	if !c.elected.IsZero() {
 		elected = c.elected.UnixNano()
 	}
+	var joined int64 // the newest time an up node took its state
+	for i := range s.nodes {
+		if s.nodes[i].State == NodeUp {
+			joined = max(joined, s.nodes[i].since)
+		}
+	}
 	cool = func(id ShardID) bool {
 		at, ok := s.recent.movedAt(id)
-		return ok && (now-at < d || (elected != 0 && now-elected < d))
+		if !ok || at < joined {
+			return false
+		}
+		return now-at < d || (elected != 0 && now-elected < d && last-at < d)
 	}
 	back = func(id ShardID) NodeID {
 		if at, ok := s.recent.movedAt(id); ok && now-at < int64(MaxMoveCooldown) {

@@ -241,9 +241,12 @@
 //     new leader runs the phase once, under rules 2 and 4, and settles.
 //  4. A cool-down. A shard that moved is not moved again by rebalancing
 //     within Policy.MoveCooldown (30 minutes) of the log time of the entry
-//     that completed its move, and, on a new leader, of its election (so a
-//     clock that runs ahead never cuts it short). Drains, re-homing from a
-//     lost node, splits and merges are exempt. The registry keeps a day of
+//     that completed its move, and, on a new leader, of its election if
+//     the move was that recent in log time (so a clock that runs ahead
+//     never cuts it short). A node that joins or comes up after the move
+//     lifts it: the map changed, and the node needs shards. Rebalancing
+//     never sends a shard back to the node it left within a day. Drains,
+//     re-homing from a lost node, splits and merges are exempt. The registry keeps a day of
 //     moves (MaxMoveCooldown), replicated from format version 5 and in
 //     snapshots; before format version 5 there is no cool-down.
 //

@@ -158,8 +158,11 @@ type Policy struct {
 	// again by rebalancing, from the log time of the entry that completed
 	// the move (of the PlaceTransfer, for moves that complete at once), so
 	// a change of leader keeps it; a new leader also waits out a shard's
-	// cool-down on its own clock from its election, like MoveTimeout.
-	// Drains, re-homing from lost nodes and splits are exempt. Zero turns
+	// cool-down on its own clock from its election, like MoveTimeout. A
+	// node that joins or comes up after the move lifts it (the node needs
+	// shards). Rebalancing also never sends a shard back to the node it
+	// left within MaxMoveCooldown. Drains, re-homing from lost nodes and
+	// splits are exempt. Zero turns
 	// it off. Default 30 minutes; at most MaxMoveCooldown. Needs format
 	// version 5 when it differs from the default.
 	MoveCooldown time.Duration

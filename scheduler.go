@@ -262,6 +262,14 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		// older server an entry it cannot read.
 		return rep, fmt.Errorf("placement: plan of %d commands: %w", len(plan.Commands), err)
 	}
+	if p, was := s.reg.View().Pause(), view.Pause(); p.Paused && !(was.Paused && was.Until.Equal(p.Until)) {
+		// A pause applied while this tick planned: the plan is dropped,
+		// not proposed after it. (An entry raft orders right after a pause
+		// that lands later still applies; the window is this check to the
+		// append.)
+		rep.Paused, rep.Commands = true, nil
+		return rep, nil
+	}
 	start = time.Now()
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	resp, err := s.raft.Apply(actx, Encode(entry...))

@@ -275,7 +275,9 @@ func (pr *projection) spreadOf(vals []float64) float64 {
 
 // balance measures the view's spreads, before any planned command, with
 // the moves in flight counted as made: measure's figures when none is in
-// flight, else one pass over the up nodes.
+// flight, else one pass over the up nodes. Its loop repeats measure's on
+// purpose: the same sums through a small accumulator type were 15–20%
+// slower per plan at 10,000 and 100,000 nodes.
 func (pr *projection) balance() Balance {
 	if !pr.moved {
 		return pr.viewBalance

@@ -133,6 +133,9 @@ func (f *FSM) ApplyEntryAt(index uint64, at time.Time, entry []byte) any {
 		// cannot apply: the fix is to upgrade this server.
 		panic(fmt.Sprintf("placement: log entry %d: %v: upgrade this server before it applies more of the log", index, err))
 	}
+	// The index advances whether or not the entry changes the map, so
+	// that a waiter on it (ShardRegistry.Await) sees the log move on.
+	defer f.reg.applied(index)
 	if err != nil {
 		return err
 	}

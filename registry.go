@@ -28,11 +28,17 @@ type ShardRegistry struct {
 	// while no SetPolicy is replicated: DefaultPolicy's, or the
 	// Scheduler's Config.Policy's (see New).
 	halfLife uint32
+	// index is the raft index of the last entry the FSM applied
+	// (View.Index); gen counts changes (WatchMoves' token); changed, made
+	// by a waiter, is closed at the next change.
+	index   uint64
+	gen     uint64
+	changed chan struct{}
 }
 
 // NewShardRegistry returns an empty registry whose next shard ID is 1.
 func NewShardRegistry() *ShardRegistry {
-	return &ShardRegistry{cur: newState(), halfLife: DefaultPolicy().LoadHalfLife}
+	return &ShardRegistry{cur: newState(), halfLife: DefaultPolicy().LoadHalfLife, gen: 1}
 }
 
 // setLoadHalfLife sets the half-life used while no SetPolicy is
@@ -49,7 +55,7 @@ func (g *ShardRegistry) View() View {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.shared = true
-	return View{s: g.cur}
+	return View{s: g.cur, index: g.index}
 }
 
 // writable returns the state to modify, cloning it first if a View holds it.
@@ -87,6 +93,7 @@ func (g *ShardRegistry) ApplyAt(cmd Command, at time.Time) error {
 	}
 	// rec stays valid if writable clones the state: records are shared.
 	g.writable().apply(cmd, rec, unixNano(at))
+	g.wake()
 	return nil
 }
 

@@ -275,6 +275,7 @@ func (g *ShardRegistry) ReadSnapshot(r io.Reader) error {
 	defer g.mu.Unlock()
 	g.cur = s
 	g.shared = false
+	g.wake()
 	return nil
 }
 

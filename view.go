@@ -13,6 +13,8 @@ import (
 // them.
 type View struct {
 	s *state
+	// index is the registry's applied index when the View was taken.
+	index uint64
 }
 
 func (v View) state() *state {

@@ -1,0 +1,99 @@
+package placement
+
+import (
+	"context"
+	"slices"
+)
+
+// Index returns the raft index of the last log entry the FSM had applied
+// to the registry when the View was taken: the same on every replica for
+// the same map, so a client can carry it from one server to another. It
+// is 0 before the FSM applies an entry (and after a restart it stays at 0
+// until the first entry applies after the snapshot's restore; see
+// ShardRegistry.Await). Commands applied with ShardRegistry.Apply do not
+// move it.
+func (v View) Index() uint64 { return v.index }
+
+// applied records that the FSM applied (or rejected) the entry at index.
+func (g *ShardRegistry) applied(index uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if index > g.index {
+		g.index = index
+	}
+	g.wake()
+}
+
+// wake releases Await's waiters: the map changed. g.mu must be held.
+func (g *ShardRegistry) wake() {
+	g.gen++
+	if g.changed != nil {
+		close(g.changed)
+		g.changed = nil
+	}
+}
+
+// Await returns a View once the registry's index passes index, or once
+// the map changes in a way that does not move the index (ShardRegistry.Apply,
+// a snapshot's restore), whichever is first; or, when ctx ends first, the
+// current View and ctx's error. With index 0 it returns at once.
+//
+// It is the long poll behind WatchMoves and the admin API's
+// GET /moves?index=K: a waiter that passes the Index of the last View it
+// saw wakes when there is something new to see, and may wake with nothing
+// new (after a restore, or when the entry applied changed nothing it
+// reads), so it re-reads rather than assumes.
+func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
+	for {
+		g.mu.Lock()
+		if index == 0 || g.index > index {
+			g.shared = true
+			v := View{s: g.cur, index: g.index}
+			g.mu.Unlock()
+			return v, nil
+		}
+		if g.changed == nil {
+			g.changed = make(chan struct{})
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+			// A change that moved the index past index returns on the next
+			// turn; one that did not (Apply, a restore) returns now.
+			if v := g.View(); v.index <= index {
+				return v, nil
+			}
+		case <-ctx.Done():
+			return g.View(), ctx.Err()
+		}
+	}
+}
+
+// WatchMoves implements MoveSource from the map this registry holds, for
+// a data node that is also a raft server: the moves in flight and a token
+// for the next call. With token 0 it answers at once; with the token of
+// its last answer it waits until the map changes (any command applied or
+// a snapshot restored) or ctx ends (then it returns ctx's error). The
+// token is this registry's own: do not carry it to another server.
+func (g *ShardRegistry) WatchMoves(ctx context.Context, token uint64) ([]Move, uint64, error) {
+	for {
+		g.mu.Lock()
+		if token == 0 || g.gen != token {
+			g.shared = true
+			v, gen := View{s: g.cur, index: g.index}, g.gen
+			g.mu.Unlock()
+			return slices.Collect(v.Moves()), gen, nil
+		}
+		if g.changed == nil {
+			g.changed = make(chan struct{})
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, token, ctx.Err()
+		}
+	}
+}

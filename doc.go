@@ -354,6 +354,16 @@
 // the command names its target (CompleteTransfer.To), so every replica
 // answers so alike.
 //
+// [Mover] is that loop, built: give it a copy function, a [MoveSource]
+// (the local [ShardRegistry] on a raft server, the admin API's client on a
+// data node that is not one) and a [Completer] that reaches the leader
+// (the admin client from any server; the [Scheduler] where the leader
+// is). It copies the moves into its node with bounded concurrency,
+// retries with backoff, cancels a copy whose move is aborted or begun
+// again at a new epoch, and completes or aborts each move, retrying while
+// the outcome is unknown. It keeps nothing it cannot learn from the map,
+// so a leader change or a restart of its process loses no move.
+//
 // The leader aborts a move in flight longer than Policy.MoveTimeout
 // (default 10 minutes), timed from its PlaceTransfer's log time (raft's
 // Log.AppendedAt, held by every replica), so a change of leader neither

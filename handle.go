@@ -21,14 +21,8 @@ func (s *Scheduler) Start() *Handle {
 			return s.handle
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &Handle{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(h.done)
-		h.err = s.Run(ctx)
-	}()
-	s.handle = h
-	return h
+	s.handle = startHandle(s.Run)
+	return s.handle
 }
 
 // Stop stops the loop started by Start and waits for it to exit. It is safe

@@ -61,7 +61,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	fs.StringVar(&admins, "admin-peers", "", "other servers' admin URLs as id=http://host:port,..., so a follower can name the leader's")
 	fs.StringVar(&c.token, "token", "", "bearer token for admin writes and joining, at least 16 bytes (default $"+tokenEnv+")")
 	fs.DurationVar(&c.tick, "tick", 5*time.Second, "scheduler tick interval")
-	fs.DurationVar(&c.copyTime, "copy-time", 2*time.Second, "how long a simulated shard copy takes before its move completes")
+	fs.DurationVar(&c.copyTime, "copy-time", 2*time.Second, "how long a simulated shard copy takes before its move completes; 0: no simulated copies (data-node processes copy)")
 	fs.DurationVar(&c.raftTimeout, "raft-timeout", time.Second, "raft heartbeat and election timeout (the leader lease is half)")
 	fs.Uint64Var(&c.snapshotThreshold, "snapshot-threshold", 8192, "log entries between raft snapshots")
 	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", 2*time.Minute, "how often raft checks whether to snapshot")
@@ -105,8 +105,8 @@ func (c *config) check() error {
 		return errors.New("-bootstrap and -join exclude each other")
 	case len(c.peers) > 0 && !c.bootstrap:
 		return errors.New("-peers needs -bootstrap")
-	case c.tick <= 0 || c.raftTimeout <= 0 || c.snapshotInterval <= 0 || c.copyTime <= 0:
-		return errors.New("-tick, -raft-timeout, -snapshot-interval and -copy-time must be positive")
+	case c.tick <= 0 || c.raftTimeout <= 0 || c.snapshotInterval <= 0 || c.copyTime < 0:
+		return errors.New("-tick, -raft-timeout and -snapshot-interval must be positive, -copy-time not negative")
 	}
 	if err := checkRaftAddr(c.raftAddr); err != nil {
 		return fmt.Errorf("-raft-addr: %w", err)

@@ -29,7 +29,7 @@ type server struct {
 	sched    *placement.Scheduler
 	reg      *placement.ShardRegistry
 	loop     *placement.Handle
-	copier   *copier
+	mover    *placement.Handle // the simulated copies, if any (-copy-time)
 	http     *http.Server
 	adminURL string
 	serveErr chan error // the admin server's exit
@@ -96,7 +96,11 @@ func startServer(cfg config, log *zap.Logger) (_ *server, err error) {
 		return nil, err
 	}
 	s.loop = s.sched.Start()
-	s.copier = startCopier(s, cfg.copyTime)
+	if cfg.copyTime > 0 {
+		if s.mover, err = s.simulateCopies(); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.serveAdmin(reg); err != nil {
 		return nil, err
 	}
@@ -223,8 +227,8 @@ func (s *server) otherVoters() bool {
 // close releases raft and the stores without the courtesies of shutdown.
 func (s *server) close() error {
 	var errs []error
-	if s.copier != nil {
-		s.copier.close()
+	if s.mover != nil {
+		s.mover.Stop()
 	}
 	if s.loop != nil {
 		s.loop.Stop()

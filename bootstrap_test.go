@@ -168,6 +168,10 @@ func TestBootstrapCluster(t *testing.T) {
 	}
 	bootstrapAll()
 	require.NoError(t, c.WaitIdentical(settle))
+	digest := c.Servers[0].Registry.View().Digest()
+	for i, s := range c.Servers {
+		require.Equal(t, digest, s.Registry.View().Digest(), "server %d", i)
+	}
 
 	c.Kill(0)
 	require.NoError(t, c.Restart(0))

@@ -86,6 +86,8 @@ func checkBootstrap(entry []Command) error {
 	if err := checkProposal(FormatVersion, entry); err != nil {
 		return fmt.Errorf("placement: bootstrap: %w", err)
 	}
+	// entry[0] raises the format, which an empty map always accepts; the
+	// index in errors counts the host's commands.
 	scratch := NewShardRegistry()
 	for i, c := range entry {
 		if err := scratch.Apply(c); err != nil {

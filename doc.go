@@ -72,6 +72,8 @@
 //	r, err := raft.NewRaft(raftConf, fsm, logStore, stableStore, snapshots, transport)
 //	node := placement.NewRaftNode(r)
 //	defer node.Close()
+//	err = placement.Bootstrap(ctx, node, reg, placement.AddNode{Node: 1},
+//		placement.CreateShard{Range: placement.KeyRange{}, Node: 1}) // a new cluster's first map
 //	sched, err := placement.New(node, reg, placement.DefaultConfig())
 //	handle := sched.Start()
 //	defer handle.Stop()
@@ -319,12 +321,15 @@
 //     raft.FSM recognises them by their header ([IsEntry]), hands them to
 //     [FSM.ApplyEntryAt] with the log entry's AppendedAt, and includes
 //     [View.WriteSnapshot] output in its own snapshots
-//     ([ShardRegistry.ReadSnapshot] restores it; at format version 3 it
-//     reads exactly what was written, so the host's own data may follow,
-//     while older formats are read to the end and need the host's framing).
+//     ([FSM.RestoreFrom] restores it and calls the restore function; from
+//     format version 3 it reads exactly what was written, so the host's
+//     own data may follow, while older formats are read to the end and
+//     need the host's framing: see [View.SnapshotSelfDelimiting]).
 //  4. Add nodes and bootstrap shards through commands (AddNode,
 //     SetNodeState, RemoveNode, CreateShard) committed through raft, never by
 //     changing a registry directly, so that every replica sees the change.
+//     [Bootstrap] proposes a new cluster's first map once a leader is
+//     elected; [ApplyCommands] proposes later ones with a result for each.
 //
 // # Moves
 //
@@ -450,7 +455,7 @@
 // cannot be asked keeps it where it is. Without it, the operator proposes
 // SetFormatVersion{Version: FormatVersion} (admin POST /cluster/version)
 // once every server runs the new release. A new cluster includes it in its
-// bootstrap entry.
+// bootstrap entry, as [Bootstrap] does.
 //
 // # Concurrency
 //

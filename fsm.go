@@ -15,7 +15,8 @@ import (
 // next-ID counter included.
 //
 // A host with its own FSM can instead route entries for which IsEntry holds
-// to ApplyEntry, and include Snapshot/Restore output in its own snapshots.
+// to ApplyEntryAt, write View.WriteSnapshot's output into its own
+// snapshots, and read it back with RestoreFrom.
 type FSM struct {
 	reg       *ShardRegistry
 	onApply   func(index uint64, cmd Command)
@@ -83,8 +84,8 @@ func WithEffectFunc(fn func(index uint64, e Effect)) FSMOption {
 // not call fn. fn must not block for long and must not call back into
 // raft.
 //
-// A host with its own FSM that calls ShardRegistry.ReadSnapshot takes the
-// two Views itself.
+// A host with its own FSM restores our section with RestoreFrom, which
+// calls fn as Restore does.
 func WithRestoreFunc(fn func(prev, next View)) FSMOption {
 	return func(f *FSM) { f.onRestore = fn }
 }
@@ -207,16 +208,36 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 // Restore implements raft.FSM: it replaces the registry's whole state with
-// the snapshot's, or returns an error wrapping ErrCorruptSnapshot and leaves
-// the registry unchanged. Soft stats are not in snapshots and start empty.
-// On success it calls the function of WithRestoreFunc, if any.
+// the snapshot's (RestoreFrom), or returns an error wrapping
+// ErrCorruptSnapshot and leaves the registry unchanged. Soft stats are not
+// in snapshots and start empty. On success it calls the function of
+// WithRestoreFunc, if any.
+//
+// Raft hands rc to the FSM, which owns it from then on: Restore closes
+// it, whether or not the restore succeeds.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	return f.RestoreFrom(rc)
+}
+
+// RestoreFrom is Restore for a host whose own FSM keeps our section in its
+// snapshots: it reads a snapshot written by View.WriteSnapshot from r,
+// replaces the registry's state with it (or returns an error and leaves
+// the registry unchanged, as ShardRegistry.ReadSnapshot does), and on
+// success calls the function of WithRestoreFunc with the Views before and
+// after. It does not close r.
+//
+// When the snapshot is self-delimiting (View.SnapshotSelfDelimiting: from
+// format version 3 on), RestoreFrom reads exactly its bytes and leaves
+// what follows, the host's own state say, in r. An older snapshot is read
+// to the end of r: a host that writes after one frames it (see
+// View.WriteSnapshot) and passes RestoreFrom a reader limited to it.
+func (f *FSM) RestoreFrom(r io.Reader) error {
 	if f.onRestore == nil {
-		return f.reg.ReadSnapshot(rc)
+		return f.reg.ReadSnapshot(r)
 	}
 	prev := f.reg.View()
-	if err := f.reg.ReadSnapshot(rc); err != nil {
+	if err := f.reg.ReadSnapshot(r); err != nil {
 		return err
 	}
 	f.onRestore(prev, f.reg.View())

@@ -10,11 +10,12 @@ import (
 )
 
 // ErrInvalidEncoding is wrapped by every error of the JSON and text forms
-// of this package's types: the UnmarshalJSON and UnmarshalText methods and
-// UnmarshalCommandJSON return it for input that is not the form (see
-// Shard.UnmarshalJSON for the rules), and the MarshalJSON and MarshalText
-// methods and MarshalCommandJSON for a value that has none, such as an
-// undefined NodeState or an empty KeyRange.
+// of this package's types: the UnmarshalJSON and UnmarshalText methods,
+// UnmarshalCommandJSON and UnmarshalCommandsJSON return it for input that
+// is not the form (see Shard.UnmarshalJSON for the rules), and the
+// MarshalJSON and MarshalText methods, MarshalCommandJSON and
+// MarshalCommandsJSON for a value that has none, such as an undefined
+// NodeState or an empty KeyRange.
 var ErrInvalidEncoding = errors.New("placement: invalid encoding")
 
 // encodingError wraps ErrInvalidEncoding, naming the type concerned.

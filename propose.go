@@ -22,7 +22,11 @@ import "fmt"
 //
 // Both wrap ErrRejected, as Apply's answers do: nothing was proposed.
 func CheckProposal(v View, cmds ...Command) error {
-	have := v.FormatVersion()
+	return checkProposal(v.FormatVersion(), cmds)
+}
+
+// checkProposal is CheckProposal for a cluster at format version have.
+func checkProposal(have uint64, cmds []Command) error {
 	for _, c := range cmds {
 		if err := checkValue(c); err != nil {
 			return err

@@ -60,7 +60,7 @@ import (
 // not included, so replicas that applied the same log write byte-identical
 // snapshots.
 //
-// Only version 3 is self-delimiting: ReadSnapshot reads exactly its bytes
+// Only versions 3 and 4 are self-delimiting: ReadSnapshot reads exactly their bytes
 // and leaves whatever follows in the reader, so a host can write its own
 // state after it in the same stream. Versions 1 and 2 end where the stream
 // ends; ReadSnapshot reads them to EOF.
@@ -105,11 +105,17 @@ func snapshotVersionOf(s *state) byte {
 // flight, the next-ID counter, the rebalancing flags and the format version)
 // to w.
 //
-// From format version 3 on the snapshot is self-delimiting, so a host may
-// write its own state after it in the same stream and ReadSnapshot leaves
-// that unread. A cluster below format version 3 writes a version that ends
-// only at the end of the stream (which older releases read): a host that
-// appends to it must frame the snapshot itself, by a length prefix say.
+// From format version 3 on the snapshot is self-delimiting
+// (SnapshotSelfDelimiting), so a host may write its own state after it in
+// the same stream and ReadSnapshot (or FSM.RestoreFrom) leaves that
+// unread. A cluster below format version 3 writes a version that ends only
+// at the end of the stream, because that is what the releases it may
+// still run read. A host that writes its own state after such a snapshot
+// frames it: it writes the snapshot to a buffer and puts the buffer's
+// length before it, and the reader restores from an io.LimitReader of that
+// length. The reader cannot tell from the stream which the writer did
+// before reading our section, so the host records it (a flag byte, say);
+// ExampleView_SnapshotSelfDelimiting shows one way.
 func (v View) WriteSnapshot(w io.Writer) error {
 	s := v.state()
 	version := snapshotVersionOf(s)
@@ -122,6 +128,18 @@ func (v View) WriteSnapshot(w io.Writer) error {
 		return fmt.Errorf("placement: write snapshot: %w", err)
 	}
 	return nil
+}
+
+// SnapshotSelfDelimiting reports whether the snapshot WriteSnapshot writes
+// for v ends by itself, so that ReadSnapshot reads exactly its bytes and
+// leaves what follows in the reader: true from format version 3 on (every
+// new cluster is at the newest), false for a map at format version 1 or 2,
+// whose snapshot is read to the end of the stream. When it is false, a
+// host that writes its own state after our section frames the section
+// itself (see WriteSnapshot). Two Views of the same map agree; it costs
+// O(1).
+func (v View) SnapshotSelfDelimiting() bool {
+	return snapshotVersionOf(v.state()) >= snapshotVersionMoves
 }
 
 // writeSnapshot writes all of a snapshot but its checksum to out.
@@ -263,9 +281,11 @@ func (c *chunkWriter) close() error {
 // error, which wraps ErrCorruptSnapshot unless reading r failed, the
 // registry is unchanged.
 //
-// A version 3 snapshot (what a cluster at format version 3 or later writes)
-// is read exactly: bytes that follow it, such as a host's own state, stay
-// in r. Older versions are read to the end of r.
+// A self-delimiting snapshot (View.SnapshotSelfDelimiting: what a cluster
+// at format version 3 or later writes) is read exactly: bytes that follow
+// it, such as a host's own state, stay in r. Older versions are read to
+// the end of r, so a host that wrote its own state after one must have
+// framed it (see View.WriteSnapshot) and pass a reader limited to it.
 func (g *ShardRegistry) ReadSnapshot(r io.Reader) error {
 	s, err := readSnapshot(r)
 	if err != nil {

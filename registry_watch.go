@@ -45,20 +45,12 @@ func (g *ShardRegistry) wake() {
 // reads), so it re-reads rather than assumes.
 func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
 	for {
-		g.mu.Lock()
-		if index == 0 || g.index > index {
-			g.shared = true
-			v := View{s: g.cur, index: g.index}
-			g.mu.Unlock()
+		v, _, changed := g.watch()
+		if index == 0 || v.index > index {
 			return v, nil
 		}
-		if g.changed == nil {
-			g.changed = make(chan struct{})
-		}
-		ch := g.changed
-		g.mu.Unlock()
 		select {
-		case <-ch:
+		case <-changed:
 			// A change that moved the index past index returns on the next
 			// turn; one that did not (Apply, a restore) returns now.
 			if v := g.View(); v.index <= index {
@@ -70,6 +62,18 @@ func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
 	}
 }
 
+// watch returns the current View, the registry's change count, and a
+// channel closed at the next change (see wake).
+func (g *ShardRegistry) watch() (View, uint64, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shared = true
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	return View{s: g.cur, index: g.index}, g.gen, g.changed
+}
+
 // WatchMoves implements MoveSource from the map this registry holds, for
 // a data node that is also a raft server: the moves in flight and a token
 // for the next call. With token 0 it answers at once; with the token of
@@ -78,20 +82,12 @@ func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
 // token is this registry's own: do not carry it to another server.
 func (g *ShardRegistry) WatchMoves(ctx context.Context, token uint64) ([]Move, uint64, error) {
 	for {
-		g.mu.Lock()
-		if token == 0 || g.gen != token {
-			g.shared = true
-			v, gen := View{s: g.cur, index: g.index}, g.gen
-			g.mu.Unlock()
+		v, gen, changed := g.watch()
+		if token == 0 || gen != token {
 			return slices.Collect(v.Moves()), gen, nil
 		}
-		if g.changed == nil {
-			g.changed = make(chan struct{})
-		}
-		ch := g.changed
-		g.mu.Unlock()
 		select {
-		case <-ch:
+		case <-changed:
 		case <-ctx.Done():
 			return nil, token, ctx.Err()
 		}

@@ -272,7 +272,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 	start = time.Now()
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-	resp, err := s.raft.Apply(actx, Encode(entry...))
+	results, err := ApplyCommands(actx, s.raft, entry...)
 	cancel()
 	rep.ApplyTime = time.Since(start)
 	metrics.MeasureSince([]string{"placement", "apply"}, start)
@@ -281,12 +281,10 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		return rep, fmt.Errorf("placement: propose %d commands: %w", len(plan.Commands), err)
 	}
 	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
-	if results, ok := resp.([]error); ok {
-		if instant {
-			results = foldCompletions(plan.Commands, results)
-		}
-		rep.Results = results[:min(len(results), len(plan.Commands))]
+	if instant {
+		results = foldCompletions(plan.Commands, results)
 	}
+	rep.Results = results[:min(len(results), len(plan.Commands))]
 	if n := rep.Rejected(); n > 0 {
 		metrics.IncrCounter([]string{"placement", "rejected"}, float32(n))
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))

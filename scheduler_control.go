@@ -62,14 +62,11 @@ func (s *Scheduler) proposeCommand(ctx context.Context, c Command) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(c))
+	results, err := ApplyCommands(actx, s.raft, c)
 	if err != nil {
 		return fmt.Errorf("placement: propose %v: %w", c, err)
 	}
-	if results, ok := resp.([]error); ok && len(results) == 1 && results[0] != nil {
-		return results[0]
-	}
-	return nil
+	return results[0]
 }
 
 // CompleteTransfer proposes the CompleteTransfer of move m: the host calls

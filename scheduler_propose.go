@@ -102,11 +102,10 @@ func (s *Scheduler) propose(ctx context.Context, what string, cmds ...Command) (
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
-	resp, err := s.raft.Apply(actx, Encode(cmds...))
+	results, err := ApplyCommands(actx, s.raft, cmds...)
 	if err != nil {
 		s.inDoubt(err)
 		return nil, fmt.Errorf("placement: %s: %w", what, err)
 	}
-	results, _ := resp.([]error)
 	return results, nil
 }

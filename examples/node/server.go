@@ -121,10 +121,12 @@ func (s *server) raftConfig(logger hclog.Logger) *raft.Config {
 
 // onApply is where a database would act on placement changes: here, a
 // move's beginning is only logged (the copier simulates the copy). It runs
-// on raft's apply goroutine.
+// on raft's apply goroutine, on every server, and again for old entries
+// when a server starts or joins and replays the log: so Debug. The leader's
+// "plan applied" and "shard copied; move completed" are the Info lines.
 func (s *server) onApply(index uint64, cmd placement.Command) {
 	if t, ok := cmd.(placement.PlaceTransfer); ok {
-		s.log.Info("move begun; the new owner copies the shard's data now",
+		s.log.Debug("move begun; the new owner copies the shard's data now",
 			zap.Uint64("index", index), zap.Uint64("shard", uint64(t.Shard)),
 			zap.Uint64("from", uint64(t.From)), zap.Uint64("to", uint64(t.To)))
 	}

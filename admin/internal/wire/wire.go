@@ -112,3 +112,22 @@ type MoveEnded struct {
 	Move    placement.Move `json:"move"`
 	Outcome string         `json:"outcome"`
 }
+
+// Stats is the body of POST /stats: soft figures, recorded by the server
+// that receives them only.
+type Stats struct {
+	Stats []Stat `json:"stats"`
+}
+
+// Stat is one shard's figures in Stats.
+type Stat struct {
+	Shard placement.ShardID `json:"shard"`
+	Keys  uint64            `json:"keys"`
+	Bytes uint64            `json:"bytes"`
+	// Load is an optional rate of work (requests/s or the like); it must
+	// be finite and at least zero.
+	Load float64 `json:"load"`
+	// SplitKey is an optional base64 hint; if given it must lie strictly
+	// inside the shard's range.
+	SplitKey []byte `json:"split_key"`
+}

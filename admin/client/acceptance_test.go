@@ -1,0 +1,146 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/admin/client"
+)
+
+// The leader goes away while a client writes: its writes go on, on the
+// new leader, found through the other servers.
+func TestWritesSurviveLeaderFailover(t *testing.T) {
+	c := newCluster(t)
+	cl := newClient(t, c.leaderFirst(t), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLong)
+	defer cancel()
+
+	var added []placement.NodeID
+	write := func(id placement.NodeID) {
+		t.Helper()
+		switch err := cl.AddNode(ctx, id); {
+		case err == nil:
+			added = append(added, id)
+		case errors.Is(err, client.ErrOutcomeUnknown):
+			t.Logf("node %d: %v", id, err) // in doubt: not counted either way
+		default:
+			t.Fatalf("node %d: %v", id, err)
+		}
+	}
+	for id := placement.NodeID(10); id < 13; id++ {
+		write(id)
+	}
+	old, err := c.WaitLeader(waitLong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.kill(old)
+	for id := placement.NodeID(13); id < 18; id++ {
+		write(id)
+	}
+	if len(added) < 7 {
+		t.Fatalf("%d writes succeeded, want at least 7 of 8", len(added))
+	}
+	now, err := c.WaitLeader(waitLong)
+	if err != nil || now == old {
+		t.Fatalf("leader %d (was %d): %v", now, old, err)
+	}
+	if err := c.WaitIdentical(waitLong); err != nil {
+		t.Fatal(err)
+	}
+	v := c.Servers[now].Registry.View()
+	for _, id := range added {
+		if _, ok := v.Node(id); !ok {
+			t.Errorf("node %d, added, is not in the new leader's map", id)
+		}
+	}
+}
+
+// A long poll started before a move begins answers with the move.
+func TestWatchMovesWakesOnANewMove(t *testing.T) {
+	c := newCluster(t)
+	cl := newClient(t, c.leaderFirst(t), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLong)
+	defer cancel()
+	moves, token, err := cl.WatchMoves(ctx, 0)
+	if err != nil || len(moves) != 0 || token == 0 {
+		t.Fatalf("first answer: %v, token %d, %v", moves, token, err)
+	}
+	type answer struct {
+		moves []placement.Move
+		token uint64
+		err   error
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		m, next, err := cl.WatchMoves(ctx, token)
+		answers <- answer{m, next, err}
+	}()
+	want := c.beginMove(t, 1, 2)
+	got := <-answers // bounded by ctx
+	if got.err != nil || got.token <= token {
+		t.Fatalf("long poll: token %d (was %d), %v", got.token, token, got.err)
+	}
+	if m, ok := moveOf(got.moves, 1); !ok || m.To != 2 || m.Epoch != want.Epoch {
+		t.Errorf("long poll answered %v, want %v", got.moves, want)
+	}
+}
+
+// inDoubt lets the first POST /moves/complete reach the server, and then
+// replaces its answer with a 503 "outcome": "unknown", as a leader that
+// lost leadership with the entry in flight answers.
+type inDoubt struct {
+	base      http.RoundTripper
+	completes atomic.Int32
+}
+
+func (d *inDoubt) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := d.base.RoundTrip(req)
+	if err != nil || req.URL.Path != "/moves/complete" || d.completes.Add(1) > 1 {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return &http.Response{
+		StatusCode: http.StatusServiceUnavailable, Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   io.NopCloser(strings.NewReader(`{"error": "outcome unknown", "outcome": "unknown"}`)),
+	}, nil
+}
+
+// A completion whose answer is lost is retried, and the retry, after the
+// completion applied, answers success.
+func TestCompleteTransferRetriedAfterAnAnswerInDoubt(t *testing.T) {
+	c := newCluster(t)
+	d := &inDoubt{base: http.DefaultTransport.(*http.Transport).Clone()}
+	hc := &http.Client{Transport: d}
+	t.Cleanup(hc.CloseIdleConnections)
+	cl := newClient(t, c.leaderFirst(t), hc)
+	m := c.beginMove(t, 2, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := cl.CompleteTransfer(ctx, m); err != nil {
+		t.Fatalf("CompleteTransfer: %v", err)
+	}
+	if n := d.completes.Load(); n != 2 {
+		t.Errorf("%d completions sent, want 2 (the first's answer lost)", n)
+	}
+	if err := c.WaitIdentical(waitLong); err != nil {
+		t.Fatal(err)
+	}
+	leader, _ := c.WaitLeader(waitLong)
+	if sh, _ := c.Servers[leader].Registry.View().Shard(2); sh.Node != 3 || sh.MovingTo != 0 {
+		t.Errorf("shard 2: %v, want it on node 3", sh)
+	}
+	// The abort that follows is a definite no, mapped to the sentinels.
+	err := cl.AbortTransfer(ctx, m)
+	if !errors.Is(err, placement.ErrStaleEpoch) || !errors.Is(err, placement.ErrRejected) {
+		t.Errorf("AbortTransfer after the completion: %v, want ErrStaleEpoch", err)
+	}
+}

@@ -109,7 +109,7 @@ func (c *Client) Heartbeat(ctx context.Context, interval time.Duration, report f
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for ctx.Err() == nil {
 		r := report()
 		var errs []error
 		if r.Node != 0 {
@@ -121,8 +121,8 @@ func (c *Client) Heartbeat(ctx context.Context, interval time.Duration, report f
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
 		case <-t.C:
 		}
 	}
+	return ctx.Err()
 }

@@ -136,7 +136,9 @@ func (h *handler) moveEnd(complete bool) http.HandlerFunc {
 		if complete {
 			outcome, end = wire.Completed, h.opts.Scheduler.CompleteTransfer
 		}
-		err := end(r.Context(), m)
+		ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)
+		defer cancel()
+		err := end(ctx, m)
 		if !complete && (errors.Is(err, placement.ErrStaleEpoch) || errors.Is(err, placement.ErrNotMoving)) && h.abortedBefore(m) {
 			err = nil
 		}

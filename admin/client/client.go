@@ -308,6 +308,10 @@ func (c *Client) try(ctx context.Context, server string, cl call, body []byte) (
 	if err != nil {
 		return nil, false, err
 	}
+	// A write goes on a connection of its own: on a kept-alive one that
+	// the server is closing as idle, a request can be written and then
+	// lost, and the write would read as in doubt though never taken.
+	req.Close = cl.kind != read
 	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

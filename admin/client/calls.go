@@ -82,21 +82,26 @@ func (c *Client) SetPolicy(ctx context.Context, p placement.Policy, maxActionsPe
 
 // Status is one server's GET /status.
 type Status struct {
-	ID          string `json:"id"`
-	Leader      bool   `json:"leader"`
-	Term        uint64 `json:"term"`
+	// ID is the answering server's raft ID; Leader and Term its role.
+	ID     string `json:"id"`
+	Leader bool   `json:"leader"`
+	Term   uint64 `json:"term"`
+	// LeaderID, LeaderAddr and LeaderAdmin name the leader it knows: raft
+	// ID, raft address and admin URL ("" when unknown).
 	LeaderID    string `json:"leader_id"`
 	LeaderAddr  string `json:"leader_addr"`
 	LeaderAdmin string `json:"leader_admin"`
-	Paused      bool   `json:"paused"`
+	// Paused tells whether its scheduler is paused (replicated or local).
+	Paused bool `json:"paused"`
 	// PauseUntil is when the replicated pause ends by itself (RFC 3339),
 	// or "".
 	PauseUntil string `json:"pause_until"`
 	// FormatVersion is the cluster's log format version, FormatVersionMax
 	// the newest the server's build reads.
-	FormatVersion    uint64            `json:"format_version"`
-	FormatVersionMax uint64            `json:"format_version_max"`
-	Raft             map[string]string `json:"raft"`
+	FormatVersion    uint64 `json:"format_version"`
+	FormatVersionMax uint64 `json:"format_version_max"`
+	// Raft is raft's own Stats() on that server.
+	Raft map[string]string `json:"raft"`
 }
 
 // Status returns the status of the server the client prefers (the one

@@ -92,6 +92,8 @@ type Error struct {
 	Outcome string
 }
 
+// Error describes the answer: the request, the server, the status and
+// the server's message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("client: %s %s at %s: %d: %s", e.Method, e.Path, e.Server, e.Status, e.Message)
 }
@@ -156,6 +158,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, servers: servers, http: &noRedirects, log: cfg.Logger.Named("placement-client")}, nil
 }
 
+// defaults sets *v to d when it is zero or negative.
 func defaults[T int | time.Duration](v *T, d T) {
 	if *v <= 0 {
 		*v = d

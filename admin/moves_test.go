@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -115,15 +116,15 @@ func TestGetMovesLongPollWakesWhenAMoveBegins(t *testing.T) {
 	e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion})
 	e.seedShards(t)
 	before := e.getMoves(t, "")
-	answer := make(chan movesAnswer, 1)
+	answer := make(chan *httptest.ResponseRecorder, 1)
 	go func() {
-		var got movesAnswer
-		decode(t, e.do(http.MethodGet, "/moves?wait=20s&index="+strconv.FormatUint(before.Index, 10), "", ""), http.StatusOK, &got)
-		answer <- got
+		answer <- e.do(http.MethodGet, "/moves?wait=20s&index="+strconv.FormatUint(before.Index, 10), "", "")
 	}()
 	m := e.beginMove(t, placement.FormatVersion, 2, 1, 3)
 	select {
-	case got := <-answer:
+	case rec := <-answer:
+		var got movesAnswer
+		decode(t, rec, http.StatusOK, &got)
 		if got.Index <= before.Index || !slices.Equal(got.Moves, []placement.Move{m}) {
 			t.Errorf("answer %+v, want index above %d and move %v", got, before.Index, m)
 		}
@@ -162,14 +163,16 @@ func TestGetMovesAtIndexZeroWaitsForAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{reg: reg, h: h}
-	answer := make(chan movesAnswer, 1)
-	go func() { answer <- e.getMoves(t, "?index=0&wait=20s") }()
+	answer := make(chan *httptest.ResponseRecorder, 1)
+	go func() { answer <- e.do(http.MethodGet, "/moves?index=0&wait=20s", "", "") }()
 	for n := placement.NodeID(1); ; n++ {
 		if err := reg.Apply(placement.AddNode{Node: n}); err != nil {
 			t.Fatal(err)
 		}
 		select {
-		case got := <-answer:
+		case rec := <-answer:
+			var got movesAnswer
+			decode(t, rec, http.StatusOK, &got)
 			if got.Index != 0 || len(got.Moves) != 0 {
 				t.Errorf("answer %+v", got)
 			}

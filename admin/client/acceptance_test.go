@@ -101,23 +101,20 @@ func TestWatchMovesWakesOnANewMove(t *testing.T) {
 	if err != nil || len(moves) != 0 || token == 0 {
 		t.Fatalf("first answer: %v, token %d, %v", moves, token, err)
 	}
-	type answer struct {
-		moves []placement.Move
-		token uint64
-		err   error
-	}
-	answers := make(chan answer, 1)
+	var got []placement.Move
+	var next uint64
+	polled := make(chan struct{})
 	go func() {
-		m, next, err := cl.WatchMoves(ctx, token)
-		answers <- answer{m, next, err}
+		defer close(polled)
+		got, next, err = cl.WatchMoves(ctx, token)
 	}()
 	want := c.beginMove(t, 1, 2)
-	got := <-answers // bounded by ctx
-	if got.err != nil || got.token <= token {
-		t.Fatalf("long poll: token %d (was %d), %v", got.token, token, got.err)
+	<-polled // bounded by ctx
+	if err != nil || next <= token {
+		t.Fatalf("long poll: token %d (was %d), %v", next, token, err)
 	}
-	if m, ok := moveOf(got.moves, 1); !ok || m.To != 2 || m.Epoch != want.Epoch {
-		t.Errorf("long poll answered %v, want %v", got.moves, want)
+	if m, ok := moveOf(got, 1); !ok || m.To != 2 || m.Epoch != want.Epoch {
+		t.Errorf("long poll answered %v, want %v", got, want)
 	}
 }
 

@@ -5,8 +5,8 @@
 //
 // # Endpoints
 //
-// Reads need no token, unless Options.TokenForReads makes /placement, /plan
-// and /policy need it:
+// Reads need no token, unless Options.TokenForReads makes /placement, /plan,
+// /policy and /moves need it:
 //
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
 //	     ?after=ID&limit=N   a page of shards in ID order (see below)
@@ -17,6 +17,9 @@
 //	GET  /policy             the Policy and max_actions_per_tick planned with,
 //	                         and whether they are replicated (PUT /policy)
 //	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)
+//	GET  /moves              the moves in flight: {"index": K, "moves": [...],
+//	     ?node=N             "leader": bool, "leader_admin": URL}; only moves
+//	     ?index=K&wait=20s   into or out of node N; long-poll (see Moves)
 //
 // Writes need "Authorization: Bearer <token>" and answer 401 without it:
 //
@@ -40,6 +43,10 @@
 //	                                                     /resume/local)
 //	PUT    /policy             {"policy": {...}, "max_actions_per_tick": 5}
 //	                                                     every field, as GET /policy answers
+//	POST   /moves/complete     {"shard": 7, "epoch": 3, "from": 1, "to": 2}
+//	                                                     the copy is on "to": it owns the shard
+//	POST   /moves/abort        {"shard": 7, "epoch": 3, "from": 1, "to": 2}
+//	                                                     the copy failed: the move ends
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
 //	DELETE /raft/servers/{id}  (no body)                 remove a raft server (409 for the
 //	                                                     last voter)
@@ -64,6 +71,40 @@
 // at all. The body is written as it is encoded; a page costs memory in
 // proportion to its limit, not to the map. A query parameter other than
 // these, given twice or not canonical decimal is refused with 400.
+//
+// # Moves
+//
+// A data node that is not a raft server learns its moves from GET /moves
+// and ends them with POST /moves/complete or /moves/abort (package
+// admin/client does both). A move is in placement.Move's JSON form:
+// {"shard", "epoch", "from", "to", "began"}, "began" (RFC 3339, when the
+// move began) optional in a request. GET /moves lists the moves in flight
+// in shard order, with "index", the raft index of the map read
+// (View.Index: the same on every replica for the same map, so it may be
+// carried from one server to another), whether this server leads, and the
+// leader's admin URL when it does not and the URL is known.
+//
+// GET /moves?index=K long-polls: it answers once the map's index passes K,
+// or, at the end of "wait" (a Go duration, > 0; at most Options.MaxMoveWait,
+// 25s by default, and that when wait is not given), with the map as it is
+// then. A map that has applied no entry yet (index 0) answers a poll at
+// index 0 when it next changes. An answer may come with nothing new: read
+// it, do not assume. "wait" without "index" is 400; query parameters are
+// as strict as /placement's. A follower answers from its own map, which
+// may lag the leader's by a few entries: a move it lists is real, but may
+// have ended on the leader; the client prefers the leader ("leader_admin").
+//
+// POST /moves/complete and /moves/abort are writes of replicated state: a
+// follower forwards them, and the leader proposes them with
+// Scheduler.CompleteTransfer and AbortTransfer. Both answer 200 with
+// {"move": {...}, "outcome": "completed"} (or "aborted"), and both are
+// idempotent: a completion retried after it applied answers 200 (at every
+// format version), and so does an abort retried after it applied, when
+// the leader's map shows the shard not moving and still owned by "from".
+// A definite no is 409 with "code" "stale-epoch" or "not-moving" (the move
+// was aborted, or completed for an abort: discard the copy, or keep it, as
+// placement.Scheduler.CompleteTransfer documents), or 404 "unknown-shard";
+// 503 with "outcome": "unknown" means retry.
 //
 // # Input
 //
@@ -132,8 +173,10 @@
 // 400 (413 for a body over Options.MaxBodyBytes) before anything is
 // proposed; a command the map rejects gets 404 for an unknown node or shard,
 // 400 for an invalid command and 409 for a conflict (node exists, overlap,
-// node not up, node not empty), with the registry's reason. None of these
-// changes the map. Messages are short: they repeat at most 64 bytes of any
+// node not up, node not empty), with the registry's reason, and its code in
+// "code", such as "stale-epoch", "not-moving", "unknown-shard",
+// "node-exists" (one for each of the library's rejection sentinels, which
+// admin/client maps back to them). None of these changes the map. Messages are short: they repeat at most 64 bytes of any
 // input (cut with "…") and never name Go types.
 //
 // A proposal whose outcome is unknown answers 503 with
@@ -224,6 +267,11 @@ type Options struct {
 	ApplyTimeout time.Duration
 	// MaxBodyBytes limits request bodies. Default (zero) 1 MiB.
 	MaxBodyBytes int64
+	// MaxMoveWait caps how long GET /moves?index=K waits for a change: a
+	// longer "wait" is cut to it. Keep it under the http.Server's
+	// WriteTimeout, or long polls are cut off unanswered. Default (zero)
+	// DefaultMaxMoveWait, 25s.
+	MaxMoveWait time.Duration
 	// Gatherer is what /metrics serves. Default nil:
 	// prometheus.DefaultGatherer, where go-metrics' Prometheus sink
 	// registers by default. The binary must make that sink go-metrics'
@@ -268,6 +316,9 @@ func New(opts Options) (http.Handler, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.MaxMoveWait <= 0 {
+		opts.MaxMoveWait = DefaultMaxMoveWait
+	}
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.DefaultGatherer
 	}
@@ -306,6 +357,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("POST /resume/local", h.write(h.postResumeLocal))
 	mux.Handle("GET /policy", h.read(h.getPolicy))
 	mux.Handle("PUT /policy", h.replicated(h.putPolicy))
+	mux.Handle("GET /moves", h.read(h.getMoves))
+	mux.Handle("POST /moves/complete", h.replicated(h.moveEnd(true)))
+	mux.Handle("POST /moves/abort", h.replicated(h.moveEnd(false)))
 	return jsonErrors{mux}, nil
 }
 

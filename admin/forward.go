@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/ukehi/placement/admin/internal/wire"
 	"go.uber.org/zap"
 )
 
@@ -21,11 +22,11 @@ import (
 // its value is the follower's raft ID. A write that carries it is never
 // forwarded again: a server that does not lead answers it with 421 (or 503
 // while no leader is known), as it answers a write when forwarding is off.
-const ForwardedHeader = "X-Placement-Forwarded-By"
+const ForwardedHeader = wire.ForwardedBy
 
 // ForwardedToHeader is set on the answer to a forwarded write: the raft ID
 // of the leader whose answer it is.
-const ForwardedToHeader = "X-Placement-Forwarded-To"
+const ForwardedToHeader = wire.ForwardedTo
 
 // maxAnswerBytes bounds a leader's answer that a follower relays.
 const maxAnswerBytes = 1 << 20
@@ -34,7 +35,7 @@ const maxAnswerBytes = 1 << 20
 // passes on with its status and body.
 var relayedHeaders = []string{
 	"Content-Type", "Retry-After", "Allow", "WWW-Authenticate",
-	"X-Placement-Leader-Id", "X-Placement-Leader-Admin",
+	"X-Placement-Leader-Id", wire.LeaderAdmin,
 }
 
 // bodyKey keys the buffered body of a write that may be forwarded.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/ukehi/placement"
 )
@@ -57,11 +59,12 @@ type pageQuery struct {
 // parameter is refused.
 func parsePageQuery(r *http.Request) (pageQuery, error) {
 	q := pageQuery{Limit: DefaultPlacementLimit}
-	for name, values := range r.URL.Query() {
-		if len(values) > 1 {
-			return q, fmt.Errorf("%s: given twice", echo(name))
-		}
-		switch v := values[0]; name {
+	params, err := queryParams(r, "GET /placement", "after", "limit")
+	if err != nil {
+		return q, err
+	}
+	for name, v := range params {
+		switch name {
 		case "after":
 			id, err := parseID(v)
 			if err != nil {
@@ -74,11 +77,26 @@ func parsePageQuery(r *http.Request) (pageQuery, error) {
 				return q, fmt.Errorf("limit: want an integer from 1 to %d, not %s", MaxPlacementLimit, echo(v))
 			}
 			q.Limit = int(n)
-		default:
-			return q, fmt.Errorf("unknown query parameter %s; GET /placement takes after and limit", echo(name))
 		}
 	}
 	return q, nil
+}
+
+// queryParams returns r's query parameters, refusing any given twice or
+// not among names (endpoint, such as "GET /placement", says whose they
+// are in the message).
+func queryParams(r *http.Request, endpoint string, names ...string) (map[string]string, error) {
+	params := map[string]string{}
+	for name, values := range r.URL.Query() {
+		switch {
+		case len(values) > 1:
+			return nil, fmt.Errorf("%s: given twice", echo(name))
+		case !slices.Contains(names, name):
+			return nil, fmt.Errorf("unknown query parameter %s; %s takes %s", echo(name), endpoint, strings.Join(names, ", "))
+		}
+		params[name] = values[0]
+	}
+	return params, nil
 }
 
 // getPlacement answers one page: the map's header (next_shard_id,

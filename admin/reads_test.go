@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ukehi/placement"
 	"github.com/ukehi/placement/admin"
+	"github.com/ukehi/placement/admin/client"
 )
 
 type placementJSON struct {
@@ -123,20 +124,10 @@ func TestGetStatus(t *testing.T) {
 	e := newEnv(t, func(o *admin.Options) {
 		o.AdminURL = func(id raft.ServerID) string { return "http://admin-of-" + string(id) }
 	})
-	var got struct {
-		ID          string            `json:"id"`
-		Leader      bool              `json:"leader"`
-		Term        uint64            `json:"term"`
-		LeaderID    string            `json:"leader_id"`
-		LeaderAddr  string            `json:"leader_addr"`
-		LeaderAdmin string            `json:"leader_admin"`
-		Raft        map[string]string `json:"raft"`
-		Format      uint64            `json:"format_version"`
-		FormatMax   uint64            `json:"format_version_max"`
-	}
+	var got client.Status // the typed form the client decodes
 	decode(t, e.do(http.MethodGet, "/status", "", ""), http.StatusOK, &got)
-	if got.Format != e.reg.View().FormatVersion() || got.FormatMax != placement.FormatVersion {
-		t.Errorf("format versions %d, %d; want %d, %d", got.Format, got.FormatMax, e.reg.View().FormatVersion(), placement.FormatVersion)
+	if got.FormatVersion != e.reg.View().FormatVersion() || got.FormatVersionMax != placement.FormatVersion {
+		t.Errorf("format versions %d, %d; want %d, %d", got.FormatVersion, got.FormatVersionMax, e.reg.View().FormatVersion(), placement.FormatVersion)
 	}
 	if got.ID != "s1" || !got.Leader || got.Term != 1 || got.Raft["applied_index"] != "7" {
 		t.Errorf("status %+v", got)

@@ -11,15 +11,17 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/admin/internal/wire"
 	"go.uber.org/zap"
 )
 
 // errorBody is every error response. The leader fields are set on a
 // follower's 421; Outcome is "unknown" on a 503 for a write that may still
-// apply.
+// apply; Code names the registry's reason for a rejection (wire.Code).
 type errorBody struct {
 	Error       string `json:"error"`
 	Outcome     string `json:"outcome,omitempty"`
+	Code        string `json:"code,omitempty"`
 	LeaderID    string `json:"leader_id,omitempty"`
 	LeaderAddr  string `json:"leader_addr,omitempty"`
 	LeaderAdmin string `json:"leader_admin,omitempty"`
@@ -40,13 +42,20 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
 }
 
+// writeRejection answers a command the map rejected (err wraps
+// placement.ErrRejected): rejectionStatus's status, msg, and the reason's
+// code, by which a client maps the answer back to the sentinel error.
+func writeRejection(w http.ResponseWriter, err error, msg string) {
+	writeJSON(w, rejectionStatus(err), errorBody{Error: msg, Code: wire.Code(err)})
+}
+
 // outcomeUnknown answers 503 for a write that was proposed and may still
 // apply: the client must look before it retries.
 func outcomeUnknown(w http.ResponseWriter, msg string) {
 	w.Header().Set("Retry-After", "1")
 	writeJSON(w, http.StatusServiceUnavailable, errorBody{
 		Error:   "outcome unknown, the write may still apply; check GET /placement or /status before retrying: " + msg,
-		Outcome: "unknown",
+		Outcome: wire.OutcomeUnknown,
 	})
 }
 
@@ -108,22 +117,13 @@ func rejectionStatus(err error) int {
 	return http.StatusConflict
 }
 
-// rejections are the registry's reasons, most specific first.
-var rejections = []error{
-	placement.ErrUnknownShard, placement.ErrUnknownNode, placement.ErrStaleEpoch, placement.ErrWrongOwner,
-	placement.ErrNodeNotUp, placement.ErrNodeExists, placement.ErrNodeNotEmpty, placement.ErrShardMoving,
-	placement.ErrNotMoving, placement.ErrShardExists, placement.ErrOverlap, placement.ErrInvalidRange,
-	placement.ErrBadSplitKey, placement.ErrNotAdjacent, placement.ErrNodeMismatch, placement.ErrFormatVersion,
-	placement.ErrInvalidCommand,
-}
-
 // reason returns a rejection's reason alone ("range overlaps an existing
 // shard"), for messages about commands whose own text holds keys, which
 // the registry prints whole.
 func reason(err error) string {
-	for _, r := range rejections {
-		if errors.Is(err, r) {
-			return strings.TrimPrefix(r.Error(), placement.ErrRejected.Error()+": ")
+	for _, r := range wire.Rejections {
+		if errors.Is(err, r.Err) {
+			return strings.TrimPrefix(r.Err.Error(), placement.ErrRejected.Error()+": ")
 		}
 	}
 	return "rejected"
@@ -141,7 +141,7 @@ func (h *handler) propose(w http.ResponseWriter, r *http.Request, cmds ...placem
 		return nil, false
 	}
 	if err := placement.CheckProposal(h.opts.Registry.View(), cmds...); err != nil {
-		writeError(w, rejectionStatus(err), err.Error())
+		writeRejection(w, err, err.Error())
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ApplyTimeout)
@@ -212,7 +212,7 @@ func (h *handler) notLeader(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Placement-Leader-Id", body.LeaderID)
 	if body.LeaderAdmin != "" {
-		w.Header().Set("X-Placement-Leader-Admin", body.LeaderAdmin)
+		w.Header().Set(wire.LeaderAdmin, body.LeaderAdmin)
 	}
 	writeJSON(w, http.StatusMisdirectedRequest, body)
 }

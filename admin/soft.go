@@ -6,25 +6,8 @@ import (
 	"net/http"
 
 	"github.com/ukehi/placement"
+	"github.com/ukehi/placement/admin/internal/wire"
 )
-
-// statsRequest is POST /stats: soft size figures, recorded on this server
-// only (see the package documentation for why every server needs them).
-type statsRequest struct {
-	Stats []statRequest `json:"stats"`
-}
-
-type statRequest struct {
-	Shard placement.ShardID `json:"shard"`
-	Keys  uint64            `json:"keys"`
-	Bytes uint64            `json:"bytes"`
-	// Load is an optional rate of work (requests/s or the like); it must
-	// be finite and at least zero.
-	Load float64 `json:"load"`
-	// SplitKey is an optional base64 hint; if given it must lie strictly
-	// inside the shard's range.
-	SplitKey []byte `json:"split_key"`
-}
 
 // statsBody answers POST /stats.
 type statsBody struct {
@@ -37,7 +20,7 @@ type statsBody struct {
 // reported as 404 after the entries before it were recorded; stats are
 // soft, so the host simply reports again.
 func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
-	var req statsRequest
+	var req wire.Stats // see the package documentation for why every server needs them
 	if !decodeBody(w, r, &req) {
 		return
 	}

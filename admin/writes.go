@@ -82,7 +82,7 @@ func (h *handler) proposeOne(w http.ResponseWriter, r *http.Request, cmd placeme
 		return false
 	}
 	if _, results := h.opts.Registry.Try(cmd); results[0] != nil {
-		writeError(w, rejectionStatus(results[0]), results[0].Error())
+		writeRejection(w, results[0], results[0].Error())
 		return false
 	}
 	results, ok := h.propose(w, r, cmd)
@@ -90,7 +90,7 @@ func (h *handler) proposeOne(w http.ResponseWriter, r *http.Request, cmd placeme
 		return false
 	}
 	if err := results[0]; err != nil {
-		writeError(w, rejectionStatus(err), err.Error())
+		writeRejection(w, err, err.Error())
 		return false
 	}
 	h.log.Info("applied", zap.Stringer("command", cmd))
@@ -155,7 +155,7 @@ func (h *handler) postShards(w http.ResponseWriter, r *http.Request) {
 	_, tried := h.opts.Registry.Try(cmds...)
 	for i, err := range tried {
 		if err != nil {
-			writeError(w, rejectionStatus(err), shardRejection(i, cmds[i], err))
+			writeRejection(w, err, shardRejection(i, cmds[i], err))
 			return
 		}
 	}

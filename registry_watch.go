@@ -33,16 +33,15 @@ func (g *ShardRegistry) wake() {
 	}
 }
 
-// Await returns a View once the registry's index passes index, or once
-// the map changes in a way that does not move the index (ShardRegistry.Apply,
-// a snapshot's restore), whichever is first; or, when ctx ends first, the
-// current View and ctx's error. With index 0 it returns at once.
+// Await returns a View once the registry's index passes index (the FSM
+// has applied a later entry, whether or not it changed the map), or, when
+// ctx ends first, the current View and ctx's error. With index 0 it
+// returns at once. Changes that do not move the index (ShardRegistry.Apply,
+// a snapshot's restore) do not end the wait; WatchMoves wakes on those.
 //
-// It is the long poll behind WatchMoves and the admin API's
-// GET /moves?index=K: a waiter that passes the Index of the last View it
-// saw wakes when there is something new to see, and may wake with nothing
-// new (after a restore, or when the entry applied changed nothing it
-// reads), so it re-reads rather than assumes.
+// It is the long poll behind the admin API's GET /moves?index=K: a client
+// that passes the Index of the last View it saw, from any server, wakes
+// when a later entry has applied.
 func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
 	for {
 		v, _, changed := g.watch()
@@ -51,11 +50,6 @@ func (g *ShardRegistry) Await(ctx context.Context, index uint64) (View, error) {
 		}
 		select {
 		case <-changed:
-			// A change that moved the index past index returns on the next
-			// turn; one that did not (Apply, a restore) returns now.
-			if v := g.View(); v.index <= index {
-				return v, nil
-			}
 		case <-ctx.Done():
 			return g.View(), ctx.Err()
 		}

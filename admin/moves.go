@@ -100,21 +100,14 @@ func (h *handler) getMoves(w http.ResponseWriter, r *http.Request) {
 }
 
 // await returns the map once its index passes index, or as it is when ctx
-// ends. ShardRegistry.Await also wakes on a change that has not moved the
-// index, such as an entry's commands applied before the FSM records the
-// entry's index: await waits on then, for the index. Await answers at once
-// for index 0, which a map that has applied nothing yet also reports; then
-// any change ends the wait, so that a client polling such a map is not
-// answered in a loop.
+// ends. Await answers at once for index 0, which a map that has applied
+// nothing yet also reports; then any change ends the wait, so that a
+// client polling such a map is not answered in a loop.
 func (h *handler) await(ctx context.Context, index uint64) placement.View {
 	reg := h.opts.Registry
 	if index > 0 {
-		for {
-			v, err := reg.Await(ctx, index) // at ctx's end: the current map
-			if err != nil || v.Index() > index {
-				return v
-			}
-		}
+		v, _ := reg.Await(ctx, index) // at ctx's end: the current map
+		return v
 	}
 	_, gen, _ := reg.WatchMoves(ctx, 0) // at once: the registry's change count
 	if v := reg.View(); v.Index() > 0 {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -28,12 +29,19 @@ const (
 // buildNode builds this package's binary into a temporary directory.
 func buildNode(t *testing.T) string {
 	t.Helper()
+	return buildBinary(t, ".", "node")
+}
+
+// buildBinary builds the command in directory pkg into a temporary
+// directory as name.
+func buildBinary(t *testing.T, pkg, name string) string {
+	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("go not found: %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "node")
-	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
+	bin := filepath.Join(t.TempDir(), name)
+	out, err := exec.Command(gobin, "build", "-o", bin, pkg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -60,10 +68,11 @@ func freePorts(t *testing.T, n int) []int {
 // output collects a process's standard output and error, and notices the
 // line that gives the admin URL.
 type output struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	url   string
-	ready chan struct{}
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	prefix string // the start of the line that says the process is up
+	url    string // what follows prefix on that line
+	ready  chan struct{}
 }
 
 const listeningPrefix = "admin listening on "
@@ -74,8 +83,8 @@ func (o *output) Write(p []byte) (int, error) {
 	o.buf.Write(p)
 	if o.url == "" {
 		all := o.buf.String()
-		if i := strings.Index(all, listeningPrefix); i >= 0 {
-			rest := all[i+len(listeningPrefix):]
+		if i := strings.Index(all, o.prefix); i >= 0 {
+			rest := all[i+len(o.prefix):]
 			if j := strings.IndexByte(rest, '\n'); j >= 0 {
 				o.url = strings.TrimSpace(rest[:j])
 				close(o.ready)
@@ -94,6 +103,7 @@ func (o *output) String() string {
 // proc is one node: its fixed addresses and data dir, and its current run.
 type proc struct {
 	id, raftAddr, url, dataDir string
+	ready                      string   // the start of the line it prints when up; listeningPrefix if ""
 	args                       []string // all flags, for restarts
 	wrap                       []string // a command and its arguments to run the node under, if any
 
@@ -178,7 +188,7 @@ func (c *cluster) peers() string {
 func (c *cluster) start(i int) {
 	c.t.Helper()
 	p := c.procs[i]
-	out := &output{ready: make(chan struct{})}
+	out := &output{prefix: cmp.Or(p.ready, listeningPrefix), ready: make(chan struct{})}
 	p.runs = append(p.runs, out)
 	argv := append(append(append([]string{}, p.wrap...), c.bin), p.args...)
 	p.cmd = exec.Command(argv[0], argv[1:]...)
@@ -195,13 +205,13 @@ func (c *cluster) start(i int) {
 	}(p.cmd, p.exited)
 	select {
 	case <-out.ready:
-		if out.url != p.url {
+		if p.ready == "" && out.url != p.url {
 			c.t.Fatalf("%s listens on %s, want %s", p.id, out.url, p.url)
 		}
 	case <-p.exited:
 		c.t.Fatalf("%s exited at start: %v", p.id, p.cmd.ProcessState)
 	case <-time.After(waitTimeout):
-		c.t.Fatalf("%s did not print its admin URL within %v", p.id, waitTimeout)
+		c.t.Fatalf("%s did not print %q within %v", p.id, out.prefix, waitTimeout)
 	}
 }
 

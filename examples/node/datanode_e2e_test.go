@@ -110,6 +110,7 @@ func TestDataNodesMoveThroughLeaderAndDataNodeKills(t *testing.T) {
 	if err := json.Unmarshal(c.write(-1, "/shards", shardsBody(slices.Repeat([]int{1}, shards)), http.StatusCreated), &created); err != nil || len(created.Created) != shards {
 		t.Fatalf("created %v, %v", created.Created, err)
 	}
+	c.waitIdentical(shards) // every server knows the shards it gets stats for
 	for _, p := range c.procs {
 		if code, body, err := call(http.MethodPost, p.url+"/stats", testToken, statsFor(created.Created)); err != nil || code != http.StatusOK {
 			t.Fatalf("stats to %s: %d %s %v", p.id, code, body, err)

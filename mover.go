@@ -62,7 +62,8 @@ type MoverConfig struct {
 	// ErrAbortMove when this Mover aborted it, is the Completer's
 	// rejection (ErrStaleEpoch, ErrNotMoving, ErrUnknownShard: the copy on
 	// m.To is not the shard's data, unless a newer move of the shard into
-	// it is in flight) or context.Canceled when the move left the map or
+	// it is in flight) or context.Canceled when the move left the map
+	// before its copy was done, or with the outcome of its end unknown, or
 	// the Mover stopped first. It runs on the copy's goroutine.
 	Done func(m Move, err error)
 	// OnProgress, if not nil, is called with each ReportCopied.
@@ -204,7 +205,7 @@ func (mv *Mover) reconcile(ctx context.Context, moves []Move) {
 		t := &moveTask{move: m, cancel: cancel}
 		mv.tasks[k] = t
 		mv.wg.Add(1)
-		go mv.run(tctx, t)
+		go mv.run(ctx, tctx, t)
 	}
 }
 
@@ -241,22 +242,28 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // run copies t's move, then completes it, or aborts it when the copy will
-// not succeed.
-func (mv *Mover) run(ctx context.Context, t *moveTask) {
+// not succeed. The copy runs under copyCtx, which ends when the move
+// leaves the map; the completion or abort runs under ctx, the Mover's, so
+// that a move that leaves the map because the completion applied (its
+// answer not back yet) is reported as completed, not cancelled: its
+// answer, or a retry's, says how the move ended.
+func (mv *Mover) run(ctx, copyCtx context.Context, t *moveTask) {
 	defer mv.wg.Done()
 	m := t.move
 	log := mv.log.With(zap.Stringer("move", m))
-	err := mv.copyWithRetries(ctx, t, log)
+	err := mv.copyWithRetries(copyCtx, t, log)
 	switch {
-	case ctx.Err() != nil:
+	case copyCtx.Err() != nil:
 		err = context.Canceled
 	case err == nil:
-		err = mv.end(ctx, log, "complete", mv.cfg.Completer.CompleteTransfer, m)
+		t.setState(CopyDone)
+		err = mv.end(ctx, copyCtx, log, "complete", mv.cfg.Completer.CompleteTransfer, m)
 		if err == nil {
 			log.Info("move completed")
 		}
 	default:
-		if aerr := mv.end(ctx, log, "abort", mv.cfg.Completer.AbortTransfer, m); aerr != nil {
+		t.setState(CopyDone)
+		if aerr := mv.end(ctx, copyCtx, log, "abort", mv.cfg.Completer.AbortTransfer, m); aerr != nil {
 			err = aerr
 		} else {
 			log.Warn("copy failed; move aborted", zap.Error(err))
@@ -299,10 +306,12 @@ func (mv *Mover) copyWithRetries(ctx context.Context, t *moveTask, log *zap.Logg
 	}
 }
 
-// end proposes the move's completion or abort through fn, retrying with
-// backoff while the outcome is unknown (not leader, no answer), until it
-// is known or ctx ends: nil, or the rejection.
-func (mv *Mover) end(ctx context.Context, log *zap.Logger, what string, fn func(context.Context, Move) error, m Move) error {
+// end proposes the move's completion or abort through fn under ctx,
+// retrying with backoff while the outcome is unknown (not leader, no
+// answer): it returns nil or the rejection once the outcome is known, or
+// context.Canceled when ctx ends or, with the outcome unknown, the move
+// has left the map (gone ended: it ended, by this call or another way).
+func (mv *Mover) end(ctx, gone context.Context, log *zap.Logger, what string, fn func(context.Context, Move) error, m Move) error {
 	for n := 1; ; n++ {
 		err := fn(ctx, m)
 		if err == nil || errors.Is(err, ErrRejected) {
@@ -311,11 +320,11 @@ func (mv *Mover) end(ctx context.Context, log *zap.Logger, what string, fn func(
 			}
 			return err
 		}
-		if ctx.Err() != nil {
+		if gone.Err() != nil {
 			return context.Canceled
 		}
 		log.Debug(what+" in doubt; retrying", zap.Int("attempt", n), zap.Error(err))
-		if !sleepCtx(ctx, mv.backoff(n)) {
+		if !sleepCtx(gone, mv.backoff(n)) {
 			return context.Canceled
 		}
 	}

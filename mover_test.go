@@ -323,3 +323,61 @@ func TestNewMoverChecksConfig(t *testing.T) {
 	_, err := NewMover(ok)
 	require.NoError(t, err)
 }
+
+// slowAnswer applies a completion at once but answers only once the Mover
+// has seen the move leave the map, as a leader's answer that comes back
+// after the map a long poll returned.
+type slowAnswer struct {
+	registryLeader
+	mv *Mover
+}
+
+func (l *slowAnswer) CompleteTransfer(ctx context.Context, m Move) error {
+	if err := l.registryLeader.CompleteTransfer(ctx, m); err != nil {
+		return err
+	}
+	for len(l.mv.Copies()) > 0 { // until reconcile drops the move
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func TestMoverCompletionOutlivesTheMapsNews(t *testing.T) {
+	reg := moverMap(t)
+	leader := &slowAnswer{registryLeader: registryLeader{reg: reg}}
+	done := make(chan moveEnd, 1)
+	mv, err := NewMover(MoverConfig{Node: 2, Source: reg, Completer: leader,
+		Copy: func(context.Context, Move) error { return nil },
+		Done: func(m Move, err error) { done <- moveEnd{m, err} }})
+	require.NoError(t, err)
+	leader.mv = mv
+	h := mv.Start()
+	defer h.Stop()
+	begin(t, reg, 1, 2)
+	select {
+	case e := <-done:
+		require.NoError(t, e.err, "the completion applied: completed, not cancelled")
+	case <-time.After(moverWait):
+		t.Fatal("no move ended")
+	}
+}
+
+func TestMoverStopsRetryingWhenTheMoveEndsElsewhere(t *testing.T) {
+	reg := moverMap(t)
+	follower := &registryLeader{reg: reg}
+	follower.inDoubt.Store(1 << 40) // never leads
+	r := startMover(t, MoverConfig{Node: 2, Source: reg, Completer: follower,
+		Copy: func(context.Context, Move) error { return nil }})
+	m := begin(t, reg, 1, 2)
+	require.Eventually(t, func() bool { return follower.completes.Load() >= 2 }, moverWait, time.Millisecond)
+	// The leader's own Mover completes it: this one stops retrying.
+	require.NoError(t, reg.Apply(CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch, To: m.To}))
+	require.ErrorIs(t, r.next(t).err, context.Canceled)
+	n := follower.completes.Load()
+	require.Empty(t, r.mv.Copies())
+	require.Equal(t, n, follower.completes.Load(), "no retry after the move left the map")
+}

@@ -39,21 +39,7 @@ func startDataNodes(t *testing.T, servers *cluster, n int, copyTime time.Duratio
 		}
 		d.procs = append(d.procs, p)
 	}
-	t.Cleanup(func() {
-		for _, p := range d.procs {
-			if p.running() {
-				_ = p.cmd.Process.Kill()
-				<-p.exited
-			}
-		}
-		if t.Failed() {
-			for _, p := range d.procs {
-				for k, run := range p.runs {
-					t.Logf("===== %s run %d output =====\n%s", p.id, k+1, run)
-				}
-			}
-		}
-	})
+	d.cleanUpAtEnd()
 	for i := range d.procs {
 		d.start(i)
 	}

@@ -157,22 +157,28 @@ func newClusterOf(t *testing.T, bin string, n int, place func(i int, p *proc), e
 			p.args = append(p.args, extra(i, c)...)
 		}
 	}
-	t.Cleanup(func() {
+	c.cleanUpAtEnd()
+	return c
+}
+
+// cleanUpAtEnd makes the test's end kill every process of c still
+// running and, on failure, log every run's output.
+func (c *cluster) cleanUpAtEnd() {
+	c.t.Cleanup(func() {
 		for _, p := range c.procs {
 			if p.running() {
 				_ = p.cmd.Process.Kill()
 				<-p.exited
 			}
 		}
-		if t.Failed() {
+		if c.t.Failed() {
 			for _, p := range c.procs {
 				for k, run := range p.runs {
-					t.Logf("===== %s run %d output =====\n%s", p.id, k+1, run)
+					c.t.Logf("===== %s run %d output =====\n%s", p.id, k+1, run)
 				}
 			}
 		}
 	})
-	return c
 }
 
 // peers is the -peers value naming every node.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Bootstrap records a new cluster's first map: SetFormatVersion with this
@@ -40,10 +41,11 @@ import (
 // entry enables the newest format at once. An existing cluster raises its
 // format as described under "Upgrades" in the package documentation.
 //
-// RaftNode.LeadershipChanges delivers each signal to one receiver, so call
-// Bootstrap before starting the Scheduler on node (Scheduler.Start or
-// Run), not alongside it: a Scheduler that took the signal of this
-// server's election would leave Bootstrap waiting until ctx ends.
+// RaftNode.LeadershipChanges delivers each signal to one receiver, so
+// call Bootstrap before starting the Scheduler on node (Scheduler.Start
+// or Run). Started alongside one, which may take the signal of this
+// server's election, it still notices the leadership: it also looks every
+// bootstrapRecheck.
 func Bootstrap(ctx context.Context, node RaftNode, reg *ShardRegistry, cmds ...Command) error {
 	if node == nil || reg == nil {
 		return fmt.Errorf("%w: Bootstrap needs a RaftNode and a ShardRegistry", ErrInvalidConfig)
@@ -53,6 +55,8 @@ func Bootstrap(ctx context.Context, node RaftNode, reg *ShardRegistry, cmds ...C
 		return err
 	}
 	changes := node.LeadershipChanges()
+	recheck := time.NewTicker(bootstrapRecheck)
+	defer recheck.Stop()
 	for {
 		v, _, changed := reg.watch()
 		if !fresh(v) {
@@ -70,9 +74,14 @@ func Bootstrap(ctx context.Context, node RaftNode, reg *ShardRegistry, cmds ...C
 			return fmt.Errorf("placement: bootstrap: %w", ctx.Err())
 		case <-changes:
 		case <-changed:
+		case <-recheck.C:
 		}
 	}
 }
+
+// bootstrapRecheck is how often Bootstrap looks at the leadership without
+// a signal.
+const bootstrapRecheck = 250 * time.Millisecond
 
 // fresh reports whether v is the map of a cluster never bootstrapped.
 func fresh(v View) bool {

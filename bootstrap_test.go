@@ -185,3 +185,22 @@ func TestBootstrapCluster(t *testing.T) {
 	require.Equal(t, 1, formats[1])
 	require.Equal(t, 1, formats[2])
 }
+
+// silentRaft is a RaftNode whose leadership signals all go to another
+// receiver (a Scheduler started first): Bootstrap never gets one.
+type silentRaft struct{ *placementtest.FakeRaft }
+
+func (silentRaft) LeadershipChanges() <-chan struct{} { return nil }
+
+// Started alongside a Scheduler that takes the election's signal,
+// Bootstrap still notices that this server leads.
+func TestBootstrapWithoutLeadershipSignals(t *testing.T) {
+	reg := placement.NewShardRegistry()
+	fake := placementtest.NewFakeRaft(placement.NewFSM(reg).ApplyEntry)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := bootstrapAsync(ctx, silentRaft{fake}, reg)
+	fake.SetLeader(true)
+	require.NoError(t, <-done)
+	requireBootstrapped(t, reg.View())
+}

@@ -54,7 +54,7 @@ func writeRejection(w http.ResponseWriter, err error, msg string) {
 func outcomeUnknown(w http.ResponseWriter, msg string) {
 	w.Header().Set("Retry-After", "1")
 	writeJSON(w, http.StatusServiceUnavailable, errorBody{
-		Error:   "outcome unknown, the write may still apply; check GET /placement or /status before retrying: " + msg,
+		Error:   "outcome unknown, the write may still apply; check GET /placement or /status before retrying (POST /moves/complete and /moves/abort may simply be retried): " + msg,
 		Outcome: wire.OutcomeUnknown,
 	})
 }

@@ -272,6 +272,11 @@ type Options struct {
 	// WriteTimeout, or long polls are cut off unanswered. Default (zero)
 	// DefaultMaxMoveWait, 25s.
 	MaxMoveWait time.Duration
+	// Stopping, if not nil, is closed when the server stops: long polls
+	// of GET /moves answer at once with the current moves, so that
+	// http.Server.Shutdown need not wait out their wait (register its
+	// closing with http.Server.RegisterOnShutdown).
+	Stopping <-chan struct{}
 	// Gatherer is what /metrics serves. Default nil:
 	// prometheus.DefaultGatherer, where go-metrics' Prometheus sink
 	// registers by default. The binary must make that sink go-metrics'

@@ -80,6 +80,15 @@ func (h *handler) getMoves(w http.ResponseWriter, r *http.Request) {
 	v := h.opts.Registry.View()
 	if q.poll {
 		ctx, cancel := context.WithTimeout(r.Context(), q.wait)
+		if h.opts.Stopping != nil { // the server stopping ends the wait too
+			go func() {
+				select {
+				case <-h.opts.Stopping:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
 		v = h.await(ctx, q.index)
 		cancel()
 		if r.Context().Err() != nil {

@@ -133,6 +133,29 @@ func TestGetMovesLongPollWakesWhenAMoveBegins(t *testing.T) {
 	}
 }
 
+// A server that stops (Options.Stopping closed) answers its long polls
+// at once, so that its http.Server's Shutdown need not wait them out.
+func TestGetMovesLongPollEndsWhenTheServerStops(t *testing.T) {
+	stopping := make(chan struct{})
+	e := newEnv(t, func(o *admin.Options) { o.Stopping = stopping })
+	m := e.beginMove(t, placement.FormatVersion, 1, 1, 2)
+	answer := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		answer <- e.do(http.MethodGet, "/moves?wait=20s&index="+strconv.FormatUint(e.reg.View().Index(), 10), "", "")
+	}()
+	close(stopping)
+	select {
+	case rec := <-answer:
+		var got movesAnswer
+		decode(t, rec, http.StatusOK, &got)
+		if !slices.Equal(got.Moves, []placement.Move{m}) {
+			t.Errorf("answer %+v, want the current move %v", got, m)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the long poll did not answer")
+	}
+}
+
 // At the end of the wait the answer is the map as it is; a wait longer
 // than Options.MaxMoveWait is cut to it.
 func TestGetMovesWaitEnds(t *testing.T) {

@@ -137,11 +137,13 @@ func TestDataNodesMoveThroughLeaderAndDataNodeKills(t *testing.T) {
 		t.Errorf("restarted data node %s completed no move", d.procs[victim].id)
 	}
 
+	// The leader first, while the data nodes long-poll it: it answers
+	// them at once and exits cleanly, and they go on with the others.
+	leader = c.waitLeader()
+	c.terminate(leader)
 	for i := range d.procs {
 		d.terminate(i)
 	}
-	leader = c.waitLeader()
-	c.terminate(leader)
 	for i := range c.procs {
 		if i != leader {
 			c.terminate(i)

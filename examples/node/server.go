@@ -150,6 +150,7 @@ func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
 			peers[id] = u
 		}
 	}
+	stopping := make(chan struct{})
 	h, err := admin.New(admin.Options{
 		Scheduler: s.sched,
 		Registry:  reg,
@@ -162,6 +163,8 @@ func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
 		TokenForReads: true,
 		AdminURL:      func(id raft.ServerID) string { return peers[id] },
 		Logger:        s.log,
+		// Data nodes long-poll GET /moves; a stop answers them at once.
+		Stopping: stopping,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -176,6 +179,7 @@ func (s *server) serveAdmin(reg *placement.ShardRegistry) error {
 		IdleTimeout:       time.Minute,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
+	s.http.RegisterOnShutdown(func() { close(stopping) })
 	// admin.Listener makes the errors net/http answers before the handler
 	// (431 for a header over MaxHeaderBytes, 400 for a malformed request)
 	// JSON too.

@@ -80,7 +80,6 @@ func main() {
 		zc.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
 	}
 	log, _ := zc.Build()
-	log = log.With(zap.Uint64("data_node", uint64(cfg.node)))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
@@ -95,7 +94,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := register(ctx, c, cfg.node, log); err != nil {
+	if err := register(ctx, c, cfg.node, log.With(zap.Uint64("data_node", uint64(cfg.node)))); err != nil {
 		return err
 	}
 	mv, err := placement.NewMover(placement.MoverConfig{

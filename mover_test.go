@@ -40,8 +40,7 @@ func (l *registryLeader) AbortTransfer(_ context.Context, m Move) error {
 
 // moverMap is a registry at the newest format with nodes 1-3 and shards
 // 1-4 on node 1.
-func moverMap(t *testing.T) *ShardRegistry {
-	t.Helper()
+func moverMap(t require.TestingT) *ShardRegistry {
 	reg := NewShardRegistry()
 	keys := []string{"", "b", "d", "f"}
 	cmds := []Command{SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3}}

@@ -195,6 +195,31 @@ const (
 	// worse. Reported once per node, when the repair has nothing left to
 	// plan.
 	SkipCountBandInfeasible
+
+	// The reasons below judge one move of one shard to one node, as
+	// Coordinator.Explain reports them; plans do not list them.
+
+	// SkipNoGain: the move would not narrow the gap between its two nodes
+	// enough: it carries too much (the pair would cross over, or a node
+	// overshoot its target by more than it is off now) or too little (it
+	// lowers the potentials by less than Policy.MinGain of its own gain).
+	SkipNoGain
+	// SkipReturnsBack: rebalancing never sends a shard back to the node it
+	// left within MaxMoveCooldown.
+	SkipReturnsBack
+	// SkipOtherBand: the move would push another dimension (load for a
+	// bytes move, bytes for a load move or a count repair) out of its
+	// slack (see the package documentation, "How the planner balances").
+	SkipOtherBand
+	// SkipCountBand: the move would take a node outside its count band
+	// (Policy.CountTolerance); only a swap may move between the two.
+	SkipCountBand
+	// SkipNotAbove: the shard's owner is not above its target in the
+	// dimension being balanced, so rebalancing takes nothing from it.
+	SkipNotAbove
+	// SkipNotBelow: the destination is not below its target in the
+	// dimension being balanced, so rebalancing sends nothing to it.
+	SkipNotBelow
 )
 
 var skipNames = [...]string{
@@ -218,6 +243,12 @@ var skipNames = [...]string{
 	SkipCoolingDown:     "moved recently: cooling down",
 
 	SkipCountBandInfeasible: "count band infeasible with the bytes band",
+	SkipNoGain:              "would not narrow the gap enough",
+	SkipReturnsBack:         "would return to the node it left",
+	SkipOtherBand:           "would push another dimension out of its band",
+	SkipCountBand:           "would leave the count band",
+	SkipNotAbove:            "owner not above its target",
+	SkipNotBelow:            "destination not below its target",
 }
 
 // String returns the reason in words.

@@ -96,24 +96,20 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	need := max(1, dstLo-pl.proj.count(dst), pl.proj.count(src)-srcHi)
 	slack := max(1, pl.proj.count(src)-srcLo)
 	ideal := min(gap, max(gap/float64(need), excess/float64(slack)))
-	// Narrow the pair, and leave neither node further from its own target
-	// than before: a small node overfilled would become a source and relay
-	// the shard on.
-	limit := min(b.narrows(src, dst), 2*excess, 2*deficit)
+	limit := pl.bytesLimit(src, dst)
 	var best *shardRec
 	bestGap := math.Inf(1)
 	back := false
 	consider := func(r *shardRec) bool {
-		x := pl.proj.sizeOf(r)
-		if x > 0 && x < limit && pl.led.returns(r.ID, pl.s.nodes[dst].ID) {
+		switch pl.bytesMove(r, src, dst, limit) {
+		case 0:
+		case SkipReturnsBack:
 			back = true // it left dst within the day: another destination may take it
 			return false
-		}
-		if x <= 0 || x >= limit || !pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.loadSlack()) ||
-			!pl.bal.improves(src, dst, x, pl.proj.loadOf(r), false) {
+		default:
 			return false
 		}
-		if gap := math.Abs(x - ideal); gap < bestGap {
+		if gap := math.Abs(pl.proj.sizeOf(r) - ideal); gap < bestGap {
 			best, bestGap = r, gap
 		}
 		return true
@@ -130,6 +126,36 @@ func (pl *planner) pickBytes(src, dst int) picked {
 		return picked{blame: blameSrc}
 	}
 	return transferred(pl.transfer(best, src, dst))
+}
+
+// bytesLimit is the exclusive upper bound on the bytes one move from src
+// to dst may carry: it must narrow the pair, and leave neither node
+// further from its own target than before (a small node overfilled would
+// become a source and relay the shard on).
+func (pl *planner) bytesLimit(src, dst int) float64 {
+	b := pl.bal.bytesDim()
+	return min(b.narrows(src, dst), 2*b.excess(src), 2*b.deficit(dst))
+}
+
+// bytesMove judges r as a single bytes move from src to dst under limit
+// (bytesLimit): 0 when the rules allow it, else why not: SkipNoGain (it
+// carries nothing, or too much to narrow the pair, or lowers the
+// potentials too little), SkipReturnsBack (it left dst within the day),
+// or SkipOtherBand (it would push load out of its slack). pickBytes
+// takes the shards it allows; Coordinator.Explain reports its verdicts.
+func (pl *planner) bytesMove(r *shardRec, src, dst int, limit float64) SkipReason {
+	x := pl.proj.sizeOf(r)
+	switch {
+	case x <= 0 || x >= limit:
+		return SkipNoGain
+	case pl.led.returns(r.ID, pl.s.nodes[dst].ID):
+		return SkipReturnsBack
+	case !pl.bal.loadDim().keeps(src, dst, pl.proj.loadOf(r), pl.loadSlack()):
+		return SkipOtherBand
+	case !pl.bal.improves(src, dst, x, pl.proj.loadOf(r), false):
+		return SkipNoGain
+	}
+	return 0
 }
 
 // swapBytes plans, where the count band refuses a single move from src to

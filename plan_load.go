@@ -42,38 +42,17 @@ func (pl *planner) rebalanceLoad() {
 // or its shards for a swap stand in the way), dst is to blame; when src has
 // none, src is.
 func (pl *planner) pickLoad(src, dst int) picked {
-	l := pl.bal.loadDim()
-	excess, deficit := l.excess(src), l.deficit(dst)
-	ideal := min(excess, deficit)
-	limit := min(l.narrows(src, dst), 2*excess, 2*deficit)
-	fair := pl.proj.fairLoad(src)
-	node := pl.s.nodes[src].ID
+	lp := pl.loadPair(src, dst)
 	tried := false
 	var refused refusal // by the windows, for any of the shards tried
 	capped := false     // a swap found no room in the plan or a move cap
-	cands := pl.look.nearestLoad(node, ideal)
-	limitOf := func(h *shardRec) float64 {
-		if float64(h.load) > fair {
-			return pl.hotLimit(src, dst)
-		}
-		return limit
-	}
-	// The gap a move addresses is the pair's, but no more than the
-	// hottest shard src could send: no single move addresses more, and a
-	// gap that only small shards can close is closed by small moves.
-	aim := 0.0
-	for _, h := range cands {
-		if h != nil && pl.proj.loadOf(h) < limitOf(h) {
-			aim = max(aim, pl.proj.loadOf(h))
-		}
-	}
-	aim = min(aim, ideal)
+	cands, ideal, aim := lp.cands, lp.ideal, lp.aim
 	for _, h := range cands {
 		if h == nil {
 			break
 		}
-		lim := limitOf(h)
-		if float64(h.load) > fair && pl.proj.loadOf(h) >= lim {
+		lim := lp.limitOf(h)
+		if lp.tooHot(h) {
 			pl.led.skipHot(h)
 			continue
 		}
@@ -89,6 +68,53 @@ func (pl *planner) pickLoad(src, dst int) picked {
 		return picked{blame: blameDst, window: refused, capped: capped}
 	}
 	return picked{blame: blameSrc, window: refused}
+}
+
+// loadPairing is what the load phase weighs for one pick from src to dst
+// (see loadPair).
+type loadPairing struct {
+	pl       *planner
+	src, dst int
+	cands    [2*nearestScan + 1]*shardRec // the shards of src it tries, nearest ideal first
+	ideal    float64                      // the pair's gap: src's excess or dst's deficit
+	limit    float64                      // the bound on a shard's load (narrows, and twice the gap either side)
+	fair     float64                      // src's fair share of the load
+	aim      float64                      // the gap one move addresses (see worth)
+}
+
+// loadPair sets up the load phase's pick from src to dst: the shards it
+// tries, and the bounds a move is held to. The gap a move addresses is the
+// pair's, but no more than the hottest shard src could send: no single
+// move addresses more, and a gap that only small shards can close is
+// closed by small moves.
+func (pl *planner) loadPair(src, dst int) loadPairing {
+	l := pl.bal.loadDim()
+	excess, deficit := l.excess(src), l.deficit(dst)
+	lp := loadPairing{pl: pl, src: src, dst: dst, ideal: min(excess, deficit),
+		limit: min(l.narrows(src, dst), 2*excess, 2*deficit), fair: pl.proj.fairLoad(src)}
+	lp.cands = pl.look.nearestLoad(pl.s.nodes[src].ID, lp.ideal)
+	for _, h := range lp.cands {
+		if h != nil && pl.proj.loadOf(h) < lp.limitOf(h) {
+			lp.aim = max(lp.aim, pl.proj.loadOf(h))
+		}
+	}
+	lp.aim = min(lp.aim, lp.ideal)
+	return lp
+}
+
+// limitOf is the bound on h's load for a move of the pair: hotLimit for a
+// shard hotter than src's fair share, else the pair's limit.
+func (lp *loadPairing) limitOf(h *shardRec) float64 {
+	if float64(h.load) > lp.fair {
+		return lp.pl.hotLimit(lp.src, lp.dst)
+	}
+	return lp.limit
+}
+
+// tooHot reports whether h is hotter than src's fair share and too hot to
+// move to dst: it would only move the hot spot (SkipHotShard).
+func (lp *loadPairing) tooHot(h *shardRec) bool {
+	return float64(h.load) > lp.fair && lp.pl.proj.loadOf(h) >= lp.limitOf(h)
 }
 
 // hotLimit is the exclusive upper bound on the load a shard hotter than
@@ -112,17 +138,38 @@ func (pl *planner) hotLimit(src, dst int) float64 {
 // as a swap. It reports whether it planned h, and the windows that refused
 // a transfer it tried.
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim, gap float64) (ok bool, w refusal, capped bool) {
-	srcOK, dstOK := pl.bal.countKeeps(src, dst)
-	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
-	if pl.led.returns(h.ID, pl.s.nodes[dst].ID) {
-		return false, noRefusal, false
-	}
-	if x < limit && pl.worth(x, aim) && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.bytesSlack()) &&
-		pl.bal.improves(src, dst, size, x, true) {
+	switch pl.loadMove(h, src, dst, limit, aim) {
+	case 0:
 		w := pl.transfer(h, src, dst)
 		return w == noRefusal, w, false
+	case SkipReturnsBack:
+		return false, noRefusal, false
 	}
-	return pl.swap(h, src, dst, limit, min(gap, x))
+	return pl.swap(h, src, dst, limit, min(gap, pl.proj.loadOf(h)))
+}
+
+// loadMove judges h as a single load move from src to dst, its load held
+// under limit and weighed against aim (see moveHot): 0 when the rules
+// allow it, else why not: SkipReturnsBack, SkipNoGain, SkipCountBand or
+// SkipOtherBand (the primary dimension's slack). moveHot makes the moves
+// it allows and tries the others as swaps; Coordinator.Explain reports
+// its verdicts.
+func (pl *planner) loadMove(h *shardRec, src, dst int, limit, aim float64) SkipReason {
+	srcOK, dstOK := pl.bal.countKeeps(src, dst)
+	x, size := pl.proj.loadOf(h), pl.bal.primarySize(h)
+	switch {
+	case pl.led.returns(h.ID, pl.s.nodes[dst].ID):
+		return SkipReturnsBack
+	case x >= limit || !pl.worth(x, aim):
+		return SkipNoGain
+	case !srcOK || !dstOK:
+		return SkipCountBand
+	case !pl.bal.primaryDim().keeps(src, dst, size, pl.bytesSlack()):
+		return SkipOtherBand
+	case !pl.bal.improves(src, dst, size, x, true):
+		return SkipNoGain
+	}
+	return 0
 }
 
 // swap plans h from src to dst and, back from dst to src, the coldest of

@@ -90,27 +90,9 @@ func (c *Coordinator) adopt(p Plan) {
 // preview is Plan without updating the hysteresis flags or the settled
 // phases: it leaves those it would set in c.pending, for adopt.
 func (c *Coordinator) preview(v View, limit int) Plan {
-	s := v.state()
-	pl := &planner{
-		led:    ledger{s: s, limit: limit, budget: scanBudget(limit)},
-		pol:    c.policy,
-		s:      s,
-		settle: settling{prior: c.settled},
-	}
-	pl.look = lookups{s: s, plan: &pl.led}
-	if c.policy.MoveCooldown > 0 && s.recent.len() > 0 {
-		pl.led.cool, pl.led.back = c.cooling(s)
-	}
-	pl.sc = getScratch()
+	pl := c.start(v, limit)
 	defer scratchPool.Put(pl.sc)
-	pl.proj.measure(s.nodes, pl.sc)
-	imbalance := pl.proj.imbalance() // imbalanceOf(s.nodes), from measure's pass
-	pl.inflight()
-	if s.moves.Len() > 0 {
-		// Moves in flight count as made, for the trigger as for the rest.
-		imbalance = pl.proj.projectedImbalance()
-	}
-	pl.led.begin(imbalance, pl.proj.balance(), c.rebalancing, c.loadBalance)
+	s := pl.s
 	if limit < 1 {
 		pl.led.skip(Skip{Reason: SkipLimitReached})
 		c.pending = c.settled // nothing was planned: nothing changed
@@ -149,6 +131,35 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	}
 	c.pending = pl.settle.close(&pl.proj, s, dims)
 	return pl.led.plan()
+}
+
+// start sets up a plan of at most limit commands over v: the projection
+// with the moves in flight, the windows, the cool-down and what the plan
+// reports whatever it plans; no phase has run. It reads the coordinator
+// and changes nothing in it, so Explain shares it with Plan. The caller
+// returns pl.sc to scratchPool.
+func (c *Coordinator) start(v View, limit int) *planner {
+	s := v.state()
+	pl := &planner{
+		led:    ledger{s: s, limit: limit, budget: scanBudget(limit)},
+		pol:    c.policy,
+		s:      s,
+		settle: settling{prior: c.settled},
+	}
+	pl.look = lookups{s: s, plan: &pl.led}
+	if c.policy.MoveCooldown > 0 && s.recent.len() > 0 {
+		pl.led.cool, pl.led.back = c.cooling(s)
+	}
+	pl.sc = getScratch()
+	pl.proj.measure(s.nodes, pl.sc)
+	imbalance := pl.proj.imbalance() // imbalanceOf(s.nodes), from measure's pass
+	pl.inflight()
+	if s.moves.Len() > 0 {
+		// Moves in flight count as made, for the trigger as for the rest.
+		imbalance = pl.proj.projectedImbalance()
+	}
+	pl.led.begin(imbalance, pl.proj.balance(), c.rebalancing, c.loadBalance)
+	return pl
 }
 
 // phase is one step of a plan, run in the order of phases. Each may fill

@@ -1,0 +1,186 @@
+package placement
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// explainRegistry holds nodes 1–3 at format version 3 (moves take time):
+// node 1 with ten shards of 100 MiB, node 2 with four, node 3 with two.
+func explainRegistry(t *testing.T) *ShardRegistry {
+	t.Helper()
+	g := NewShardRegistry()
+	mustApply(t, g, SetFormatVersion{Version: FormatVersion}, AddNode{Node: 1}, AddNode{Node: 2}, AddNode{Node: 3})
+	owners := []NodeID{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3}
+	for i, n := range owners {
+		mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: n})
+		require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: 1000, Bytes: 100 << 20}))
+	}
+	return g
+}
+
+// verdictFor returns the verdict on node n.
+func verdictFor(t *testing.T, e ShardExplanation, n NodeID) MoveVerdict {
+	t.Helper()
+	for _, v := range e.Candidates {
+		if v.Node == n {
+			return v
+		}
+	}
+	require.Failf(t, "no verdict", "node %d in %+v", n, e.Candidates)
+	return MoveVerdict{}
+}
+
+func TestExplainNamesTheEmptiestNodeFirst(t *testing.T) {
+	g := explainRegistry(t)
+	c := NewCoordinator(DefaultPolicy())
+	e, err := c.Explain(g.View(), 1)
+	require.NoError(t, err)
+	require.Equal(t, NodeID(1), e.Shard.Node)
+	require.Equal(t, NodeUp, e.OwnerState)
+	require.Equal(t, float64(100<<20), e.Bytes)
+	require.Len(t, e.Candidates, 2)
+	best := e.Candidates[0]
+	require.Equal(t, MoveVerdict{Node: 3, Allowed: true, Phase: "bytes", Balance: best.Balance}, best)
+	require.Less(t, best.Balance.Bytes, e.Balance.Bytes, "the move narrows the spread")
+	// Node 1 holds 10/16 for a target of 1/3 (ratio 1.875), node 3 2/16
+	// (0.375): after the move 9/16 and 3/16, a spread of (9−3)·3/16.
+	require.InDelta(t, 6*3/16.0, best.Balance.Bytes, 1e-12)
+	require.InDelta(t, 1.5, e.Balance.Bytes, 1e-12)
+
+	// The plan's first move goes there too (of the equal shards, the one
+	// its lookup meets first).
+	p := c.Plan(g.View(), 1)
+	require.Len(t, p.Commands, 1)
+	tr := p.Commands[0].(PlaceTransfer)
+	require.Equal(t, [2]NodeID{1, 3}, [2]NodeID{tr.From, tr.To})
+
+	_, err = c.Explain(g.View(), 99)
+	require.ErrorIs(t, err, ErrUnknownShard)
+}
+
+func TestExplainSaysWhyAShardCannotMove(t *testing.T) {
+	pol := DefaultPolicy()
+	t.Run("moving", func(t *testing.T) {
+		g := explainRegistry(t)
+		mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 3})
+		e, err := NewCoordinator(pol).Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.Equal(t, NodeID(3), e.Shard.MovingTo)
+		for _, v := range e.Candidates {
+			require.Equal(t, SkipShardMoving, v.Reason, "%+v", v)
+			require.False(t, v.Allowed)
+		}
+	})
+	t.Run("window full", func(t *testing.T) {
+		g := explainRegistry(t)
+		p := pol
+		p.MaxInflightPerNode = 1
+		mustApply(t, g, PlaceTransfer{Shard: 2, Epoch: 1, From: 1, To: 3})
+		e, err := NewCoordinator(p).Explain(g.View(), 1)
+		require.NoError(t, err)
+		// Node 1's own out window holds shard 2's move.
+		require.Equal(t, SkipInflightWindow, verdictFor(t, e, 3).Reason)
+		require.Equal(t, SkipInflightWindow, verdictFor(t, e, 2).Reason)
+		require.Empty(t, NewCoordinator(p).Plan(g.View(), 5).Commands)
+	})
+	t.Run("not below target", func(t *testing.T) {
+		g := explainRegistry(t)
+		e, err := NewCoordinator(pol).Explain(g.View(), 11) // on node 2: 4/16, under target
+		require.NoError(t, err)
+		require.Equal(t, SkipNotAbove, verdictFor(t, e, 3).Reason)
+	})
+	t.Run("within tolerance", func(t *testing.T) {
+		g := NewShardRegistry()
+		mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2}, CreateShard{Range: KeyRange{End: []byte("m")}, Node: 1},
+			CreateShard{Range: KeyRange{Start: []byte("m")}, Node: 2})
+		for id := ShardID(1); id <= 2; id++ {
+			require.NoError(t, g.ReportStats(id, Stats{Keys: 10, Bytes: 100}))
+		}
+		e, err := NewCoordinator(pol).Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.Equal(t, MoveVerdict{Node: 2, Phase: "bytes", Reason: SkipWithinTolerance, Balance: e.Candidates[0].Balance}, e.Candidates[0])
+	})
+	t.Run("count band", func(t *testing.T) {
+		// Node 1: two huge shards; node 2: many small ones. Bytes want
+		// to move a huge shard to node 2, whose count is at its band.
+		g := NewShardRegistry()
+		mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2})
+		for i := range 10 {
+			n := NodeID(2)
+			if i < 2 {
+				n = 1
+			}
+			mustApply(t, g, CreateShard{Range: KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}, Node: n})
+			size := uint64(1 << 20)
+			if n == 1 {
+				size = 1 << 30
+			}
+			require.NoError(t, g.ReportStats(ShardID(i+1), Stats{Keys: 1000, Bytes: size}))
+		}
+		e, err := NewCoordinator(pol).Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.Equal(t, SkipCountBand, verdictFor(t, e, 2).Reason)
+	})
+	t.Run("cooling down", func(t *testing.T) {
+		t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+		g := cooledRegistry(t, t0)
+		c := NewCoordinator(pol)
+		e, err := c.Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.Equal(t, NodeID(2), e.Left)
+		require.Equal(t, t0, e.MovedAt.UTC())
+		require.Equal(t, t0.Add(pol.MoveCooldown), e.CoolingUntil.UTC())
+		require.Equal(t, SkipCoolingDown, verdictFor(t, e, 3).Reason)
+		require.Equal(t, SkipReturnsBack, verdictFor(t, e, 2).Reason)
+		// Once the cool-down is over, node 3 may have it, node 2 not.
+		c.SetClock(t0.Add(pol.MoveCooldown), time.Time{})
+		e, err = c.Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.True(t, e.CoolingUntil.IsZero())
+		require.True(t, verdictFor(t, e, 3).Allowed)
+		require.Equal(t, NodeID(3), e.Candidates[0].Node)
+	})
+	t.Run("down owner", func(t *testing.T) {
+		g := explainRegistry(t)
+		mustApply(t, g, SetNodeState{Node: 1, State: NodeDown})
+		e, err := NewCoordinator(pol).Explain(g.View(), 1)
+		require.NoError(t, err)
+		require.Equal(t, NodeDown, e.OwnerState)
+		for _, v := range e.Candidates {
+			require.Equal(t, SkipNodeNotUp, v.Reason)
+		}
+	})
+}
+
+func TestExplainDrainPrefersTheEmptiest(t *testing.T) {
+	g := explainRegistry(t)
+	mustApply(t, g, SetNodeState{Node: 1, State: NodeDraining})
+	c := NewCoordinator(DefaultPolicy())
+	e, err := c.Explain(g.View(), 5)
+	require.NoError(t, err)
+	require.Equal(t, []NodeID{3, 2}, []NodeID{e.Candidates[0].Node, e.Candidates[1].Node})
+	for _, v := range e.Candidates {
+		require.True(t, v.Allowed)
+		require.Equal(t, "drain", v.Phase)
+	}
+	// The drained shard joins the up nodes: 6 and 3 on nodes 2 and 3.
+	require.InDelta(t, (4-3)*2/7.0, e.Candidates[0].Balance.Count, 1e-12)
+}
+
+// Explain changes nothing the next Plan reads.
+func TestExplainIsPure(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	g := cooledRegistry(t, t0)
+	a, b := NewCoordinator(DefaultPolicy()), NewCoordinator(DefaultPolicy())
+	for range 3 {
+		for id := ShardID(1); id <= 2; id++ {
+			_, err := a.Explain(g.View(), id)
+			require.NoError(t, err)
+		}
+		require.Equal(t, b.Plan(g.View(), 5), a.Plan(g.View(), 5))
+		require.Equal(t, b.settled, a.settled)
+	}
+}

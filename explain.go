@@ -292,22 +292,13 @@ func (ex *explainer) verdict(d int) MoveVerdict {
 	// that allows the move makes it; else the reason of the first that
 	// runs, or of the dimension balanced when none does.
 	var first, fallback MoveVerdict
-	for _, ph := range [...]struct {
-		name  string
-		state phaseVerdict
-		judge func(int) SkipReason
-	}{
-		{"counts", ex.counts, ex.judgeCounts},
-		{"bytes", ex.bytes, ex.judgeBytes},
-		{"repair", ex.repair, ex.judgeRepair},
-		{"load", ex.load, ex.judgeLoad},
-	} {
-		if ph.state.off {
+	for k, state := range [...]phaseVerdict{ex.counts, ex.bytes, ex.repair, ex.load} {
+		if state.off {
 			continue
 		}
-		v := MoveVerdict{Phase: ph.name, Reason: ph.state.reason}
+		v := MoveVerdict{Phase: explainPhases[k], Reason: state.reason}
 		if v.Reason == 0 {
-			v.Reason = ex.rebalanceRules(d, ph.judge)
+			v.Reason = ex.rebalanceRules(d, k)
 			if v.Reason == 0 {
 				v.Allowed = true
 				return v
@@ -326,11 +317,26 @@ func (ex *explainer) verdict(d int) MoveVerdict {
 	return fallback
 }
 
-// rebalanceRules judges a rebalancing move to d: the phase's own rules
-// (judge), then the cool-down and the windows, which every rebalancing
-// move obeys.
-func (ex *explainer) rebalanceRules(d int, judge func(int) SkipReason) SkipReason {
-	if reason := judge(d); reason != 0 {
+// explainPhases are the rebalancing phases' names, in the order a plan
+// runs them (see phases).
+var explainPhases = [...]string{"counts", "bytes", "repair", "load"}
+
+// rebalanceRules judges a rebalancing move to d: the rules of phase k (of
+// explainPhases), then the cool-down and the windows, which every
+// rebalancing move obeys.
+func (ex *explainer) rebalanceRules(d, k int) SkipReason {
+	var reason SkipReason
+	switch k {
+	case 0:
+		reason = ex.judgeCounts(d)
+	case 1:
+		reason = ex.judgeBytes(d)
+	case 2:
+		reason = ex.judgeRepair(d)
+	default:
+		reason = ex.judgeLoad(d)
+	}
+	if reason != 0 {
 		return reason
 	}
 	if ex.cooling {

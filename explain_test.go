@@ -184,3 +184,31 @@ func TestExplainIsPure(t *testing.T) {
 		require.Equal(t, b.settled, a.settled)
 	}
 }
+
+// BenchmarkExplain explains shards spread over the key space at 1M shards
+// on 1,000 nodes (the BenchmarkPlan fixture: bytes known, one node
+// empty), and a shard of a draining node.
+//
+//	go test -run '^$' -bench 'BenchmarkExplain' -benchtime 2000x -count 5 .
+func BenchmarkExplain(b *testing.B) {
+	pol := DefaultPolicy()
+	for _, sz := range []benchSize{{1_000_000, 1_000}} {
+		f := benchFixtureFor(b, sz)
+		b.Run(sz.String(), func(b *testing.B) {
+			c := NewCoordinator(pol)
+			e, err := c.Explain(f.view, f.probes[0].ID)
+			if err != nil || len(e.Candidates) != sz.nodes-1 {
+				b.Fatalf("explain: %v, %d candidates", err, len(e.Candidates))
+			}
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				benchSinkExplain, _ = c.Explain(f.view, f.probes[k%len(f.probes)].ID)
+				k++
+			}
+			b.ReportMetric(float64(len(benchSinkExplain.Candidates)), "candidates")
+		})
+	}
+}
+
+var benchSinkExplain ShardExplanation

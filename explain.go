@@ -199,8 +199,13 @@ func newExplainer(pl *planner, r *shardRec, o int) *explainer {
 	}
 	pl.led.coolDuring(true)
 	ex.cooling = pl.led.coolOn && pl.led.cool(r.ID)
-	ex.counts, ex.bytes, ex.repair, ex.load = ex.countsPhase(), ex.bytesPhase(), ex.repairPhase(), ex.loadPhase()
+	ex.runPhases()
 	return ex
+}
+
+// runPhases sets how each rebalancing phase stands, for every move.
+func (ex *explainer) runPhases() {
+	ex.counts, ex.bytes, ex.repair, ex.load = ex.countsPhase(), ex.bytesPhase(), ex.repairPhase(), ex.loadPhase()
 }
 
 // countsPhase is how the counts phase stands (see planner.rebalance).

@@ -212,3 +212,64 @@ func BenchmarkExplain(b *testing.B) {
 }
 
 var benchSinkExplain ShardExplanation
+
+func TestExplainNodeDrain(t *testing.T) {
+	pol := DefaultPolicy()
+	pol.MaxInflightPerNode = 1
+	g := explainRegistry(t)
+	mustApply(t, g, SetNodeState{Node: 1, State: NodeDraining},
+		PlaceTransfer{Shard: 11, Epoch: 1, From: 2, To: 3}, // fills node 3's in window
+		PlaceTransfer{Shard: 14, Epoch: 1, From: 2, To: 3})
+	c := NewCoordinator(pol)
+	// Node 2 can still take one.
+	e, err := c.ExplainNode(g.View(), 1)
+	require.NoError(t, err)
+	require.Equal(t, 10, e.Left)
+	require.Equal(t, []NodeID{3}, e.FullWindows)
+	require.Len(t, e.Held, 10)
+	require.Equal(t, HeldShard{Shard: 1, Reason: SkipLimitReached}, e.Held[0])
+
+	// One drain move in flight fills node 1's own out window: every
+	// shard left waits for it, and the explanation names the windows.
+	mustApply(t, g, PlaceTransfer{Shard: 1, Epoch: 1, From: 1, To: 2})
+	e, err = c.ExplainNode(g.View(), 1)
+	require.NoError(t, err)
+	require.Equal(t, 9, e.Left)
+	require.Equal(t, 1, e.MovesOut)
+	require.True(t, e.OutWindowFull)
+	require.Equal(t, []NodeID{1, 2, 3}, e.FullWindows)
+	require.Equal(t, HeldShard{Shard: 1, Reason: SkipShardMoving, MovingTo: 2}, e.Held[0])
+	for _, h := range e.Held[1:] {
+		require.Equal(t, SkipInflightWindow, h.Reason, "%+v", h)
+	}
+	require.Empty(t, c.Plan(g.View(), 5).Commands, "the plan agrees: nothing can move")
+
+	_, err = c.ExplainNode(g.View(), 9)
+	require.ErrorIs(t, err, ErrUnknownNode)
+}
+
+func TestExplainNodeNothingLeft(t *testing.T) {
+	g := NewShardRegistry()
+	mustApply(t, g, AddNode{Node: 1}, AddNode{Node: 2}, CreateShard{Range: KeyRange{}, Node: 2},
+		SetNodeState{Node: 1, State: NodeDraining})
+	e, err := NewCoordinator(DefaultPolicy()).ExplainNode(g.View(), 1)
+	require.NoError(t, err)
+	require.True(t, e.NothingLeft)
+	require.Zero(t, e.Left)
+	require.Empty(t, e.Held)
+}
+
+func TestExplainNodeUp(t *testing.T) {
+	g := explainRegistry(t)
+	c := NewCoordinator(DefaultPolicy())
+	e, err := c.ExplainNode(g.View(), 1)
+	require.NoError(t, err)
+	require.InDelta(t, 16/3.0, e.Target.Count, 1e-12)
+	require.Equal(t, 10.0, e.Amount.Count)
+	require.InDelta(t, 1.875, e.Ratio.Bytes, 1e-12)
+	// Ten shards for a count target of 5⅓ is outside the count band too.
+	require.Equal(t, []NodeRole{{Phase: "bytes", Role: "source"}, {Phase: "repair", Role: "source"}}, e.Roles)
+	e, err = c.ExplainNode(g.View(), 3)
+	require.NoError(t, err)
+	require.Equal(t, []NodeRole{{Phase: "bytes", Role: "destination"}, {Phase: "repair", Role: "destination"}}, e.Roles)
+}

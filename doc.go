@@ -278,6 +278,27 @@
 // treats a cooling shard as taken while a rebalancing phase runs. A refusal is a returned value: a
 // byte window's refusal, and the node a failed pick blames.
 //
+// # Explanations
+//
+// The planner is pure, so it can say exactly why. [Coordinator.Explain]
+// answers for one shard: its owner and state (moving, hot, due a split,
+// recently split, cooling down and until when) and, for every up node
+// other than its owner, the verdict on moving it there: allowed or not,
+// the phase whose rule decides, the reason as a [SkipReason] (an in-flight
+// window, the count band, the cool-down, a gain too small, ...), and the
+// spread of each dimension had it moved, the best candidate first.
+// [Coordinator.ExplainNode] answers for one node: for a node being
+// drained, what is left, what is in flight, which windows hold the drain
+// and why its first shards have not moved; for an up node, its targets,
+// how far it is from them, and whether it is a source or a destination
+// of each phase that runs. Both read the Coordinator without changing it
+// (the next Plan is the same with or without them), cost a few lookups
+// and a pass over the nodes however many shards there are, and judge
+// with the planner's own rules on the map the next plan starts from, so
+// the first move of the next plan is always one Explain allows
+// (TestExplainAgreesWithPlan). Their JSON forms are what the admin
+// server's /explain routes serve.
+//
 // # Move-optimal counts
 //
 // With no bytes known, rebalancing evens out shard counts relative to

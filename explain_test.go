@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -272,4 +273,30 @@ func TestExplainNodeUp(t *testing.T) {
 	e, err = c.ExplainNode(g.View(), 3)
 	require.NoError(t, err)
 	require.Equal(t, []NodeRole{{Phase: "bytes", Role: "destination"}, {Phase: "repair", Role: "destination"}}, e.Roles)
+}
+
+func TestExplanationsJSON(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	g := cooledRegistry(t, t0)
+	c := NewCoordinator(DefaultPolicy())
+	e, err := c.Explain(g.View(), 1)
+	require.NoError(t, err)
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"reason":"moved recently: cooling down"`)
+	require.Contains(t, string(b), `"cooling_until":"2026-12-05T12:30:00Z"`)
+	var back ShardExplanation
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, e.Candidates, back.Candidates)
+	require.True(t, e.CoolingUntil.Equal(back.CoolingUntil))
+	require.ErrorIs(t, json.Unmarshal([]byte(`{"node":1,"allowed":true,"phase":"bytes","reason":"shard is moving","balance":{"count":0,"bytes":0,"load":0}}`), new(MoveVerdict)), ErrInvalidEncoding)
+
+	n, err := c.ExplainNode(g.View(), 1)
+	require.NoError(t, err)
+	b, err = json.Marshal(n)
+	require.NoError(t, err)
+	var nb NodeExplanation
+	require.NoError(t, json.Unmarshal(b, &nb))
+	require.Equal(t, n, nb)
+	require.ErrorIs(t, json.Unmarshal([]byte(`{"node":{"id":1,"state":"up","shards":0}}`), new(NodeExplanation)), ErrInvalidEncoding)
 }

@@ -232,13 +232,21 @@ func (ex *explainer) bytesPhase() phaseVerdict {
 	if !pl.proj.hasBytes() {
 		return phaseVerdict{off: true}
 	}
-	b, on := pl.bal.bytesDim(), *pl.led.rebalancing()
+	return ex.ratioPhase(pl.bal.bytesDim(), *pl.led.rebalancing(), settleBytes, pl.led.balance().Bytes, pl.proj.byteVals(),
+		pl.pol.ImbalanceThreshold, pl.pol.StopBand)
+}
+
+// ratioPhase is how a phase balancing d stands: running, settled, or
+// within tolerance (see engage and settledCrossing), its hysteresis on
+// or not (a copy: Explain changes nothing).
+func (ex *explainer) ratioPhase(d *dimension, on bool, k settleDim, spread float64, vals []float64, trigger, stop float64) phaseVerdict {
+	pl := ex.pl
 	switch {
-	case len(pl.proj.upNodes()) < 2 || b.empty():
+	case len(pl.proj.upNodes()) < 2 || d.empty():
 		return phaseVerdict{reason: SkipWithinTolerance}
-	case pl.settledCrossing(on, settleBytes, b, pl.led.balance().Bytes, pl.pol.ImbalanceThreshold):
+	case pl.settledCrossing(on, k, d, spread, trigger):
 		return phaseVerdict{reason: SkipSettled}
-	case !pl.bal.engage(&on, pl.led.balance().Bytes, pl.proj.byteVals(), pl.pol.ImbalanceThreshold, pl.pol.StopBand):
+	case !pl.bal.engage(&on, spread, vals, trigger, stop):
 		return phaseVerdict{reason: SkipWithinTolerance}
 	}
 	return phaseVerdict{}
@@ -264,18 +272,11 @@ func (ex *explainer) repairPhase() phaseVerdict {
 // loadPhase is how the load phase stands (see planner.rebalanceLoad).
 func (ex *explainer) loadPhase() phaseVerdict {
 	pl := ex.pl
-	l, on := pl.bal.loadDim(), *pl.led.rebalancingLoad()
-	switch {
-	case l == nil:
+	if pl.bal.loadDim() == nil {
 		return phaseVerdict{off: true}
-	case len(pl.proj.upNodes()) < 2 || l.empty():
-		return phaseVerdict{reason: SkipWithinTolerance}
-	case pl.settledCrossing(on, settleLoad, l, pl.led.balance().Load, pl.pol.LoadThreshold):
-		return phaseVerdict{reason: SkipSettled}
-	case !pl.bal.engage(&on, pl.led.balance().Load, pl.proj.loadVals(), pl.pol.LoadThreshold, pl.pol.LoadStopBand):
-		return phaseVerdict{reason: SkipWithinTolerance}
 	}
-	return phaseVerdict{}
+	return ex.ratioPhase(pl.bal.loadDim(), *pl.led.rebalancingLoad(), settleLoad, pl.led.balance().Load, pl.proj.loadVals(),
+		pl.pol.LoadThreshold, pl.pol.LoadStopBand)
 }
 
 // verdict judges moving the shard to up node d.

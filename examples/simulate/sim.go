@@ -132,6 +132,9 @@ type sim struct {
 	// longest, measured only with opts.Timing.
 	planTime, planMax time.Duration
 
+	// forecastRun is placement.Forecast's prediction of the run.
+	forecastRun forecastRun
+
 	tick        int
 	rebalancing bool // the last plan's Plan.Rebalancing
 	samples     []sample
@@ -345,6 +348,7 @@ func (s *sim) apply(cmds ...placement.Command) error {
 func (s *sim) run(sc scenario) error {
 	s.reportStats()
 	s.record(0, 0, 0, 0, 0, s.inflight())
+	s.forecastRun = s.forecast(sc)
 	first := s.samples[0]
 	s.res.LowerBound = lowerBound(float64s(first.bytes), first.share)
 	s.res.LoadBound = lowerBound(first.load, first.share)

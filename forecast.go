@@ -178,6 +178,11 @@ func (f Forecaster) validate() error {
 // forecast is one Forecast's run: a private registry on a copy of the
 // View, a Coordinator with its own clock, and the host's side (the copies
 // in flight, the shards it reports).
+//
+// The registry is written in place: the forecast plans on view(), which
+// it reads only before its next write, instead of on the registry's View,
+// which would make every tick's first writes copy the map's node slice
+// and the paths they touch (most of a forecast's time at 1M shards).
 type forecast struct {
 	reg   *ShardRegistry
 	coord *Coordinator
@@ -205,8 +210,8 @@ type forecast struct {
 func newForecast(f Forecaster, v View, p Policy) *forecast {
 	def := DefaultConfig()
 	fc := &forecast{
-		// The copy shares v's trees; the registry clones them again on its
-		// first write after each View, so v is never written.
+		// The copy shares v's trees, copying each tree node on its first
+		// write, so v is never written.
 		reg:    &ShardRegistry{cur: v.state().clone(), halfLife: p.LoadHalfLife, gen: 1},
 		coord:  NewCoordinator(p),
 		pol:    p,
@@ -248,9 +253,10 @@ func newestLogTime(s *state) time.Time {
 }
 
 // watchInitial finds the shards of the map whose reports the planner
-// waits for: cold shards under the merge embargo (the tail of byKeys) and
-// shards over a split threshold with estimated stats (its head, and
-// byBytes'). It costs those shards, not the map.
+// waits for: cold shards under the merge embargo next to another cold
+// shard (from the tail of byKeys), and shards over a split threshold with
+// estimated stats (the heads of byKeys and byBytes). It costs those
+// shards, not the map.
 func (fc *forecast) watchInitial() {
 	s := fc.reg.cur
 	p := fc.pol
@@ -258,12 +264,15 @@ func (fc *forecast) watchInitial() {
 		_, hinted := s.hints.Get(hintItem{id: r.ID})
 		fc.report[r.ID] = hinted
 	}
+	cold := func(r *shardRec, ok bool) bool {
+		return ok && r.known && r.keys < p.MergeKeys && r.bytes < p.MergeBytes
+	}
 	if p.MergeKeys > 0 && p.MergeBytes > 0 && p.MergeEmbargo > 0 {
 		s.byKeys.Descend(func(r *shardRec) bool {
 			if r.keys >= p.MergeKeys {
 				return false
 			}
-			if r.bytes < p.MergeBytes && uint32(r.sinceSplit) < p.MergeEmbargo {
+			if cold(r, true) && uint32(r.sinceSplit) < p.MergeEmbargo && (cold(s.w.prev(s, r)) || cold(s.w.next(s, r))) {
 				watch(r)
 			}
 			return true
@@ -284,6 +293,10 @@ func (fc *forecast) watchInitial() {
 	s.byBytes.Ascend(over(func(r *shardRec) bool { return r.bytes > p.SplitBytes }))
 }
 
+// view is the private registry's current map, read in place: valid
+// until the registry's next write.
+func (fc *forecast) view() View { return View{s: fc.reg.cur} }
+
 // at is the time of plan tick (1 for the first).
 func (fc *forecast) at(tick int) time.Time {
 	return fc.start.Add(time.Duration(tick-1) * fc.every)
@@ -291,14 +304,14 @@ func (fc *forecast) at(tick int) time.Time {
 
 // run plans and applies until a plan finds nothing to do, or the cap.
 func (fc *forecast) run() error {
-	fc.coord.Resume(fc.reg.View())
+	fc.coord.Resume(fc.view())
 	for tick := 1; ; tick++ {
 		now := fc.at(tick)
 		fc.coord.SetClock(now, time.Time{})
 		if err := fc.chores(now); err != nil {
 			return err
 		}
-		v := fc.reg.View()
+		v := fc.view()
 		plan := fc.coord.Plan(v, fc.limit)
 		if tick == 1 {
 			fc.res.Initial = plan.Balance
@@ -328,12 +341,8 @@ func (fc *forecast) run() error {
 // chores declares lost the nodes down past DownTimeout and aborts the
 // moves past MoveTimeout, as the Scheduler does before it plans.
 func (fc *forecast) chores(now time.Time) error {
-	// Each View makes the next write copy the paths it touches: take
-	// none for a chore that cannot apply.
 	var lost []NodeID
-	if fc.pol.DownTimeout > 0 {
-		lost, fc.seenNodes = lostNodes(fc.reg.View(), fc.pol, now, time.Time{}, fc.seenNodes)
-	}
+	lost, fc.seenNodes = lostNodes(fc.view(), fc.pol, now, time.Time{}, fc.seenNodes)
 	for _, n := range lost {
 		if err := fc.reg.ApplyAt(SetNodeState{Node: n, State: NodeLost}, now); err != nil {
 			return fmt.Errorf("forecast: declare node %d lost: %w", n, err)
@@ -343,7 +352,7 @@ func (fc *forecast) chores(now time.Time) error {
 		return nil
 	}
 	var aborts []AbortTransfer
-	aborts, _, fc.seenMoves = expiredMoves(fc.reg.View(), fc.pol, fc.limit, now, time.Time{}, fc.seenMoves)
+	aborts, _, fc.seenMoves = expiredMoves(fc.view(), fc.pol, fc.limit, now, time.Time{}, fc.seenMoves)
 	for _, a := range aborts {
 		if err := fc.reg.ApplyAt(a, now); err != nil {
 			return fmt.Errorf("forecast: %v: %w", a, err)
@@ -356,13 +365,20 @@ func (fc *forecast) chores(now time.Time) error {
 
 // apply applies a plan made on v at now, as the Scheduler proposes it,
 // and counts its commands. A rejection is a bug: nothing else changes the
-// copy between planning and applying.
+// copy between planning and applying. v is the registry's map, written in
+// place (see forecast): what it reads of a command's shards, it reads
+// before applying the command, and no shard is in two commands.
 func (fc *forecast) apply(v View, plan Plan, now time.Time) error {
 	s := v.state()
 	for _, cmd := range plan.Commands {
 		var hinted bool
+		var bytes uint64
 		next := fc.reg.cur.nextID
 		switch c := cmd.(type) {
+		case PlaceTransfer:
+			if st, known := v.Stats(c.Shard); known {
+				bytes = st.Bytes
+			}
 		case PlaceSplit:
 			_, hinted = s.hints.Get(hintItem{id: c.Shard})
 		case PlaceMerge:
@@ -383,11 +399,7 @@ func (fc *forecast) apply(v View, plan Plan, now time.Time) error {
 			fc.report[c.Left] = hinted
 		case PlaceTransfer:
 			fc.res.Moves++
-			st, known := v.Stats(c.Shard)
-			if !known {
-				st.Bytes = 0
-			}
-			fc.res.BytesMoved = satAdd(fc.res.BytesMoved, st.Bytes)
+			fc.res.BytesMoved = satAdd(fc.res.BytesMoved, bytes)
 			if _, moving := fc.reg.cur.moving(c.Shard); !moving {
 				continue // one phase, before format version 3
 			}
@@ -400,7 +412,7 @@ func (fc *forecast) apply(v View, plan Plan, now time.Time) error {
 				}
 				continue
 			}
-			fc.due[c.Shard] = now.Add(fc.copyTime(st.Bytes))
+			fc.due[c.Shard] = now.Add(fc.copyTime(bytes))
 		}
 	}
 	return nil

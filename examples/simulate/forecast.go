@@ -44,7 +44,7 @@ func (s *sim) forecast(sc scenario) forecastRun {
 // printForecast prints the forecast beside the run: moves, bytes, splits,
 // merges and ticks.
 func printForecast(w io.Writer, s *sim) {
-	fc, r := s.forecastRun, s.res
+	fc, r := s.res.Forecast, s.res
 	if fc.err != nil {
 		fmt.Fprintf(w, "  forecast: %v\n", fc.err)
 		return

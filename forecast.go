@@ -148,7 +148,7 @@ func (f Forecaster) Forecast(v View, p Policy, change ...Command) (ForecastResul
 	fc := newForecast(f, v, p)
 	for i, c := range change {
 		if err := fc.reg.ApplyAt(c, fc.start); err != nil {
-			return ForecastResult{}, fmt.Errorf("forecast: change %d (%v): %w", i+1, c, err)
+			return ForecastResult{}, fmt.Errorf("forecast: change %d: %w", i+1, err) // err names c
 		}
 	}
 	fc.watchInitial()

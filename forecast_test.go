@@ -166,11 +166,11 @@ func TestForecastBadChange(t *testing.T) {
 		names  string
 		reason error
 	}{
-		{name: "existing node", change: []placement.Command{placement.AddNode{Node: 1}}, names: "change 1 (add-node 1)", reason: placement.ErrNodeExists},
+		{name: "existing node", change: []placement.Command{placement.AddNode{Node: 1}}, names: "change 1: add-node 1: ", reason: placement.ErrNodeExists},
 		{name: "unknown node's drain", change: []placement.Command{
 			placement.AddNode{Node: 3},
 			placement.SetNodeState{Node: 9, State: placement.NodeDraining},
-		}, names: "change 2 (set-node-state 9 draining)", reason: placement.ErrUnknownNode},
+		}, names: "change 2: set-node-state 9 draining: ", reason: placement.ErrUnknownNode},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := placement.Forecast(v, placement.DefaultPolicy(), tc.change...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/google/btree"
 )
@@ -263,6 +264,10 @@ type state struct {
 	// its lock, or Try on its private copy). Readers of a shared state use
 	// pooled seekers instead.
 	w *seeker
+	// cloneMu serialises clone. A B-tree's Clone writes the source tree's
+	// copy-on-write context, and a state a View holds can be cloned by the
+	// registry (its next write) and by Forecast (on the View) at once.
+	cloneMu sync.Mutex
 }
 
 func newState() *state {
@@ -286,6 +291,8 @@ func newState() *state {
 // clone returns a writable copy of s. Clone is O(1) per tree: nodes are
 // copied lazily on the first write to each.
 func (s *state) clone() *state {
+	s.cloneMu.Lock()
+	defer s.cloneMu.Unlock()
 	return &state{
 		byStart:       s.byStart.Clone(),
 		byID:          s.byID.Clone(),

@@ -364,6 +364,7 @@ func printSummary(w io.Writer, s *sim) {
 				r.Rebalances, r.RebalancePlans, r.MinBytesOff)
 		}
 	}
+	printForecast(w, s)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}

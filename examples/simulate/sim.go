@@ -290,6 +290,9 @@ type result struct {
 	Final        []placement.Node
 	FinalSample  sample
 	FinalBalance placement.Balance
+	// Forecast is placement.Forecast's prediction of the run, made
+	// before its first tick.
+	Forecast forecastRun
 	// Notes are scenario-specific summary lines.
 	Notes []string
 	// Charts are the paths of the SVGs written.
@@ -345,6 +348,7 @@ func (s *sim) apply(cmds ...placement.Command) error {
 func (s *sim) run(sc scenario) error {
 	s.reportStats()
 	s.record(0, 0, 0, 0, 0, s.inflight())
+	s.res.Forecast = s.forecast(sc)
 	first := s.samples[0]
 	s.res.LowerBound = lowerBound(float64s(first.bytes), first.share)
 	s.res.LoadBound = lowerBound(first.load, first.share)

@@ -155,6 +155,14 @@ func (s *Scheduler) now() time.Time {
 // DryRun returns the plan a tick would propose now, without proposing it or
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
+	view, c, limit := s.planner()
+	return c.preview(view, limit)
+}
+
+// planner returns the map, a copy of the planner as the next tick would
+// plan with it (its settings, its clock), and the tick's limit. Working on
+// the copy changes nothing the ticks use.
+func (s *Scheduler) planner() (View, *Coordinator, int) {
 	view := s.reg.View()
 	s.coordMu.Lock()
 	c := *s.lead.coord
@@ -167,7 +175,7 @@ func (s *Scheduler) DryRun() Plan {
 	pol, limit := s.settings(view)
 	c.policy = pol
 	c.SetClock(s.now(), c.elected)
-	return c.preview(view, limit)
+	return view, &c, limit
 }
 
 // Tick runs one cycle now: on the leader, a barrier if needed, then a plan,

@@ -6,7 +6,7 @@
 // # Endpoints
 //
 // Reads need no token, unless Options.TokenForReads makes /placement, /plan,
-// /policy and /moves need it:
+// /policy, /moves and /explain need it:
 //
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
 //	     ?after=ID&limit=N   a page of shards in ID order (see below)
@@ -20,6 +20,20 @@
 //	GET  /moves              the moves in flight: {"index": K, "moves": [...],
 //	     ?node=N             "leader": bool, "leader_admin": URL}; only moves
 //	     ?index=K&wait=20s   into or out of node N; long-poll (see Moves)
+//	GET  /explain/shards/{id} why the shard is where it is and, for every up
+//	                         node, whether the next plan may move it there and
+//	                         the spreads that would leave (Scheduler.Explain)
+//	GET  /explain/nodes/{id} a node's targets and role, or what holds its
+//	                         drain (Scheduler.ExplainNode)
+//
+// POST /forecast needs the token, changes nothing and is not forwarded: it
+// runs Scheduler.Forecast on this server's map. Its body is the change, a
+// JSON array of commands in their JSON form ([{"type": "add-node",
+// "node": 9}], or [] for none); the query may give copy_rate (bytes a
+// second), tick (a Go duration) and max_ticks. It answers the moves, bytes
+// moved, splits, merges, ticks, whether the planner converged, the spreads
+// before and after, and the ETA; a change that does not apply answers as a
+// rejected write does (404, 409).
 //
 // Writes need "Authorization: Bearer <token>" and answer 401 without it:
 //
@@ -365,6 +379,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("GET /moves", h.read(h.getMoves))
 	mux.Handle("POST /moves/complete", h.replicated(h.moveEnd(true)))
 	mux.Handle("POST /moves/abort", h.replicated(h.moveEnd(false)))
+	mux.Handle("GET /explain/shards/{id}", h.read(h.getExplainShard))
+	mux.Handle("GET /explain/nodes/{id}", h.read(h.getExplainNode))
+	mux.Handle("POST /forecast", h.write(h.postForecast))
 	return jsonErrors{mux}, nil
 }
 

@@ -119,7 +119,7 @@ func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim, gap float64) (
 	}
 	if x < limit && pl.worth(x, aim) && srcOK && dstOK && pl.bal.primaryDim().keeps(src, dst, size, pl.bytesSlack()) &&
 		pl.bal.improves(src, dst, size, x, true) {
-		w := pl.transfer(h, src, dst)
+		w := pl.transfer(h, src, dst, Reason{Phase: PhaseLoad, Dimension: DimLoad})
 		return w == noRefusal, w, false
 	}
 	return pl.swap(h, src, dst, limit, min(gap, x))
@@ -160,7 +160,7 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool,
 	if w := pl.fits(back, dst, src); w != noRefusal {
 		return false, w, false
 	}
-	pl.transfer(h, src, dst)
-	pl.transfer(back, dst, src)
+	pl.transfer(h, src, dst, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: back.ID})
+	pl.transfer(back, dst, src, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: h.ID})
 	return true, noRefusal, false
 }

@@ -213,16 +213,17 @@ type planner struct {
 	sc     *scratch // per-node working slices
 }
 
-// transfer plans moving r to the node at index dst, and takes the shards
-// held with it (see use). A move that would overflow a byte window is left
-// out: it returns the windows that refused it (see fits), or none when the
-// move is planned.
-func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal {
+// transfer plans moving r to the node at index dst, for the reason why
+// (its phase, dimension and partner; the shard's stats are filled in), and
+// takes the shards held with it (see use). A move that would overflow a
+// byte window is left out: it returns the windows that refused it (see
+// fits), or none when the move is planned.
+func (pl *planner) transfer(r *shardRec, src, dst int, why Reason, held ...ShardID) refusal {
 	if w := pl.fits(r, src, dst); w != noRefusal {
 		return w
 	}
 	to := pl.s.nodes[dst].ID
-	pl.led.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, r.ID)
+	pl.led.use(PlaceTransfer{Shard: r.ID, Epoch: r.Epoch, From: r.Node, To: to}, pl.weighed(r, why), r.ID)
 	if len(held) > 0 {
 		pl.led.hold(held...)
 	}
@@ -230,6 +231,14 @@ func (pl *planner) transfer(r *shardRec, src, dst int, held ...ShardID) refusal 
 	// It stays in flight once the plan applies if moves take time.
 	pl.proj.transfer(r, src, dst, pl.windows() && pl.s.nodes[src].State == NodeUp)
 	return noRefusal
+}
+
+// weighed is why with r's stats as the planner weighs them: the mean
+// known ones when r's are unknown.
+func (pl *planner) weighed(r *shardRec, why Reason) Reason {
+	why.Bytes, why.Keys, why.Load = uint64(pl.proj.sizeOf(r)), r.keys, pl.proj.loadOf(r)
+	why.Estimated = !r.known
+	return why
 }
 
 // nodeUp reports whether id is an up node, and its index.

@@ -278,6 +278,16 @@
 // treats a cooling shard as taken while a rebalancing phase runs. A refusal is a returned value: a
 // byte window's refusal, and the node a failed pick blames.
 //
+// Every command a phase plans goes into the plan with its [Reason]
+// (reason.go), through the ledger's use: the phase and dimension, the
+// shard's stats, and the gap before and after. The pair loop measures a
+// rebalancing move's spread from the extremes it keeps anyway, so the
+// reasons cost a few stores per command planned and nothing per candidate
+// weighed; the words are built only by Reason.String and MarshalJSON. The
+// Scheduler logs them with the plan, counts the applied commands by phase
+// (placement.planned) and keeps the newest in its journal
+// ([Scheduler.Journal]).
+//
 // # Explanations
 //
 // The planner is pure, so it can say exactly why. [Coordinator.Explain]

@@ -85,7 +85,7 @@ type ForecastResult struct {
 	ETA time.Duration
 }
 
-// String formats the result for logs: "moves 12 (1.50 GiB), splits 0,
+// String formats the result for logs: "moves 12 (1.5 GiB), splits 0,
 // merges 0, ticks 4 (ETA 2m0s), converged; bytes spread 0.91 -> 0.04".
 func (r ForecastResult) String() string {
 	conv := "converged"
@@ -93,15 +93,7 @@ func (r ForecastResult) String() string {
 		conv = "not converged"
 	}
 	return fmt.Sprintf("moves %d (%s), splits %d, merges %d, ticks %d (ETA %v), %s; bytes spread %.2f -> %.2f",
-		r.Moves, formatBytes(r.BytesMoved), r.Splits, r.Merges, r.Ticks, r.ETA, conv, r.Initial.Bytes, r.Balance.Bytes)
-}
-
-// formatBytes formats a size in GiB, or MiB below one GiB.
-func formatBytes(b uint64) string {
-	if b < 1<<30 {
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+		r.Moves, formatBytes(float64(r.BytesMoved)), r.Splits, r.Merges, r.Ticks, r.ETA, conv, r.Initial.Bytes, r.Balance.Bytes)
 }
 
 // Forecast is Forecaster{}.Forecast: moves complete in the tick they

@@ -34,7 +34,7 @@ func ExampleForecast() {
 	fmt.Println(err)
 	fmt.Println("nodes:", len(reg.View().Nodes()))
 	// Output:
-	// moves 4 (1.00 GiB), splits 0, merges 0, ticks 1 (ETA 10s), converged; bytes spread 1.50 -> 0.00
+	// moves 4 (1.0 GiB), splits 0, merges 0, ticks 1 (ETA 10s), converged; bytes spread 1.50 -> 0.00
 	// forecast: change 1: add-node 2: placement: command rejected: node already exists
 	// nodes: 2
 }

@@ -468,6 +468,7 @@ func decodeBalance(data []byte) (Balance, error) {
 // planJSON is Plan's JSON form.
 type planJSON struct {
 	Commands        []json.RawMessage `json:"commands"`
+	Reasons         []Reason          `json:"reasons"`
 	Skipped         []Skip            `json:"skipped"`
 	Imbalance       float64           `json:"imbalance"`
 	Balance         Balance           `json:"balance"`
@@ -478,12 +479,15 @@ type planJSON struct {
 }
 
 // MarshalJSON encodes the plan as an object with the fields "commands"
-// (each as MarshalCommandJSON writes it), "skipped" (each as
+// (each as MarshalCommandJSON writes it), "reasons" (each as
+// Reason.MarshalJSON writes it), "skipped" (each as
 // Skip.MarshalJSON writes it), "imbalance", "balance"
 // (Balance.MarshalJSON), "rebalancing", "rebalancing_load", "min_moves"
-// and "min_bytes". A nil Commands or Skipped is null, an empty one [].
+// and "min_bytes". A nil Commands, Reasons or Skipped is null, an empty
+// one [].
 func (p Plan) MarshalJSON() ([]byte, error) {
 	out := planJSON{
+		Reasons:         p.Reasons,
 		Skipped:         p.Skipped,
 		Imbalance:       p.Imbalance,
 		Balance:         p.Balance,
@@ -506,8 +510,10 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, every field
-// required, with the commands decoded by UnmarshalCommandJSON. Decoding is
-// strict as for Shard.UnmarshalJSON.
+// required but "reasons" (absent from plans encoded before it was added,
+// and then nil), with the commands decoded by UnmarshalCommandJSON.
+// Reasons, when not null, are one per command, each for its command.
+// Decoding is strict as for Shard.UnmarshalJSON.
 func (p *Plan) UnmarshalJSON(data []byte) error {
 	v, err := decodePlan(data)
 	if err != nil {
@@ -521,6 +527,7 @@ func decodePlan(data []byte) (Plan, error) {
 	var p Plan
 	d := newObjectDecoder(data)
 	d.req("commands", jsonArray(&p.Commands, decodeCommand))
+	d.opt("reasons", jsonArray(&p.Reasons, decodeReason))
 	d.req("skipped", jsonArray(&p.Skipped, decodeSkip))
 	d.req("imbalance", jsonValue(&p.Imbalance))
 	d.req("balance", func(raw json.RawMessage) (err error) {
@@ -532,6 +539,9 @@ func decodePlan(data []byte) (Plan, error) {
 	d.req("min_moves", jsonValue(&p.MinMoves))
 	d.req("min_bytes", jsonValue(&p.MinBytes))
 	if err := d.done(); err != nil {
+		return Plan{}, err
+	}
+	if err := reasonsMatch(p); err != nil {
 		return Plan{}, err
 	}
 	return p, nil

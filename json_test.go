@@ -383,10 +383,10 @@ func TestJSONPlanRoundTrip(t *testing.T) {
 		want string
 	}{
 		{"zero: nil lists are null", Plan{},
-			`{"commands":null,"skipped":null,"imbalance":0,"balance":{"count":0,"bytes":0,"load":0},` +
+			`{"commands":null,"reasons":null,"skipped":null,"imbalance":0,"balance":{"count":0,"bytes":0,"load":0},` +
 				`"rebalancing":false,"rebalancing_load":false,"min_moves":0,"min_bytes":0}`},
 		{"empty lists", Plan{Commands: []Command{}, Skipped: []Skip{}},
-			`{"commands":[],"skipped":[],"imbalance":0,"balance":{"count":0,"bytes":0,"load":0},` +
+			`{"commands":[],"reasons":null,"skipped":[],"imbalance":0,"balance":{"count":0,"bytes":0,"load":0},` +
 				`"rebalancing":false,"rebalancing_load":false,"min_moves":0,"min_bytes":0}`},
 		{"small", Plan{
 			Commands:        []Command{PlaceTransfer{Shard: 1, Epoch: 2, From: 3, To: 4}},
@@ -397,7 +397,7 @@ func TestJSONPlanRoundTrip(t *testing.T) {
 			RebalancingLoad: true,
 			MinMoves:        3,
 			MinBytes:        1 << 40,
-		}, `{"commands":[{"type":"transfer","shard":1,"epoch":2,"from":3,"to":4}],` +
+		}, `{"commands":[{"type":"transfer","shard":1,"epoch":2,"from":3,"to":4}],"reasons":null,` +
 			`"skipped":[{"reason":"node not up","node":2}],"imbalance":2,` +
 			`"balance":{"count":0.5,"bytes":0.75,"load":0.125},"rebalancing":true,"rebalancing_load":true,` +
 			`"min_moves":3,"min_bytes":1099511627776}`},

@@ -35,6 +35,8 @@ type MetricInfo struct {
 	Unit string
 	// Help is one sentence on what the metric measures, without the unit.
 	Help string
+	// Labels are the names of the labels the metric carries, if any.
+	Labels []string
 }
 
 // Metrics returns every metric the library emits to hashicorp/go-metrics'
@@ -74,6 +76,10 @@ func Metrics() []MetricInfo {
 		{
 			Name: []string{"placement", "proposed"}, Kind: MetricCounter, Unit: "commands",
 			Help: "Commands the leader proposed in plans that raft applied, rejected ones included.",
+		},
+		{
+			Name: []string{"placement", "planned"}, Kind: MetricCounter, Unit: "commands", Labels: []string{"phase"},
+			Help: "Commands the leader proposed in plans that raft applied, rejected ones included, by the phase of the plan that chose them (label phase: drain, re-home, split, split-hot, merge, bring-together, counts, bytes, bytes-swap, count-repair, load, load-swap; see placement.Phase).",
 		},
 		{
 			Name: []string{"placement", "rejected"}, Kind: MetricCounter, Unit: "commands",

@@ -14,6 +14,9 @@ type Plan struct {
 	// and merges in what the reservations left. No shard appears in two of
 	// them.
 	Commands []Command
+	// Reasons are why each command was planned: one per command, in the
+	// same order (Reasons[i].Command is Commands[i]).
+	Reasons []Reason
 	// Skipped lists the candidates left out and why. Aggregate reasons
 	// (stats unknown, within tolerance) appear once with a Count.
 	Skipped []Skip

@@ -125,7 +125,7 @@ func (pl *planner) pickBytes(src, dst int) picked {
 	if best == nil {
 		return picked{blame: blameSrc}
 	}
-	return transferred(pl.transfer(best, src, dst))
+	return transferred(pl.transfer(best, src, dst, Reason{Phase: PhaseBytes, Dimension: DimBytes}))
 }
 
 // bytesLimit is the exclusive upper bound on the bytes one move from src
@@ -215,7 +215,7 @@ func (pl *planner) swapBytes(src, dst int) bool {
 	if out == nil || pl.fits(out, src, dst) != noRefusal || pl.fits(back, dst, src) != noRefusal {
 		return false
 	}
-	pl.transfer(out, src, dst)
-	pl.transfer(back, dst, src)
+	pl.transfer(out, src, dst, Reason{Phase: PhaseBytesSwap, Dimension: DimBytes, Partner: back.ID})
+	pl.transfer(back, dst, src, Reason{Phase: PhaseBytesSwap, Dimension: DimBytes, Partner: out.ID})
 	return true
 }

@@ -75,7 +75,12 @@ func (pl *planner) rebalance() {
 		}
 		outside(src, -1)
 		outside(dst, -1)
-		p := transferred(pl.transfer(r, src, dst))
+		cd := pl.bal.countDim()
+		gap := cd.ratio(src) - cd.ratio(dst)
+		p := transferred(pl.transfer(r, src, dst, Reason{Phase: PhaseCounts, Dimension: DimCount, Pair: true, Before: gap}))
+		if p.ok() {
+			pl.led.lastReason().After = cd.ratio(src) - cd.ratio(dst)
+		}
 		outside(src, 1)
 		outside(dst, 1)
 		return p
@@ -407,5 +412,5 @@ func (pl *planner) pickCount(src, dst int) picked {
 	if pick == nil {
 		return picked{blame: blameSrc}
 	}
-	return transferred(pl.transfer(pick, src, dst))
+	return transferred(pl.transfer(pick, src, dst, Reason{Phase: PhaseRepair, Dimension: DimCount}))
 }

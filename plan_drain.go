@@ -10,6 +10,10 @@ func (pl *planner) drain() {
 	// records, so a plan with none costs nothing here.
 	for _, i := range pl.proj.drainingNodes() {
 		n := &pl.s.nodes[i]
+		why := Reason{Phase: PhaseDrain}
+		if n.State != NodeDraining {
+			why.Phase = PhaseRehome
+		}
 		clear(refused)
 		for pl.proj.count(i) > 0 {
 			if pl.led.full() {
@@ -34,17 +38,20 @@ func (pl *planner) drain() {
 				pl.led.skip(Skip{Reason: SkipNoTarget, Node: n.ID})
 				return
 			}
-			if w := pl.transfer(r, i, dst); w != noRefusal {
-				if w&srcWindow != 0 {
-					break // the source's own window
-				}
-				// The destination's byte window has no room for this
-				// shard: try the next emptiest node.
-				if refused == nil {
-					refused = map[int]bool{}
-				}
-				refused[dst] = true
+			w := pl.transfer(r, i, dst, why)
+			if w == noRefusal {
+				pl.led.lastReason().Left = pl.proj.count(i)
+				continue
 			}
+			if w&srcWindow != 0 {
+				break // the source's own window
+			}
+			// The destination's byte window has no room for this
+			// shard: try the next emptiest node.
+			if refused == nil {
+				refused = map[int]bool{}
+			}
+			refused[dst] = true
 		}
 	}
 }

@@ -140,11 +140,29 @@ func (l *ledger) skip(s Skip) {
 	l.out.Skipped = append(l.out.Skipped, s)
 }
 
-// use adds cmd to the plan, and holds shards (see hold).
-func (l *ledger) use(cmd Command, shards ...ShardID) {
+// use adds cmd to the plan with its reason, and holds shards (see hold).
+// why's Command is set to cmd.
+func (l *ledger) use(cmd Command, why Reason, shards ...ShardID) {
 	l.hold(shards...)
 	l.out.Commands = append(l.out.Commands, cmd)
+	why.Command = cmd
+	l.out.Reasons = append(l.out.Reasons, why)
 }
+
+// lastReason is the reason of the command planned last, for a phase to
+// complete once the command is made (the gap after it, the shards left).
+func (l *ledger) lastReason() *Reason { return &l.out.Reasons[len(l.out.Reasons)-1] }
+
+// measured sets the gap before and after on the reasons of the commands
+// planned from index from on: one pick's move, or a swap's two.
+func (l *ledger) measured(from int, before, after float64) {
+	for k := from; k < len(l.out.Reasons); k++ {
+		l.out.Reasons[k].Before, l.out.Reasons[k].After = before, after
+	}
+}
+
+// planned is how many commands the plan holds.
+func (l *ledger) planned() int { return len(l.out.Commands) }
 
 // hold marks shards as spoken for by the plan: no later phase plans them
 // (see taken).

@@ -29,13 +29,13 @@ func TestLedgerSecondPass(t *testing.T) {
 func TestLedgerRoom(t *testing.T) {
 	l := ledger{limit: 3, room: 1}
 	require.False(t, l.full())
-	l.use(PlaceSplit{Shard: 1}, 1)
+	l.use(PlaceSplit{Shard: 1}, Reason{Phase: PhaseSplit}, 1)
 	require.True(t, l.full())
 	require.True(t, l.cut)
 	require.True(t, l.used[1])
 
 	l = ledger{limit: 1, room: 1}
-	l.use(PlaceSplit{Shard: 1}, 1)
+	l.use(PlaceSplit{Shard: 1}, Reason{Phase: PhaseSplit}, 1)
 	require.True(t, l.full())
 	require.False(t, l.cut, "the limit, not a reservation")
 }

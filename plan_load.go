@@ -140,7 +140,7 @@ func (pl *planner) hotLimit(src, dst int) float64 {
 func (pl *planner) moveHot(h *shardRec, src, dst int, limit, aim, gap float64) (ok bool, w refusal, capped bool) {
 	switch pl.loadMove(h, src, dst, limit, aim) {
 	case 0:
-		w := pl.transfer(h, src, dst)
+		w := pl.transfer(h, src, dst, Reason{Phase: PhaseLoad, Dimension: DimLoad})
 		return w == noRefusal, w, false
 	case SkipReturnsBack:
 		return false, noRefusal, false
@@ -207,7 +207,7 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool,
 	if w := pl.fits(back, dst, src); w != noRefusal {
 		return false, w, false
 	}
-	pl.transfer(h, src, dst)
-	pl.transfer(back, dst, src)
+	pl.transfer(h, src, dst, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: back.ID})
+	pl.transfer(back, dst, src, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: h.ID})
 	return true, noRefusal, false
 }

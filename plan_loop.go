@@ -156,7 +156,8 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		return false
 	}
 	for {
-		if done(ext.top(key, true), ext.top(key, false)) {
+		hi, lo := ext.top(key, true), ext.top(key, false)
+		if done(hi, lo) {
 			return phaseDone
 		}
 		if pl.led.full() {
@@ -171,6 +172,10 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			}
 			pl.led.skip(Skip{Reason: SkipNoTarget})
 			return phaseStuck
+		}
+		planned, spread := pl.led.planned(), 0.0
+		if ratio != nil {
+			spread = keys[hi] - keys[lo]
 		}
 		p := pick(src, dst)
 		if !p.ok() {
@@ -209,6 +214,11 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			ext.touch(i)
 			srcs.push(it)
 			dsts.push(it)
+		}
+		if ratio != nil {
+			// The keys are the dimension's ratios: the spread is the
+			// highest less the lowest, before the pick and after it.
+			pl.led.measured(planned, spread, keys[ext.top(key, true)]-keys[ext.top(key, false)])
 		}
 	}
 }

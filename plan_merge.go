@@ -46,7 +46,9 @@ func (pl *planner) merge() {
 		case p.keys > maxKeys || satAdd(l.bytes, r.bytes) > maxBytes || pl.tooHot(l, r, i):
 			pl.led.skip(Skip{Reason: SkipMergeTooBig, Shard: l.ID})
 		default:
-			pl.led.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, l.ID, r.ID)
+			why := Reason{Phase: PhaseMerge, Partner: r.ID, Bytes: satAdd(l.bytes, r.bytes), Keys: satAdd(l.keys, r.keys),
+				Load: float64(l.load) + float64(r.load)}
+			pl.led.use(PlaceMerge{Left: l.ID, LeftEpoch: l.Epoch, Right: r.ID, RightEpoch: r.Epoch}, why, l.ID, r.ID)
 			pl.settle.changed()
 			pl.proj.countMerge(i)
 		}
@@ -119,7 +121,7 @@ func (pl *planner) mergeAcross() {
 				return true
 			}
 			// The shard that stays waits for the merge, not for a move.
-			pl.transfer(mover, src, dst, stays.ID)
+			pl.transfer(mover, src, dst, Reason{Phase: PhaseBringTogether, Partner: stays.ID}, stays.ID)
 		}
 		return true
 	})

@@ -107,7 +107,8 @@ func (pl *planner) splitHot(budget int) {
 				pl.led.skip(Skip{Reason: SkipHotNoSplitKey, Shard: r.ID, Node: r.Node})
 				return true
 			}
-			pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey}, r.ID)
+			pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: st.SplitKey},
+				pl.weighed(r, Reason{Phase: PhaseSplitHot, Dimension: DimLoad, Threshold: fair}), r.ID)
 			pl.settle.changed()
 			pl.proj.countSplit(i)
 			return true
@@ -130,7 +131,11 @@ func (pl *planner) splitOne(r *shardRec) {
 			return
 		}
 	}
-	pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, r.ID)
+	why := Reason{Phase: PhaseSplit, Dimension: DimBytes, Threshold: float64(pl.pol.SplitBytes)}
+	if r.keys > pl.pol.SplitKeys {
+		why.Dimension, why.Threshold = DimKeys, float64(pl.pol.SplitKeys)
+	}
+	pl.led.use(PlaceSplit{Shard: r.ID, Epoch: r.Epoch, SplitKey: key}, pl.weighed(r, why), r.ID)
 	pl.settle.changed()
 	pl.proj.countSplit(i)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -282,8 +283,15 @@ func formatPlan(p Plan) string {
 	if p.Balance.Bytes > 0 || p.Balance.Load > 0 || p.MinBytes > 0 {
 		fmt.Fprintf(&b, "  balance %v min-bytes=%d load-rebalancing=%t\n", p.Balance, p.MinBytes, p.RebalancingLoad)
 	}
-	for _, c := range p.Commands {
+	if len(p.Reasons) != len(p.Commands) {
+		panic(fmt.Sprintf("plan of %d commands has %d reasons", len(p.Commands), len(p.Reasons)))
+	}
+	for i, c := range p.Commands {
+		if !reflect.DeepEqual(p.Reasons[i].Command, c) {
+			panic(fmt.Sprintf("reason %d is for %v, not %v", i, p.Reasons[i].Command, c))
+		}
 		b.WriteString("  " + c.String() + "\n")
+		b.WriteString("    why: " + p.Reasons[i].String() + "\n")
 	}
 	for _, s := range p.Skipped {
 		b.WriteString("  skip: " + s.String() + "\n")

@@ -63,6 +63,10 @@ type Scheduler struct {
 
 	runMu  sync.Mutex // guards handle
 	handle *Handle
+
+	// journal is the decisions this server applied as the leader (see
+	// Journal).
+	journal journal
 }
 
 // New returns a scheduler that proposes through node and plans on reg, which
@@ -248,7 +252,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	if len(plan.Commands) == 0 {
 		return rep, s.record(ctx, &rep, plan, mark, recorded)
 	}
-	rep.Commands = plan.Commands
+	rep.Commands, rep.Reasons = plan.Commands, plan.Reasons
 	for _, c := range plan.Commands {
 		s.log.Debug("proposing", zap.Stringer("command", c))
 	}
@@ -275,7 +279,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		// not proposed after it. (An entry raft orders right after a pause
 		// that lands later still applies; the window is this check to the
 		// append.)
-		rep.Paused, rep.Commands = true, nil
+		rep.Paused, rep.Commands, rep.Reasons = true, nil, nil
 		return rep, nil
 	}
 	start = time.Now()
@@ -289,6 +293,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		return rep, fmt.Errorf("placement: propose %d commands: %w", len(plan.Commands), err)
 	}
 	metrics.IncrCounter([]string{"placement", "proposed"}, float32(len(plan.Commands)))
+	countPlanned(plan.Reasons)
 	if instant {
 		results = foldCompletions(plan.Commands, results)
 	}
@@ -298,6 +303,7 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		s.log.Debug("commands rejected", zap.Int("rejected", n), zap.Errors("results", rep.Results))
 	}
 	rep.MovedBack = s.history.record(rep.Commands, rep.Results, s.now())
+	s.journal.add(rep.Reasons, rep.Results, rep.Term, s.now())
 	s.logApplied(rep)
 	if recorded {
 		rep.Recorded = &mark

@@ -66,16 +66,21 @@ func foldCompletions(cmds []Command, results []error) []error {
 }
 
 // logApplied writes the one Info line of a tick whose plan applied: how
-// many commands of each kind applied, how many were rejected, and the
-// spreads the plan started from.
+// many commands of each kind applied, how many were rejected, the spreads
+// the plan started from, and, in words, why each applied command was
+// planned. The words are built only when Info is enabled.
 func (s *Scheduler) logApplied(rep TickReport) {
 	if !s.log.Core().Enabled(zap.InfoLevel) {
 		return
 	}
 	var splits, merges, transfers int
+	reasons := make([]string, 0, len(rep.Reasons))
 	for i, c := range rep.Commands {
 		if i < len(rep.Results) && rep.Results[i] != nil {
 			continue
+		}
+		if i < len(rep.Reasons) {
+			reasons = append(reasons, rep.Reasons[i].String())
 		}
 		switch c.(type) {
 		case PlaceSplit:
@@ -89,7 +94,8 @@ func (s *Scheduler) logApplied(rep TickReport) {
 	s.log.Info("plan applied",
 		zap.Int("splits", splits), zap.Int("merges", merges), zap.Int("transfers", transfers),
 		zap.Int("rejected", rep.Rejected()), zap.Float64("imbalance", rep.Imbalance),
-		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load))
+		zap.Float64("bytes", rep.Balance.Bytes), zap.Float64("load", rep.Balance.Load),
+		zap.Strings("reasons", reasons))
 }
 
 // propose applies cmds as one entry within ApplyTimeout, on the tick's

@@ -24,8 +24,10 @@ type TickReport struct {
 	// planned on, and Balance its spread in each dimension (Plan.Balance).
 	Imbalance float64
 	Balance   Balance
-	// Commands are the commands proposed, as one log entry.
+	// Commands are the commands proposed, as one log entry, and Reasons
+	// why the plan holds each (Plan.Reasons: one per command, in order).
 	Commands []Command
+	Reasons  []Reason
 	// Results holds, for each command, nil if it was applied or the reason
 	// it was rejected; empty when the entry was not applied.
 	Results []error

@@ -11,7 +11,8 @@
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
 //	     ?after=ID&limit=N   a page of shards in ID order (see below)
 //	GET  /plan               a dry run of the next tick: the spread of counts,
-//	                         bytes and load, min moves and bytes, skip reasons
+//	                         bytes and load, min moves and bytes, the commands
+//	                         with the reason for each in words, skip reasons
 //	GET  /status             raft role, term, leader, format versions
 //	                         (the cluster's and this build's newest), raft's stats
 //	GET  /policy             the Policy and max_actions_per_tick planned with,

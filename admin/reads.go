@@ -22,6 +22,11 @@ type planBody struct {
 	// Commands are not placement.MarshalCommandJSON's form: this endpoint
 	// documents each as its name and the library's text.
 	Commands []commandBody `json:"commands"`
+	// Reasons are why the plan holds each command, in words (the
+	// library's Reason.String), one per command in the same order:
+	// "move shard 17 (2.1 GiB) from node 3 to node 9: bytes spread 0.31 →
+	// 0.27".
+	Reasons []string `json:"reasons"`
 	// Skipped are in the library's JSON form (placement.Skip.MarshalJSON):
 	// {"reason" in words, and "shard", "node" and "count" when not 0}.
 	Skipped []placement.Skip `json:"skipped"`
@@ -47,12 +52,16 @@ func (h *handler) getPlan(w http.ResponseWriter, _ *http.Request) {
 		MinMoves:        plan.MinMoves,
 		MinBytes:        plan.MinBytes,
 		Commands:        []commandBody{},
+		Reasons:         []string{},
 		Skipped:         append([]placement.Skip{}, plan.Skipped...),
 	}
 	for _, c := range plan.Commands {
 		text := c.String()
 		op, _, _ := strings.Cut(text, " ")
 		body.Commands = append(body.Commands, commandBody{Op: op, Text: text})
+	}
+	for _, r := range plan.Reasons {
+		body.Reasons = append(body.Reasons, r.String())
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -93,6 +93,7 @@ func TestGetPlan(t *testing.T) {
 		Balance                     struct{ Count, Bytes, Load float64 }
 		MinMoves                    int `json:"min_moves"`
 		Commands                    []struct{ Op, Text string }
+		Reasons                     []string
 		Skipped                     []struct {
 			Reason string
 			Count  int
@@ -107,6 +108,16 @@ func TestGetPlan(t *testing.T) {
 	}
 	if len(got.Commands) == 0 || got.Commands[0].Op != "transfer" || !strings.HasPrefix(got.Commands[0].Text, "transfer ") {
 		t.Errorf("commands %+v", got.Commands)
+	}
+	// One reason a command, in words, naming the command's shard.
+	if len(got.Reasons) != len(got.Commands) {
+		t.Fatalf("%d reasons for %d commands: %q", len(got.Reasons), len(got.Commands), got.Reasons)
+	}
+	for i, r := range got.Reasons {
+		shard, _, _ := strings.Cut(strings.TrimPrefix(got.Commands[i].Text, "transfer "), "@")
+		if !strings.HasPrefix(r, "move shard "+shard+" (stats unknown) from node 1 to node ") || !strings.Contains(r, ": count gap between the nodes ") {
+			t.Errorf("reason %d %q for %q", i, r, got.Commands[i].Text)
+		}
 	}
 	var reasons []string
 	for _, s := range got.Skipped {

@@ -6,7 +6,7 @@
 // # Endpoints
 //
 // Reads need no token, unless Options.TokenForReads makes /placement, /plan,
-// /policy, /moves and /explain need it:
+// /policy, /moves, /explain and /journal need it:
 //
 //	GET  /placement          the map: nodes, shards (keys in base64), imbalance;
 //	     ?after=ID&limit=N   a page of shards in ID order (see below)
@@ -26,6 +26,9 @@
 //	                         the spreads that would leave (Scheduler.Explain)
 //	GET  /explain/nodes/{id} a node's targets and role, or what holds its
 //	                         drain (Scheduler.ExplainNode)
+//	GET  /journal            the decisions this server applied as the leader,
+//	     ?limit=N            oldest first, each with its reason in words and
+//	                         figures (Scheduler.Journal); the newest N
 //
 // POST /forecast needs the token, changes nothing and is not forwarded: it
 // runs Scheduler.Forecast on this server's map. Its body is the change, a
@@ -383,6 +386,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("GET /explain/shards/{id}", h.read(h.getExplainShard))
 	mux.Handle("GET /explain/nodes/{id}", h.read(h.getExplainNode))
 	mux.Handle("POST /forecast", h.write(h.postForecast))
+	mux.Handle("GET /journal", h.read(h.getJournal))
 	return jsonErrors{mux}, nil
 }
 

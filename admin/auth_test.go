@@ -69,7 +69,7 @@ func TestWritesWithTheTokenSucceed(t *testing.T) {
 // token as writes do; /status (which peers read for ClusterFormat) and
 // /metrics (which Prometheus scrapes) stay open. Without it, no read does.
 func TestTokenForReads(t *testing.T) {
-	guarded := []string{"/placement", "/plan", "/policy", "/moves", "/explain/nodes/1"}
+	guarded := []string{"/placement", "/plan", "/policy", "/moves", "/explain/nodes/1", "/journal"}
 	open := []string{"/status", "/metrics"}
 	e := newEnv(t, func(o *admin.Options) { o.TokenForReads = true })
 	for _, path := range guarded {

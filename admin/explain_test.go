@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -96,5 +97,45 @@ func TestExplainAndForecastRefuseBadInput(t *testing.T) {
 	}
 	if rec := e.do(http.MethodPost, "/forecast", `[]`, ""); rec.Code != http.StatusUnauthorized {
 		t.Errorf("POST /forecast without the token: %d, want 401", rec.Code)
+	}
+}
+
+func TestJournal(t *testing.T) {
+	e := newEnv(t)
+	e.skewed(t)
+	var got struct {
+		Entries []struct {
+			Term   uint64 `json:"term"`
+			Time   string `json:"time"`
+			Reason struct {
+				Phase string `json:"phase"`
+				Text  string `json:"text"`
+			} `json:"reason"`
+		} `json:"entries"`
+	}
+	decode(t, e.do(http.MethodGet, "/journal", "", ""), http.StatusOK, &got)
+	if len(got.Entries) != 0 {
+		t.Fatalf("journal before any tick: %+v", got)
+	}
+	rep, err := e.sched.Tick(context.Background())
+	if err != nil || len(rep.Commands) == 0 {
+		t.Fatalf("tick: %+v, %v; want commands applied", rep, err)
+	}
+	decode(t, e.do(http.MethodGet, "/journal", "", ""), http.StatusOK, &got)
+	journal := e.sched.Journal()
+	if len(got.Entries) != len(journal) || len(journal) == 0 {
+		t.Fatalf("GET /journal: %d entries, Scheduler.Journal %d", len(got.Entries), len(journal))
+	}
+	for i, je := range journal {
+		if got.Entries[i].Reason.Text != je.Reason.String() || got.Entries[i].Time == "" {
+			t.Errorf("entry %d: %+v, want %q", i, got.Entries[i], je.Reason.String())
+		}
+	}
+	decode(t, e.do(http.MethodGet, "/journal?limit=1", "", ""), http.StatusOK, &got)
+	if len(got.Entries) != 1 || got.Entries[0].Reason.Text != journal[len(journal)-1].Reason.String() {
+		t.Errorf("?limit=1: %+v, want the newest entry", got.Entries)
+	}
+	for _, q := range []string{"?limit=0", "?limit=x", "?n=1"} {
+		requireError(t, e.do(http.MethodGet, "/journal"+q, "", ""), http.StatusBadRequest, "")
 	}
 }

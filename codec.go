@@ -14,8 +14,9 @@ import (
 //	          an entry with a command new in version 2 (SetRebalancing,
 //	          SetFormatVersion, SetNodeState to NodeLost), 0x03 with one
 //	          new in version 3 (CompleteTransfer, AbortTransfer, SetPause,
-//	          SetPolicy), or 0x04 with a CompleteTransfer that names its
-//	          destination (type 14)
+//	          SetPolicy), 0x04 with a CompleteTransfer that names its
+//	          destination (type 14), 0x05 with a SetPolicy of type 15,
+//	          or 0x06 with one of type 16 (codec_settings.go)
 //	count   = uvarint
 //	command = type field*          (fields in struct declaration order)
 //	type    = one byte, a CommandType
@@ -30,7 +31,7 @@ const (
 	entryMagic = 0xB7
 	// formatVersion is the newest entry format this build reads and
 	// writes; baseVersion the one entries without newer commands use.
-	formatVersion = versionStable
+	formatVersion = versionCopy
 	baseVersion   = 1
 	// versionFlags added SetRebalancing, SetFormatVersion and NodeLost;
 	// versionMoves the two-phase transfer (CompleteTransfer,
@@ -38,11 +39,13 @@ const (
 	// SetPolicy; versionDest a CompleteTransfer that names its
 	// destination (a retry after it applied succeeds), and a node going
 	// lost aborting the moves out of it too; versionStable a SetPolicy
-	// with stability fields other than the defaults.
+	// with stability fields other than the defaults; versionCopy a
+	// SetPolicy with tagged fields (type 16), the first MinCopyRate.
 	versionFlags  = 2
 	versionMoves  = 3
 	versionDest   = 4
 	versionStable = 5
+	versionCopy   = 6
 
 	headerLen = 2
 	// minCommandLen is a type byte plus the shortest field (a one-byte
@@ -90,6 +93,9 @@ func needs(c Command) uint64 {
 		}
 		return versionMoves
 	case SetPolicy:
+		if v := c.Policy.taggedVersion(); v != 0 {
+			return v
+		}
 		if !c.Policy.stabilityDefault() {
 			return versionStable
 		}
@@ -189,12 +195,7 @@ func appendCommand(dst []byte, c Command) []byte {
 		dst = append(dst, byte(TypeSetPause))
 		return appendPause(dst, c)
 	case SetPolicy:
-		if !c.Policy.stabilityDefault() {
-			dst = append(dst, byte(TypeSetPolicyExt))
-			return appendStability(appendPolicy(dst, c), c.Policy)
-		}
-		dst = append(dst, byte(TypeSetPolicy))
-		return appendPolicy(dst, c)
+		return appendPolicyCommand(dst, c)
 	}
 	panic(fmt.Sprintf("placement: cannot encode command of type %T", c))
 }
@@ -245,7 +246,7 @@ func encodedLen(cmds []Command) int {
 		case SetPause:
 			n += len(appendPause(nil, c))
 		case SetPolicy:
-			n += len(appendPolicy(nil, c))
+			n += len(appendPolicyCommand(nil, c)) - 1 // less the type byte
 		}
 	}
 	return n
@@ -395,6 +396,8 @@ func (d *decoder) command() Command {
 		return d.policy(start)
 	case TypeSetPolicyExt:
 		return d.policyExt(start)
+	case TypeSetPolicyFields:
+		return d.policyFields(start)
 	}
 	d.fail(start, "unknown command type %d", typ)
 	return nil

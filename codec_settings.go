@@ -17,10 +17,21 @@ import (
 //	            MaxInflightPerNode MaxInflightBytesPerNode MoveTimeout
 //	            InstantMoves DownTimeout MaxActionsPerTick
 //
-// in that order, and for TypeSetPolicyExt (format version 5) then
+// in that order, and for TypeSetPolicyExt (format version 5) and
+// TypeSetPolicyFields (format version 6) then
 //
 //	            MinGain MoveCooldown LoadHalfLife
 //
+// and for TypeSetPolicyFields then the fields added from format version 6
+// on, by tag:
+//
+//	            count (tag value)*count
+//
+// count at least 1, tags strictly ascending, each a field whose value is
+// not DefaultPolicy's (a field at its default is left out, so a policy has
+// one encoding), and each known to the reader: tag 1 is MinCopyRate (format
+// version 6). A later field takes the next tag and the format version that
+// brings it, not a new command type. Fields are
 // each a uvarint: floats as their IEEE 754 bits, durations
 // in nanoseconds (0 to 2^63-1), counts 0 to 2^31-1 whatever the size of
 // int on the server that writes or reads them (so 32- and 64-bit servers
@@ -113,11 +124,78 @@ func (p Policy) stabilityDefault() bool {
 		p.MoveCooldown == d.MoveCooldown && p.LoadHalfLife == d.LoadHalfLife
 }
 
-// withStabilityDefaults returns p with DefaultPolicy's stability fields.
-func (p Policy) withStabilityDefaults() Policy {
+// withLaterDefaults returns p with DefaultPolicy's values for the fields
+// added after format version 3 (the stability fields and the tagged ones):
+// what a SetPolicy of wire type 13, or a JSON form without them, carries.
+func (p Policy) withLaterDefaults() Policy {
 	d := DefaultPolicy()
 	p.MinGain, p.MoveCooldown, p.LoadHalfLife = d.MinGain, d.MoveCooldown, d.LoadHalfLife
+	for _, f := range policyTags {
+		f.set(&p, f.get(d))
+	}
 	return p
+}
+
+// policyTags are the Policy fields a TypeSetPolicyFields carries by tag, in
+// tag order (tag i+1 is policyTags[i]): how to read and set each as its
+// wire value, and the format version that brought it.
+var policyTags = [...]struct {
+	name    string
+	version uint64
+	get     func(Policy) uint64
+	set     func(*Policy, uint64)
+}{
+	{"MinCopyRate", versionCopy, func(p Policy) uint64 { return p.MinCopyRate }, func(p *Policy, v uint64) { p.MinCopyRate = v }},
+}
+
+// taggedVersion returns the format version p's tagged fields need: the
+// newest among those that differ from DefaultPolicy's, or 0 when none
+// does (then a SetPolicy is of type 13 or 15).
+func (p Policy) taggedVersion() uint64 {
+	d := DefaultPolicy()
+	var v uint64
+	for _, f := range policyTags {
+		if f.get(p) != f.get(d) {
+			v = max(v, f.version)
+		}
+	}
+	return v
+}
+
+// appendTagged appends p's tagged fields that differ from the defaults:
+// their count, then each tag and value.
+func appendTagged(dst []byte, p Policy) []byte {
+	d := DefaultPolicy()
+	var n uint64
+	for _, f := range policyTags {
+		if f.get(p) != f.get(d) {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, n)
+	for i, f := range policyTags {
+		if v := f.get(p); v != f.get(d) {
+			dst = binary.AppendUvarint(dst, uint64(i+1))
+			dst = binary.AppendUvarint(dst, v)
+		}
+	}
+	return dst
+}
+
+// appendPolicyCommand appends c's type byte and wire fields: type 16 when
+// a tagged field differs from the default, else 15 when a stability field
+// does, else 13.
+func appendPolicyCommand(dst []byte, c SetPolicy) []byte {
+	switch {
+	case c.Policy.taggedVersion() != 0:
+		dst = append(dst, byte(TypeSetPolicyFields))
+		return appendTagged(appendStability(appendPolicy(dst, c), c.Policy), c.Policy)
+	case !c.Policy.stabilityDefault():
+		dst = append(dst, byte(TypeSetPolicyExt))
+		return appendStability(appendPolicy(dst, c), c.Policy)
+	}
+	dst = append(dst, byte(TypeSetPolicy))
+	return appendPolicy(dst, c)
 }
 
 func appendStability(dst []byte, p Policy) []byte {
@@ -131,20 +209,54 @@ func appendStability(dst []byte, p Policy) []byte {
 // entry has one encoding.
 func (d *decoder) policyExt(start int) Command {
 	c := d.policy(start).(SetPolicy)
+	d.stability(start, &c.Policy)
+	if d.err == nil && c.Policy.stabilityDefault() {
+		d.fail(start, "set-policy with default stability fields as type %d", TypeSetPolicyExt)
+	}
+	return c
+}
+
+// stability reads the stability fields into p.
+func (d *decoder) stability(start int, p *Policy) {
 	gain, cooldown := d.uvarint("min gain"), d.uvarint("move cooldown")
 	halfLife := d.uvarint("load half-life")
 	if d.err != nil {
-		return c
+		return
 	}
 	if cooldown > math.MaxInt64 || halfLife > math.MaxUint32 {
 		d.fail(start, "policy field out of range")
-		return c
+		return
 	}
-	c.Policy.MinGain = math.Float64frombits(gain)
-	c.Policy.MoveCooldown = time.Duration(cooldown)
-	c.Policy.LoadHalfLife = uint32(halfLife)
-	if c.Policy.stabilityDefault() {
-		d.fail(start, "set-policy with default stability fields as type %d", TypeSetPolicyExt)
+	p.MinGain = math.Float64frombits(gain)
+	p.MoveCooldown = time.Duration(cooldown)
+	p.LoadHalfLife = uint32(halfLife)
+}
+
+// policyFields decodes a TypeSetPolicyFields: a TypeSetPolicyExt's fields
+// (the stability ones may be the defaults), then at least one tagged field,
+// in tag order, each known and not at its default.
+func (d *decoder) policyFields(start int) Command {
+	c := d.policy(start).(SetPolicy)
+	d.stability(start, &c.Policy)
+	n := d.uvarint("policy field count")
+	if d.err == nil && (n == 0 || n > uint64(len(policyTags))) {
+		d.fail(start, "set-policy of type %d with %d tagged fields (1 to %d)", TypeSetPolicyFields, n, len(policyTags))
+	}
+	def := DefaultPolicy()
+	var prev uint64
+	for ; n > 0 && d.err == nil; n-- {
+		at := d.off
+		tag, v := d.uvarint("policy field tag"), d.uvarint("policy field")
+		switch {
+		case d.err != nil:
+		case tag <= prev || tag > uint64(len(policyTags)):
+			d.fail(at, "policy field tag %d unknown or out of order", tag)
+		case v == policyTags[tag-1].get(def):
+			d.fail(at, "policy field %s at its default", policyTags[tag-1].name)
+		default:
+			policyTags[tag-1].set(&c.Policy, v)
+			prev = tag
+		}
 	}
 	return c
 }
@@ -186,5 +298,5 @@ func (d *decoder) policy(start int) Command {
 	p.MaxMovesPerNode, p.MaxInflightPerNode = int(moves), int(inflight)
 	p.MoveTimeout, p.InstantMoves = time.Duration(timeout), instant == 1
 	p.DownTimeout = time.Duration(down)
-	return SetPolicy{Policy: p.withStabilityDefaults(), MaxActionsPerTick: int(actions)}
+	return SetPolicy{Policy: p.withLaterDefaults(), MaxActionsPerTick: int(actions)}
 }

@@ -47,6 +47,12 @@ func codecSamples() map[string][]Command {
 			PlaceSplit{Shard: 1, Epoch: 1, SplitKey: []byte("k\x00\xff")},
 			CreateShard{ID: 2, Range: KeyRange{Start: []byte("a"), End: []byte{}}, Node: 3},
 		},
+		"settings": {
+			SetPause{Paused: true},
+			SetPolicy{Policy: DefaultPolicy(), MaxActionsPerTick: 5},
+			SetPolicy{Policy: stablePolicy(), MaxActionsPerTick: 5},
+			SetPolicy{Policy: copyRatePolicy(), MaxActionsPerTick: 5},
+		},
 		"wide": {
 			PlaceTransfer{Shard: math.MaxUint64, Epoch: math.MaxUint64, From: math.MaxUint64, To: math.MaxUint64},
 			PlaceMerge{Left: 1 << 63, LeftEpoch: 128, Right: 1<<63 - 1, RightEpoch: 127},
@@ -179,15 +185,15 @@ func TestDecodeRejects(t *testing.T) {
 			offset: 8,
 		},
 		{name: "type zero", input: codecHeader(0x01, 0x00, 0x01), want: "unknown command type 0", offset: 3},
-		{name: "type after last", input: codecHeader(0x01, 0x10, 0x01), want: "unknown command type 16", offset: 3},
+		{name: "type after last", input: codecHeader(0x01, 0x11, 0x01), want: "unknown command type 17", offset: 3},
 		{name: "complete-transfer to node 0", input: []byte{entryMagic, versionDest, 0x01, byte(TypeCompleteTransferTo), 0x01, 0x02, 0x00},
 			want: "complete-transfer to node 0", offset: 3},
 		{name: "rebalancing flags 4", input: []byte{entryMagic, formatVersion, 0x01, byte(TypeSetRebalancing), 0x04}, want: "invalid rebalancing flags 4", offset: 3},
 		{name: "type 255", input: codecHeader(0x01, 0xff, 0x01), want: "unknown command type 255", offset: 3},
 		{
 			name:   "unknown type in second command",
-			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x10, 0x01),
-			want:   "unknown command type 16",
+			input:  codecHeader(0x02, byte(TypeAddNode), 0x85, 0x01, 0x11, 0x01),
+			want:   "unknown command type 17",
 			offset: 6,
 		},
 		{

@@ -57,6 +57,13 @@ const (
 	// SetPolicy, whose Type is TypeSetPolicy; a type 13 entry decodes
 	// with those fields at their defaults.
 	TypeSetPolicyExt CommandType = 15
+	// TypeSetPolicyFields is new in format version 6: the wire type of a
+	// SetPolicy one of whose fields added from version 6 on (the first is
+	// Policy.MinCopyRate) differs from DefaultPolicy's. It carries those
+	// fields by tag, so later ones need no new type. Decode returns it as a
+	// SetPolicy, whose Type is TypeSetPolicy; types 13 and 15 decode with
+	// those fields at their defaults.
+	TypeSetPolicyFields CommandType = 16
 )
 
 // FormatVersion is the newest log entry format this build reads and writes.

@@ -56,6 +56,8 @@ func TestPolicyValidateRejects(t *testing.T) {
 		{name: "down timeout negative", mutate: func(p *placement.Policy) { p.DownTimeout = -time.Second }, field: "Policy.DownTimeout"},
 		{name: "down timeout 1ns", mutate: func(p *placement.Policy) { p.DownTimeout = time.Nanosecond }, field: "Policy.DownTimeout"},
 		{name: "down timeout under the minimum", mutate: func(p *placement.Policy) { p.DownTimeout = placement.MinDownTimeout - 1 }, field: "Policy.DownTimeout"},
+		{name: "copy rate zero", mutate: func(p *placement.Policy) { p.MinCopyRate = 0 }, field: "Policy.MinCopyRate"},
+		{name: "copy rate under the minimum", mutate: func(p *placement.Policy) { p.MinCopyRate = placement.MinCopyRateFloor - 1 }, field: "Policy.MinCopyRate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

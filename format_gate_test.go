@@ -155,6 +155,8 @@ func TestCheckProposal(t *testing.T) {
 	newest := reg.View()
 	bad := placement.DefaultPolicy()
 	bad.DownTimeout = -time.Second
+	slowCopy := placement.DefaultPolicy()
+	slowCopy.MinCopyRate = placement.MinCopyRateFloor - 1
 	tests := []struct {
 		name string
 		cmd  placement.Command
@@ -170,6 +172,8 @@ func TestCheckProposal(t *testing.T) {
 		{name: "policy", cmd: placement.SetPolicy{Policy: placement.DefaultPolicy(), MaxActionsPerTick: 1}, need: 3},
 		{name: "complete to", cmd: placement.CompleteTransfer{Shard: 1, Epoch: 2, To: 2}, need: 4},
 		{name: "policy with its own stability", cmd: placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 1}, need: 5},
+		{name: "policy with its own copy rate", cmd: placement.SetPolicy{Policy: copyRatePolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "copy rate below the floor", cmd: placement.SetPolicy{Policy: slowCopy, MaxActionsPerTick: 1}},
 		{name: "pause past 2262", cmd: placement.SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "pause before 1970", cmd: placement.SetPause{Paused: true, Until: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "negative down timeout", cmd: placement.SetPolicy{Policy: bad, MaxActionsPerTick: 1}},
@@ -230,6 +234,7 @@ func TestPolicyWireFixedWidth(t *testing.T) {
 		p.MinGain = rapid.Float64Range(0, 1).Draw(t, "gain")
 		p.MoveCooldown = time.Duration(rapid.Int64Range(0, 1<<62).Draw(t, "cooldown"))
 		p.LoadHalfLife = rapid.Uint32().Draw(t, "half-life")
+		p.MinCopyRate = rapid.Uint64().Draw(t, "copy rate")
 		c := placement.SetPolicy{Policy: p, MaxActionsPerTick: rapid.IntRange(0, 1<<31-1).Draw(t, "actions")}
 		got, err := placement.Decode(placement.Encode(c))
 		if err != nil {
@@ -312,4 +317,71 @@ func TestPolicyStabilityWire(t *testing.T) {
 	_, err = placement.Decode(forged)
 	require.ErrorIs(t, err, placement.ErrCorruptCommand)
 	require.ErrorContains(t, err, "default stability fields")
+}
+
+// copyRatePolicy has a MinCopyRate other than the default.
+func copyRatePolicy() placement.Policy {
+	p := placement.DefaultPolicy()
+	p.MinCopyRate = 50 << 20
+	return p
+}
+
+// A SetPolicy whose MinCopyRate differs from the default takes type 16 at
+// format version 6, whatever its stability fields; the field is carried by
+// tag, and an entry that carries it at its default, an unknown tag, tags
+// out of order or none at all is refused, so every policy has one
+// encoding. Types 13 and 15 decode with the default rate.
+func TestPolicyFieldsWire(t *testing.T) {
+	for _, p := range []placement.Policy{copyRatePolicy(), func() placement.Policy {
+		p := copyRatePolicy()
+		p.MinGain = 0.5
+		return p
+	}()} {
+		entry := placement.Encode(placement.SetPolicy{Policy: p, MaxActionsPerTick: 5})
+		require.Equal(t, []byte{0xB7, 6, 1, byte(placement.TypeSetPolicyFields)}, entry[:4])
+		got, err := placement.Decode(entry)
+		require.NoError(t, err)
+		require.Equal(t, p, got[0].(placement.SetPolicy).Policy)
+		require.Equal(t, placement.TypeSetPolicy, got[0].Type())
+	}
+	ext, err := placement.Decode(placement.Encode(placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 5}))
+	require.NoError(t, err)
+	require.Equal(t, placement.DefaultPolicy().MinCopyRate, ext[0].(placement.SetPolicy).Policy.MinCopyRate)
+
+	// The type 13 body of the default policy, then its stability fields:
+	// what every forged type 16 below starts with.
+	def := placement.Encode(placement.SetPolicy{Policy: placement.DefaultPolicy(), MaxActionsPerTick: 5})
+	body := append([]byte{0xB7, 6, 1, byte(placement.TypeSetPolicyFields)}, def[4:]...)
+	body = binary.AppendUvarint(body, math.Float64bits(0.25))
+	body = binary.AppendUvarint(body, uint64(30*time.Minute))
+	body = binary.AppendUvarint(body, 8)
+	forge := func(fields ...uint64) []byte {
+		b := append([]byte{}, body...)
+		for _, f := range fields {
+			b = binary.AppendUvarint(b, f)
+		}
+		return b
+	}
+	good := forge(1, 1, 50<<20)
+	got, err := placement.Decode(good)
+	require.NoError(t, err)
+	require.Equal(t, copyRatePolicy(), got[0].(placement.SetPolicy).Policy)
+	for _, tc := range []struct {
+		name  string
+		entry []byte
+		want  string
+	}{
+		{name: "no fields", entry: forge(0), want: "with 0 tagged fields"},
+		{name: "at its default", entry: forge(1, 1, 10<<20), want: "MinCopyRate at its default"},
+		{name: "unknown tag", entry: forge(1, 2, 5), want: "tag 2 unknown"},
+		{name: "tag zero", entry: forge(1, 0, 5), want: "tag 0 unknown"},
+		{name: "more fields than known", entry: forge(2, 1, 50<<20, 1, 60<<20), want: "with 2 tagged fields"},
+		{name: "truncated", entry: forge(1, 1), want: "truncated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := placement.Decode(tc.entry)
+			require.ErrorIs(t, err, placement.ErrCorruptCommand)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
 }

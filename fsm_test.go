@@ -270,7 +270,7 @@ func TestFSMStopsOnNewerFormat(t *testing.T) {
 	require.ErrorIs(t, err, ErrNewerFormat)
 	require.ErrorIs(t, err, ErrCorruptCommand)
 	require.PanicsWithValue(t, "placement: log entry 7: placement: corrupt command: placement: entry from a newer release: "+
-		"format version 6 (this build reads up to 5): upgrade this server before it applies more of the log",
+		"format version 7 (this build reads up to 6): upgrade this server before it applies more of the log",
 		func() { f.ApplyEntry(7, entry) })
 	// Entries stay at the lowest version that carries them, so a release
 	// that reads only version 1 applies every placement command.

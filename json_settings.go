@@ -31,6 +31,7 @@ type policyJSON struct {
 	MinGain                 float64 `json:"min_gain"`
 	MoveCooldown            string  `json:"move_cooldown"`
 	LoadHalfLife            uint32  `json:"load_half_life"`
+	MinCopyRate             uint64  `json:"min_copy_rate"`
 }
 
 // MarshalJSON encodes the policy as an object of its fields in snake case
@@ -43,16 +44,16 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 		p.MergeEmbargo, p.ImbalanceThreshold, p.StopBand, p.CountTolerance,
 		p.LoadThreshold, p.LoadStopBand, p.MaxMovesPerNode, p.MaxInflightPerNode,
 		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves, p.DownTimeout.String(),
-		p.MinGain, p.MoveCooldown.String(), p.LoadHalfLife,
+		p.MinGain, p.MoveCooldown.String(), p.LoadHalfLife, p.MinCopyRate,
 	})
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, strictly: every field
-// is required but for the stability fields ("min_gain", "move_cooldown",
-// "load_half_life"), which take DefaultPolicy's values when absent, as in
-// forms written before they existed; names are exact, unknown fields are
-// refused. It checks the
-// form only; Policy.Validate checks the values.
+// is required but for those added after format version 3 ("min_gain",
+// "move_cooldown", "load_half_life", "min_copy_rate"), which take
+// DefaultPolicy's values when absent, as in forms written before they
+// existed; names are exact, unknown fields are refused. It checks the form
+// only; Policy.Validate checks the values.
 func (p *Policy) UnmarshalJSON(data []byte) error {
 	v, err := decodePolicy(data)
 	if err != nil {
@@ -82,10 +83,11 @@ func decodePolicy(data []byte) (Policy, error) {
 	d.req("move_timeout", jsonDuration(&p.MoveTimeout))
 	d.req("instant_moves", policyValue(&p.InstantMoves))
 	d.req("down_timeout", jsonDuration(&p.DownTimeout))
-	p = p.withStabilityDefaults()
+	p = p.withLaterDefaults()
 	d.opt("min_gain", policyValue(&p.MinGain))
 	d.opt("move_cooldown", jsonDuration(&p.MoveCooldown))
 	d.opt("load_half_life", policyValue(&p.LoadHalfLife))
+	d.opt("min_copy_rate", policyValue(&p.MinCopyRate))
 	if err := d.done(); err != nil {
 		return Policy{}, err
 	}

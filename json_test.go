@@ -66,13 +66,13 @@ var jsCommands = []struct {
 		`"imbalance_threshold":0.2,"stop_band":0.05,"count_tolerance":0.25,"load_threshold":0.25,"load_stop_band":0.1,` +
 		`"max_moves_per_node":5,"max_inflight_per_node":4,"max_inflight_bytes_per_node":2147483648,` +
 		`"move_timeout":"10m0s","instant_moves":false,"down_timeout":"0s",` +
-		`"min_gain":0.25,"move_cooldown":"30m0s","load_half_life":8},"max_actions_per_tick":5}`},
+		`"min_gain":0.25,"move_cooldown":"30m0s","load_half_life":8,"min_copy_rate":10485760},"max_actions_per_tick":5}`},
 	{SetPolicy{Policy: stablePolicy(), MaxActionsPerTick: 5}, `{"type":"set-policy","policy":{"split_keys":100000,` +
 		`"split_bytes":536870912,"merge_keys":1000,"merge_bytes":10485760,"merge_max_fraction":0.5,"merge_embargo":3,` +
 		`"imbalance_threshold":0.2,"stop_band":0.05,"count_tolerance":0.25,"load_threshold":0.25,"load_stop_band":0.1,` +
 		`"max_moves_per_node":5,"max_inflight_per_node":4,"max_inflight_bytes_per_node":2147483648,` +
 		`"move_timeout":"10m0s","instant_moves":false,"down_timeout":"0s",` +
-		`"min_gain":0,"move_cooldown":"1h0m0s","load_half_life":0},"max_actions_per_tick":5}`},
+		`"min_gain":0,"move_cooldown":"1h0m0s","load_half_life":0,"min_copy_rate":10485760},"max_actions_per_tick":5}`},
 }
 
 // stablePolicy is DefaultPolicy with stability fields of its own, which
@@ -80,6 +80,14 @@ var jsCommands = []struct {
 func stablePolicy() Policy {
 	p := DefaultPolicy()
 	p.MinGain, p.MoveCooldown, p.LoadHalfLife = 0, time.Hour, 0
+	return p
+}
+
+// copyRatePolicy is DefaultPolicy with a MinCopyRate of its own, which
+// needs format version 6.
+func copyRatePolicy() Policy {
+	p := DefaultPolicy()
+	p.MinCopyRate = 64 << 20
 	return p
 }
 

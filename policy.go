@@ -109,15 +109,32 @@ type Policy struct {
 	// MaxInflightPerNode.
 	MaxInflightBytesPerNode uint64
 
-	// MoveTimeout is how long a move may stay in flight before the
-	// leader's Scheduler aborts it (AbortTransfer), measured from the time
-	// its PlaceTransfer was appended to the log, so that a new leader
-	// neither forgets nor restarts the clock; a new leader also waits
-	// MoveTimeout on its own clock from its election before it aborts a
-	// move begun under another leader (their clocks may differ). Default
-	// 10 minutes. It must be at least MinMoveTimeout (zero and negative are
+	// MoveTimeout is the base of a move's deadline: the leader's
+	// Scheduler aborts a move (AbortTransfer) once it has been in flight
+	// MoveTimeout plus the time its shard's bytes take at MinCopyRate,
+	// measured from the time its PlaceTransfer was appended to the log, so
+	// that a new leader neither forgets nor restarts the clock. A move
+	// whose copy reports progress (ShardRegistry.ReportProgress) is judged
+	// by it instead: it is aborted once MoveTimeout has passed since its
+	// copied bytes last grew, so a host that reports progress must report
+	// more often than that. A new leader waits MoveTimeout on its own
+	// clock from its election before it aborts a move begun under another
+	// leader, and never aborts such a move before MoveTimeout past its
+	// deadline unless the old rule (its deadline's length from the
+	// election) has run out too, so a clock running ahead of the last
+	// leader's by less than MoveTimeout cuts no move short. Default 10
+	// minutes. It must be at least MinMoveTimeout (zero and negative are
 	// invalid).
 	MoveTimeout time.Duration
+
+	// MinCopyRate is in bytes per second: the least rate at which the
+	// host is assumed to copy a shard, so a move's deadline grows with its
+	// shard's bytes (its known size, or the mean known size) ÷
+	// MinCopyRate on top of MoveTimeout; at the default a 64 GiB shard
+	// has MoveTimeout plus about 1 h 49 min. It must be at least
+	// MinCopyRateFloor (1 MiB/s). Default 10 MiB/s. Needs format version
+	// 6 when it differs from the default.
+	MinCopyRate uint64
 
 	// InstantMoves is for hosts whose moves take no time (shared storage):
 	// the Scheduler proposes each PlaceTransfer with its CompleteTransfer
@@ -194,6 +211,12 @@ const (
 	MinDownTimeout = time.Second
 )
 
+// MinCopyRateFloor is the least Policy.MinCopyRate Validate accepts, in
+// bytes per second: 1 MiB/s, at which a 64 GiB shard has a little over 18
+// hours. A slower rate is a unit slip (bits, KiB) rather than a plan, and
+// would keep a dead copy in flight for days.
+const MinCopyRateFloor = 1 << 20
+
 // DefaultPolicy returns the default thresholds. It passes Validate.
 func DefaultPolicy() Policy {
 	return Policy{
@@ -213,6 +236,7 @@ func DefaultPolicy() Policy {
 		MaxInflightPerNode:      4,
 		MaxInflightBytesPerNode: 2 << 30,
 		MoveTimeout:             10 * time.Minute,
+		MinCopyRate:             10 << 20,
 
 		MinGain:      0.25,
 		MoveCooldown: 30 * time.Minute,
@@ -223,7 +247,8 @@ func DefaultPolicy() Policy {
 // Validate reports the first invalid field, as an error that wraps
 // ErrInvalidConfig and names the field (Policy.MoveTimeout). Each field's
 // comment states its rule; MoveTimeout must be at least MinMoveTimeout,
-// and DownTimeout 0 or at least MinDownTimeout. It does not modify p or
+// DownTimeout 0 or at least MinDownTimeout, and MinCopyRate at least
+// MinCopyRateFloor. It does not modify p or
 // fill in defaults.
 func (p Policy) Validate() error {
 	if err := p.validateLogged(); err != nil {
@@ -305,6 +330,10 @@ func (p Policy) validateLogged() error {
 	case p.LoadHalfLife >= neverSplit:
 		return fmt.Errorf("%w: Policy.LoadHalfLife %d must be below %d",
 			ErrInvalidConfig, p.LoadHalfLife, neverSplit)
+	case p.MinCopyRate < MinCopyRateFloor:
+		// The floor came with the field, so no logged policy is below it.
+		return fmt.Errorf("%w: Policy.MinCopyRate %d bytes/s is below the minimum %d (1 MiB/s)",
+			ErrInvalidConfig, p.MinCopyRate, MinCopyRateFloor)
 	}
 	return nil
 }

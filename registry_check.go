@@ -47,7 +47,9 @@ func check(s *state, cmd Command) (*shardRec, error) {
 		if c.MaxActionsPerTick < 1 {
 			return nil, fmt.Errorf("set-policy: MaxActionsPerTick %d must be >= 1: %w", c.MaxActionsPerTick, ErrInvalidCommand)
 		}
-		return nil, needVersion(s, cmd, versionMoves)
+		// Fields brought by version 6 on are gated here too, from the
+		// start, so a snapshot never holds a policy its format cannot.
+		return nil, needVersion(s, cmd, max(versionMoves, c.Policy.taggedVersion()))
 	case SetFormatVersion:
 		if c.Version < s.formatVersion || c.Version > formatVersion {
 			return nil, fmt.Errorf("%v: cluster at %d, this build up to %d: %w", c, s.formatVersion, formatVersion, ErrFormatVersion)

@@ -27,7 +27,9 @@ import (
 //	         last recentCount recent*
 //	policy?     = 0, or 1 and the last SetPolicy's wire fields (type 13),
 //	         or, in version 4 only, 2 and its type 15 wire fields (a
-//	         policy whose stability fields are not the defaults)
+//	         policy whose stability fields are not the defaults), or, in
+//	         version 4 at format version 6 or later, 3 and its type 16
+//	         wire fields (a policy with a tagged field not at its default)
 //	last   = the newest log time applied (Unix nanoseconds), 0 if none
 //	recent = shardID at from  (in shard ID order): the shards moved within
 //	         MaxMoveCooldown of last, at the log time of their move, from
@@ -521,6 +523,10 @@ func appendSettings(buf []byte, s *state, version byte) []byte {
 	if s.policy == nil {
 		return append(buf, 0)
 	}
+	if version >= snapshotVersionStable && s.policy.Policy.taggedVersion() != 0 {
+		p := s.policy.Policy
+		return appendTagged(appendStability(appendPolicy(append(buf, 3), *s.policy), p), p)
+	}
 	if version >= snapshotVersionStable && !s.policy.Policy.stabilityDefault() {
 		return appendStability(appendPolicy(append(buf, 2), *s.policy), s.policy.Policy)
 	}
@@ -538,7 +544,10 @@ func (s *state) decodeSettings(d *decoder, version byte) {
 	s.pause = pauseState{paused: p.Paused, until: unixNano(p.Until)}
 	start = d.off
 	maxFlag := uint64(1)
-	if version >= snapshotVersionStable {
+	switch {
+	case version >= snapshotVersionStable && s.formatVersion >= versionCopy:
+		maxFlag = 3
+	case version >= snapshotVersionStable:
 		maxFlag = 2
 	}
 	switch has := d.uvarint("policy present"); {
@@ -547,9 +556,12 @@ func (s *state) decodeSettings(d *decoder, version byte) {
 		d.fail(start, "invalid policy flag %d", has)
 	case has >= 1:
 		var c SetPolicy
-		if has == 2 {
+		switch has {
+		case 3:
+			c = d.policyFields(start).(SetPolicy)
+		case 2:
 			c = d.policyExt(start).(SetPolicy)
-		} else {
+		default:
 			c = d.policy(start).(SetPolicy)
 		}
 		if d.err == nil && (c.Policy.validateLogged() != nil || c.MaxActionsPerTick < 1) {

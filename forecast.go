@@ -344,7 +344,7 @@ func (fc *forecast) chores(now time.Time) error {
 		return nil
 	}
 	var aborts []AbortTransfer
-	aborts, _, fc.seenMoves = expiredMoves(fc.view(), fc.pol, fc.limit, now, time.Time{}, fc.seenMoves)
+	aborts, _, fc.seenMoves = expiredMoves(fc.view(), fc.pol, fc.limit, now, time.Time{}, fc.seenMoves, nil)
 	for _, a := range aborts {
 		if err := fc.reg.ApplyAt(a, now); err != nil {
 			return fmt.Errorf("forecast: %v: %w", a, err)

@@ -12,8 +12,8 @@ import (
 //
 // Apply is the only way to change placement. It is deterministic and checks
 // every precondition, so replicas that apply the same commands in the same
-// order hold identical maps. ReportStats records soft state that Apply never
-// reads. View returns an immutable snapshot in O(1).
+// order hold identical maps. ReportStats and ReportProgress record soft
+// state that Apply never reads. View returns an immutable snapshot in O(1).
 //
 // A ShardRegistry is safe for concurrent use.
 type ShardRegistry struct {
@@ -28,6 +28,11 @@ type ShardRegistry struct {
 	// while no SetPolicy is replicated: DefaultPolicy's, or the
 	// Scheduler's Config.Policy's (see New).
 	halfLife uint32
+	// progress is the soft progress of the moves in flight
+	// (ReportProgress), stamped with clock (the Scheduler's; nil for
+	// time.Now).
+	progress map[moveAttempt]progressRec
+	clock    func() time.Time
 	// index is the raft index of the last entry the FSM applied
 	// (View.Index); gen counts changes (WatchMoves' token); changed, made
 	// by a waiter, is closed at the next change.

@@ -84,6 +84,7 @@ func New(node RaftNode, reg *ShardRegistry, cfg Config) (*Scheduler, error) {
 		log = zap.NewNop()
 	}
 	reg.setLoadHalfLife(cfg.Policy.LoadHalfLife)
+	reg.setClock(cfg.Clock)
 	return &Scheduler{
 		raft: node,
 		reg:  reg,

@@ -1,6 +1,9 @@
 package placement
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // The decisions of the tick's chores before it plans, each a pure function
 // of a View and this leader's clock: which moves to abort, which nodes to
@@ -55,17 +58,20 @@ type moveAttempt struct {
 
 // expiredMoves returns the moves of v to abort at now, in v's order, at
 // most limit of them: those out of a node in state NodeLost, whose copies
-// can never finish (fromLost counts them), and those in flight longer than
-// pol.MoveTimeout (see due). A move's age runs from its PlaceTransfer's log
-// time (Move.Began); a move without one is timed from its first sighting
-// in seen. next is the sightings to pass to the next call: seen's, kept
-// for the moves still in flight, and now for those first seen now (every
-// move is seen, past the limit too).
-func expiredMoves(v View, pol Policy, limit int, now, elected time.Time, seen firstSeen[moveAttempt]) (aborts []AbortTransfer, fromLost int, next firstSeen[moveAttempt]) {
+// can never finish (fromLost counts them), and those past their deadline
+// (moveExpired). A move's age runs from its PlaceTransfer's log time
+// (Move.Began); a move without one is timed from its first sighting in
+// seen. progress is the progress reported for the moves (ShardRegistry
+// .ReportProgress) on this leader's clock. next is the sightings to pass
+// to the next call: seen's, kept for the moves still in flight, and now
+// for those first seen now (every move is seen, past the limit too).
+func expiredMoves(v View, pol Policy, limit int, now, elected time.Time, seen firstSeen[moveAttempt], progress map[moveAttempt]progressRec) (aborts []AbortTransfer, fromLost int, next firstSeen[moveAttempt]) {
+	sizes := shardSizes{v: v}
 	for m := range v.Moves() {
+		key := moveAttempt{m.Shard, m.Epoch}
 		began := m.Began
 		if began.IsZero() {
-			began = seen.see(moveAttempt{m.Shard, m.Epoch}, now, &next)
+			began = seen.see(key, now, &next)
 		}
 		if len(aborts) == limit {
 			continue
@@ -73,11 +79,90 @@ func expiredMoves(v View, pol Policy, limit int, now, elected time.Time, seen fi
 		if n, ok := v.Node(m.From); ok && n.State == NodeLost {
 			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 			fromLost++
-		} else if due(began, pol.MoveTimeout, now, elected) {
+			continue
+		}
+		p, reported := progress[key]
+		if moveExpired(began, moveAllowance(pol, sizes.of(m.Shard)), p.grew, reported, pol.MoveTimeout, now, elected) {
 			aborts = append(aborts, AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 		}
 	}
 	return aborts, fromLost, next
+}
+
+// moveExpired reports whether a move is past its deadline at now on a
+// leader elected at elected, with base timeout t:
+//
+//   - A move whose copy reports progress (reported) is judged by it alone:
+//     it expires t after its copied bytes last grew (grew, this server's
+//     clock) or after the election, whichever is later.
+//   - Otherwise it expires allowance after it began (t plus its bytes at
+//     Policy.MinCopyRate). A move begun before the election (its time
+//     comes from another leader's clock) is first given t on this leader's
+//     clock, then expires once allowance + t has passed since it began, or
+//     allowance since the election (the old rule of due). So a clock that
+//     runs ahead of the last leader's by less than t cuts no move short: it
+//     reads allowance + t too early by less than t, and allowance since the
+//     election only after the move's whole allowance.
+func moveExpired(began time.Time, allowance time.Duration, grew time.Time, reported bool, t time.Duration, now, elected time.Time) bool {
+	switch {
+	case reported:
+		return now.Sub(grew) >= t && now.Sub(elected) >= t
+	case !began.Before(elected):
+		return now.Sub(began) >= allowance
+	case now.Sub(elected) < t:
+		return false
+	}
+	return now.Sub(began) >= addDurations(allowance, t) || now.Sub(elected) >= allowance
+}
+
+// moveAllowance is a move's deadline measured from its start: pol's
+// MoveTimeout plus bytes at pol.MinCopyRate, saturating at the longest
+// Duration.
+func moveAllowance(pol Policy, bytes uint64) time.Duration {
+	rate := max(pol.MinCopyRate, 1)
+	copySecs := float64(bytes) / float64(rate)
+	if copySecs >= float64(math.MaxInt64/int64(time.Second)) {
+		return math.MaxInt64
+	}
+	return addDurations(pol.MoveTimeout, time.Duration(copySecs*float64(time.Second)))
+}
+
+// addDurations returns a + b for non-negative a and b, saturating at the
+// longest Duration.
+func addDurations(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// shardSizes gives the bytes a move's deadline counts for a shard: its
+// known size, or the mean known size of v's shards (0 when none is
+// known), which it works out once, when first needed.
+type shardSizes struct {
+	v        View
+	mean     uint64
+	meanDone bool
+}
+
+func (z *shardSizes) of(id ShardID) uint64 {
+	if st, ok := z.v.Stats(id); ok {
+		return st.Bytes
+	}
+	if !z.meanDone {
+		var bytes float64
+		var known int
+		for _, n := range z.v.Nodes() {
+			u, _ := z.v.Usage(n.ID)
+			bytes += float64(u.Bytes)
+			known += u.Known
+		}
+		if known > 0 {
+			z.mean = uint64(bytes / float64(known))
+		}
+		z.meanDone = true
+	}
+	return z.mean
 }
 
 // lostNodes returns the nodes of v to declare lost at now, in v's order:

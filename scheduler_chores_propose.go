@@ -40,8 +40,10 @@ func (s *Scheduler) pauseInForce(ctx context.Context, rep *TickReport) (bool, er
 	return false, nil
 }
 
-// expire proposes AbortTransfer for the moves in flight longer than
-// Policy.MoveTimeout (see due), and for the moves out of a lost node, whose
+// expire proposes AbortTransfer for the moves in flight past their
+// deadline (see moveExpired: Policy.MoveTimeout plus the shard's bytes at
+// MinCopyRate, or MoveTimeout since the copy's reported progress last
+// grew), and for the moves out of a lost node, whose
 // copies can never finish, at most MaxActionsPerTick of them in one entry,
 // before the tick plans (which then re-homes a lost node's shards). From
 // format version 4 declaring a node lost aborts the moves out of it
@@ -55,7 +57,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 		return nil
 	}
 	pol, limit := s.settings(view)
-	expired, fromLost, seen := expiredMoves(view, pol, limit, s.now(), s.lead.elected, s.lead.moves)
+	expired, fromLost, seen := expiredMoves(view, pol, limit, s.now(), s.lead.elected, s.lead.moves, s.reg.progressOf(view))
 	s.lead.moves = seen
 	if len(expired) == 0 {
 		return nil
@@ -64,7 +66,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	for i, a := range expired {
 		aborts[i] = a
 	}
-	what := fmt.Sprintf("abort %d moves (%d out of lost nodes, the rest past MoveTimeout)", len(aborts), fromLost)
+	what := fmt.Sprintf("abort %d moves (%d out of lost nodes, the rest past their deadline)", len(aborts), fromLost)
 	results, err := s.propose(ctx, what, aborts...)
 	if err != nil {
 		return err
@@ -76,7 +78,7 @@ func (s *Scheduler) expire(ctx context.Context, rep *TickReport) error {
 	}
 	if len(rep.Aborted) > 0 {
 		metrics.IncrCounter([]string{"placement", "moves", "aborted"}, float32(len(rep.Aborted)))
-		s.log.Info("moves aborted: out of lost nodes or in flight past MoveTimeout",
+		s.log.Info("moves aborted: out of lost nodes or in flight past their deadline",
 			zap.Int("aborted", len(rep.Aborted)), zap.Int("from_lost", fromLost),
 			zap.Duration("timeout", pol.MoveTimeout))
 	}

@@ -148,7 +148,7 @@ func TestExpiredMoves(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			aborts, fromLost, next := expiredMoves(v, pol, tt.limit, tt.now, tt.elected, tt.seen)
+			aborts, fromLost, next := expiredMoves(v, pol, tt.limit, tt.now, tt.elected, tt.seen, nil)
 			require.Equal(t, aborted(v, tt.want...), aborts)
 			require.Zero(t, fromLost)
 			require.Equal(t, tt.wantSeen, next)
@@ -158,18 +158,18 @@ func TestExpiredMoves(t *testing.T) {
 	t.Run("first sightings across calls", func(t *testing.T) {
 		var seen firstSeen[moveAttempt]
 		for _, now := range []time.Time{at(0), at(d / 2), at(d - 1)} {
-			aborts, _, next := expiredMoves(v, pol, 10, now, at(-time.Hour), seen)
+			aborts, _, next := expiredMoves(v, pol, 10, now, at(-time.Hour), seen, nil)
 			require.Empty(t, aborts)
 			require.Equal(t, seenAt(at(0)), next)
 			seen = next
 		}
-		aborts, _, _ := expiredMoves(v, pol, 10, at(d), at(-time.Hour), seen)
+		aborts, _, _ := expiredMoves(v, pol, 10, at(d), at(-time.Hour), seen, nil)
 		require.Equal(t, aborted(v, 1, 2, 3, 4), aborts)
 	})
 
 	t.Run("no moves", func(t *testing.T) {
 		g := NewShardRegistry()
-		aborts, fromLost, next := expiredMoves(g.View(), pol, 10, at(d), at(-time.Hour), seenAt(at(0)))
+		aborts, fromLost, next := expiredMoves(g.View(), pol, 10, at(d), at(-time.Hour), seenAt(at(0)), nil)
 		require.Empty(t, aborts)
 		require.Zero(t, fromLost)
 		require.Nil(t, next)
@@ -186,11 +186,11 @@ func TestExpiredMovesFromLostNodes(t *testing.T) {
 	v := g.View()
 	require.Equal(t, 4, v.MoveCount())
 
-	aborts, fromLost, _ := expiredMoves(v, pol, 10, at(time.Second), at(time.Second), nil)
+	aborts, fromLost, _ := expiredMoves(v, pol, 10, at(time.Second), at(time.Second), nil, nil)
 	require.Equal(t, aborted(v, 1, 2, 3, 4), aborts)
 	require.Equal(t, 4, fromLost)
 
-	aborts, fromLost, next := expiredMoves(v, pol, 2, at(time.Second), at(time.Second), nil)
+	aborts, fromLost, next := expiredMoves(v, pol, 2, at(time.Second), at(time.Second), nil, nil)
 	require.Equal(t, aborted(v, 1, 2), aborts, "the limit holds")
 	require.Equal(t, 2, fromLost)
 	require.Len(t, next, 2, "the unlogged moves past the limit are seen")
@@ -198,7 +198,7 @@ func TestExpiredMovesFromLostNodes(t *testing.T) {
 	// Down is not lost: its moves wait for MoveTimeout.
 	g = inFlightMap(t, at(0))
 	applyAt(t, g, at(0), SetNodeState{Node: 1, State: NodeDown})
-	aborts, fromLost, _ = expiredMoves(g.View(), pol, 10, at(time.Second), at(time.Second), nil)
+	aborts, fromLost, _ = expiredMoves(g.View(), pol, 10, at(time.Second), at(time.Second), nil, nil)
 	require.Empty(t, aborts)
 	require.Zero(t, fromLost)
 }

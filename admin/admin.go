@@ -65,6 +65,10 @@
 //	                                                     the copy is on "to": it owns the shard
 //	POST   /moves/abort        {"shard": 7, "epoch": 3, "from": 1, "to": 2}
 //	                                                     the copy failed: the move ends
+//	POST   /moves/progress     {"shard": 7, "epoch": 3, "from": 1, "to": 2, "copied": 1048576}
+//	                                                     bytes the copy has made: soft, this
+//	                                                     server only, like /stats (404: the
+//	                                                     move is not in flight here)
 //	POST   /raft/join          {"id": "n4", "addr": "127.0.0.1:7004", "replace": false}
 //	DELETE /raft/servers/{id}  (no body)                 remove a raft server (409 for the
 //	                                                     last voter)
@@ -383,6 +387,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("GET /moves", h.read(h.getMoves))
 	mux.Handle("POST /moves/complete", h.replicated(h.moveEnd(true)))
 	mux.Handle("POST /moves/abort", h.replicated(h.moveEnd(false)))
+	mux.Handle("POST /moves/progress", h.write(h.postProgress))
 	mux.Handle("GET /explain/shards/{id}", h.read(h.getExplainShard))
 	mux.Handle("GET /explain/nodes/{id}", h.read(h.getExplainNode))
 	mux.Handle("POST /forecast", h.write(h.postForecast))

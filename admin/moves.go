@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -196,26 +197,74 @@ func decodeMove(w http.ResponseWriter, r *http.Request) (placement.Move, bool) {
 	if !decodeBody(w, r, &req) {
 		return placement.Move{}, false
 	}
-	m := placement.Move{Shard: req.Shard, Epoch: req.Epoch, From: req.From, To: req.To}
 	data, _ := bufferedBody(r)        // replicated buffered it
 	members, _ := objectMembers(data) // decodeBody checked it
+	m, err := parseMove(req, members)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return m, false
+	}
+	return m, true
+}
+
+// parseMove checks a moveRequest whose body had the given members: the
+// four IDs present, began (if any) RFC 3339, shard and nodes not 0, from
+// and to different.
+func parseMove(req moveRequest, members map[string]json.RawMessage) (placement.Move, error) {
+	m := placement.Move{Shard: req.Shard, Epoch: req.Epoch, From: req.From, To: req.To}
 	for _, name := range []string{"shard", "epoch", "from", "to"} {
 		if members[name] == nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: missing; a move is {\"shard\", \"epoch\", \"from\", \"to\"}, as GET /moves lists it", name))
-			return m, false
+			return m, fmt.Errorf("%s: missing; a move is {\"shard\", \"epoch\", \"from\", \"to\"}, as GET /moves lists it", name)
 		}
 	}
 	if req.Began != "" {
 		t, err := time.Parse(time.RFC3339Nano, req.Began)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("began: want an RFC 3339 time, not %s", echo(req.Began)))
-			return m, false
+			return m, fmt.Errorf("began: want an RFC 3339 time, not %s", echo(req.Began))
 		}
 		m.Began = t
 	}
 	if m.Shard == 0 || m.From == 0 || m.To == 0 || m.From == m.To {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("shard, from and to must be IDs >= 1, from and to different; got %s", m))
-		return m, false
+		return m, fmt.Errorf("shard, from and to must be IDs >= 1, from and to different; got %s", m)
 	}
-	return m, true
+	return m, nil
+}
+
+// progressBody answers POST /moves/progress: the move and the bytes
+// recorded.
+type progressBody struct {
+	Move   placement.Move `json:"move"`
+	Copied uint64         `json:"copied"`
+}
+
+// postProgress records a copy's progress on this server only
+// (ShardRegistry.ReportProgress): soft state, like POST /stats, which the
+// client sends to every server since any may be the next leader. A move
+// this server does not hold in flight (ended, or not applied here yet) is
+// 404; the host reports again at its next report.
+func (h *handler) postProgress(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var req wire.Progress
+	if err := decodeStrict(data, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return
+	}
+	members, _ := objectMembers(data) // decodeStrict checked it
+	if members["copied"] == nil {
+		writeError(w, http.StatusBadRequest, "copied: missing; the bytes the copy has made so far")
+		return
+	}
+	m, err := parseMove(moveRequest{Shard: req.Shard, Epoch: req.Epoch, From: req.From, To: req.To, Began: req.Began}, members)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := h.opts.Registry.ReportProgress(m, req.Copied); err != nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s: not in flight on this server", m))
+		return
+	}
+	writeJSON(w, http.StatusOK, progressBody{Move: m, Copied: req.Copied})
 }

@@ -20,6 +20,8 @@ func TestPutPolicyErrorsNameTheField(t *testing.T) {
 	}{
 		{name: "move timeout of 1ns", from: `"move_timeout":"10m0s"`, to: `"move_timeout":"1ns"`,
 			want: "policy.move_timeout: 1ns is below the minimum 1s"},
+		{name: "copy rate under 1 MiB/s", from: `"min_copy_rate":10485760`, to: `"min_copy_rate":1000`,
+			want: "policy.min_copy_rate: 1000 bytes/s is below the minimum 1048576 (1 MiB/s)"},
 		{name: "down timeout under a second", from: `"down_timeout":"0s"`, to: `"down_timeout":"500ms"`,
 			want: "policy.down_timeout: 500ms is below the minimum 1s"},
 		{name: "move timeout not a duration", from: `"move_timeout":"10m0s"`, to: `"move_timeout":"soon"`,

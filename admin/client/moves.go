@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/ukehi/placement"
 	"github.com/ukehi/placement/admin/internal/wire"
@@ -82,4 +83,22 @@ func (c *Client) moves(ctx context.Context, cl call) (wire.Moves, error) {
 		c.remember(i)
 	}
 	return body, nil
+}
+
+// ReportProgress tells every server (POST /moves/progress) that the copy
+// of move m has made copied bytes so far: soft state that each server
+// keeps for itself (placement.ShardRegistry.ReportProgress), as
+// ReportStats sends stats, since any server may be the next leader. The
+// leader aborts a move with reports once Policy.MoveTimeout passes without
+// its figure growing, so report more often than that. Each request is
+// tried once (the next report is the retry); the error joins every
+// server's failures, among them 404 from a server that does not hold the
+// move in flight (ended, or a follower behind).
+func (c *Client) ReportProgress(ctx context.Context, m placement.Move, copied uint64) error {
+	body := wire.Progress{Shard: m.Shard, Epoch: m.Epoch, From: m.From, To: m.To, Copied: copied}
+	if !m.Began.IsZero() {
+		body.Began = m.Began.UTC().Format(time.RFC3339Nano)
+	}
+	cl := call{method: http.MethodPost, path: "/moves/progress", body: body}
+	return c.everyServer(func(server string) error { return c.once(ctx, server, cl) })
 }

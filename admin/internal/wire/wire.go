@@ -131,3 +131,15 @@ type Stat struct {
 	// inside the shard's range.
 	SplitKey []byte `json:"split_key"`
 }
+
+// Progress is the body of POST /moves/progress: a move in its JSON form
+// (began optional, RFC 3339) and the bytes its copy has made so far. Soft,
+// like Stats: recorded by the server that receives it only.
+type Progress struct {
+	Shard  placement.ShardID `json:"shard"`
+	Epoch  uint64            `json:"epoch"`
+	From   placement.NodeID  `json:"from"`
+	To     placement.NodeID  `json:"to"`
+	Began  string            `json:"began,omitempty"`
+	Copied uint64            `json:"copied"`
+}

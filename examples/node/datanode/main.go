@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -100,6 +101,9 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	mv, err := placement.NewMover(placement.MoverConfig{
 		Node: cfg.node, Source: c, Completer: c, Logger: log,
 		Copy: func(ctx context.Context, m placement.Move) error { return simulateCopy(ctx, m, cfg.copyTime) },
+		// The leader aborts a copy whose progress stops growing for
+		// Policy.MoveTimeout; a report every 10 seconds at most is plenty.
+		OnProgress: newProgressReporter(c, 10*time.Second, log).report,
 	})
 	if err != nil {
 		return err
@@ -109,4 +113,36 @@ func run(ctx context.Context, cfg config, log *zap.Logger) error {
 	fmt.Printf("data node running: %d\n", cfg.node)
 	heartbeat(ctx, c, cfg, log)
 	return nil
+}
+
+// progressReporter sends copies' progress to every server
+// (client.ReportProgress), at most once per interval per shard, on the
+// copy's goroutine: a copy that reports faster loses nothing but the
+// requests.
+type progressReporter struct {
+	c     *client.Client
+	every time.Duration
+	log   *zap.Logger
+	mu    sync.Mutex
+	last  map[placement.ShardID]time.Time // one entry per shard moved here
+}
+
+func newProgressReporter(c *client.Client, every time.Duration, log *zap.Logger) *progressReporter {
+	return &progressReporter{c: c, every: every, log: log, last: map[placement.ShardID]time.Time{}}
+}
+
+// report is MoverConfig.OnProgress.
+func (p *progressReporter) report(m placement.Move, copied uint64) {
+	p.mu.Lock()
+	if time.Since(p.last[m.Shard]) < p.every {
+		p.mu.Unlock()
+		return
+	}
+	p.last[m.Shard] = time.Now()
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), p.every)
+	defer cancel()
+	if err := p.c.ReportProgress(ctx, m, copied); err != nil {
+		p.log.Debug("progress not reported everywhere; the next report retries", zap.Stringer("move", m), zap.Error(err))
+	}
 }

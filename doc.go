@@ -400,15 +400,29 @@
 // the outcome is unknown. It keeps nothing it cannot learn from the map,
 // so a leader change or a restart of its process loses no move.
 //
-// The leader aborts a move in flight longer than Policy.MoveTimeout
-// (default 10 minutes), timed from its PlaceTransfer's log time (raft's
-// Log.AppendedAt, held by every replica), so a change of leader neither
-// forgets the clock nor restarts it. Since that time comes from another
-// server's clock, a new leader also waits the whole timeout on its own
-// clock from its election before it judges a timer set under another
-// leader: a leader whose clock runs ahead, or steps forward, aborts
-// nothing early. A failover can thus extend MoveTimeout, DownTimeout and
-// a pause's TTL by up to their length, and never cut them short. The planner counts moves in flight as
+// A move's deadline grows with its size: the leader aborts a move in
+// flight longer than Policy.MoveTimeout (the base, default 10 minutes)
+// plus its shard's bytes at Policy.MinCopyRate (default 10 MiB/s, at least
+// 1 MiB/s: a 64 GiB shard gets 10 minutes plus 1 h 49 min), timed from its
+// PlaceTransfer's log time (raft's Log.AppendedAt, held by every replica),
+// so a change of leader neither forgets the clock nor restarts it. A host
+// that reports a copy's progress ([ShardRegistry.ReportProgress], admin
+// POST /moves/progress, or [ReportCopied] in a [Mover] whose OnProgress
+// sends it on) has the move judged by it instead: the move lives while
+// its copied bytes grow, and is aborted MoveTimeout after they last grew,
+// however large the shard. Progress is soft state, on the leader's clock;
+// report it to every server, more often than MoveTimeout.
+//
+// Since a move's log time comes from another server's clock, a new leader
+// gives a move begun under another leader one MoveTimeout on its own
+// clock from its election (time for the first progress report), and then
+// aborts it only once its deadline plus MoveTimeout has passed since it
+// began, or its whole deadline since the election: a leader whose clock
+// runs ahead of its predecessor's by less than MoveTimeout, or steps
+// forward as much, aborts nothing early. DownTimeout and a pause's TTL
+// are judged the same way with their own length in both places. A
+// failover can thus extend them by up to their length (a move's deadline
+// by MoveTimeout), and never cut them short. The planner counts moves in flight as
 // made when it weighs the nodes, so it never plans the same rebalance
 // twice, and begins no move that would put more than
 // Policy.MaxInflightPerNode moves, or MaxInflightBytesPerNode bytes, in
@@ -470,7 +484,10 @@
 // disagree on whether the cluster is paused. [Scheduler.SetPolicy]
 // proposes a [SetPolicy]: from then on every leader plans with that Policy
 // and MaxActionsPerTick rather than its own Config's. PauseLocal is a
-// per-server override that is not replicated.
+// per-server override that is not replicated. Validate refuses a
+// MoveTimeout below [MinMoveTimeout] and a MinCopyRate below
+// [MinCopyRateFloor], naming the field, so a typo ("1ns") cannot make every
+// move abort on the next tick.
 //
 // # Upgrades
 //
@@ -482,7 +499,10 @@
 // version 4: a CompleteTransfer that names its target; version 5: a
 // SetPolicy whose stability fields (MinGain, MoveCooldown, LoadHalfLife)
 // are not the defaults, and the record of recent moves behind the
-// cool-down, written in snapshot version 4). Snapshots stay version 1
+// cool-down, written in snapshot version 4; version 6: a SetPolicy whose
+// MinCopyRate is not the default, as wire type 16, which carries the
+// fields added from version 6 on by tag, so the next ones need no new
+// command type). Snapshots stay version 1
 // until the cluster's version is raised. [IsEntry]
 // recognises every version of the header, and [FSM.ApplyEntry] stops the
 // replica (it panics) on an entry of a version newer than it reads, rather

@@ -495,6 +495,25 @@ func TestBytesPlanNarrowsEveryPair(t *testing.T) {
 	})
 }
 
+// genLoads reports a load for every shard of g with known stats: mostly
+// modest, a few hot; every shard has a split-key hint, so hot ones can be
+// split.
+func genLoads(t *rapid.T, g *ShardRegistry) {
+	v := g.View()
+	for sh := range v.Shards() {
+		st, known := v.Stats(sh.ID)
+		if !known {
+			continue
+		}
+		st.Load = float64(rapid.IntRange(0, 100).Draw(t, "load"))
+		if rapid.IntRange(0, 19).Draw(t, "hot") == 0 {
+			st.Load *= float64(rapid.IntRange(10, 100).Draw(t, "heat"))
+		}
+		st.SplitKey = append(append([]byte(nil), sh.Range.Start...), 0x80)
+		require.NoError(t, g.ReportStats(sh.ID, st))
+	}
+}
+
 // With load reported too, planning still reaches a fixed point, and each
 // transfer narrows its pair in bytes, counts or load; a swap (a transfer and
 // one straight back) is judged as one move.
@@ -503,21 +522,7 @@ func TestLoadPlanReachesFixedPoint(t *testing.T) {
 		g, pol := genBytesCluster(t)
 		pol.LoadStopBand = rapid.Float64Range(0, 0.2).Draw(t, "loadstop")
 		pol.LoadThreshold = pol.LoadStopBand + rapid.Float64Range(0, 0.3).Draw(t, "loadgap")
-		v0 := g.View()
-		for sh := range v0.Shards() {
-			st, known := v0.Stats(sh.ID)
-			if !known {
-				continue
-			}
-			// Mostly modest loads, a few hot shards; every shard has a
-			// split-key hint, so hot ones can be split.
-			st.Load = float64(rapid.IntRange(0, 100).Draw(t, "load"))
-			if rapid.IntRange(0, 19).Draw(t, "hot") == 0 {
-				st.Load *= float64(rapid.IntRange(10, 100).Draw(t, "heat"))
-			}
-			st.SplitKey = append(append([]byte(nil), sh.Range.Start...), 0x80)
-			require.NoError(t, g.ReportStats(sh.ID, st))
-		}
+		genLoads(t, g)
 		limit := rapid.IntRange(2, 8).Draw(t, "limit")
 		c := NewCoordinator(pol)
 		for round := 0; ; round++ {

@@ -146,6 +146,11 @@ func (l *ledger) use(cmd Command, why Reason, shards ...ShardID) {
 	l.hold(shards...)
 	l.out.Commands = append(l.out.Commands, cmd)
 	why.Command = cmd
+	if l.out.Reasons == nil {
+		// One allocation for a plan's reasons, not one a doubling: a plan
+		// holds at most limit commands, and most limits are small.
+		l.out.Reasons = make([]Reason, 0, min(l.limit, 64))
+	}
 	l.out.Reasons = append(l.out.Reasons, why)
 }
 

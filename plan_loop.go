@@ -155,8 +155,15 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		}
 		return false
 	}
+	// The last pick that planned, whose spread after it is this
+	// iteration's (see measured): its first command and its spread before.
+	measuring, spreadBefore := -1, 0.0
 	for {
 		hi, lo := ext.top(key, true), ext.top(key, false)
+		if measuring >= 0 {
+			pl.led.measured(measuring, spreadBefore, keys[hi]-keys[lo])
+			measuring = -1
+		}
 		if done(hi, lo) {
 			return phaseDone
 		}
@@ -173,9 +180,9 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 			pl.led.skip(Skip{Reason: SkipNoTarget})
 			return phaseStuck
 		}
-		planned, spread := pl.led.planned(), 0.0
+		planned, before := pl.led.planned(), 0.0
 		if ratio != nil {
-			spread = keys[hi] - keys[lo]
+			before = keys[hi] - keys[lo]
 		}
 		p := pick(src, dst)
 		if !p.ok() {
@@ -217,8 +224,9 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 		}
 		if ratio != nil {
 			// The keys are the dimension's ratios: the spread is the
-			// highest less the lowest, before the pick and after it.
-			pl.led.measured(planned, spread, keys[ext.top(key, true)]-keys[ext.top(key, false)])
+			// highest less the lowest, before the pick and, found by the
+			// next iteration's extremes, after it.
+			measuring, spreadBefore = planned, before
 		}
 	}
 }

@@ -114,8 +114,8 @@ var phaseNames = [...]string{
 // "bytes-swap", "count-repair", "load" or "load-swap"; "Phase(n)" for a
 // number with no phase.
 func (p Phase) String() string {
-	if int(p) < len(phaseNames) && phaseNames[p] != "" {
-		return phaseNames[p]
+	if name := nameOf(phaseNames[:], p); name != "" {
+		return name
 	}
 	return "Phase(" + strconv.Itoa(int(p)) + ")"
 }
@@ -150,8 +150,8 @@ var dimensionNames = [...]string{DimNone: "none", DimCount: "count", DimBytes: "
 // String returns the dimension's name: "none", "count", "bytes", "load"
 // or "keys"; "Dimension(n)" for a number with no dimension.
 func (d Dimension) String() string {
-	if int(d) < len(dimensionNames) {
-		return dimensionNames[d]
+	if name := nameOf(dimensionNames[:], d); name != "" {
+		return name
 	}
 	return "Dimension(" + strconv.Itoa(int(d)) + ")"
 }

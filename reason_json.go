@@ -12,53 +12,53 @@ import (
 
 // MarshalText returns the phase's name, as String does. A number with no
 // phase is an error.
-func (p Phase) MarshalText() ([]byte, error) {
-	if int(p) >= len(phaseNames) || phaseNames[p] == "" {
-		return nil, encodingError("Phase", fmt.Errorf("%v has no name", p))
-	}
-	return []byte(phaseNames[p]), nil
-}
+func (p Phase) MarshalText() ([]byte, error) { return marshalName("Phase", phaseNames[:], p) }
 
 // UnmarshalText sets the phase from its name, exactly as String returns
 // it. Any other text is an error.
 func (p *Phase) UnmarshalText(text []byte) error {
-	v, err := parseName[Phase](phaseNames[:], "phase", string(text))
-	if err != nil {
-		return encodingError("Phase", err)
-	}
-	*p = v
-	return nil
+	return unmarshalName("Phase", phaseNames[:], text, p)
 }
 
 // MarshalText returns the dimension's name, as String does. A number with
 // no dimension is an error.
 func (d Dimension) MarshalText() ([]byte, error) {
-	if int(d) >= len(dimensionNames) {
-		return nil, encodingError("Dimension", fmt.Errorf("%v has no name", d))
-	}
-	return []byte(dimensionNames[d]), nil
+	return marshalName("Dimension", dimensionNames[:], d)
 }
 
 // UnmarshalText sets the dimension from its name, exactly as String
 // returns it. Any other text is an error.
 func (d *Dimension) UnmarshalText(text []byte) error {
-	v, err := parseName[Dimension](dimensionNames[:], "dimension", string(text))
-	if err != nil {
-		return encodingError("Dimension", err)
-	}
-	*d = v
-	return nil
+	return unmarshalName("Dimension", dimensionNames[:], text, d)
 }
 
-// parseName returns the index of name in names, which is its value; the
-// empty name is never one.
-func parseName[T ~uint8](names []string, what, name string) (T, error) {
-	if name != "" {
-		if i := slices.Index(names, name); i >= 0 {
-			return T(i), nil
-		}
+// nameOf returns v's name in names (indexed by value), or "" if it has
+// none.
+func nameOf[T ~uint8](names []string, v T) string {
+	if int(v) < len(names) {
+		return names[v]
 	}
-	return 0, fmt.Errorf("unknown %s %q", what, name)
+	return ""
+}
+
+// marshalName is the text form of an enumeration of type what whose names
+// are indexed by value: v's name, or an error for a value with none.
+func marshalName[T ~uint8](what string, names []string, v T) ([]byte, error) {
+	name := nameOf(names, v)
+	if name == "" {
+		return nil, encodingError(what, fmt.Errorf("%s(%d) has no name", what, uint8(v)))
+	}
+	return []byte(name), nil
+}
+
+// unmarshalName sets *p to the value whose name is text; the empty name is
+// never one.
+func unmarshalName[T ~uint8](what string, names []string, text []byte, p *T) error {
+	if i := slices.Index(names, string(text)); i >= 0 && len(text) > 0 {
+		*p = T(i)
+		return nil
+	}
+	return encodingError(what, fmt.Errorf("unknown %s %q", what, text))
 }
 
 // reasonsMatch checks a decoded plan's reasons: none, or one per command,

@@ -54,21 +54,8 @@ func naiveSpread(v View, caps, amount map[NodeID]float64) float64 {
 func TestReasonsAgreeWithPlans(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		g, pol := genBytesCluster(t)
-		withLoad := rapid.Bool().Draw(t, "load")
-		if withLoad {
-			v0 := g.View()
-			for sh := range v0.Shards() {
-				st, known := v0.Stats(sh.ID)
-				if !known {
-					continue
-				}
-				st.Load = float64(rapid.IntRange(0, 100).Draw(t, "shardload"))
-				if rapid.IntRange(0, 19).Draw(t, "hot") == 0 {
-					st.Load *= 30
-				}
-				st.SplitKey = append(append([]byte(nil), sh.Range.Start...), 0x80)
-				require.NoError(t, g.ReportStats(sh.ID, st))
-			}
+		if rapid.Bool().Draw(t, "withload") {
+			genLoads(t, g)
 		}
 		limit := rapid.IntRange(1, 8).Draw(t, "limit")
 		c := NewCoordinator(pol)

@@ -40,20 +40,25 @@ type chartFile struct {
 	svg    []byte
 }
 
-// metric is what one chart draws: an amount per node over ticks, and its
-// spread over the nodes against the policy's trigger and stop band.
+// metric is what one chart draws: an amount per node over ticks, and, in
+// the lower panel, the figure the planner balances that amount by, against
+// that figure's own trigger and stop band in the policy.
 type metric struct {
-	suffix string // "" for counts, "-bytes", "-load"
-	what   string // in the title: "shards per node"
-	axis   string // the upper panel's axis title
+	what string // in the title: "shards per node"
+	axis string // the upper panel's axis title
 	// value is node i's amount in a sample, in the axis's unit.
 	value func(smp sample, i int) float64
 	// integer makes the upper panel's y step at least 1.
 	integer bool
-	// spreadName, spread, threshold and stopBand draw the lower panel.
+	// spreadName, spread, threshold and stopBand draw the lower panel;
+	// thresholdName labels the threshold's line ("threshold N" when
+	// empty). With noStop the threshold is the whole band (the planner
+	// acts above it and stops at it) and no stop band is drawn.
 	spreadName          string
 	spread              func(smp sample) float64
 	threshold, stopBand float64
+	thresholdName       string
+	noStop              bool
 	// target, when set, is node i's target in a sample (total × capacity
 	// share), drawn dashed at its last value.
 	target func(smp sample, i int) float64
@@ -81,20 +86,6 @@ func (s *sim) charts(sc scenario) []chartFile {
 		out = append(out, chartFile{suffix: "", svg: s.flightChart(sc)})
 		counts = "-counts"
 	}
-	out = append(out, chartFile{suffix: counts, svg: s.chart(sc, metric{
-		what:       "shards per node and imbalance",
-		axis:       "shards per node",
-		value:      func(smp sample, i int) float64 { return float64(smp.nodes[i].Shards) },
-		integer:    true,
-		spreadName: "imbalance",
-		spread:     func(smp sample) float64 { return smp.imbalance },
-		threshold:  s.policy.ImbalanceThreshold,
-		stopBand:   s.policy.StopBand,
-		sub:        sub,
-	})})
-	if s.countOnly {
-		return out
-	}
 	target := func(amount func(smp sample) []float64) func(sample, int) float64 {
 		return func(smp sample, i int) float64 {
 			total := 0.0
@@ -105,6 +96,10 @@ func (s *sim) charts(sc scenario) []chartFile {
 			}
 			return total * smp.share[i]
 		}
+	}
+	out = append(out, chartFile{suffix: counts, svg: s.chart(sc, s.countMetric(sub, target(shardCounts)))})
+	if s.countOnly {
+		return out
 	}
 	gibs := func(smp sample) []float64 {
 		out := float64s(smp.bytes)
@@ -147,6 +142,73 @@ func (s *sim) charts(sc scenario) []chartFile {
 		target:     target(func(smp sample) []float64 { return smp.load }),
 		sub:        lsub,
 	})})
+}
+
+// shardCounts is each node's shard count in a sample, parallel to its
+// nodes.
+func shardCounts(smp sample) []float64 {
+	out := make([]float64, len(smp.nodes))
+	for i, n := range smp.nodes {
+		out[i] = float64(n.Shards)
+	}
+	return out
+}
+
+// countMetric is the count chart: shards per node against their capacity
+// targets, above what the planner holds counts to.
+//
+// With no stats known the count phase balances counts: it starts when
+// the spread of countᵢ / targetᵢ (Plan.Balance.Count, the imbalance when
+// capacities are equal) exceeds ImbalanceThreshold and stops in
+// StopBand, so that spread is drawn against them. With bytes known,
+// counts are not balanced but bounded: each node within CountTolerance of
+// its capacity share of the count (the count band; the count-repair phase
+// brings back a node outside it, as far as the bytes band allows). The
+// spread there is far above ImbalanceThreshold by design where
+// capacities differ (shards of one size on nodes of 1:1:2:4 TiB), so
+// what is drawn is the furthest node's distance from its count target,
+// |countᵢ / targetᵢ − 1|, against the band.
+func (s *sim) countMetric(sub string, target func(sample, int) float64) metric {
+	m := metric{
+		axis:    "shards per node",
+		value:   func(smp sample, i int) float64 { return float64(smp.nodes[i].Shards) },
+		integer: true,
+		target:  target,
+		sub:     sub,
+	}
+	if s.countOnly {
+		m.what = "shards per node and count spread"
+		m.spreadName = "count spread"
+		m.spread = func(smp sample) float64 { return spread(shardCounts(smp), smp.share) }
+		m.threshold, m.stopBand = s.policy.ImbalanceThreshold, s.policy.StopBand
+		return m
+	}
+	tol := s.policy.CountTolerance
+	m.what = "shards per node and count band"
+	m.spreadName = "count off target"
+	m.spread = func(smp sample) float64 { return countDeviation(shardCounts(smp), smp.share) }
+	m.threshold, m.noStop = tol, true
+	m.thresholdName = fmt.Sprintf("count band ±%s", strconv.FormatFloat(tol, 'f', -1, 64))
+	return m
+}
+
+// countDeviation is max over the nodes with a share of |countᵢ / targetᵢ −
+// 1|, targetᵢ = total × shareᵢ: how far the node furthest from its count
+// target is, as a fraction of it; 0 with no shards.
+func countDeviation(counts, share []float64) float64 {
+	total := 0.0
+	for i, c := range counts {
+		if share[i] > 0 {
+			total += c
+		}
+	}
+	out := 0.0
+	for i, c := range counts {
+		if share[i] > 0 && total > 0 {
+			out = math.Max(out, math.Abs(c/(total*share[i])-1))
+		}
+	}
+	return out
 }
 
 // chart renders one metric of the run's samples: the amount per node over
@@ -230,22 +292,25 @@ func (s *sim) chart(sc scenario, m metric) []byte {
 			plotL, num(ys(v)), plotR, num(ys(v)), pattern)
 	}
 	hline(m.threshold, "7 4")
-	hline(m.stopBand, "2 3")
+	if !m.noStop {
+		hline(m.stopBand, "2 3")
+	}
 	var pts []string
 	for _, smp := range s.samples {
 		pts = append(pts, point(x(float64(smp.tick)), ys(m.spread(smp))))
 	}
-	class := "spread"
-	if m.suffix == "" {
-		class = "imbalance"
-	}
-	fmt.Fprintf(&b, `<polyline class="%s" fill="none" stroke="#222222" stroke-width="1.8" stroke-linejoin="round" points="%s"/>`+"\n",
-		class, strings.Join(pts, " "))
+	fmt.Fprintf(&b, `<polyline class="spread" fill="none" stroke="#222222" stroke-width="1.8" stroke-linejoin="round" points="%s"/>`+"\n",
+		strings.Join(pts, " "))
 	legendRow(&b, imbT+8, "#222222", "1.8", "", m.spreadName)
-	legendRow(&b, imbT+26, "#e15759", "1.2", ` stroke-dasharray="7 4"`,
-		"threshold "+strconv.FormatFloat(m.threshold, 'f', -1, 64))
-	legendRow(&b, imbT+44, "#e15759", "1.2", ` stroke-dasharray="2 3"`,
-		"stop band "+strconv.FormatFloat(m.stopBand, 'f', -1, 64))
+	thresholdName := m.thresholdName
+	if thresholdName == "" {
+		thresholdName = "threshold " + strconv.FormatFloat(m.threshold, 'f', -1, 64)
+	}
+	legendRow(&b, imbT+26, "#e15759", "1.2", ` stroke-dasharray="7 4"`, thresholdName)
+	if !m.noStop {
+		legendRow(&b, imbT+44, "#e15759", "1.2", ` stroke-dasharray="2 3"`,
+			"stop band "+strconv.FormatFloat(m.stopBand, 'f', -1, 64))
+	}
 
 	text(&b, (plotL+plotR)/2, imbB+40, "middle", `font-size="13"`, s.xTitle())
 	b.WriteString("</svg>\n")

@@ -105,10 +105,19 @@
 //     between runs.
 //
 // It prints a line per tick (unless -quiet) and a summary per scenario, and
-// writes SVG charts per scenario into -out: shard counts per node and the
-// imbalance, over ticks, and, when the host reports stats, bytes per node
-// and the byte spread (and load per node when it reports load). The same
-// flags give byte-identical output.
+// writes SVG charts per scenario into -out, over ticks: shard counts per
+// node and, when the host reports stats, bytes per node (and load per node
+// when it reports load). Each chart's lower panel plots what the planner
+// balances that dimension by, against that figure's own trigger and stop
+// band: the count spread per capacity share against ImbalanceThreshold and
+// StopBand with no stats; with stats, the furthest node's distance from
+// its capacity share of the count against the count band
+// (CountTolerance), the byte spread against ImbalanceThreshold and
+// StopBand, the load spread against LoadThreshold and LoadStopBand. The
+// same flags give byte-identical output. The README's charts are made
+// with -instant (windows.svg and noise-moved.svg without):
+//
+//	go run ./examples/simulate -instant -scenario add-empty-node -quiet -out docs
 //
 //	go run ./examples/simulate
 //	go run ./examples/simulate -scenario add-empty-node -quiet -out /tmp

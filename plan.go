@@ -223,6 +223,16 @@ const (
 	// SkipNotBelow: the destination is not below its target in the
 	// dimension being balanced, so rebalancing sends nothing to it.
 	SkipNotBelow
+
+	// SkipChurnBudget: rebalancing has moved its budget of bytes or shards
+	// in the last ChurnWindow (Policy.ChurnBytesPerHour,
+	// ChurnShardsPerHour), or the move would exceed it; it waits for moves
+	// to age out of the hour. Reported once a plan; Explain names it for
+	// the move it holds.
+	SkipChurnBudget
+	// SkipQuietHours: the time is outside Policy.RebalanceWindows, so
+	// rebalancing plans no transfer. Reported once a plan.
+	SkipQuietHours
 )
 
 var skipNames = [...]string{
@@ -252,6 +262,8 @@ var skipNames = [...]string{
 	SkipCountBand:           "would leave the count band",
 	SkipNotAbove:            "owner not above its target",
 	SkipNotBelow:            "destination not below its target",
+	SkipChurnBudget:         "churn budget spent",
+	SkipQuietHours:          "outside the rebalancing windows",
 }
 
 // String returns the reason in words.

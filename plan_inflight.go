@@ -51,7 +51,8 @@ func (pl *planner) windowFull(i int, full bool) bool {
 
 // fits returns none when moving r from src to dst keeps both nodes' bytes
 // in flight within MaxInflightBytesPerNode (or nothing is in flight there
-// yet), else the windows that refuse it.
+// yet), else the windows that refuse it; in a rebalancing phase, also
+// that the churn budget admits it.
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	refused := pl.proj.admits(r, src, dst)
 	if refused&dstWindow != 0 {
@@ -59,6 +60,9 @@ func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	}
 	if refused&srcWindow != 0 {
 		pl.led.windowSkip(src)
+	}
+	if refused == noRefusal && !pl.churnAdmits(pl.proj.sizeOf(r), 1) {
+		return churnRefused
 	}
 	return refused
 }

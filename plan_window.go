@@ -91,4 +91,7 @@ const (
 	noRefusal refusal = 0
 	dstWindow refusal = 1 << iota
 	srcWindow
+	// churnRefused: the churn budget (not a window) refused it; the
+	// destination is ruled out for the phase, as for its window.
+	churnRefused
 )

@@ -173,6 +173,8 @@ func TestCheckProposal(t *testing.T) {
 		{name: "complete to", cmd: placement.CompleteTransfer{Shard: 1, Epoch: 2, To: 2}, need: 4},
 		{name: "policy with its own stability", cmd: placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 1}, need: 5},
 		{name: "policy with its own copy rate", cmd: placement.SetPolicy{Policy: copyRatePolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "policy with a churn budget", cmd: placement.SetPolicy{Policy: impactPolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "policy with rebalancing windows", cmd: placement.SetPolicy{Policy: windowsPolicy(), MaxActionsPerTick: 1}, need: 6},
 		{name: "copy rate below the floor", cmd: placement.SetPolicy{Policy: slowCopy, MaxActionsPerTick: 1}},
 		{name: "pause past 2262", cmd: placement.SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "pause before 1970", cmd: placement.SetPause{Paused: true, Until: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}},

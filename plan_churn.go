@@ -135,7 +135,7 @@ func (pl *planner) churnAdmits(bytes float64, n int) bool {
 	if !g.on || !pl.rebalancingPhase {
 		return true
 	}
-	if n <= g.shardsLeft && bytes <= g.bytesLeft {
+	if n <= g.shardsLeft && bytes <= g.bytesLeft && g.bytesLeft > 0 {
 		return true
 	}
 	pl.churnSkip()

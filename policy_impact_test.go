@@ -150,6 +150,9 @@ func TestQuietHoursAndChurnPlan(t *testing.T) {
 	quiet := plan(windowsPolicy(), t0)
 	require.Empty(t, quiet.Commands)
 	require.Contains(t, quiet.Skipped, placement.Skip{Reason: placement.SkipQuietHours})
+	qc := placement.NewCoordinator(windowsPolicy())
+	qc.SetClock(t0, time.Time{})
+	requireVerdicts(t, qc, reg.View(), 3, placement.SkipQuietHours)
 	require.NotEmpty(t, plan(windowsPolicy(), t0.Add(4*time.Hour+30*time.Minute)).Commands, "12:30 is in a window")
 	require.NotEmpty(t, plan(windowsPolicy(), t0.Add(15*time.Hour)).Commands, "23:00 is in a window")
 
@@ -179,6 +182,7 @@ func TestQuietHoursAndChurnPlan(t *testing.T) {
 	p = c.Plan(reg.View(), 10)
 	require.Empty(t, p.Commands)
 	require.Contains(t, p.Skipped, placement.Skip{Reason: placement.SkipChurnBudget})
+	requireVerdicts(t, c, reg.View(), 3, placement.SkipChurnBudget)
 
 	// A drain is never held, even with the budget spent.
 	require.NoError(t, reg.ApplyAt(placement.SetNodeState{Node: 1, State: placement.NodeDraining}, later))
@@ -191,4 +195,17 @@ func TestQuietHoursAndChurnPlan(t *testing.T) {
 	// An hour after the moves completed, the budget is back.
 	c.SetClock(t0.Add(time.Minute+time.Hour), time.Time{})
 	require.Equal(t, 0, c.Churn(reg.View()).Shards)
+}
+
+// requireVerdicts checks that Explain holds every move of shard id back
+// for reason.
+func requireVerdicts(t *testing.T, c *placement.Coordinator, v placement.View, id placement.ShardID, reason placement.SkipReason) {
+	t.Helper()
+	ex, err := c.Explain(v, id)
+	require.NoError(t, err)
+	require.NotEmpty(t, ex.Candidates)
+	for _, vd := range ex.Candidates {
+		require.False(t, vd.Allowed, "%+v", vd)
+		require.Equal(t, reason, vd.Reason, "%+v", vd)
+	}
 }

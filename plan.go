@@ -188,7 +188,8 @@ const (
 	// phase; Node and Shard are 0.
 	SkipSettled
 	// SkipCoolingDown: shards that moved less than Policy.MoveCooldown ago
-	// were not moved again by rebalancing. Reported once, with a Count.
+	// (or, while a churn budget is set, ChurnWindow ago) were not moved
+	// again by rebalancing. Reported once, with a Count.
 	SkipCoolingDown
 	// SkipCountBandInfeasible: the node is outside its count band
 	// (Policy.CountTolerance) and no transfer that would bring it back

@@ -59,6 +59,12 @@ func genWindows(t *rapid.T) [MaxRebalanceWindows]TimeOfDayRange {
 	return w
 }
 
+// inflightSum is what is in flight through one side of a node.
+type inflightSum struct {
+	moves int
+	bytes uint64
+}
+
 type rebalanced struct {
 	at    time.Time
 	bytes uint64
@@ -67,8 +73,10 @@ type rebalanced struct {
 // Over random maps and rounds on a fake clock, with moves taking a round to
 // complete and nodes drained now and then: the bytes and shards moved by
 // rebalancing within any hour never exceed the budget, no rebalancing
-// transfer begins outside the rebalancing windows, and drains go on
-// outside them.
+// transfer begins outside the rebalancing windows, drains go on outside
+// them, and no node has more bytes in flight out of it or into it than its
+// rate copies in MoveTimeout, unless a single move (a shard larger than
+// that moves alone).
 func TestChurnBudgetAndQuietHours(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		t0 := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC).Add(time.Duration(rapid.IntRange(0, 24*60).Draw(t, "t0")) * time.Minute)
@@ -85,6 +93,12 @@ func TestChurnBudgetAndQuietHours(t *testing.T) {
 			pol.MoveCooldown = 0
 		}
 		pol.RebalanceWindows = genWindows(t)
+		if rapid.Bool().Draw(t, "sendrate") {
+			pol.SendBytesPerSecond = rapid.Uint64Range(MinCopyRateFloor, 4*MinCopyRateFloor).Draw(t, "send")
+		}
+		if rapid.Bool().Draw(t, "recvrate") {
+			pol.ReceiveBytesPerSecond = rapid.Uint64Range(MinCopyRateFloor, 4*MinCopyRateFloor).Draw(t, "recv")
+		}
 		require.NoError(t, pol.Validate())
 		c := NewCoordinator(pol)
 		now := t0
@@ -106,6 +120,12 @@ func TestChurnBudgetAndQuietHours(t *testing.T) {
 			c.SetClock(now, time.Time{})
 			before := g.View()
 			p := c.Plan(before, 8)
+			// Every move of the last round completed: what is in flight
+			// now is this plan's.
+			sent, received := map[NodeID]*inflightSum{}, map[NodeID]*inflightSum{}
+			for n := 1; n <= nodes; n++ {
+				sent[NodeID(n)], received[NodeID(n)] = &inflightSum{}, &inflightSum{}
+			}
 			open := pol.rebalanceOpen(now)
 			drained := false
 			for i, cmd := range p.Commands {
@@ -116,6 +136,10 @@ func TestChurnBudgetAndQuietHours(t *testing.T) {
 				}
 				inFlight = append(inFlight, pt)
 				why := p.Reasons[i]
+				sent[pt.From].moves++
+				sent[pt.From].bytes += why.Bytes
+				received[pt.To].moves++
+				received[pt.To].bytes += why.Bytes
 				drained = drained || why.Phase == PhaseDrain
 				if rebalancingPhase(why.Phase) {
 					require.True(t, open, "rebalancing transfer at %v outside %v", now, pol.RebalanceWindows)
@@ -128,6 +152,15 @@ func TestChurnBudgetAndQuietHours(t *testing.T) {
 			}
 			if !open && left > 0 {
 				require.True(t, drained, "no drain outside the windows at %v: %v", now, p.Skipped)
+			}
+			secs := pol.MoveTimeout.Seconds()
+			for n := NodeID(1); n <= NodeID(nodes); n++ {
+				if s := sent[n]; pol.SendBytesPerSecond > 0 && s.moves > 1 {
+					require.LessOrEqual(t, float64(s.bytes), float64(pol.SendBytesPerSecond)*secs, "sent by node %d", n)
+				}
+				if r := received[n]; pol.ReceiveBytesPerSecond > 0 && r.moves > 1 {
+					require.LessOrEqual(t, float64(r.bytes), float64(pol.ReceiveBytesPerSecond)*secs, "received by node %d", n)
+				}
 			}
 			if !open {
 				require.Contains(t, p.Skipped, Skip{Reason: SkipQuietHours})

@@ -32,7 +32,8 @@ import (
 // one encoding), and each known to the reader: tag 1 is MinCopyRate, 2
 // ChurnBytesPerHour, 3 ChurnShardsPerHour (IEEE 754 bits) and 4
 // RebalanceWindows (format version 6 all; the windows packed 21 bits a
-// used range, Start × 1441 + End + 1, the first lowest, so 0 is none). A later field takes the next tag and the format version that
+// used range, Start × 1441 + End + 1, the first lowest, so 0 is none), 5
+// SendBytesPerSecond and 6 ReceiveBytesPerSecond (format version 6). A later field takes the next tag and the format version that
 // brings it, not a new command type. Fields are
 // each a uvarint: floats as their IEEE 754 bits, durations
 // in nanoseconds (0 to 2^63-1), counts 0 to 2^31-1 whatever the size of
@@ -156,6 +157,10 @@ var policyTags = [...]struct {
 	{"ChurnShardsPerHour", versionCopy, func(p Policy) uint64 { return math.Float64bits(p.ChurnShardsPerHour) },
 		func(p *Policy, v uint64) bool { p.ChurnShardsPerHour = math.Float64frombits(v); return true }},
 	{"RebalanceWindows", versionCopy, windowsWire, setWindowsWire},
+	{"SendBytesPerSecond", versionCopy, func(p Policy) uint64 { return p.SendBytesPerSecond },
+		func(p *Policy, v uint64) bool { p.SendBytesPerSecond = v; return true }},
+	{"ReceiveBytesPerSecond", versionCopy, func(p Policy) uint64 { return p.ReceiveBytesPerSecond },
+		func(p *Policy, v uint64) bool { p.ReceiveBytesPerSecond = v; return true }},
 }
 
 // taggedVersion returns the format version p's tagged fields need: the

@@ -491,17 +491,23 @@
 // MoveTimeout below [MinMoveTimeout] and a MinCopyRate below
 // [MinCopyRateFloor], naming the field, so a typo ("1ns") cannot make every
 // move abort on the next tick. The impact limits below are Policy fields
-// too (format version 6, tags 2 to 4 of the tagged SetPolicy), so they are
+// too (format version 6, tags 2 to 6 of the tagged SetPolicy), so they are
 // replicated, in snapshots, and in PUT /policy's JSON as
-// "churn_bytes_per_hour", "churn_shards_per_hour" and "rebalance_windows"
-// (an array of {"start", "end"} minutes after midnight UTC), each optional
+// "churn_bytes_per_hour", "churn_shards_per_hour", "rebalance_windows"
+// (an array of {"start", "end"} minutes after midnight UTC),
+// "send_bytes_per_second" and "receive_bytes_per_second", each optional
 // and left out at its default.
 //
 // # Impact limits
 //
-// Two settings bound how much, and when, rebalancing may move; neither
-// ever holds a drain, a lost node's re-homing, a split or a merge, which
-// keep the cluster safe rather than even.
+// Rate limits per node (Policy.SendBytesPerSecond, ReceiveBytesPerSecond)
+// bound every move, drains included: a node takes a move only while its
+// bytes in flight out of it (into it) can be copied within MoveTimeout at
+// its rate, a byte window beside MaxInflightBytesPerNode, so a slow node
+// takes fewer moves (SkipRateLimit names it). Two more settings bound how
+// much, and when, rebalancing may move; neither ever holds a drain, a lost
+// node's re-homing, a split or a merge, which keep the cluster safe rather
+// than even.
 //
 // The churn budget (Policy.ChurnBytesPerHour, ChurnShardsPerHour) is the
 // share of all bytes, and of all shards, that may have moved in any

@@ -362,18 +362,31 @@ func (ex *explainer) rebalanceRules(d, k int) SkipReason {
 }
 
 // windows judges the in-flight windows of a move to d (see outFull,
-// inFull and fits): SkipInflightWindow when one refuses it, or, for a
-// rebalancing move, SkipChurnBudget when the budget does.
+// inFull and fits): SkipInflightWindow when one refuses it (SkipRateLimit
+// when only a rate limit does), or, for a rebalancing move,
+// SkipChurnBudget when the budget does.
 func (ex *explainer) windows(d int) SkipReason {
 	pl := ex.pl
-	if pl.outFull(ex.o) || pl.inFull(d) {
-		return SkipInflightWindow
-	}
-	switch pl.fits(ex.r, ex.o, d) {
-	case noRefusal:
+	switch w := pl.fits(ex.r, ex.o, d); {
+	case pl.outFull(ex.o):
+		return windowReason(pl.proj.rateHeld(ex.o, true, 0))
+	case pl.inFull(d):
+		return windowReason(pl.proj.rateHeld(d, false, 0))
+	case w == noRefusal:
 		return 0
-	case churnRefused:
+	case w == churnRefused:
 		return SkipChurnBudget
+	case w&dstWindow != 0:
+		return windowReason(pl.proj.rateHeld(d, false, ex.x))
+	}
+	return windowReason(pl.proj.rateHeld(ex.o, true, ex.x))
+}
+
+// windowReason is SkipRateLimit for a window held by its rate limit only,
+// else SkipInflightWindow.
+func windowReason(rate bool) SkipReason {
+	if rate {
+		return SkipRateLimit
 	}
 	return SkipInflightWindow
 }

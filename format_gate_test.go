@@ -375,13 +375,13 @@ func TestPolicyFieldsWire(t *testing.T) {
 	}{
 		{name: "no fields", entry: forge(0), want: "with 0 tagged fields"},
 		{name: "at its default", entry: forge(1, 1, 10<<20), want: "MinCopyRate at its default"},
-		{name: "unknown tag", entry: forge(1, 5, 5), want: "tag 5 unknown"},
+		{name: "unknown tag", entry: forge(1, 7, 5), want: "tag 7 unknown"},
 		{name: "tags out of order", entry: forge(2, 2, 5, 1, 50<<20), want: "tag 1 unknown or out of order"},
 		{name: "windows not packed", entry: forge(1, 4, 7<<21), want: "RebalanceWindows: invalid value"},
 		{name: "empty window", entry: forge(1, 4, 60*1441+60+1), want: "RebalanceWindows: invalid value"},
 		{name: "window past midnight", entry: forge(1, 4, 1441*1441+1), want: "RebalanceWindows: invalid value"},
 		{name: "tag zero", entry: forge(1, 0, 5), want: "tag 0 unknown"},
-		{name: "more fields than known", entry: forge(5, 1, 50<<20, 2, 1, 3, 1, 4, 1, 5, 1), want: "with 5 tagged fields"},
+		{name: "more fields than known", entry: forge(7, 1, 50<<20, 2, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1), want: "with 7 tagged fields"},
 		{name: "truncated", entry: forge(1, 1), want: "truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,7 +36,9 @@ type policyJSON struct {
 	ChurnShardsPerHour      float64 `json:"churn_shards_per_hour,omitempty"`
 	// The fields below are left out at their defaults (0, no ranges), so
 	// forms without them are unchanged.
-	RebalanceWindows []windowJSON `json:"rebalance_windows,omitempty"`
+	RebalanceWindows      []windowJSON `json:"rebalance_windows,omitempty"`
+	SendBytesPerSecond    uint64       `json:"send_bytes_per_second,omitempty"`
+	ReceiveBytesPerSecond uint64       `json:"receive_bytes_per_second,omitempty"`
 }
 
 // windowJSON is a TimeOfDayRange's JSON form: minutes after midnight UTC.
@@ -57,13 +59,15 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves, p.DownTimeout.String(),
 		p.MinGain, p.MoveCooldown.String(), p.LoadHalfLife, p.MinCopyRate,
 		p.ChurnBytesPerHour, p.ChurnShardsPerHour, windowsJSON(p),
+		p.SendBytesPerSecond, p.ReceiveBytesPerSecond,
 	})
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, strictly: every field
 // is required but for those added after format version 3 ("min_gain",
 // "move_cooldown", "load_half_life", "min_copy_rate",
-// "churn_bytes_per_hour", "churn_shards_per_hour", "rebalance_windows"),
+// "churn_bytes_per_hour", "churn_shards_per_hour", "rebalance_windows",
+// "send_bytes_per_second", "receive_bytes_per_second"),
 // which take
 // DefaultPolicy's values when absent, as in forms written before they
 // existed; names are exact, unknown fields are refused. It checks the form
@@ -105,6 +109,8 @@ func decodePolicy(data []byte) (Policy, error) {
 	d.opt("churn_bytes_per_hour", policyValue(&p.ChurnBytesPerHour))
 	d.opt("churn_shards_per_hour", policyValue(&p.ChurnShardsPerHour))
 	d.opt("rebalance_windows", decodeWindows(&p.RebalanceWindows))
+	d.opt("send_bytes_per_second", policyValue(&p.SendBytesPerSecond))
+	d.opt("receive_bytes_per_second", policyValue(&p.ReceiveBytesPerSecond))
 	if err := d.done(); err != nil {
 		return Policy{}, err
 	}

@@ -234,6 +234,12 @@ const (
 	// SkipQuietHours: the time is outside Policy.RebalanceWindows, so
 	// rebalancing plans no transfer. Reported once a plan.
 	SkipQuietHours
+	// SkipRateLimit: a move would take a node's bytes in flight out of it
+	// or into it past what its rate (Policy.SendBytesPerSecond,
+	// ReceiveBytesPerSecond) copies in MoveTimeout; it waits for moves to
+	// complete. Reported once per node, as SkipInflightWindow is when
+	// MaxInflightPerNode or MaxInflightBytesPerNode holds it.
+	SkipRateLimit
 )
 
 var skipNames = [...]string{
@@ -265,6 +271,7 @@ var skipNames = [...]string{
 	SkipNotBelow:            "destination not below its target",
 	SkipChurnBudget:         "churn budget spent",
 	SkipQuietHours:          "outside the rebalancing windows",
+	SkipRateLimit:           "node's copy rate limit reached",
 }
 
 // String returns the reason in words.

@@ -221,14 +221,18 @@ func (l *ledger) taken(id ShardID) bool {
 }
 
 // windowSkip reports, once per node, that a window held a move back.
-func (l *ledger) windowSkip(i int) {
+func (l *ledger) windowSkip(i int, rate bool) {
 	l.windowed = true
 	if l.windowReported == nil {
 		l.windowReported = make([]bool, len(l.s.nodes))
 	}
 	if !l.windowReported[i] {
 		l.windowReported[i] = true
-		l.out.Skipped = append(l.out.Skipped, Skip{Reason: SkipInflightWindow, Node: l.s.nodes[i].ID})
+		reason := SkipInflightWindow
+		if rate {
+			reason = SkipRateLimit
+		}
+		l.out.Skipped = append(l.out.Skipped, Skip{Reason: reason, Node: l.s.nodes[i].ID})
 	}
 }
 

@@ -220,6 +220,25 @@ type Policy struct {
 	// time its view applied. No ranges (the default) means always. Needs
 	// format version 6 when it differs from the default.
 	RebalanceWindows [MaxRebalanceWindows]TimeOfDayRange
+
+	// SendBytesPerSecond is in bytes per second: the rate at which a node
+	// is assumed to send shards, so the planner begins a move out of a
+	// node only while its bytes in flight out of it can be sent within
+	// MoveTimeout at this rate (or nothing is in flight there, so a
+	// larger shard still moves, alone), as for MaxInflightBytesPerNode,
+	// the smaller of the two applying. A slow node thus takes fewer
+	// moves; a move held by it is reported as SkipRateLimit. It applies
+	// to every move, drains included; re-homing from a lost node is
+	// exempt on that node's side. Zero turns it off (the default);
+	// otherwise it must be at least MinCopyRateFloor. Needs format version
+	// 6 when it differs from the default.
+	SendBytesPerSecond uint64
+
+	// ReceiveBytesPerSecond is SendBytesPerSecond for the bytes in flight
+	// into a node. Zero turns it off (the default); otherwise it must be
+	// at least MinCopyRateFloor. Needs format version 6 when it differs
+	// from the default.
+	ReceiveBytesPerSecond uint64
 }
 
 // MaxMoveCooldown is the longest Policy.MoveCooldown: the registry keeps
@@ -366,6 +385,12 @@ func (p Policy) validateLogged() error {
 			ErrInvalidConfig, p.ChurnShardsPerHour)
 	case p.validWindows() != nil:
 		return p.validWindows()
+	case p.SendBytesPerSecond != 0 && p.SendBytesPerSecond < MinCopyRateFloor:
+		return fmt.Errorf("%w: Policy.SendBytesPerSecond %d bytes/s is below the minimum %d (1 MiB/s; 0 turns it off)",
+			ErrInvalidConfig, p.SendBytesPerSecond, MinCopyRateFloor)
+	case p.ReceiveBytesPerSecond != 0 && p.ReceiveBytesPerSecond < MinCopyRateFloor:
+		return fmt.Errorf("%w: Policy.ReceiveBytesPerSecond %d bytes/s is below the minimum %d (1 MiB/s; 0 turns it off)",
+			ErrInvalidConfig, p.ReceiveBytesPerSecond, MinCopyRateFloor)
 	case p.MinCopyRate < MinCopyRateFloor:
 		// The floor came with the field, so no logged policy is below it.
 		return fmt.Errorf("%w: Policy.MinCopyRate %d bytes/s is below the minimum %d (1 MiB/s)",

@@ -18,6 +18,13 @@ func impactPolicy() placement.Policy {
 	return p
 }
 
+// ratesPolicy limits each node to 2 MiB/s out and 3 MiB/s in.
+func ratesPolicy() placement.Policy {
+	p := placement.DefaultPolicy()
+	p.SendBytesPerSecond, p.ReceiveBytesPerSecond = 2<<20, 3<<20
+	return p
+}
+
 // windowsPolicy rebalances from 22:00 to 06:00 UTC and over lunch.
 func windowsPolicy() placement.Policy {
 	p := placement.DefaultPolicy()
@@ -36,6 +43,9 @@ func TestImpactPolicyValidate(t *testing.T) {
 		{name: "whole budget", edit: func(p *placement.Policy) { p.ChurnBytesPerHour, p.ChurnShardsPerHour = 1, 1 }},
 		{name: "windows", edit: func(p *placement.Policy) { *p = windowsPolicy() }},
 		{name: "whole day", edit: func(p *placement.Policy) { p.RebalanceWindows = windows{{Start: 0, End: placement.MinutesPerDay}} }},
+		{name: "rates", edit: func(p *placement.Policy) { *p = ratesPolicy() }},
+		{name: "slow send", edit: func(p *placement.Policy) { p.SendBytesPerSecond = 1000 }, want: "Policy.SendBytesPerSecond"},
+		{name: "slow receive", edit: func(p *placement.Policy) { p.ReceiveBytesPerSecond = 1 }, want: "Policy.ReceiveBytesPerSecond"},
 		{name: "bytes above 1", edit: func(p *placement.Policy) { p.ChurnBytesPerHour = 1.5 }, want: "Policy.ChurnBytesPerHour"},
 		{name: "negative shards", edit: func(p *placement.Policy) { p.ChurnShardsPerHour = -0.1 }, want: "Policy.ChurnShardsPerHour"},
 		{name: "empty range", edit: func(p *placement.Policy) { p.RebalanceWindows = windows{{Start: 60, End: 60}} }, want: "is empty"},
@@ -63,9 +73,10 @@ func TestImpactPolicyRoundTrips(t *testing.T) {
 	both := impactPolicy()
 	both.RebalanceWindows = windowsPolicy().RebalanceWindows
 	both.MinCopyRate = 50 << 20
+	both.SendBytesPerSecond = 5 << 20
 	full := placement.DefaultPolicy()
 	full.RebalanceWindows = [placement.MaxRebalanceWindows]placement.TimeOfDayRange{{Start: 1440, End: 0}, {Start: 0, End: 1440}, {Start: 1439, End: 1}}
-	for _, p := range []placement.Policy{impactPolicy(), windowsPolicy(), both, full} {
+	for _, p := range []placement.Policy{impactPolicy(), windowsPolicy(), ratesPolicy(), both, full} {
 		require.NoError(t, p.Validate())
 		entry := placement.Encode(placement.SetPolicy{Policy: p, MaxActionsPerTick: 5})
 		require.Equal(t, []byte{0xB7, 6, 1, byte(placement.TypeSetPolicyFields)}, entry[:4])
@@ -115,10 +126,10 @@ func TestImpactPolicyRoundTrips(t *testing.T) {
 	}
 }
 
-// A registry at format version 5 refuses a policy with a budget or
-// windows, at proposal and at apply.
+// A registry at format version 5 refuses a policy with a budget, windows
+// or rates, at proposal and at apply.
 func TestImpactPolicyGated(t *testing.T) {
-	for _, p := range []placement.Policy{impactPolicy(), windowsPolicy()} {
+	for _, p := range []placement.Policy{impactPolicy(), windowsPolicy(), ratesPolicy()} {
 		reg := placement.NewShardRegistry()
 		require.NoError(t, reg.Apply(placement.SetFormatVersion{Version: 5}))
 		cmd := placement.SetPolicy{Policy: p, MaxActionsPerTick: 5}
@@ -208,4 +219,36 @@ func requireVerdicts(t *testing.T, c *placement.Coordinator, v placement.View, i
 		require.False(t, vd.Allowed, "%+v", vd)
 		require.Equal(t, reason, vd.Reason, "%+v", vd)
 	}
+}
+
+// A node's rate limit holds back moves once its bytes in flight take
+// MoveTimeout to copy at the rate, and says so in the plan and in Explain;
+// the first move still goes however large.
+func TestRateLimitPlan(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	reg := placement.NewShardRegistry()
+	require.NoError(t, reg.ApplyAt(placement.SetFormatVersion{Version: placement.FormatVersion}, t0))
+	for n := placement.NodeID(1); n <= 3; n++ {
+		require.NoError(t, reg.ApplyAt(placement.AddNode{Node: n}, t0))
+	}
+	for i := range 20 {
+		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
+		require.NoError(t, reg.ApplyAt(placement.CreateShard{Range: r, Node: 1}, t0))
+		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: 500 << 20}))
+	}
+	// 1 MiB/s for 10 minutes is 600 MiB: one 500 MiB shard out of node 1.
+	p := placement.DefaultPolicy()
+	p.SendBytesPerSecond = placement.MinCopyRateFloor
+	c := placement.NewCoordinator(p)
+	plan := c.Plan(reg.View(), 10)
+	require.Len(t, plan.Commands, 1)
+	require.Contains(t, plan.Skipped, placement.Skip{Reason: placement.SkipRateLimit, Node: 1})
+	for _, cmd := range plan.Commands {
+		require.NoError(t, reg.ApplyAt(cmd, t0))
+	}
+	requireVerdicts(t, c, reg.View(), 3, placement.SkipRateLimit)
+
+	// Without the rate, node 1 sends three more: MaxInflightPerNode (4) in
+	// flight.
+	require.Len(t, placement.NewCoordinator(placement.DefaultPolicy()).Plan(reg.View(), 10).Commands, 3)
 }

@@ -252,3 +252,25 @@ func TestRateLimitPlan(t *testing.T) {
 	// flight.
 	require.Len(t, placement.NewCoordinator(placement.DefaultPolicy()).Plan(reg.View(), 10).Commands, 3)
 }
+
+// A forecast does not call a map converged while quiet hours hold its
+// rebalancing: it waits for the window and balances then.
+func TestForecastWaitsForTheWindow(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) // the window opens at 12:00
+	reg := placement.NewShardRegistry()
+	require.NoError(t, reg.ApplyAt(placement.SetFormatVersion{Version: placement.FormatVersion}, t0))
+	for n := placement.NodeID(1); n <= 3; n++ {
+		require.NoError(t, reg.ApplyAt(placement.AddNode{Node: n}, t0))
+	}
+	for i := range 12 {
+		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
+		require.NoError(t, reg.ApplyAt(placement.CreateShard{Range: r, Node: 1}, t0))
+		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: 100 << 20}))
+	}
+	f := placement.Forecaster{TickInterval: time.Minute, MaxTicks: 24 * 60, Now: t0}
+	res, err := f.Forecast(reg.View(), windowsPolicy())
+	require.NoError(t, err)
+	require.True(t, res.Converged)
+	require.Positive(t, res.Moves)
+	require.GreaterOrEqual(t, res.ETA, 4*time.Hour, "nothing moves before 12:00")
+}

@@ -519,8 +519,9 @@
 // budget is set, rebalancing moves no shard that moved within the hour, so
 // no move is hidden behind a later one of the same shard. Once a
 // transfer would exceed it the rebalancing phases stop (SkipChurnBudget);
-// [Coordinator.Churn] reports what is used and allowed, and Explain names
-// the budget for a move it holds.
+// [Coordinator.Churn] reports what is used and allowed, the leader's
+// Scheduler emits it as placement.churn.bytes and placement.churn.shards
+// while a budget is set, and Explain names the budget for a move it holds.
 //
 // Rebalancing windows (Policy.RebalanceWindows) are up to
 // [MaxRebalanceWindows] UTC times of day at which rebalancing may begin

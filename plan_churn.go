@@ -79,19 +79,30 @@ func (pl *planner) churnState(now int64) ChurnState {
 	}
 	out.AllowedBytes = fraction(p.ChurnBytesPerHour, uint64(total))
 	out.AllowedShards = int(fraction(p.ChurnShardsPerHour, uint64(shards)))
+	// The bytes of a recent move are its shard's: a lookup by ID each,
+	// made only when a bytes budget is set.
 	used := 0.0
-	count := func(id ShardID) {
-		if r, ok := s.shard(id); ok {
-			used += pl.proj.sizeOf(r)
-			out.Shards++
-		}
+	from := recentItem{at: now - int64(ChurnWindow) + 1}
+	if out.BytesLimited {
+		borrow(func(k *seeker) (*shardRec, bool) {
+			s.recent.byAt.AscendGreaterOrEqual(from, func(it recentItem) bool {
+				if r, ok := k.shard(s, it.id); ok {
+					used += pl.proj.sizeOf(r)
+					out.Shards++
+				}
+				return true
+			})
+			return nil, false
+		})
+	} else {
+		s.recent.byAt.AscendGreaterOrEqual(from, func(recentItem) bool {
+			out.Shards++ // every shard in the record exists: a merged-away one is forgotten
+			return true
+		})
 	}
-	s.recent.byAt.AscendGreaterOrEqual(recentItem{at: now - int64(ChurnWindow) + 1}, func(it recentItem) bool {
-		count(it.id)
-		return true
-	})
 	s.moves.Ascend(func(m moveItem) bool {
-		count(m.id)
+		used += pl.proj.sizeOf(m.rec)
+		out.Shards++
 		return true
 	})
 	out.Bytes = uint64(math.Ceil(used))
@@ -102,7 +113,12 @@ func (pl *planner) churnState(now int64) ChurnState {
 // of one plan see them: whether they may run, and what transfers are left
 // in the budget as the plan spends it.
 type churnGate struct {
-	on         bool    // a budget is set
+	on bool // a budget is set
+	// measured is set once the budget's use is counted: lazily, at the
+	// first rebalancing transfer a plan weighs, so a plan that weighs none
+	// (a balanced map) does not count the hour's moves.
+	measured   bool
+	now        int64
 	bytesLeft  float64 // +Inf when the bytes budget is off
 	shardsLeft int     // MaxInt when the shard budget is off
 	reported   bool    // SkipChurnBudget is in the plan
@@ -110,21 +126,26 @@ type churnGate struct {
 	quietReported bool
 }
 
-// startChurn sets up the gate for a plan at now.
+// startChurn sets up the gate for a plan at now; measure counts it.
 func (pl *planner) startChurn(now int64) {
-	p := pl.pol
-	if !p.churnOn() {
+	pl.churn = churnGate{on: pl.pol.churnOn(), now: now}
+}
+
+// measure counts the budget's use before the plan's first rebalancing
+// transfer, over the view as the plan began (see churnState).
+func (g *churnGate) measure(pl *planner) {
+	if g.measured {
 		return
 	}
-	st := pl.churnState(now)
-	g := churnGate{on: true, bytesLeft: math.Inf(1), shardsLeft: math.MaxInt}
+	g.measured = true
+	st := pl.churnState(g.now)
+	g.bytesLeft, g.shardsLeft = math.Inf(1), math.MaxInt
 	if st.BytesLimited {
 		g.bytesLeft = float64(st.AllowedBytes) - float64(st.Bytes)
 	}
 	if st.ShardsLimited {
 		g.shardsLeft = st.AllowedShards - st.Shards
 	}
-	pl.churn = g
 }
 
 // churnAdmits reports whether rebalancing may move n more shards of the
@@ -135,6 +156,7 @@ func (pl *planner) churnAdmits(bytes float64, n int) bool {
 	if !g.on || !pl.rebalancingPhase {
 		return true
 	}
+	g.measure(pl)
 	if n <= g.shardsLeft && bytes <= g.bytesLeft && g.bytesLeft > 0 {
 		return true
 	}
@@ -142,11 +164,11 @@ func (pl *planner) churnAdmits(bytes float64, n int) bool {
 	return false
 }
 
-// churnSpent reports whether the budget is used up before a rebalancing
-// phase begins.
+// churnSpent reports whether the budget, once measured, is used up: a
+// later rebalancing phase then does not run.
 func (pl *planner) churnSpent() bool {
 	g := &pl.churn
-	return g.on && (g.shardsLeft < 1 || g.bytesLeft <= 0)
+	return g.on && g.measured && (g.shardsLeft < 1 || g.bytesLeft <= 0)
 }
 
 func (pl *planner) churnSkip() {

@@ -49,7 +49,7 @@ func (c ChurnState) Spent() bool {
 func (c *Coordinator) Churn(v View) ChurnState {
 	pl := c.start(v, 1)
 	defer scratchPool.Put(pl.sc)
-	return pl.churnState(c.clock(pl.s))
+	return pl.churnState(c.clock(pl.s), true)
 }
 
 // clock is the planner's time in Unix nanoseconds: SetClock's now, never
@@ -63,8 +63,9 @@ func (c *Coordinator) clock(s *state) int64 {
 }
 
 // churnState measures the budget at now over the plan's view (before any
-// command of the plan).
-func (pl *planner) churnState(now int64) ChurnState {
+// command of the plan). The recent moves' bytes are counted only when
+// bytes is set (a lookup each).
+func (pl *planner) churnState(now int64, bytes bool) ChurnState {
 	s, p := pl.s, pl.pol
 	out := ChurnState{At: time.Unix(0, now).UTC(), BytesLimited: p.ChurnBytesPerHour > 0, ShardsLimited: p.ChurnShardsPerHour > 0}
 	out.Open = now == 0 || p.rebalanceOpen(out.At)
@@ -83,7 +84,7 @@ func (pl *planner) churnState(now int64) ChurnState {
 	// made only when a bytes budget is set.
 	used := 0.0
 	from := recentItem{at: now - int64(ChurnWindow) + 1}
-	if out.BytesLimited {
+	if bytes {
 		borrow(func(k *seeker) (*shardRec, bool) {
 			s.recent.byAt.AscendGreaterOrEqual(from, func(it recentItem) bool {
 				if r, ok := k.shard(s, it.id); ok {
@@ -138,7 +139,7 @@ func (g *churnGate) measure(pl *planner) {
 		return
 	}
 	g.measured = true
-	st := pl.churnState(g.now)
+	st := pl.churnState(g.now, pl.pol.ChurnBytesPerHour > 0)
 	g.bytesLeft, g.shardsLeft = math.Inf(1), math.MaxInt
 	if st.BytesLimited {
 		g.bytesLeft = float64(st.AllowedBytes) - float64(st.Bytes)

@@ -107,7 +107,7 @@ func policyWire(c SetPolicy) error {
 		}
 	}
 	if err := p.validWindows(); err != nil {
-		return fmt.Errorf("placement: set-policy: %w", err)
+		return fmt.Errorf("placement: set-policy: %w: %w", err, ErrInvalidCommand)
 	}
 	if p.MoveTimeout < 0 {
 		return fmt.Errorf("placement: set-policy: MoveTimeout %v is negative: %w", p.MoveTimeout, ErrInvalidCommand)

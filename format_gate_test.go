@@ -155,6 +155,8 @@ func TestCheckProposal(t *testing.T) {
 	newest := reg.View()
 	bad := placement.DefaultPolicy()
 	bad.DownTimeout = -time.Second
+	gapped := placement.DefaultPolicy()
+	gapped.RebalanceWindows[1] = placement.TimeOfDayRange{Start: 60, End: 120}
 	slowCopy := placement.DefaultPolicy()
 	slowCopy.MinCopyRate = placement.MinCopyRateFloor - 1
 	tests := []struct {
@@ -175,6 +177,7 @@ func TestCheckProposal(t *testing.T) {
 		{name: "policy with its own copy rate", cmd: placement.SetPolicy{Policy: copyRatePolicy(), MaxActionsPerTick: 1}, need: 6},
 		{name: "policy with a churn budget", cmd: placement.SetPolicy{Policy: impactPolicy(), MaxActionsPerTick: 1}, need: 6},
 		{name: "policy with rebalancing windows", cmd: placement.SetPolicy{Policy: windowsPolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "windows with a gap", cmd: placement.SetPolicy{Policy: gapped, MaxActionsPerTick: 1}},
 		{name: "copy rate below the floor", cmd: placement.SetPolicy{Policy: slowCopy, MaxActionsPerTick: 1}},
 		{name: "pause past 2262", cmd: placement.SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "pause before 1970", cmd: placement.SetPause{Paused: true, Until: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}},
@@ -210,6 +213,9 @@ func TestEncodeRefusesWhatItWouldRewrite(t *testing.T) {
 	neg = placement.DefaultPolicy()
 	neg.MaxMovesPerNode = -1
 	require.Panics(t, func() { placement.Encode(placement.SetPolicy{Policy: neg, MaxActionsPerTick: 1}) })
+	gapped := placement.DefaultPolicy() // the packed windows would drop the gap
+	gapped.RebalanceWindows[2] = placement.TimeOfDayRange{Start: 60, End: 120}
+	require.Panics(t, func() { placement.Encode(placement.SetPolicy{Policy: gapped, MaxActionsPerTick: 1}) })
 
 	// The Scheduler refuses them first, with an error.
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}

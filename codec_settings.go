@@ -29,8 +29,11 @@ import (
 //
 // count at least 1, tags strictly ascending, each a field whose value is
 // not DefaultPolicy's (a field at its default is left out, so a policy has
-// one encoding), and each known to the reader: tag 1 is MinCopyRate (format
-// version 6). A later field takes the next tag and the format version that
+// one encoding), and each known to the reader: tag 1 is MinCopyRate, 2
+// ChurnBytesPerHour, 3 ChurnShardsPerHour (IEEE 754 bits) and 4
+// RebalanceWindows (format version 6 all; the windows packed 21 bits a
+// used range, Start × 1441 + End + 1, the first lowest, so 0 is none), 5
+// SendBytesPerSecond and 6 ReceiveBytesPerSecond (format version 6). A later field takes the next tag and the format version that
 // brings it, not a new command type. Fields are
 // each a uvarint: floats as their IEEE 754 bits, durations
 // in nanoseconds (0 to 2^63-1), counts 0 to 2^31-1 whatever the size of
@@ -103,6 +106,9 @@ func policyWire(c SetPolicy) error {
 			return fmt.Errorf("placement: set-policy: %s %d outside 0..%d: %w", f.name, f.v, maxWireCount, ErrInvalidCommand)
 		}
 	}
+	if err := p.validWindows(); err != nil {
+		return fmt.Errorf("placement: set-policy: %w: %w", err, ErrInvalidCommand)
+	}
 	if p.MoveTimeout < 0 {
 		return fmt.Errorf("placement: set-policy: MoveTimeout %v is negative: %w", p.MoveTimeout, ErrInvalidCommand)
 	}
@@ -143,9 +149,18 @@ var policyTags = [...]struct {
 	name    string
 	version uint64
 	get     func(Policy) uint64
-	set     func(*Policy, uint64)
+	set     func(*Policy, uint64) bool // false: not a value get returns
 }{
-	{"MinCopyRate", versionCopy, func(p Policy) uint64 { return p.MinCopyRate }, func(p *Policy, v uint64) { p.MinCopyRate = v }},
+	{"MinCopyRate", versionCopy, func(p Policy) uint64 { return p.MinCopyRate }, func(p *Policy, v uint64) bool { p.MinCopyRate = v; return true }},
+	{"ChurnBytesPerHour", versionCopy, func(p Policy) uint64 { return math.Float64bits(p.ChurnBytesPerHour) },
+		func(p *Policy, v uint64) bool { p.ChurnBytesPerHour = math.Float64frombits(v); return true }},
+	{"ChurnShardsPerHour", versionCopy, func(p Policy) uint64 { return math.Float64bits(p.ChurnShardsPerHour) },
+		func(p *Policy, v uint64) bool { p.ChurnShardsPerHour = math.Float64frombits(v); return true }},
+	{"RebalanceWindows", versionCopy, windowsWire, setWindowsWire},
+	{"SendBytesPerSecond", versionCopy, func(p Policy) uint64 { return p.SendBytesPerSecond },
+		func(p *Policy, v uint64) bool { p.SendBytesPerSecond = v; return true }},
+	{"ReceiveBytesPerSecond", versionCopy, func(p Policy) uint64 { return p.ReceiveBytesPerSecond },
+		func(p *Policy, v uint64) bool { p.ReceiveBytesPerSecond = v; return true }},
 }
 
 // taggedVersion returns the format version p's tagged fields need: the
@@ -253,8 +268,9 @@ func (d *decoder) policyFields(start int) Command {
 			d.fail(at, "policy field tag %d unknown or out of order", tag)
 		case v == policyTags[tag-1].get(def):
 			d.fail(at, "policy field %s at its default", policyTags[tag-1].name)
+		case !policyTags[tag-1].set(&c.Policy, v):
+			d.fail(at, "policy field %s: invalid value %d", policyTags[tag-1].name, v)
 		default:
-			policyTags[tag-1].set(&c.Policy, v)
 			prev = tag
 		}
 	}

@@ -107,9 +107,16 @@ func (c *Coordinator) preview(v View, limit int) Plan {
 	if limit >= 4 {
 		q = min(limit, maxPlanned) / 4
 	}
+	now := c.clock(s)
+	quiet := now != 0 && !c.policy.rebalanceOpen(time.Unix(0, now))
+	pl.startChurn(now)
 	for _, ph := range phases {
 		pl.led.setRoom(limit - ph.reserved*q)
 		pl.led.coolDuring(ph.balances)
+		pl.rebalancingPhase = ph.balances
+		if ph.balances && pl.rebalancingHeld(quiet) {
+			continue
+		}
 		if ph.balances && !pl.bal.made() {
 			// Made once merges are planned: see balancer.
 			pl.bal = newBalancer(&pl.proj, pl.pol.CountTolerance, pl.pol.MinGain)
@@ -147,7 +154,7 @@ func (c *Coordinator) start(v View, limit int) *planner {
 		settle: settling{prior: c.settled},
 	}
 	pl.look = lookups{s: s, plan: &pl.led}
-	if c.policy.MoveCooldown > 0 && s.recent.len() > 0 {
+	if (c.policy.MoveCooldown > 0 || c.policy.churnOn()) && s.recent.len() > 0 {
 		pl.led.cool, pl.led.back = c.cooling(s)
 	}
 	pl.sc = getScratch()
@@ -211,6 +218,10 @@ type planner struct {
 	pol    Policy
 	s      *state
 	sc     *scratch // per-node working slices
+	// churn is the churn budget left to the rebalancing phases (see
+	// plan_churn.go); rebalancingPhase is set while one runs.
+	churn            churnGate
+	rebalancingPhase bool
 }
 
 // transfer plans moving r to the node at index dst, for the reason why
@@ -227,6 +238,7 @@ func (pl *planner) transfer(r *shardRec, src, dst int, why Reason, held ...Shard
 	if len(held) > 0 {
 		pl.led.hold(held...)
 	}
+	pl.churnSpend(pl.proj.sizeOf(r))
 	pl.settle.planned(src, dst, pl.s.nodes[src].State == NodeUp, pl.proj.sizeOf(r), pl.proj.loadOf(r))
 	// It stays in flight once the plan applies if moves take time.
 	pl.proj.transfer(r, src, dst, pl.windows() && pl.s.nodes[src].State == NodeUp)
@@ -268,7 +280,9 @@ func fraction(f float64, x uint64) uint64 {
 // ahead of its predecessor's never ends a cool-down early. A shard that
 // moved before an up node joined or came up is not cooling: the map
 // changed since, and the new node needs shards (a node that joins right
-// after a rebalance would otherwise wait out the cool-down empty).
+// after a rebalance would otherwise wait out the cool-down empty). While a
+// churn budget is set, a shard that moved within ChurnWindow cools down
+// too, whatever joined since.
 func (c *Coordinator) cooling(s *state) (cool func(ShardID) bool, back func(ShardID) NodeID) {
 	d := int64(c.policy.MoveCooldown)
 	last := s.recent.last
@@ -286,9 +300,17 @@ func (c *Coordinator) cooling(s *state) (cool func(ShardID) bool, back func(Shar
 			joined = max(joined, s.nodes[i].since)
 		}
 	}
+	churn := c.policy.churnOn()
 	cool = func(id ShardID) bool {
 		at, ok := s.recent.movedAt(id)
-		if !ok || at < joined {
+		switch {
+		case !ok:
+			return false
+		case churn && now-at < int64(ChurnWindow):
+			// The record keeps a shard's last move only: a second move
+			// within the hour would hide the first from the churn budget.
+			return true
+		case at < joined:
 			return false
 		}
 		return now-at < d || (elected != 0 && now-elected < d && last-at < d)

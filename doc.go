@@ -275,8 +275,11 @@
 // component only through its methods. The settled phases (plan_settle.go)
 // are the Coordinator's memory between plans; the cool-down reads the
 // registry's recent moves (registry_recent.go) through the ledger, which
-// treats a cooling shard as taken while a rebalancing phase runs. A refusal is a returned value: a
-// byte window's refusal, and the node a failed pick blames.
+// treats a cooling shard as taken while a rebalancing phase runs. The
+// churn budget and quiet hours (plan_churn.go) are checked before each
+// rebalancing phase and, for the budget, by fits for each rebalancing
+// transfer. A refusal is a returned value: a byte window's (or the
+// budget's) refusal, and the node a failed pick blames.
 //
 // Every command a phase plans goes into the plan with its [Reason]
 // (reason.go), through the ledger's use: the phase and dimension, the
@@ -487,7 +490,46 @@
 // per-server override that is not replicated. Validate refuses a
 // MoveTimeout below [MinMoveTimeout] and a MinCopyRate below
 // [MinCopyRateFloor], naming the field, so a typo ("1ns") cannot make every
-// move abort on the next tick.
+// move abort on the next tick. The impact limits below are Policy fields
+// too (format version 6, tags 2 to 6 of the tagged SetPolicy), so they are
+// replicated, in snapshots, and in PUT /policy's JSON as
+// "churn_bytes_per_hour", "churn_shards_per_hour", "rebalance_windows"
+// (an array of {"start", "end"} minutes after midnight UTC),
+// "send_bytes_per_second" and "receive_bytes_per_second", each optional
+// and left out at its default.
+//
+// # Impact limits
+//
+// Rate limits per node (Policy.SendBytesPerSecond, ReceiveBytesPerSecond)
+// bound every move, drains included: a node takes a move only while its
+// bytes in flight out of it (into it) can be copied within MoveTimeout at
+// its rate, a byte window beside MaxInflightBytesPerNode, so a slow node
+// takes fewer moves (SkipRateLimit names it). Two more settings bound how
+// much, and when, rebalancing may move; neither ever holds a drain, a lost
+// node's re-homing, a split or a merge, which keep the cluster safe rather
+// than even.
+//
+// The churn budget (Policy.ChurnBytesPerHour, ChurnShardsPerHour) is the
+// share of all bytes, and of all shards, that may have moved in any
+// sliding hour ([ChurnWindow]). It is counted from the registry's
+// replicated record of recent moves (their completion log times) and the
+// moves in flight, against the Coordinator's clock ([Coordinator.SetClock]),
+// so a new leader sees what its predecessor spent. The record does not say
+// why a shard moved, so drains and re-homing use the budget too; while a
+// budget is set, rebalancing moves no shard that moved within the hour, so
+// no move is hidden behind a later one of the same shard. Once a
+// transfer would exceed it the rebalancing phases stop (SkipChurnBudget);
+// [Coordinator.Churn] reports what is used and allowed, the leader's
+// Scheduler emits it as placement.churn.bytes and placement.churn.shards
+// while a budget is set, and Explain names the budget for a move it holds.
+//
+// Rebalancing windows (Policy.RebalanceWindows) are up to
+// [MaxRebalanceWindows] UTC times of day at which rebalancing may begin
+// transfers; outside them (quiet hours) the plan reports SkipQuietHours
+// and balances nothing, and a window's start is an ordinary trigger: the
+// per-plan caps, the windows in flight and the churn budget pace what
+// follows, so the backlog of the quiet hours does not arrive at once.
+// Moves already in flight when a window closes complete as usual.
 //
 // # Upgrades
 //

@@ -120,7 +120,10 @@ func (c *Coordinator) Explain(v View, id ShardID) (ShardExplanation, error) {
 		out.Hot = float64(r.load) > pl.proj.fairLoad(o)
 	}
 	c.explainCooling(s, r, &out)
+	now := c.clock(s)
+	pl.startChurn(now)
 	ex := newExplainer(pl, r, o)
+	ex.quiet = now != 0 && !c.policy.rebalanceOpen(time.Unix(0, now))
 	out.Candidates = make([]MoveVerdict, 0, len(pl.proj.upNodes()))
 	for _, d := range pl.proj.upNodes() {
 		if d == o {
@@ -170,6 +173,8 @@ type explainer struct {
 	// cool-down holds r back from rebalancing.
 	moving  bool
 	cooling bool
+	// quiet: the time is outside Policy.RebalanceWindows.
+	quiet bool
 	// The phases that run, with the state they run in: settled or
 	// within tolerance (a reason for every move), or running.
 	counts, bytes, repair, load phaseVerdict
@@ -328,8 +333,8 @@ func (ex *explainer) verdict(d int) MoveVerdict {
 var explainPhases = [...]string{"counts", "bytes", "repair", "load"}
 
 // rebalanceRules judges a rebalancing move to d: the rules of phase k (of
-// explainPhases), then the cool-down and the windows, which every
-// rebalancing move obeys.
+// explainPhases), then quiet hours, the cool-down, the windows and the
+// churn budget, which every rebalancing move obeys.
 func (ex *explainer) rebalanceRules(d, k int) SkipReason {
 	var reason SkipReason
 	switch k {
@@ -345,20 +350,45 @@ func (ex *explainer) rebalanceRules(d, k int) SkipReason {
 	if reason != 0 {
 		return reason
 	}
-	if ex.cooling {
+	switch {
+	case ex.quiet:
+		return SkipQuietHours
+	case ex.cooling:
 		return SkipCoolingDown
 	}
+	ex.pl.rebalancingPhase = true // the churn budget judges it too
+	defer func() { ex.pl.rebalancingPhase = false }()
 	return ex.windows(d)
 }
 
 // windows judges the in-flight windows of a move to d (see outFull,
-// inFull and fits): SkipInflightWindow when one refuses it.
+// inFull and fits): SkipInflightWindow when one refuses it (SkipRateLimit
+// when only a rate limit does), or, for a rebalancing move,
+// SkipChurnBudget when the budget does.
 func (ex *explainer) windows(d int) SkipReason {
 	pl := ex.pl
-	if pl.outFull(ex.o) || pl.inFull(d) || pl.fits(ex.r, ex.o, d) != noRefusal {
-		return SkipInflightWindow
+	switch w := pl.fits(ex.r, ex.o, d); {
+	case pl.outFull(ex.o):
+		return windowReason(pl.proj.rateHeld(ex.o, true, 0))
+	case pl.inFull(d):
+		return windowReason(pl.proj.rateHeld(d, false, 0))
+	case w == noRefusal:
+		return 0
+	case w == churnRefused:
+		return SkipChurnBudget
+	case w&dstWindow != 0:
+		return windowReason(pl.proj.rateHeld(d, false, ex.x))
 	}
-	return 0
+	return windowReason(pl.proj.rateHeld(ex.o, true, ex.x))
+}
+
+// windowReason is SkipRateLimit for a window held by its rate limit only,
+// else SkipInflightWindow.
+func windowReason(rate bool) SkipReason {
+	if rate {
+		return SkipRateLimit
+	}
+	return SkipInflightWindow
 }
 
 // judgeCounts is the counts phase's rule: from a node above its target

@@ -309,7 +309,7 @@ func (fc *forecast) run() error {
 			fc.res.Initial = plan.Balance
 		}
 		fc.res.Balance = plan.Balance
-		if len(plan.Commands) == 0 && v.MoveCount() == 0 {
+		if len(plan.Commands) == 0 && v.MoveCount() == 0 && !fc.waiting(v, plan) {
 			fc.res.Converged = true
 			fc.res.Ticks = tick - 1
 			break
@@ -328,6 +328,25 @@ func (fc *forecast) run() error {
 	}
 	fc.res.ETA = time.Duration(fc.res.Ticks) * fc.every
 	return nil
+}
+
+// waiting reports whether an empty plan over v only waits for a
+// rebalancing window or the churn budget: the same plan without them
+// would move something, so the forecast ticks on rather than converge.
+func (fc *forecast) waiting(v View, plan Plan) bool {
+	held := false
+	for _, s := range plan.Skipped {
+		held = held || s.Reason == SkipQuietHours || s.Reason == SkipChurnBudget
+	}
+	if !held {
+		return false
+	}
+	free := fc.pol
+	free.ChurnBytesPerHour, free.ChurnShardsPerHour = 0, 0
+	free.RebalanceWindows = [MaxRebalanceWindows]TimeOfDayRange{}
+	c := *fc.coord
+	c.policy = free
+	return len(c.preview(v, fc.limit).Commands) > 0
 }
 
 // chores declares lost the nodes down past DownTimeout and aborts the

@@ -155,6 +155,8 @@ func TestCheckProposal(t *testing.T) {
 	newest := reg.View()
 	bad := placement.DefaultPolicy()
 	bad.DownTimeout = -time.Second
+	gapped := placement.DefaultPolicy()
+	gapped.RebalanceWindows[1] = placement.TimeOfDayRange{Start: 60, End: 120}
 	slowCopy := placement.DefaultPolicy()
 	slowCopy.MinCopyRate = placement.MinCopyRateFloor - 1
 	tests := []struct {
@@ -173,6 +175,9 @@ func TestCheckProposal(t *testing.T) {
 		{name: "complete to", cmd: placement.CompleteTransfer{Shard: 1, Epoch: 2, To: 2}, need: 4},
 		{name: "policy with its own stability", cmd: placement.SetPolicy{Policy: stableGatePolicy(), MaxActionsPerTick: 1}, need: 5},
 		{name: "policy with its own copy rate", cmd: placement.SetPolicy{Policy: copyRatePolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "policy with a churn budget", cmd: placement.SetPolicy{Policy: impactPolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "policy with rebalancing windows", cmd: placement.SetPolicy{Policy: windowsPolicy(), MaxActionsPerTick: 1}, need: 6},
+		{name: "windows with a gap", cmd: placement.SetPolicy{Policy: gapped, MaxActionsPerTick: 1}},
 		{name: "copy rate below the floor", cmd: placement.SetPolicy{Policy: slowCopy, MaxActionsPerTick: 1}},
 		{name: "pause past 2262", cmd: placement.SetPause{Paused: true, Until: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		{name: "pause before 1970", cmd: placement.SetPause{Paused: true, Until: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}},
@@ -208,6 +213,9 @@ func TestEncodeRefusesWhatItWouldRewrite(t *testing.T) {
 	neg = placement.DefaultPolicy()
 	neg.MaxMovesPerNode = -1
 	require.Panics(t, func() { placement.Encode(placement.SetPolicy{Policy: neg, MaxActionsPerTick: 1}) })
+	gapped := placement.DefaultPolicy() // the packed windows would drop the gap
+	gapped.RebalanceWindows[2] = placement.TimeOfDayRange{Start: 60, End: 120}
+	require.Panics(t, func() { placement.Encode(placement.SetPolicy{Policy: gapped, MaxActionsPerTick: 1}) })
 
 	// The Scheduler refuses them first, with an error.
 	clock := &fakeClock{now: time.Unix(1_800_000_000, 0)}
@@ -373,9 +381,13 @@ func TestPolicyFieldsWire(t *testing.T) {
 	}{
 		{name: "no fields", entry: forge(0), want: "with 0 tagged fields"},
 		{name: "at its default", entry: forge(1, 1, 10<<20), want: "MinCopyRate at its default"},
-		{name: "unknown tag", entry: forge(1, 2, 5), want: "tag 2 unknown"},
+		{name: "unknown tag", entry: forge(1, 7, 5), want: "tag 7 unknown"},
+		{name: "tags out of order", entry: forge(2, 2, 5, 1, 50<<20), want: "tag 1 unknown or out of order"},
+		{name: "windows not packed", entry: forge(1, 4, 7<<21), want: "RebalanceWindows: invalid value"},
+		{name: "empty window", entry: forge(1, 4, 60*1441+60+1), want: "RebalanceWindows: invalid value"},
+		{name: "window past midnight", entry: forge(1, 4, 1441*1441+1), want: "RebalanceWindows: invalid value"},
 		{name: "tag zero", entry: forge(1, 0, 5), want: "tag 0 unknown"},
-		{name: "more fields than known", entry: forge(2, 1, 50<<20, 1, 60<<20), want: "with 2 tagged fields"},
+		{name: "more fields than known", entry: forge(7, 1, 50<<20, 2, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1), want: "with 7 tagged fields"},
 		{name: "truncated", entry: forge(1, 1), want: "truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,6 +32,19 @@ type policyJSON struct {
 	MoveCooldown            string  `json:"move_cooldown"`
 	LoadHalfLife            uint32  `json:"load_half_life"`
 	MinCopyRate             uint64  `json:"min_copy_rate"`
+	ChurnBytesPerHour       float64 `json:"churn_bytes_per_hour,omitempty"`
+	ChurnShardsPerHour      float64 `json:"churn_shards_per_hour,omitempty"`
+	// The fields below are left out at their defaults (0, no ranges), so
+	// forms without them are unchanged.
+	RebalanceWindows      []windowJSON `json:"rebalance_windows,omitempty"`
+	SendBytesPerSecond    uint64       `json:"send_bytes_per_second,omitempty"`
+	ReceiveBytesPerSecond uint64       `json:"receive_bytes_per_second,omitempty"`
+}
+
+// windowJSON is a TimeOfDayRange's JSON form: minutes after midnight UTC.
+type windowJSON struct {
+	Start uint16 `json:"start"`
+	End   uint16 `json:"end"`
 }
 
 // MarshalJSON encodes the policy as an object of its fields in snake case
@@ -45,12 +58,17 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 		p.LoadThreshold, p.LoadStopBand, p.MaxMovesPerNode, p.MaxInflightPerNode,
 		p.MaxInflightBytesPerNode, p.MoveTimeout.String(), p.InstantMoves, p.DownTimeout.String(),
 		p.MinGain, p.MoveCooldown.String(), p.LoadHalfLife, p.MinCopyRate,
+		p.ChurnBytesPerHour, p.ChurnShardsPerHour, windowsJSON(p),
+		p.SendBytesPerSecond, p.ReceiveBytesPerSecond,
 	})
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, strictly: every field
 // is required but for those added after format version 3 ("min_gain",
-// "move_cooldown", "load_half_life", "min_copy_rate"), which take
+// "move_cooldown", "load_half_life", "min_copy_rate",
+// "churn_bytes_per_hour", "churn_shards_per_hour", "rebalance_windows",
+// "send_bytes_per_second", "receive_bytes_per_second"),
+// which take
 // DefaultPolicy's values when absent, as in forms written before they
 // existed; names are exact, unknown fields are refused. It checks the form
 // only; Policy.Validate checks the values.
@@ -88,6 +106,11 @@ func decodePolicy(data []byte) (Policy, error) {
 	d.opt("move_cooldown", jsonDuration(&p.MoveCooldown))
 	d.opt("load_half_life", policyValue(&p.LoadHalfLife))
 	d.opt("min_copy_rate", policyValue(&p.MinCopyRate))
+	d.opt("churn_bytes_per_hour", policyValue(&p.ChurnBytesPerHour))
+	d.opt("churn_shards_per_hour", policyValue(&p.ChurnShardsPerHour))
+	d.opt("rebalance_windows", decodeWindows(&p.RebalanceWindows))
+	d.opt("send_bytes_per_second", policyValue(&p.SendBytesPerSecond))
+	d.opt("receive_bytes_per_second", policyValue(&p.ReceiveBytesPerSecond))
 	if err := d.done(); err != nil {
 		return Policy{}, err
 	}
@@ -182,5 +205,53 @@ func policyValue[T uint64 | uint32 | int | float64 | bool](p *T) func(json.RawMe
 			return errors.New("want a number")
 		}
 		return errors.New("want true or false")
+	}
+}
+
+// windowsJSON is p's used RebalanceWindows in JSON form.
+func windowsJSON(p Policy) []windowJSON {
+	var out []windowJSON
+	for _, r := range p.RebalanceWindows {
+		if r != (TimeOfDayRange{}) {
+			out = append(out, windowJSON(r))
+		}
+	}
+	return out
+}
+
+// decodeWindows decodes "rebalance_windows": an array of at most
+// MaxRebalanceWindows objects, each exactly "start" and "end" as integers.
+// Policy.Validate checks the values.
+func decodeWindows(w *[MaxRebalanceWindows]TimeOfDayRange) func(json.RawMessage) error {
+	return func(raw json.RawMessage) error {
+		var items []json.RawMessage
+		if isNull(raw) || json.Unmarshal(raw, &items) != nil {
+			return errors.New("want an array of {\"start\", \"end\"} minutes")
+		}
+		if len(items) > MaxRebalanceWindows {
+			return fmt.Errorf("want at most %d ranges, got %d", MaxRebalanceWindows, len(items))
+		}
+		var out [MaxRebalanceWindows]TimeOfDayRange
+		for i, it := range items {
+			d := newObjectDecoder(it)
+			d.req("start", policyWindowValue(&out[i].Start))
+			d.req("end", policyWindowValue(&out[i].End))
+			if err := d.done(); err != nil {
+				return fmt.Errorf("range %d: %w", i, err)
+			}
+		}
+		*w = out
+		return nil
+	}
+}
+
+// policyWindowValue decodes a minute of the day (0 to MinutesPerDay).
+func policyWindowValue(p *uint16) func(json.RawMessage) error {
+	decode := jsonValue(p)
+	return func(raw json.RawMessage) error {
+		if decode(raw) != nil || *p > MinutesPerDay {
+			return fmt.Errorf("want an integer from 0 to %d", MinutesPerDay)
+		}
+		return nil
 	}
 }

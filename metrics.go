@@ -31,7 +31,8 @@ type MetricInfo struct {
 	Kind MetricKind
 	// Unit is the unit of the value: "milliseconds" for timers (go-metrics'
 	// default granularity), "ratio" for a dimensionless spread, or what a
-	// counter counts ("ticks", "commands", "moves").
+	// counter or a gauge counts ("ticks", "commands", "moves", "bytes",
+	// "shards").
 	Unit string
 	// Help is one sentence on what the metric measures, without the unit.
 	Help string
@@ -68,6 +69,14 @@ func Metrics() []MetricInfo {
 		{
 			Name: []string{"placement", "imbalance", "load"}, Kind: MetricGauge, Unit: "ratio",
 			Help: "Spread of Stats.Load per capacity share over the up nodes, (max - min) / total load, when the leader last planned; 0 when no load is reported.",
+		},
+		{
+			Name: []string{"placement", "churn", "bytes"}, Kind: MetricGauge, Unit: "bytes",
+			Help: "Bytes moved in the last hour as the churn budget counts them (Policy.ChurnBytesPerHour; see placement.ChurnState), when the leader last planned; emitted only while a churn budget is set.",
+		},
+		{
+			Name: []string{"placement", "churn", "shards"}, Kind: MetricGauge, Unit: "shards",
+			Help: "Shards moved in the last hour as the churn budget counts them (Policy.ChurnShardsPerHour), when the leader last planned; emitted only while a churn budget is set.",
 		},
 		{
 			Name: []string{"placement", "apply"}, Kind: MetricTimer, Unit: "milliseconds",

@@ -159,7 +159,7 @@ func TestMetricsDocumentEveryEmittedMetric(t *testing.T) {
 }
 
 func TestMetricsAreWellFormed(t *testing.T) {
-	units := []string{"milliseconds", "ratio", "ticks", "commands", "moves"}
+	units := []string{"milliseconds", "ratio", "ticks", "commands", "moves", "bytes", "shards"}
 	names := map[string]bool{}
 	for _, m := range placement.Metrics() {
 		name := strings.Join(m.Name, ".")

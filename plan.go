@@ -188,7 +188,8 @@ const (
 	// phase; Node and Shard are 0.
 	SkipSettled
 	// SkipCoolingDown: shards that moved less than Policy.MoveCooldown ago
-	// were not moved again by rebalancing. Reported once, with a Count.
+	// (or, while a churn budget is set, ChurnWindow ago) were not moved
+	// again by rebalancing. Reported once, with a Count.
 	SkipCoolingDown
 	// SkipCountBandInfeasible: the node is outside its count band
 	// (Policy.CountTolerance) and no transfer that would bring it back
@@ -223,6 +224,22 @@ const (
 	// SkipNotBelow: the destination is not below its target in the
 	// dimension being balanced, so rebalancing sends nothing to it.
 	SkipNotBelow
+
+	// SkipChurnBudget: rebalancing has moved its budget of bytes or shards
+	// in the last ChurnWindow (Policy.ChurnBytesPerHour,
+	// ChurnShardsPerHour), or the move would exceed it; it waits for moves
+	// to age out of the hour. Reported once a plan; Explain names it for
+	// the move it holds.
+	SkipChurnBudget
+	// SkipQuietHours: the time is outside Policy.RebalanceWindows, so
+	// rebalancing plans no transfer. Reported once a plan.
+	SkipQuietHours
+	// SkipRateLimit: a move would take a node's bytes in flight out of it
+	// or into it past what its rate (Policy.SendBytesPerSecond,
+	// ReceiveBytesPerSecond) copies in MoveTimeout; it waits for moves to
+	// complete. Reported once per node, as SkipInflightWindow is when
+	// MaxInflightPerNode or MaxInflightBytesPerNode holds it.
+	SkipRateLimit
 )
 
 var skipNames = [...]string{
@@ -252,6 +269,9 @@ var skipNames = [...]string{
 	SkipCountBand:           "would leave the count band",
 	SkipNotAbove:            "owner not above its target",
 	SkipNotBelow:            "destination not below its target",
+	SkipChurnBudget:         "churn budget spent",
+	SkipQuietHours:          "outside the rebalancing windows",
+	SkipRateLimit:           "node's copy rate limit reached",
 }
 
 // String returns the reason in words.

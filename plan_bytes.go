@@ -212,7 +212,8 @@ func (pl *planner) swapBytes(src, dst int) bool {
 	}
 	// The two moves fill different windows (out into dst and out of src,
 	// back into src and out of dst), so both fit if each does now.
-	if out == nil || pl.fits(out, src, dst) != noRefusal || pl.fits(back, dst, src) != noRefusal {
+	if out == nil || pl.fits(out, src, dst) != noRefusal || pl.fits(back, dst, src) != noRefusal ||
+		!pl.churnAdmits(pl.proj.sizeOf(out)+pl.proj.sizeOf(back), 2) {
 		return false
 	}
 	pl.transfer(out, src, dst, Reason{Phase: PhaseBytesSwap, Dimension: DimBytes, Partner: back.ID})

@@ -30,7 +30,7 @@ func (pl *planner) outFull(i int) bool {
 	if pl.proj.movesOut(i) >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	return pl.windowFull(i, pl.proj.outWindowFull(i))
+	return pl.windowFull(i, pl.proj.outWindowFull(i), true)
 }
 
 // inFull is outFull for receiving.
@@ -38,27 +38,33 @@ func (pl *planner) inFull(i int) bool {
 	if pl.proj.movesIn(i) >= pl.pol.MaxMovesPerNode {
 		return true
 	}
-	return pl.windowFull(i, pl.proj.inWindowFull(i))
+	return pl.windowFull(i, pl.proj.inWindowFull(i), false)
 }
 
-// windowFull reports full, and node i's window as the reason when it is.
-func (pl *planner) windowFull(i int, full bool) bool {
+// windowFull reports full, and node i's window (out of it when out is
+// set) as the reason when it is: SkipRateLimit when only its rate limit
+// is reached.
+func (pl *planner) windowFull(i int, full, out bool) bool {
 	if full {
-		pl.led.windowSkip(i)
+		pl.led.windowSkip(i, pl.proj.rateHeld(i, out, 0))
 	}
 	return full
 }
 
 // fits returns none when moving r from src to dst keeps both nodes' bytes
 // in flight within MaxInflightBytesPerNode (or nothing is in flight there
-// yet), else the windows that refuse it.
+// yet), else the windows that refuse it; in a rebalancing phase, also
+// that the churn budget admits it.
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	refused := pl.proj.admits(r, src, dst)
 	if refused&dstWindow != 0 {
-		pl.led.windowSkip(dst)
+		pl.led.windowSkip(dst, pl.proj.rateHeld(dst, false, pl.proj.sizeOf(r)))
 	}
 	if refused&srcWindow != 0 {
-		pl.led.windowSkip(src)
+		pl.led.windowSkip(src, pl.proj.rateHeld(src, true, pl.proj.sizeOf(r)))
+	}
+	if refused == noRefusal && !pl.churnAdmits(pl.proj.sizeOf(r), 1) {
+		return churnRefused
 	}
 	return refused
 }

@@ -134,7 +134,7 @@ func (l *ledger) left() int { return l.limit - len(l.out.Commands) }
 // skip records a reason. The second pass reports nothing the first did,
 // and does not report the shards the first pass planned.
 func (l *ledger) skip(s Skip) {
-	if l.second && (s.Reason == SkipInPlan || slices.Contains(l.out.Skipped, s)) {
+	if (l.second || s.Reason == SkipChurnBudget) && (s.Reason == SkipInPlan || slices.Contains(l.out.Skipped, s)) {
 		return
 	}
 	l.out.Skipped = append(l.out.Skipped, s)
@@ -226,22 +226,29 @@ func (l *ledger) taken(id ShardID) bool {
 }
 
 // windowSkip reports, once per node, that a window held a move back.
-func (l *ledger) windowSkip(i int) {
+func (l *ledger) windowSkip(i int, rate bool) {
 	l.windowed = true
 	if l.windowReported == nil {
 		l.windowReported = make([]bool, len(l.s.nodes))
 	}
 	if !l.windowReported[i] {
 		l.windowReported[i] = true
-		l.out.Skipped = append(l.out.Skipped, Skip{Reason: SkipInflightWindow, Node: l.s.nodes[i].ID})
+		reason := SkipInflightWindow
+		if rate {
+			reason = SkipRateLimit
+		}
+		l.out.Skipped = append(l.out.Skipped, Skip{Reason: reason, Node: l.s.nodes[i].ID})
 	}
 }
 
-// capSkip is the reason a phase stopped at a node's limit: its window, or
-// its per-plan cap.
+// capSkip is the reason a phase stopped at a node's limit: its window, the
+// churn budget once it refused a transfer, or its per-plan cap.
 func (l *ledger) capSkip() Skip {
-	if l.windowed {
+	switch {
+	case l.windowed:
 		return Skip{Reason: SkipInflightWindow}
+	case slices.Contains(l.out.Skipped, Skip{Reason: SkipChurnBudget}):
+		return Skip{Reason: SkipChurnBudget} // the budget, not a cap, held the phase
 	}
 	return Skip{Reason: SkipNodeCap}
 }

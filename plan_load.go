@@ -207,6 +207,9 @@ func (pl *planner) swap(h *shardRec, src, dst int, limit, aim float64) (ok bool,
 	if w := pl.fits(back, dst, src); w != noRefusal {
 		return false, w, false
 	}
+	if !pl.churnAdmits(pl.proj.sizeOf(h)+pl.proj.sizeOf(back), 2) {
+		return false, churnRefused, false
+	}
 	pl.transfer(h, src, dst, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: back.ID})
 	pl.transfer(back, dst, src, Reason{Phase: PhaseLoadSwap, Dimension: DimLoad, Partner: h.ID})
 	return true, noRefusal, false

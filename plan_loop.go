@@ -194,7 +194,7 @@ func (pl *planner) runPairs(keyOf func(int) float64, isSrc, isDst func(i int, ke
 				// A byte window held the move back: the phase is limited,
 				// not stuck, and the node whose window is full is out.
 				capped = true
-				ruled[dst] = p.window&dstWindow != 0
+				ruled[dst] = p.window&(dstWindow|churnRefused) != 0
 				ruled[src] = p.window&srcWindow != 0
 			case p.capped:
 				capped = true

@@ -19,9 +19,14 @@ package placement
 // take no time; see planner.windows) never fill and count nothing.
 type windows struct {
 	maxMoves int
-	maxBytes float64  // 0: no byte limit
-	in, out  []flight // parallel to nodes; nil when off
-	nodes    []nodeRec
+	maxBytes float64 // 0: no byte limit
+	// sendCap and recvCap are the rate limits' byte windows
+	// (Policy.SendBytesPerSecond, ReceiveBytesPerSecond × MoveTimeout);
+	// 0 when off. A side's byte limit is the smaller of its cap and
+	// maxBytes.
+	sendCap, recvCap float64
+	in, out          []flight // parallel to nodes; nil when off
+	nodes            []nodeRec
 }
 
 // flight is what is in flight through one side of a node.
@@ -32,7 +37,9 @@ type flight struct {
 
 // newWindows returns empty windows over nodes, off unless on.
 func newWindows(p Policy, on bool, nodes []nodeRec, sc *scratch) windows {
-	w := windows{maxMoves: p.MaxInflightPerNode, maxBytes: float64(p.MaxInflightBytesPerNode), nodes: nodes}
+	secs := p.MoveTimeout.Seconds()
+	w := windows{maxMoves: p.MaxInflightPerNode, maxBytes: float64(p.MaxInflightBytesPerNode), nodes: nodes,
+		sendCap: float64(p.SendBytesPerSecond) * secs, recvCap: float64(p.ReceiveBytesPerSecond) * secs}
 	if on {
 		f := sc.flights.take(2 * len(nodes))
 		w.in, w.out = f[:len(nodes)], f[len(nodes):]
@@ -54,34 +61,67 @@ func (w *windows) add(src, dst int, b float64) {
 }
 
 func (w *windows) outFull(i int) bool {
-	return w.out != nil && !w.exempt(i) && w.full(w.out[i])
+	return w.out != nil && !w.exempt(i) && w.full(w.out[i], w.limit(w.sendCap))
 }
 
-func (w *windows) inFull(i int) bool { return w.in != nil && w.full(w.in[i]) }
+func (w *windows) inFull(i int) bool { return w.in != nil && w.full(w.in[i], w.limit(w.recvCap)) }
 
-func (w *windows) full(f flight) bool {
-	return f.moves >= w.maxMoves || (w.maxBytes > 0 && f.bytes >= w.maxBytes)
+func (w *windows) full(f flight, limit float64) bool {
+	return f.moves >= w.maxMoves || (limit > 0 && f.bytes >= limit)
+}
+
+// limit is a side's byte limit given its rate cap: the smaller of the two
+// that are set, 0 if neither is.
+func (w *windows) limit(rateCap float64) float64 {
+	switch {
+	case rateCap == 0:
+		return w.maxBytes
+	case w.maxBytes == 0:
+		return rateCap
+	}
+	return min(rateCap, w.maxBytes)
+}
+
+// rateHeld reports whether node i's window on one side (out when out is
+// set) refuses b more bytes (b = 0: any move) only for its rate cap:
+// MaxInflightPerNode and MaxInflightBytesPerNode alone would take them.
+func (w *windows) rateHeld(i int, out bool, b float64) bool {
+	if w.in == nil {
+		return false
+	}
+	f := w.in[i]
+	if out {
+		f = w.out[i]
+	}
+	if f.moves >= w.maxMoves {
+		return false
+	}
+	if b == 0 {
+		return w.maxBytes == 0 || f.bytes < w.maxBytes
+	}
+	return w.maxBytes == 0 || f.bytes == 0 || f.bytes+b <= w.maxBytes
 }
 
 // exempt reports whether node i's out window does not apply: it is lost.
 func (w *windows) exempt(i int) bool { return w.nodes[i].State == NodeLost }
 
 func (w *windows) admits(src, dst int, b float64) refusal {
-	if w.in == nil || w.maxBytes == 0 {
+	if w.in == nil || (w.maxBytes == 0 && w.sendCap == 0 && w.recvCap == 0) {
 		return noRefusal
 	}
 	var refused refusal
-	if !w.room(w.in[dst], b) {
+	if !room(w.in[dst], b, w.limit(w.recvCap)) {
 		refused |= dstWindow
 	}
-	if !w.exempt(src) && !w.room(w.out[src], b) {
+	if !w.exempt(src) && !room(w.out[src], b, w.limit(w.sendCap)) {
 		refused |= srcWindow
 	}
 	return refused
 }
 
-// room reports whether f's byte window takes b more bytes.
-func (w *windows) room(f flight, b float64) bool { return f.bytes == 0 || f.bytes+b <= w.maxBytes }
+// room reports whether f's byte window of the given limit (0: none) takes
+// b more bytes.
+func room(f flight, b, limit float64) bool { return limit == 0 || f.bytes == 0 || f.bytes+b <= limit }
 
 // refusal says which byte windows refused a transfer: none, the source's,
 // the destination's, or both. Source and destination are the transfer's.
@@ -91,4 +131,7 @@ const (
 	noRefusal refusal = 0
 	dstWindow refusal = 1 << iota
 	srcWindow
+	// churnRefused: the churn budget (not a window) refused it; the
+	// destination is ruled out for the phase, as for its window.
+	churnRefused
 )

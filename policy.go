@@ -192,6 +192,53 @@ type Policy struct {
 	// is. Default 8; below 65,535. Needs format version 5 when it differs
 	// from the default.
 	LoadHalfLife uint32
+
+	// ChurnBytesPerHour is a fraction in [0, 1]: the most bytes the
+	// rebalancing phases may have moved in any hour, as a fraction of the
+	// bytes of all shards (see ChurnState for how they are counted). Once
+	// it is spent, rebalancing plans no transfer (SkipChurnBudget) until
+	// moves age out of the hour; drains, re-homing, splits and merges are
+	// never held by it. Zero turns it off (the default). A budget below
+	// one shard's bytes stops rebalancing. Needs format version 6 when it
+	// differs from the default.
+	ChurnBytesPerHour float64
+
+	// ChurnShardsPerHour is ChurnBytesPerHour for shard counts: the most
+	// shards rebalancing may have moved in any hour, as a fraction in
+	// [0, 1] of all shards. Zero turns it off (the default). Needs format
+	// version 6 when it differs from the default.
+	ChurnShardsPerHour float64
+
+	// RebalanceWindows are the UTC times of day at which rebalancing may
+	// begin transfers, at most MaxRebalanceWindows ranges, used entries
+	// first and unused ones the zero TimeOfDayRange. Outside them
+	// (quiet hours) the planner still drains, re-homes, splits and merges
+	// but plans no rebalancing transfer (SkipQuietHours). A window's
+	// start is an ordinary trigger: the per-plan caps, windows in flight
+	// and the churn budget all still apply. The times are the
+	// Coordinator's clock (SetClock), or, without one, the newest log
+	// time its view applied. No ranges (the default) means always. Needs
+	// format version 6 when it differs from the default.
+	RebalanceWindows [MaxRebalanceWindows]TimeOfDayRange
+
+	// SendBytesPerSecond is in bytes per second: the rate at which a node
+	// is assumed to send shards, so the planner begins a move out of a
+	// node only while its bytes in flight out of it can be sent within
+	// MoveTimeout at this rate (or nothing is in flight there, so a
+	// larger shard still moves, alone), as for MaxInflightBytesPerNode,
+	// the smaller of the two applying. A slow node thus takes fewer
+	// moves; a move held by it is reported as SkipRateLimit. It applies
+	// to every move, drains included; re-homing from a lost node is
+	// exempt on that node's side. Zero turns it off (the default);
+	// otherwise it must be at least MinCopyRateFloor. Needs format version
+	// 6 when it differs from the default.
+	SendBytesPerSecond uint64
+
+	// ReceiveBytesPerSecond is SendBytesPerSecond for the bytes in flight
+	// into a node. Zero turns it off (the default); otherwise it must be
+	// at least MinCopyRateFloor. Needs format version 6 when it differs
+	// from the default.
+	ReceiveBytesPerSecond uint64
 }
 
 // MaxMoveCooldown is the longest Policy.MoveCooldown: the registry keeps
@@ -330,6 +377,20 @@ func (p Policy) validateLogged() error {
 	case p.LoadHalfLife >= neverSplit:
 		return fmt.Errorf("%w: Policy.LoadHalfLife %d must be below %d",
 			ErrInvalidConfig, p.LoadHalfLife, neverSplit)
+	case !(p.ChurnBytesPerHour >= 0 && p.ChurnBytesPerHour <= 1):
+		return fmt.Errorf("%w: Policy.ChurnBytesPerHour %v not in [0, 1]",
+			ErrInvalidConfig, p.ChurnBytesPerHour)
+	case !(p.ChurnShardsPerHour >= 0 && p.ChurnShardsPerHour <= 1):
+		return fmt.Errorf("%w: Policy.ChurnShardsPerHour %v not in [0, 1]",
+			ErrInvalidConfig, p.ChurnShardsPerHour)
+	case p.validWindows() != nil:
+		return p.validWindows()
+	case p.SendBytesPerSecond != 0 && p.SendBytesPerSecond < MinCopyRateFloor:
+		return fmt.Errorf("%w: Policy.SendBytesPerSecond %d bytes/s is below the minimum %d (1 MiB/s; 0 turns it off)",
+			ErrInvalidConfig, p.SendBytesPerSecond, MinCopyRateFloor)
+	case p.ReceiveBytesPerSecond != 0 && p.ReceiveBytesPerSecond < MinCopyRateFloor:
+		return fmt.Errorf("%w: Policy.ReceiveBytesPerSecond %d bytes/s is below the minimum %d (1 MiB/s; 0 turns it off)",
+			ErrInvalidConfig, p.ReceiveBytesPerSecond, MinCopyRateFloor)
 	case p.MinCopyRate < MinCopyRateFloor:
 		// The floor came with the field, so no logged policy is below it.
 		return fmt.Errorf("%w: Policy.MinCopyRate %d bytes/s is below the minimum %d (1 MiB/s)",

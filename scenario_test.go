@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -24,6 +25,11 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 //	policy split-keys=N split-bytes=N merge-keys=N merge-bytes=N fraction=F embargo=N trigger=F stop=F cap=N
 //	       counts=F load-trigger=F load-stop=F inflight=N
+//	       churn-bytes=F churn-shards=F send-rate=N recv-rate=N
+//	       window=HH:MM-HH:MM (adds a rebalancing window)
+//	clock HH:MM                 (the time of day, UTC, from now on: the log
+//	                            time of what is applied and the planner's
+//	                            clock)
 //	node ID                     (an up node)
 //	state ID up|draining|down|lost
 //	capacity ID BYTES           (report the node's capacity)
@@ -99,7 +105,13 @@ type scenario struct {
 	pol   Policy
 	coord *Coordinator
 	next  int // name of the next bulk shard
+	// now is the scenario's clock (the "clock" directive): the log time
+	// of the commands it applies and the planner's clock; zero for none.
+	now time.Time
 }
+
+// apply applies c at the scenario's clock.
+func (sc *scenario) apply(c Command) error { return sc.g.ApplyAt(c, sc.now) }
 
 func (sc *scenario) do(f []string) (string, bool) {
 	t := sc.t
@@ -107,30 +119,34 @@ func (sc *scenario) do(f []string) (string, bool) {
 	switch f[0] {
 	case "policy":
 		sc.setPolicy(args)
+	case "clock":
+		at, err := time.Parse("15:04", f[1])
+		require.NoError(t, err)
+		sc.now = time.Date(2026, 12, 5, at.Hour(), at.Minute(), 0, 0, time.UTC)
 	case "node":
-		require.NoError(t, sc.g.Apply(AddNode{Node: NodeID(atoi(t, f[1]))}))
+		require.NoError(t, sc.apply(AddNode{Node: NodeID(atoi(t, f[1]))}))
 	case "state":
 		st, ok := map[string]NodeState{"up": NodeUp, "draining": NodeDraining, "down": NodeDown, "lost": NodeLost}[f[2]]
 		require.True(t, ok, "unknown state %q", f[2])
-		require.NoError(t, sc.g.Apply(SetNodeState{Node: NodeID(atoi(t, f[1])), State: st}))
+		require.NoError(t, sc.apply(SetNodeState{Node: NodeID(atoi(t, f[1])), State: st}))
 	case "shard":
 		r := KeyRange{Start: scenarioKey(t, f[2])}
 		if f[3] != "+inf" {
 			r.End = scenarioKey(t, f[3])
 		}
-		require.NoError(t, sc.g.Apply(CreateShard{ID: ShardID(atoi(t, f[1])), Range: r, Node: NodeID(atoi(t, f[4]))}))
+		require.NoError(t, sc.apply(CreateShard{ID: ShardID(atoi(t, f[1])), Range: r, Node: NodeID(atoi(t, f[4]))}))
 	case "shards":
 		for n := atoi(t, f[2]); n > 0; n-- {
 			r := KeyRange{Start: []byte(fmt.Sprintf("s%04d", sc.next)), End: []byte(fmt.Sprintf("s%04d", sc.next+1))}
 			sc.next++
 			id := sc.g.View().NextShardID()
-			require.NoError(t, sc.g.Apply(CreateShard{Range: r, Node: NodeID(atoi(t, f[1]))}))
+			require.NoError(t, sc.apply(CreateShard{Range: r, Node: NodeID(atoi(t, f[1]))}))
 			if len(args) > 0 {
 				require.NoError(t, sc.g.ReportStats(id, sc.stats(args)))
 			}
 		}
 	case "format":
-		require.NoError(t, sc.g.Apply(SetFormatVersion{Version: u64(t, f[1])}))
+		require.NoError(t, sc.apply(SetFormatVersion{Version: u64(t, f[1])}))
 	case "capacity":
 		require.NoError(t, sc.g.ReportNodeStats(NodeID(atoi(t, f[1])), NodeStats{Capacity: u64(t, f[2])}))
 	case "stats":
@@ -148,19 +164,19 @@ func (sc *scenario) do(f []string) (string, bool) {
 	case "split":
 		sh, ok := sc.g.View().Shard(ShardID(atoi(t, f[1])))
 		require.True(t, ok)
-		require.NoError(t, sc.g.Apply(PlaceSplit{Shard: sh.ID, Epoch: sh.Epoch, SplitKey: scenarioKey(t, f[2])}))
+		require.NoError(t, sc.apply(PlaceSplit{Shard: sh.ID, Epoch: sh.Epoch, SplitKey: scenarioKey(t, f[2])}))
 	case "plan":
 		p := sc.coordinator().Plan(sc.g.View(), atoi(t, args["limit"]))
 		if len(f) > 2 && f[2] == "apply" {
 			for _, c := range p.Commands {
-				require.NoError(t, sc.g.Apply(c), "apply %v", c)
+				require.NoError(t, sc.apply(c), "apply %v", c)
 			}
 		}
 		return formatPlan(p), true
 	case "begin":
 		sh, ok := sc.g.View().Shard(ShardID(atoi(t, f[1])))
 		require.True(t, ok)
-		require.NoError(t, sc.g.Apply(PlaceTransfer{Shard: sh.ID, Epoch: sh.Epoch, From: sh.Node, To: NodeID(atoi(t, f[2]))}))
+		require.NoError(t, sc.apply(PlaceTransfer{Shard: sh.ID, Epoch: sh.Epoch, From: sh.Node, To: NodeID(atoi(t, f[2]))}))
 	case "complete", "abort":
 		sc.endMoves(f[0] == "abort", f[1])
 	case "moves":
@@ -175,7 +191,7 @@ func (sc *scenario) do(f []string) (string, bool) {
 				break
 			}
 			for _, c := range p.Commands {
-				require.NoError(t, sc.g.Apply(c))
+				require.NoError(t, sc.apply(c))
 			}
 		}
 		fmt.Fprintf(&b, "counts %v\n", nodeCounts(sc.g.View()))
@@ -205,7 +221,7 @@ func (sc *scenario) endMoves(abort bool, arg string) {
 		if abort {
 			c = AbortTransfer{Shard: m.Shard, Epoch: m.Epoch}
 		}
-		require.NoError(t, sc.g.Apply(c), "apply %v", c)
+		require.NoError(t, sc.apply(c), "apply %v", c)
 	}
 }
 
@@ -242,6 +258,7 @@ func (sc *scenario) coordinator() *Coordinator {
 		require.NoError(sc.t, sc.pol.Validate())
 		sc.coord = NewCoordinator(sc.pol)
 	}
+	sc.coord.SetClock(sc.now, time.Time{})
 	return sc.coord
 }
 
@@ -269,6 +286,16 @@ func (sc *scenario) setPolicy(args map[string]string) {
 		"inflight":       func(s string) { p.MaxInflightPerNode = atoi(t, s) },
 		"inflight-bytes": func(s string) { p.MaxInflightBytesPerNode = u(s) },
 		"min-gain":       func(s string) { p.MinGain = fl(s) },
+		"churn-bytes":    func(s string) { p.ChurnBytesPerHour = fl(s) },
+		"churn-shards":   func(s string) { p.ChurnShardsPerHour = fl(s) },
+		"send-rate":      func(s string) { p.SendBytesPerSecond = u(s) },
+		"recv-rate":      func(s string) { p.ReceiveBytesPerSecond = u(s) },
+		"window": func(s string) {
+			var h1, m1, h2, m2 uint16
+			_, err := fmt.Sscanf(s, "%d:%d-%d:%d", &h1, &m1, &h2, &m2)
+			require.NoError(t, err)
+			p.RebalanceWindows[p.windowCount()] = TimeOfDayRange{Start: h1*60 + m1, End: h2*60 + m2}
+		},
 	}
 	for k, v := range args {
 		set, ok := setters[k]

@@ -237,6 +237,10 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	}
 	lead.coord.SetClock(s.now(), lead.elected)
 	plan := lead.coord.preview(view, limit)
+	var churn ChurnState
+	if pol.churnOn() {
+		churn = lead.coord.Churn(view)
+	}
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
@@ -247,6 +251,10 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 	metrics.SetGauge([]string{"placement", "imbalance"}, float32(plan.Imbalance))
 	metrics.SetGauge([]string{"placement", "imbalance", "bytes"}, float32(plan.Balance.Bytes))
 	metrics.SetGauge([]string{"placement", "imbalance", "load"}, float32(plan.Balance.Load))
+	if pol.churnOn() {
+		metrics.SetGauge([]string{"placement", "churn", "bytes"}, float32(churn.Bytes))
+		metrics.SetGauge([]string{"placement", "churn", "shards"}, float32(churn.Shards))
+	}
 	rep.Imbalance, rep.Balance, rep.Skipped = plan.Imbalance, plan.Balance, plan.Skipped
 	rep.Rebalancing, rep.RebalancingLoad = plan.Rebalancing, plan.RebalancingLoad
 	rep.MinMoves, rep.MinBytes = plan.MinMoves, plan.MinBytes

@@ -74,3 +74,26 @@ func TestHeartbeatStopsWithItsContext(t *testing.T) {
 		t.Errorf("%d requests at the healthy server, want 2 a round", n)
 	}
 }
+
+// Progress is soft state like the stats: it goes to every server once,
+// and one server's failure is named without keeping it from the others.
+func TestReportProgressToEveryServer(t *testing.T) {
+	ok := newStub(t, reply(http.StatusOK, `{}`))
+	behind := newStub(t, reply(http.StatusNotFound, `{"error": "shard 7 is not moving", "code": "not-moving"}`))
+	cl, err := client.New(client.Config{Servers: []string{ok.URL, behind.URL}, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.CloseIdleConnections)
+	m := placement.Move{Shard: 7, Epoch: 3, From: 1, To: 2}
+	err = cl.ReportProgress(context.Background(), m, 1<<20)
+	if err == nil || !strings.Contains(err.Error(), behind.URL) || strings.Contains(err.Error(), ok.URL) {
+		t.Errorf("error %v, want it to name %s only", err, behind.URL)
+	}
+	want := []string{`POST /moves/progress {"shard":7,"epoch":3,"from":1,"to":2,"copied":1048576}`}
+	for _, s := range []*stub{ok, behind} {
+		if got := s.requests(); !slices.Equal(got, want) {
+			t.Errorf("%s got %q, want %q", s.URL, got, want)
+		}
+	}
+}

@@ -138,21 +138,29 @@ func TestImpactPolicyGated(t *testing.T) {
 	}
 }
 
-// Outside the windows the planner plans no rebalancing and says so, but
-// drains; inside, it rebalances. The churn budget holds rebalancing once
-// spent, names itself, and Churn shows what is used and allowed.
-func TestQuietHoursAndChurnPlan(t *testing.T) {
-	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) // outside 22:00-06:00 and 12:00-13:00
+// impactMap is a map at the newest format, at log time t0, of three up
+// nodes and the given number of shards of size bytes, all on node 1.
+func impactMap(t *testing.T, t0 time.Time, shards int, size uint64) *placement.ShardRegistry {
+	t.Helper()
 	reg := placement.NewShardRegistry()
 	require.NoError(t, reg.ApplyAt(placement.SetFormatVersion{Version: placement.FormatVersion}, t0))
 	for n := placement.NodeID(1); n <= 3; n++ {
 		require.NoError(t, reg.ApplyAt(placement.AddNode{Node: n}, t0))
 	}
-	for i := range 20 {
+	for i := range shards {
 		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
 		require.NoError(t, reg.ApplyAt(placement.CreateShard{Range: r, Node: 1}, t0))
-		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: 100 << 20}))
+		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: size}))
 	}
+	return reg
+}
+
+// Outside the windows the planner plans no rebalancing and says so, but
+// drains; inside, it rebalances. The churn budget holds rebalancing once
+// spent, names itself, and Churn shows what is used and allowed.
+func TestQuietHoursAndChurnPlan(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) // outside 22:00-06:00 and 12:00-13:00
+	reg := impactMap(t, t0, 20, 100<<20)
 	plan := func(p placement.Policy, now time.Time) placement.Plan {
 		c := placement.NewCoordinator(p)
 		c.SetClock(now, time.Time{})
@@ -226,16 +234,7 @@ func requireVerdicts(t *testing.T, c *placement.Coordinator, v placement.View, i
 // the first move still goes however large.
 func TestRateLimitPlan(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
-	reg := placement.NewShardRegistry()
-	require.NoError(t, reg.ApplyAt(placement.SetFormatVersion{Version: placement.FormatVersion}, t0))
-	for n := placement.NodeID(1); n <= 3; n++ {
-		require.NoError(t, reg.ApplyAt(placement.AddNode{Node: n}, t0))
-	}
-	for i := range 20 {
-		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
-		require.NoError(t, reg.ApplyAt(placement.CreateShard{Range: r, Node: 1}, t0))
-		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: 500 << 20}))
-	}
+	reg := impactMap(t, t0, 20, 500<<20)
 	// 1 MiB/s for 10 minutes is 600 MiB: one 500 MiB shard out of node 1.
 	p := placement.DefaultPolicy()
 	p.SendBytesPerSecond = placement.MinCopyRateFloor
@@ -257,16 +256,7 @@ func TestRateLimitPlan(t *testing.T) {
 // rebalancing: it waits for the window and balances then.
 func TestForecastWaitsForTheWindow(t *testing.T) {
 	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC) // the window opens at 12:00
-	reg := placement.NewShardRegistry()
-	require.NoError(t, reg.ApplyAt(placement.SetFormatVersion{Version: placement.FormatVersion}, t0))
-	for n := placement.NodeID(1); n <= 3; n++ {
-		require.NoError(t, reg.ApplyAt(placement.AddNode{Node: n}, t0))
-	}
-	for i := range 12 {
-		r := placement.KeyRange{Start: []byte{byte(i)}, End: []byte{byte(i + 1)}}
-		require.NoError(t, reg.ApplyAt(placement.CreateShard{Range: r, Node: 1}, t0))
-		require.NoError(t, reg.ReportStats(placement.ShardID(i+1), placement.Stats{Keys: 5000, Bytes: 100 << 20}))
-	}
+	reg := impactMap(t, t0, 12, 100<<20)
 	f := placement.Forecaster{TickInterval: time.Minute, MaxTicks: 24 * 60, Now: t0}
 	res, err := f.Forecast(reg.View(), windowsPolicy())
 	require.NoError(t, err)

@@ -162,7 +162,10 @@ func TestConfigValidateDoesNotModify(t *testing.T) {
 // TestPolicyValidateProperty checks Validate against the rules stated on
 // Policy's fields, on arbitrary input including NaN and infinities: it never
 // panics, every error wraps ErrInvalidConfig, and every accepted Policy
-// obeys every rule.
+// obeys every rule. Each case is the default policy with a few fields
+// drawn at random, so that a rule is often the only one broken (a policy
+// of all-random fields is almost never valid, which would leave the
+// accepting side untested).
 func TestPolicyValidateProperty(t *testing.T) {
 	ratio := rapid.OneOf(
 		rapid.Float64(),
@@ -170,6 +173,7 @@ func TestPolicyValidateProperty(t *testing.T) {
 		rapid.SampledFrom([]float64{0, 1, math.NaN(), math.Inf(1), math.Inf(-1)}),
 	)
 	count := rapid.OneOf(rapid.Uint64(), rapid.Uint64Range(0, 4))
+	small := rapid.IntRange(-2, 10)
 	// Durations around the minimums (a second), in steps fine enough to
 	// land just under and at them.
 	timeout := rapid.OneOf(
@@ -181,27 +185,53 @@ func TestPolicyValidateProperty(t *testing.T) {
 		}),
 		rapid.SampledFrom([]time.Duration{time.Nanosecond, time.Second - 1, time.Second}),
 	)
-	rapid.Check(t, func(t *rapid.T) {
-		p := placement.Policy{
-			SplitKeys:          count.Draw(t, "SplitKeys"),
-			SplitBytes:         count.Draw(t, "SplitBytes"),
-			MergeKeys:          count.Draw(t, "MergeKeys"),
-			MergeBytes:         count.Draw(t, "MergeBytes"),
-			MergeMaxFraction:   ratio.Draw(t, "MergeMaxFraction"),
-			MergeEmbargo:       rapid.Uint32().Draw(t, "MergeEmbargo"),
-			ImbalanceThreshold: ratio.Draw(t, "ImbalanceThreshold"),
-			StopBand:           ratio.Draw(t, "StopBand"),
-			MaxMovesPerNode:    rapid.IntRange(-2, 10).Draw(t, "MaxMovesPerNode"),
-			CountTolerance:     ratio.Draw(t, "CountTolerance"),
-			LoadThreshold:      ratio.Draw(t, "LoadThreshold"),
-			LoadStopBand:       ratio.Draw(t, "LoadStopBand"),
+	cooldown := rapid.SampledFrom([]time.Duration{-1, 0, time.Minute,
+		placement.MaxMoveCooldown, placement.MaxMoveCooldown + 1})
+	// Rates around their floor (1 MiB/s), 0 turning the per-node ones off.
+	rate := rapid.SampledFrom([]uint64{0, 1, placement.MinCopyRateFloor - 1,
+		placement.MinCopyRateFloor, 10 << 20})
+	half := rapid.OneOf(rapid.Uint32(), rapid.Uint32Range(65_530, 65_540))
 
-			MaxInflightPerNode:      rapid.IntRange(-2, 10).Draw(t, "MaxInflightPerNode"),
-			MaxInflightBytesPerNode: count.Draw(t, "MaxInflightBytesPerNode"),
-			MoveTimeout:             timeout.Draw(t, "MoveTimeout"),
-			InstantMoves:            rapid.Bool().Draw(t, "InstantMoves"),
-			DownTimeout:             timeout.Draw(t, "DownTimeout"),
+	type field struct {
+		name string
+		set  func(t *rapid.T, p *placement.Policy)
+	}
+	fields := []field{
+		{"SplitKeys", func(t *rapid.T, p *placement.Policy) { p.SplitKeys = count.Draw(t, "v") }},
+		{"SplitBytes", func(t *rapid.T, p *placement.Policy) { p.SplitBytes = count.Draw(t, "v") }},
+		{"MergeKeys", func(t *rapid.T, p *placement.Policy) { p.MergeKeys = count.Draw(t, "v") }},
+		{"MergeBytes", func(t *rapid.T, p *placement.Policy) { p.MergeBytes = count.Draw(t, "v") }},
+		{"MergeMaxFraction", func(t *rapid.T, p *placement.Policy) { p.MergeMaxFraction = ratio.Draw(t, "v") }},
+		{"MergeEmbargo", func(t *rapid.T, p *placement.Policy) { p.MergeEmbargo = half.Draw(t, "v") }},
+		{"ImbalanceThreshold", func(t *rapid.T, p *placement.Policy) { p.ImbalanceThreshold = ratio.Draw(t, "v") }},
+		{"StopBand", func(t *rapid.T, p *placement.Policy) { p.StopBand = ratio.Draw(t, "v") }},
+		{"MaxMovesPerNode", func(t *rapid.T, p *placement.Policy) { p.MaxMovesPerNode = small.Draw(t, "v") }},
+		{"CountTolerance", func(t *rapid.T, p *placement.Policy) { p.CountTolerance = ratio.Draw(t, "v") }},
+		{"LoadThreshold", func(t *rapid.T, p *placement.Policy) { p.LoadThreshold = ratio.Draw(t, "v") }},
+		{"LoadStopBand", func(t *rapid.T, p *placement.Policy) { p.LoadStopBand = ratio.Draw(t, "v") }},
+		{"MaxInflightPerNode", func(t *rapid.T, p *placement.Policy) { p.MaxInflightPerNode = small.Draw(t, "v") }},
+		{"MaxInflightBytesPerNode", func(t *rapid.T, p *placement.Policy) { p.MaxInflightBytesPerNode = count.Draw(t, "v") }},
+		{"MoveTimeout", func(t *rapid.T, p *placement.Policy) { p.MoveTimeout = timeout.Draw(t, "v") }},
+		{"InstantMoves", func(t *rapid.T, p *placement.Policy) { p.InstantMoves = rapid.Bool().Draw(t, "v") }},
+		{"DownTimeout", func(t *rapid.T, p *placement.Policy) { p.DownTimeout = timeout.Draw(t, "v") }},
+		{"MinGain", func(t *rapid.T, p *placement.Policy) { p.MinGain = ratio.Draw(t, "v") }},
+		{"MoveCooldown", func(t *rapid.T, p *placement.Policy) { p.MoveCooldown = cooldown.Draw(t, "v") }},
+		{"LoadHalfLife", func(t *rapid.T, p *placement.Policy) { p.LoadHalfLife = half.Draw(t, "v") }},
+		{"MinCopyRate", func(t *rapid.T, p *placement.Policy) { p.MinCopyRate = rate.Draw(t, "v") }},
+		{"SendBytesPerSecond", func(t *rapid.T, p *placement.Policy) { p.SendBytesPerSecond = rate.Draw(t, "v") }},
+		{"ReceiveBytesPerSecond", func(t *rapid.T, p *placement.Policy) { p.ReceiveBytesPerSecond = rate.Draw(t, "v") }},
+		{"ChurnBytesPerHour", func(t *rapid.T, p *placement.Policy) { p.ChurnBytesPerHour = ratio.Draw(t, "v") }},
+		{"ChurnShardsPerHour", func(t *rapid.T, p *placement.Policy) { p.ChurnShardsPerHour = ratio.Draw(t, "v") }},
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		p := placement.DefaultPolicy()
+		for range rapid.IntRange(0, 4).Draw(t, "changes") {
+			f := rapid.SampledFrom(fields).Draw(t, "field")
+			f.set(t, &p)
 		}
+		floor := uint64(placement.MinCopyRateFloor)
+		offOrFloor := func(r uint64) bool { return r == 0 || r >= floor }
+		inUnit := func(f float64) bool { return f >= 0 && f <= 1 }
 		valid := p.SplitKeys > 0 && p.SplitBytes > 0 &&
 			p.MergeKeys < p.SplitKeys && p.MergeBytes < p.SplitBytes &&
 			p.MergeMaxFraction > 0 && p.MergeMaxFraction <= 1 &&
@@ -212,7 +242,13 @@ func TestPolicyValidateProperty(t *testing.T) {
 			p.LoadThreshold >= 0 && !math.IsInf(p.LoadThreshold, 0) &&
 			p.LoadStopBand >= 0 && p.LoadStopBand <= p.LoadThreshold &&
 			p.MaxMovesPerNode >= 1 && p.MaxInflightPerNode >= 1 && p.MoveTimeout >= time.Second &&
-			(p.DownTimeout == 0 || p.DownTimeout >= time.Second)
+			(p.DownTimeout == 0 || p.DownTimeout >= time.Second) &&
+			p.MinGain >= 0 && p.MinGain < 1 &&
+			p.MoveCooldown >= 0 && p.MoveCooldown <= placement.MaxMoveCooldown &&
+			p.LoadHalfLife < 65_535 &&
+			p.MinCopyRate >= floor && offOrFloor(p.SendBytesPerSecond) &&
+			offOrFloor(p.ReceiveBytesPerSecond) &&
+			inUnit(p.ChurnBytesPerHour) && inUnit(p.ChurnShardsPerHour)
 
 		err := p.Validate()
 		require.Equal(t, valid, err == nil, "Validate() = %v", err)

@@ -14,8 +14,12 @@ import (
 // every transfer it holds, drains and re-homing included: they use the
 // budget but are never held by it. A move counts from the log time it
 // completed, and a move in flight counts until then, so the budget
-// survives a change of leader. A shard counts at its bytes now (its known
-// size, or the mean known size). While a budget is set, rebalancing does
+// survives a change of leader. A completed move counts at its shard's
+// bytes when it completed, as the registry knew them (the stats are soft
+// state: a replica that restored a snapshot, which carries no stats,
+// counts the moves in it at the mean known size, as it does a shard of
+// unknown size); a move in flight counts at its shard's bytes now. Counting
+// costs the same however many shards moved. While a budget is set, rebalancing does
 // not move a shard that moved within the hour, so a shard's record is
 // never overwritten by another rebalancing move within it.
 type ChurnState struct {
@@ -49,7 +53,7 @@ func (c ChurnState) Spent() bool {
 func (c *Coordinator) Churn(v View) ChurnState {
 	pl := c.start(v, 1)
 	defer scratchPool.Put(pl.sc)
-	return pl.churnState(c.clock(pl.s), true)
+	return pl.churnState(c.clock(pl.s))
 }
 
 // clock is the planner's time in Unix nanoseconds: SetClock's now, never
@@ -63,9 +67,8 @@ func (c *Coordinator) clock(s *state) int64 {
 }
 
 // churnState measures the budget at now over the plan's view (before any
-// command of the plan). The recent moves' bytes are counted only when
-// bytes is set (a lookup each).
-func (pl *planner) churnState(now int64, bytes bool) ChurnState {
+// command of the plan).
+func (pl *planner) churnState(now int64) ChurnState {
 	s, p := pl.s, pl.pol
 	out := ChurnState{At: time.Unix(0, now).UTC(), BytesLimited: p.ChurnBytesPerHour > 0, ShardsLimited: p.ChurnShardsPerHour > 0}
 	out.Open = now == 0 || p.rebalanceOpen(out.At)
@@ -80,27 +83,11 @@ func (pl *planner) churnState(now int64, bytes bool) ChurnState {
 	}
 	out.AllowedBytes = fraction(p.ChurnBytesPerHour, uint64(total))
 	out.AllowedShards = int(fraction(p.ChurnShardsPerHour, uint64(shards)))
-	// The bytes of a recent move are its shard's: a lookup by ID each,
-	// made only when a bytes budget is set.
-	used := 0.0
-	from := recentItem{at: now - int64(ChurnWindow) + 1}
-	if bytes {
-		borrow(func(k *seeker) (*shardRec, bool) {
-			s.recent.byAt.AscendGreaterOrEqual(from, func(it recentItem) bool {
-				if r, ok := k.shard(s, it.id); ok {
-					used += pl.proj.sizeOf(r)
-					out.Shards++
-				}
-				return true
-			})
-			return nil, false
-		})
-	} else {
-		s.recent.byAt.AscendGreaterOrEqual(from, func(recentItem) bool {
-			out.Shards++ // every shard in the record exists: a merged-away one is forgotten
-			return true
-		})
-	}
+	// The recorded moves by their sizes when they moved (the mean for
+	// those without), the moves in flight by their sizes now.
+	done := s.recent.since(now - int64(ChurnWindow) + 1)
+	used := done.bytes + float64(done.unsized)*pl.proj.meanBytes
+	out.Shards = done.shards
 	s.moves.Ascend(func(m moveItem) bool {
 		used += pl.proj.sizeOf(m.rec)
 		out.Shards++
@@ -139,7 +126,7 @@ func (g *churnGate) measure(pl *planner) {
 		return
 	}
 	g.measured = true
-	st := pl.churnState(g.now, pl.pol.ChurnBytesPerHour > 0)
+	st := pl.churnState(g.now)
 	g.bytesLeft, g.shardsLeft = math.Inf(1), math.MaxInt
 	if st.BytesLimited {
 		g.bytesLeft = float64(st.AllowedBytes) - float64(st.Bytes)

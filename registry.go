@@ -273,7 +273,7 @@ func (s *state) apply(cmd Command, rec *shardRec, at int64) {
 		m, _ := s.moving(c.Shard)
 		s.moves.Delete(m)
 		s.complete(rec, m.to)
-		s.recordMove(c.Shard, at, m.from)
+		s.recordMove(rec, at, m.from)
 	case AbortTransfer:
 		s.moves.Delete(moveItem{id: c.Shard})
 		s.bump(rec)

@@ -1,6 +1,11 @@
 package placement
 
-import "github.com/google/btree"
+import (
+	"math/bits"
+	"time"
+
+	"github.com/google/btree"
+)
 
 // recentMoves is the log time of each shard's last move and the node it
 // left, for the cool-down (Policy.MoveCooldown) and the rule that
@@ -15,6 +20,10 @@ import "github.com/google/btree"
 type recentMoves struct {
 	byID *btree.BTreeG[recentItem] // by shard ID
 	byAt *btree.BTreeG[recentItem] // oldest first, for dropping
+	// byMinute sums the entries of each minute of log time, so the churn
+	// budget counts an hour of moves from 60 sums and the entries of one
+	// partial minute, however many moved.
+	byMinute *btree.BTreeG[recentMinute]
 	// last is the newest log time the state applied (from format version
 	// 5): the clock a Coordinator with none of its own times cool-downs by.
 	last int64
@@ -24,6 +33,33 @@ type recentItem struct {
 	id   ShardID
 	at   int64  // Unix nanoseconds, > 0
 	from NodeID // the node the shard left
+	// bytes is the shard's size when it moved, if sized: soft, like the
+	// stats it comes from (a snapshot carries neither), and read only by
+	// the churn budget.
+	bytes uint64
+	sized bool
+}
+
+// recentMinute sums the entries whose log time falls in one minute. The
+// bytes are summed in 128 bits (hi, lo), exactly, so that removing an
+// entry undoes adding it whatever the sizes.
+type recentMinute struct {
+	minute  int64 // Unix nanoseconds / time.Minute
+	shards  int
+	unsized int // entries without a size
+	hi, lo  uint64
+}
+
+// churnSum is what the recent moves since a time add up to.
+type churnSum struct {
+	shards, unsized int
+	bytes           float64 // of the sized entries
+}
+
+func (c *churnSum) add(shards, unsized int, hi, lo uint64) {
+	c.shards += shards
+	c.unsized += unsized
+	c.bytes += float64(hi)*(1<<64) + float64(lo)
 }
 
 func newRecentMoves() recentMoves {
@@ -32,11 +68,79 @@ func newRecentMoves() recentMoves {
 		byAt: btree.NewG(treeDegree, func(a, b recentItem) bool {
 			return a.at < b.at || (a.at == b.at && a.id < b.id)
 		}),
+		byMinute: btree.NewG(treeDegree, func(a, b recentMinute) bool { return a.minute < b.minute }),
 	}
 }
 
 func (r recentMoves) clone() recentMoves {
-	return recentMoves{byID: r.byID.Clone(), byAt: r.byAt.Clone(), last: r.last}
+	return recentMoves{byID: r.byID.Clone(), byAt: r.byAt.Clone(), byMinute: r.byMinute.Clone(), last: r.last}
+}
+
+// insert adds it, which is not in the set.
+func (r *recentMoves) insert(it recentItem) {
+	r.byID.ReplaceOrInsert(it)
+	r.byAt.ReplaceOrInsert(it)
+	r.count(it, 1)
+}
+
+// remove drops it, which is in the set.
+func (r *recentMoves) remove(it recentItem) {
+	r.byID.Delete(it)
+	r.byAt.Delete(it)
+	r.count(it, -1)
+}
+
+// count adds it to its minute's sums (sign 1) or takes it out (-1).
+func (r *recentMoves) count(it recentItem, sign int) {
+	m, _ := r.byMinute.Get(recentMinute{minute: it.at / int64(time.Minute)})
+	m.minute = it.at / int64(time.Minute)
+	m.shards += sign
+	switch {
+	case !it.sized:
+		m.unsized += sign
+	case sign > 0:
+		var carry uint64
+		m.lo, carry = bits.Add64(m.lo, it.bytes, 0)
+		m.hi += carry
+	default:
+		var borrow uint64
+		m.lo, borrow = bits.Sub64(m.lo, it.bytes, 0)
+		m.hi -= borrow
+	}
+	if m.shards == 0 {
+		r.byMinute.Delete(m)
+		return
+	}
+	r.byMinute.ReplaceOrInsert(m)
+}
+
+// addItem adds one entry.
+func (c *churnSum) addItem(it recentItem) {
+	if it.sized {
+		c.add(1, 0, 0, it.bytes)
+	} else {
+		c.add(1, 1, 0, 0)
+	}
+}
+
+// since sums the entries of log time at or after from: those of from's
+// minute one by one, the later minutes by their sums.
+func (r *recentMoves) since(from int64) churnSum {
+	from = max(from, 1) // every entry's time is positive
+	next := (from/int64(time.Minute) + 1) * int64(time.Minute)
+	var sum churnSum
+	r.byAt.AscendGreaterOrEqual(recentItem{at: from}, func(it recentItem) bool {
+		if it.at >= next {
+			return false
+		}
+		sum.addItem(it)
+		return true
+	})
+	r.byMinute.AscendGreaterOrEqual(recentMinute{minute: next / int64(time.Minute)}, func(m recentMinute) bool {
+		sum.add(m.shards, m.unsized, m.hi, m.lo)
+		return true
+	})
+	return sum
 }
 
 // movedAt returns when shard id last moved, if within the last day.
@@ -55,40 +159,38 @@ func (r *recentMoves) left(id ShardID) NodeID {
 // tick advances the clock to at, a log entry's time.
 func (r *recentMoves) tick(at int64) { r.last = max(r.last, at) }
 
-// record notes that shard id moved at log time at, and drops the entries
-// more than MaxMoveCooldown older than the newest.
-func (r *recentMoves) record(id ShardID, at int64, from NodeID) {
-	r.forget(id)
-	it := recentItem{id: id, at: at, from: from}
-	r.byID.ReplaceOrInsert(it)
-	r.byAt.ReplaceOrInsert(it)
-	r.tick(at)
+// record notes that a shard moved (it: its ID, log time, source and
+// size), and drops the entries more than MaxMoveCooldown older than the
+// newest.
+func (r *recentMoves) record(it recentItem) {
+	r.forget(it.id)
+	r.insert(it)
+	r.tick(it.at)
 	horizon := r.last - int64(MaxMoveCooldown)
 	for {
 		oldest, ok := r.byAt.Min()
 		if !ok || oldest.at >= horizon {
 			return
 		}
-		r.byAt.DeleteMin()
-		r.byID.Delete(oldest)
+		r.remove(oldest)
 	}
 }
 
 // forget drops shard id's entry.
 func (r *recentMoves) forget(id ShardID) {
-	if old, ok := r.byID.Delete(recentItem{id: id}); ok {
-		r.byAt.Delete(old)
+	if old, ok := r.byID.Get(recentItem{id: id}); ok {
+		r.remove(old)
 	}
 }
 
 // len is how many shards moved within the last day.
 func (r *recentMoves) len() int { return r.byID.Len() }
 
-// recordMove notes a move of shard id made by an entry of log time at,
-// from format version 5 and when the time is known.
-func (s *state) recordMove(id ShardID, at int64, from NodeID) {
+// recordMove notes a move of shard r, which left node from, made by an
+// entry of log time at, from format version 5 and when the time is known.
+func (s *state) recordMove(r *shardRec, at int64, from NodeID) {
 	if s.formatVersion >= versionStable && at > 0 {
-		s.recent.record(id, at, from)
+		s.recent.record(recentItem{id: r.ID, at: at, from: from, bytes: r.bytes, sized: r.known})
 	}
 }
 

@@ -665,8 +665,8 @@ func (s *state) decodeRecent(d *decoder) {
 			return
 		}
 		prev = id
-		it := recentItem{id: id, at: int64(at), from: from}
-		s.recent.byID.ReplaceOrInsert(it)
-		s.recent.byAt.ReplaceOrInsert(it)
+		// A snapshot carries no sizes: the churn budget counts these
+		// moves at the mean size.
+		s.recent.insert(recentItem{id: id, at: int64(at), from: from})
 	}
 }

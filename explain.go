@@ -362,33 +362,24 @@ func (ex *explainer) rebalanceRules(d, k int) SkipReason {
 }
 
 // windows judges the in-flight windows of a move to d (see outFull,
-// inFull and fits): SkipInflightWindow when one refuses it (SkipRateLimit
-// when only a rate limit does), or, for a rebalancing move,
+// inFull and fits): the limit that refuses it (SkipInflightWindow,
+// SkipRateLimit or SkipPressure; see heldBy), or, for a rebalancing move,
 // SkipChurnBudget when the budget does.
 func (ex *explainer) windows(d int) SkipReason {
 	pl := ex.pl
 	switch w := pl.fits(ex.r, ex.o, d); {
 	case pl.outFull(ex.o):
-		return windowReason(pl.proj.rateHeld(ex.o, true, 0))
+		return pl.proj.heldBy(ex.o, true, 0)
 	case pl.inFull(d):
-		return windowReason(pl.proj.rateHeld(d, false, 0))
+		return pl.proj.heldBy(d, false, 0)
 	case w == noRefusal:
 		return 0
 	case w == churnRefused:
 		return SkipChurnBudget
 	case w&dstWindow != 0:
-		return windowReason(pl.proj.rateHeld(d, false, ex.x))
+		return pl.proj.heldBy(d, false, ex.x)
 	}
-	return windowReason(pl.proj.rateHeld(ex.o, true, ex.x))
-}
-
-// windowReason is SkipRateLimit for a window held by its rate limit only,
-// else SkipInflightWindow.
-func windowReason(rate bool) SkipReason {
-	if rate {
-		return SkipRateLimit
-	}
-	return SkipInflightWindow
+	return pl.proj.heldBy(ex.o, true, ex.x)
 }
 
 // judgeCounts is the counts phase's rule: from a node above its target

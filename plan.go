@@ -240,6 +240,11 @@ const (
 	// complete. Reported once per node, as SkipInflightWindow is when
 	// MaxInflightPerNode or MaxInflightBytesPerNode holds it.
 	SkipRateLimit
+	// SkipPressure: a node's in-flight window, narrowed by the foreground
+	// pressure its host reported (ShardRegistry.ReportPressure), takes no
+	// more moves or bytes, though it would unpressed. Reported once per
+	// node, like SkipInflightWindow.
+	SkipPressure
 )
 
 var skipNames = [...]string{
@@ -272,6 +277,7 @@ var skipNames = [...]string{
 	SkipChurnBudget:         "churn budget spent",
 	SkipQuietHours:          "outside the rebalancing windows",
 	SkipRateLimit:           "node's copy rate limit reached",
+	SkipPressure:            "node under foreground pressure",
 }
 
 // String returns the reason in words.

@@ -42,11 +42,10 @@ func (pl *planner) inFull(i int) bool {
 }
 
 // windowFull reports full, and node i's window (out of it when out is
-// set) as the reason when it is: SkipRateLimit when only its rate limit
-// is reached.
+// set) as the reason when it is, naming the limit reached (see heldBy).
 func (pl *planner) windowFull(i int, full, out bool) bool {
 	if full {
-		pl.led.windowSkip(i, pl.proj.rateHeld(i, out, 0))
+		pl.led.windowSkip(i, pl.proj.heldBy(i, out, 0))
 	}
 	return full
 }
@@ -58,10 +57,10 @@ func (pl *planner) windowFull(i int, full, out bool) bool {
 func (pl *planner) fits(r *shardRec, src, dst int) refusal {
 	refused := pl.proj.admits(r, src, dst)
 	if refused&dstWindow != 0 {
-		pl.led.windowSkip(dst, pl.proj.rateHeld(dst, false, pl.proj.sizeOf(r)))
+		pl.led.windowSkip(dst, pl.proj.heldBy(dst, false, pl.proj.sizeOf(r)))
 	}
 	if refused&srcWindow != 0 {
-		pl.led.windowSkip(src, pl.proj.rateHeld(src, true, pl.proj.sizeOf(r)))
+		pl.led.windowSkip(src, pl.proj.heldBy(src, true, pl.proj.sizeOf(r)))
 	}
 	if refused == noRefusal && !pl.churnAdmits(pl.proj.sizeOf(r), 1) {
 		return churnRefused

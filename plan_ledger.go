@@ -225,18 +225,15 @@ func (l *ledger) taken(id ShardID) bool {
 	return false
 }
 
-// windowSkip reports, once per node, that a window held a move back.
-func (l *ledger) windowSkip(i int, rate bool) {
+// windowSkip reports, once per node, that a window held a move back, for
+// the given reason (SkipInflightWindow, SkipRateLimit or SkipPressure).
+func (l *ledger) windowSkip(i int, reason SkipReason) {
 	l.windowed = true
 	if l.windowReported == nil {
 		l.windowReported = make([]bool, len(l.s.nodes))
 	}
 	if !l.windowReported[i] {
 		l.windowReported[i] = true
-		reason := SkipInflightWindow
-		if rate {
-			reason = SkipRateLimit
-		}
 		l.out.Skipped = append(l.out.Skipped, Skip{Reason: reason, Node: l.s.nodes[i].ID})
 	}
 }

@@ -439,9 +439,9 @@ func (pr *projection) movesIn(i int) int  { return pr.in[i] }
 func (pr *projection) outWindowFull(i int) bool { return pr.win.outFull(i) }
 func (pr *projection) inWindowFull(i int) bool  { return pr.win.inFull(i) }
 
-// rateHeld reports whether node i's window, out of it or into it, holds
-// back b more bytes (0: any move) only for its rate limit (see windows).
-func (pr *projection) rateHeld(i int, out bool, b float64) bool { return pr.win.rateHeld(i, out, b) }
+// heldBy names the limit for which node i's window, out of it or into it,
+// holds back b more bytes (0: any move): see windows.heldBy.
+func (pr *projection) heldBy(i int, out bool, b float64) SkipReason { return pr.win.heldBy(i, out, b) }
 
 // admits returns the byte windows that moving r from src to dst would
 // overflow, or none (see windows.admits).

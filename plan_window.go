@@ -13,6 +13,11 @@ package placement
 //     they stay within the byte limit or nothing is in flight there yet,
 //     so a shard larger than the window still moves, alone.
 //
+// A node under foreground pressure p (ShardRegistry.ReportPressure) has
+// both windows narrowed to (1 − p) of its limits, moves rounded down, so
+// at p = 1, or at any p where fewer than one move is left, it takes no
+// move at all.
+//
 // Nothing is freed within a plan: the next plan starts from the moves then
 // in flight. A lost node's shards are not copied from it, so its out
 // window never fills and admits everything. Windows that are off (moves
@@ -61,13 +66,39 @@ func (w *windows) add(src, dst int, b float64) {
 }
 
 func (w *windows) outFull(i int) bool {
-	return w.out != nil && !w.exempt(i) && w.full(w.out[i], w.limit(w.sendCap))
+	return w.out != nil && !w.exempt(i) && w.refuses(w.out[i], w.moveCap(i), w.pressed(i, w.limit(w.sendCap)), 0)
 }
 
-func (w *windows) inFull(i int) bool { return w.in != nil && w.full(w.in[i], w.limit(w.recvCap)) }
+func (w *windows) inFull(i int) bool {
+	return w.in != nil && w.refuses(w.in[i], w.moveCap(i), w.pressed(i, w.limit(w.recvCap)), 0)
+}
 
-func (w *windows) full(f flight, limit float64) bool {
-	return f.moves >= w.maxMoves || (limit > 0 && f.bytes >= limit)
+// refuses reports whether a window holding f, of the given move and byte
+// limits (bytes 0: none), refuses b more bytes, or any move when b is 0.
+func (w *windows) refuses(f flight, moves int, limit, b float64) bool {
+	if b == 0 {
+		return f.moves >= moves || (limit > 0 && f.bytes >= limit)
+	}
+	return f.moves >= moves || !room(f, b, limit)
+}
+
+// moveCap is node i's move limit: MaxInflightPerNode narrowed by its
+// pressure.
+func (w *windows) moveCap(i int) int {
+	if p := w.nodes[i].pressure; p > 0 {
+		return int(float64(w.maxMoves) * (1 - p))
+	}
+	return w.maxMoves
+}
+
+// pressed narrows a byte limit (0: none) of node i by its pressure.
+func (w *windows) pressed(i int, limit float64) float64 {
+	if p := w.nodes[i].pressure; p > 0 && limit > 0 {
+		// At p = 1 the move cap (0) refuses first; the byte limit stays
+		// positive so that it still means a limit.
+		return max(limit*(1-p), 1)
+	}
+	return limit
 }
 
 // limit is a side's byte limit given its rate cap: the smaller of the two
@@ -82,24 +113,26 @@ func (w *windows) limit(rateCap float64) float64 {
 	return min(rateCap, w.maxBytes)
 }
 
-// rateHeld reports whether node i's window on one side (out when out is
-// set) refuses b more bytes (b = 0: any move) only for its rate cap:
-// MaxInflightPerNode and MaxInflightBytesPerNode alone would take them.
-func (w *windows) rateHeld(i int, out bool, b float64) bool {
+// heldBy names the limit for which node i's window on one side (out when
+// out is set), which refuses b more bytes (b = 0: any move), refuses
+// them: SkipInflightWindow when MaxInflightPerNode or
+// MaxInflightBytesPerNode alone would, else SkipRateLimit when its rate
+// cap would, else SkipPressure (only its pressure narrows it so far).
+func (w *windows) heldBy(i int, out bool, b float64) SkipReason {
 	if w.in == nil {
-		return false
+		return SkipInflightWindow
 	}
-	f := w.in[i]
+	f, rateCap := w.in[i], w.recvCap
 	if out {
-		f = w.out[i]
+		f, rateCap = w.out[i], w.sendCap
 	}
-	if f.moves >= w.maxMoves {
-		return false
+	switch {
+	case w.refuses(f, w.maxMoves, w.maxBytes, b):
+		return SkipInflightWindow
+	case w.refuses(f, w.maxMoves, w.limit(rateCap), b):
+		return SkipRateLimit
 	}
-	if b == 0 {
-		return w.maxBytes == 0 || f.bytes < w.maxBytes
-	}
-	return w.maxBytes == 0 || f.bytes == 0 || f.bytes+b <= w.maxBytes
+	return SkipPressure
 }
 
 // exempt reports whether node i's out window does not apply: it is lost.
@@ -110,10 +143,10 @@ func (w *windows) admits(src, dst int, b float64) refusal {
 		return noRefusal
 	}
 	var refused refusal
-	if !room(w.in[dst], b, w.limit(w.recvCap)) {
+	if !room(w.in[dst], b, w.pressed(dst, w.limit(w.recvCap))) {
 		refused |= dstWindow
 	}
-	if !w.exempt(src) && !room(w.out[src], b, w.limit(w.sendCap)) {
+	if !w.exempt(src) && !room(w.out[src], b, w.pressed(src, w.limit(w.sendCap))) {
 		refused |= srcWindow
 	}
 	return refused

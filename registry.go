@@ -179,6 +179,32 @@ func (g *ShardRegistry) ReportStats(id ShardID, st Stats) error {
 	return nil
 }
 
+// ReportPressure records a data node's foreground pressure: a figure from
+// 0 (idle) to 1 (saturated) from the host's own admission control or load
+// shedding. The planner narrows the node's in-flight windows by it (see
+// "Pressure" in the package documentation): at 1 no move begins into or
+// out of the node. Like NodeStats it is soft state: not replicated, not in
+// snapshots (a restore forgets it), and it holds until the next report, so
+// a host reports it to every server that may lead, and again when it
+// eases. A figure outside [0, 1] (or NaN) is refused with ErrInvalidStats;
+// a node the registry does not hold, with ErrUnknownNode.
+func (g *ShardRegistry) ReportPressure(node NodeID, pressure float64) error {
+	if !(pressure >= 0 && pressure <= 1) {
+		return fmt.Errorf("report pressure %v for node %d: %w: not in [0, 1]", pressure, node, ErrInvalidStats)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := g.cur.nodeIndex(node)
+	if i < 0 {
+		return fmt.Errorf("report pressure for node %d: %w", node, ErrUnknownNode)
+	}
+	if g.cur.nodes[i].pressure == pressure {
+		return nil
+	}
+	g.writable().nodes[i].pressure = pressure
+	return nil
+}
+
 // ReportNodeStats records the host's latest figures for a data node. Like
 // shard stats they are soft state: not replicated, not in snapshots (a
 // restore forgets them), never read by Apply; only the registry the

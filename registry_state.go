@@ -62,6 +62,9 @@ type nodeRec struct {
 	// Replicated, and in snapshots from version 3.
 	since    int64
 	capacity uint64
+	// pressure is the host-reported foreground pressure, 0 to 1
+	// (ShardRegistry.ReportPressure): soft, like capacity.
+	pressure float64
 	usage    Usage
 	// sum is the exact sum of the known shards' bytes, 128 bits wide
 	// ([0] the low word), so adding and then removing a record always

@@ -120,6 +120,18 @@ func (v View) NodeStats(id NodeID) (NodeStats, bool) {
 	return NodeStats{Capacity: s.nodes[i].capacity}, true
 }
 
+// Pressure returns the foreground pressure last reported for a node with
+// ShardRegistry.ReportPressure (0 if none was); ok is false for a node the
+// View does not hold.
+func (v View) Pressure(id NodeID) (float64, bool) {
+	s := v.state()
+	i := s.nodeIndex(id)
+	if i < 0 {
+		return 0, false
+	}
+	return s.nodes[i].pressure, true
+}
+
 // Usage returns the sums of the known stats of the shards a node owns; ok
 // is false for a node the View does not hold. It costs O(log nodes).
 func (v View) Usage(id NodeID) (Usage, bool) {

@@ -9,8 +9,9 @@ import (
 // moves completed in the last hour and one move in flight out of each of
 // the first 100 shards' owners, with no impact limit and with every one
 // set (a churn budget that is not spent, an open rebalancing window, send
-// and receive rates): the limits' cost is counting the hour's moves and
-// checking each rebalancing transfer. Reproduce with
+// and receive rates, and foreground pressure on every tenth node): the
+// limits' cost is counting the hour's moves and checking each rebalancing
+// transfer. Reproduce with
 //
 //	go test -run '^$' -bench BenchmarkPlanImpactLimits -benchtime 50x .
 func BenchmarkPlanImpactLimits(b *testing.B) {
@@ -33,6 +34,14 @@ func BenchmarkPlanImpactLimits(b *testing.B) {
 		}
 	}
 	v = reg.View()
+	// Every tenth node under foreground pressure, for the run with every
+	// limit.
+	for n := 1; n <= sz.nodes; n += 10 {
+		if err := reg.ReportPressure(NodeID(n), 0.5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pressed := reg.View()
 	now := t0.Add(40 * time.Minute)
 	limited := DefaultPolicy()
 	limited.ChurnBytesPerHour, limited.ChurnShardsPerHour = 0.5, 0.5
@@ -45,13 +54,14 @@ func BenchmarkPlanImpactLimits(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		pol  Policy
-	}{{"limits=off", DefaultPolicy()}, {"limits=off/cooldown=1h", hourCooldown}, {"limits=all", limited}} {
+		v    View
+	}{{"limits=off", DefaultPolicy(), v}, {"limits=off/cooldown=1h", hourCooldown, v}, {"limits=all", limited, pressed}} {
 		b.Run(sz.String()+"/"+c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				coord := NewCoordinator(c.pol)
 				coord.SetClock(now, time.Time{})
-				benchSinkPlan = coord.Plan(v, 5)
+				benchSinkPlan = coord.Plan(c.v, 5)
 			}
 			b.ReportMetric(float64(benchTransfers(benchSinkPlan.Commands)), "transfers")
 		})

@@ -531,6 +531,26 @@
 // follows, so the backlog of the quiet hours does not arrive at once.
 // Moves already in flight when a window closes complete as usual.
 //
+// # Pressure
+//
+// A host may report a data node's foreground pressure, from 0 (idle) to 1
+// (saturated), from its own admission control or load shedding
+// ([ShardRegistry.ReportPressure]; POST /nodes/{id}/pressure in package
+// admin, and client.Client.ReportPressure). The planner narrows the
+// node's in-flight windows, into it and out of it, to (1 − pressure) of
+// their moves (MaxInflightPerNode, rounded down) and bytes
+// (MaxInflightBytesPerNode and the rate limits): with the default 4
+// moves, pressure 0.3 leaves 2, 0.75 leaves 1, and above 0.75 no move
+// begins into or out of the node, drains included, until it eases; a
+// lone move larger than the narrowed byte window still goes while the
+// move count allows one. Re-homing from a lost node is exempt on the lost node's
+// side, as for the windows. A move held only by the narrowing is
+// SkipPressure, in plans and in Explain; ExplainNode shows the pressure.
+// It acts through the windows, so not under Policy.InstantMoves. Pressure
+// is soft state like the stats: not replicated, forgotten on a restore,
+// held until the next report; a host reports it to every server that may
+// lead, and again (0) when it eases.
+//
 // # Upgrades
 //
 // Log entries are written at the lowest format version that carries their

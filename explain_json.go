@@ -132,6 +132,7 @@ type nodeExplanationJSON struct {
 	BytesIn       float64     `json:"bytes_in"`
 	OutWindowFull bool        `json:"out_window_full"`
 	InWindowFull  bool        `json:"in_window_full"`
+	Pressure      float64     `json:"pressure"`
 	Left          int         `json:"left"`
 	LeftBytes     float64     `json:"left_bytes"`
 	NothingLeft   bool        `json:"nothing_left"`
@@ -145,7 +146,8 @@ type nodeExplanationJSON struct {
 
 // MarshalJSON encodes the explanation as an object with the fields
 // "node" (Node.MarshalJSON), "moves_out", "moves_in", "bytes_out",
-// "bytes_in", "out_window_full", "in_window_full", "left", "left_bytes",
+// "bytes_in", "out_window_full", "in_window_full", "pressure" (optional
+// when decoding: 0 if absent), "left", "left_bytes",
 // "nothing_left", "held" (HeldShard.MarshalJSON each), "full_windows",
 // "target", "amount", "ratio" ({"count": ..., "bytes": ..., "load": ...}
 // each) and "roles" ({"phase": "bytes", "role": "source"} each); a nil
@@ -166,6 +168,7 @@ func (e *NodeExplanation) UnmarshalJSON(data []byte) error {
 	d.req("bytes_in", jsonValue(&v.BytesIn))
 	d.req("out_window_full", jsonValue(&v.OutWindowFull))
 	d.req("in_window_full", jsonValue(&v.InWindowFull))
+	d.opt("pressure", jsonValue(&v.Pressure))
 	d.req("left", jsonValue(&v.Left))
 	d.req("left_bytes", jsonValue(&v.LeftBytes))
 	d.req("nothing_left", jsonValue(&v.NothingLeft))

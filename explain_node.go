@@ -13,10 +13,14 @@ type NodeExplanation struct {
 	// MovesOut and MovesIn are the moves in flight out of and into it,
 	// BytesOut and BytesIn their bytes as the planner counts them, and
 	// OutWindowFull and InWindowFull whether its in-flight windows
-	// (Policy.MaxInflightPerNode, MaxInflightBytesPerNode) take no more.
+	// (Policy.MaxInflightPerNode, MaxInflightBytesPerNode, the rate
+	// limits, narrowed by Pressure) take no more.
 	MovesOut, MovesIn           int
 	BytesOut, BytesIn           float64
 	OutWindowFull, InWindowFull bool
+	// Pressure is the foreground pressure its host last reported
+	// (ShardRegistry.ReportPressure), 0 if none.
+	Pressure float64
 
 	// For a node that is not up (draining, down, lost):
 
@@ -102,6 +106,7 @@ func (c *Coordinator) ExplainNode(v View, id NodeID) (NodeExplanation, error) {
 		return true
 	})
 	out.OutWindowFull, out.InWindowFull = pl.proj.outWindowFull(i), pl.proj.inWindowFull(i)
+	out.Pressure = s.nodes[i].pressure
 	if s.nodes[i].State != NodeUp {
 		explainDrain(pl, i, &out)
 		return out, nil

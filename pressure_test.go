@@ -40,6 +40,9 @@ func TestPressureNarrowsWindows(t *testing.T) {
 	out, _ = transfersByNode(plan)
 	require.Equal(t, 2, out[1], "pressure 0.5 halves the window: %v", plan.Commands)
 	require.Contains(t, plan.Skipped, placement.Skip{Reason: placement.SkipPressure, Node: 1})
+	nx, err := c.ExplainNode(reg.View(), 1)
+	require.NoError(t, err)
+	require.Equal(t, 0.5, nx.Pressure)
 
 	// A destination at pressure 1 takes nothing; the other takes it all.
 	require.NoError(t, reg.ReportPressure(1, 0))

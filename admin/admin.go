@@ -53,6 +53,9 @@
 //	POST   /shards             {"shards": [{"start", "end", "node", "id"}]}
 //	POST   /stats              {"stats": [{"shard", "keys", "bytes", "load", "split_key"}]}
 //	POST   /nodes/{id}/stats   {"capacity": 1099511627776} bytes the node may hold
+//	POST   /nodes/{id}/pressure {"pressure": 0.7}        foreground pressure, 0 to 1: narrows
+//	                                                     the node's move windows (soft, like
+//	                                                     /stats)
 //	POST   /pause              (no body), or {"ttl": "10m"}  pause the cluster's scheduling
 //	POST   /resume             (no body)                 end the pause
 //	POST   /pause/local, /resume/local                  this server's scheduler only (not
@@ -378,6 +381,7 @@ func New(opts Options) (http.Handler, error) {
 	// Soft, per-server state: applied where received, never forwarded.
 	mux.Handle("POST /stats", h.write(h.postStats))
 	mux.Handle("POST /nodes/{id}/stats", h.write(h.postNodeStats))
+	mux.Handle("POST /nodes/{id}/pressure", h.write(h.postPressure))
 	mux.Handle("POST /pause", h.replicated(h.postPause))
 	mux.Handle("POST /resume", h.replicated(h.postResume))
 	mux.Handle("POST /pause/local", h.write(h.postPauseLocal))

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -65,6 +66,39 @@ func (h *handler) postStats(w http.ResponseWriter, r *http.Request) {
 type nodeStatsRequest struct {
 	// Capacity is how many bytes the node may hold; 0 means unknown.
 	Capacity uint64 `json:"capacity"`
+}
+
+// pressureRequest is POST /nodes/{id}/pressure: a data node's foreground
+// pressure, 0 to 1 (placement.ShardRegistry.ReportPressure), recorded on
+// this server only, like node stats.
+type pressureRequest struct {
+	Pressure *float64 `json:"pressure"`
+}
+
+// postPressure records a node's foreground pressure for this server's
+// planner.
+func (h *handler) postPressure(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathNodeID(w, r)
+	if !ok {
+		return
+	}
+	var req pressureRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Pressure == nil {
+		writeError(w, http.StatusBadRequest, `pressure is required: a figure from 0 (idle) to 1 (saturated)`)
+		return
+	}
+	switch err := h.opts.Registry.ReportPressure(id, *req.Pressure); {
+	case errors.Is(err, placement.ErrUnknownNode):
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
 }
 
 // postNodeStats records a node's capacity for this server's planner.

@@ -147,6 +147,14 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
 	if path != "" {
 		where = "field " + strconv.Quote(path)
 	}
+	// A pointer is an optional value: null leaves it nil, anything else
+	// is checked as what it points to.
+	for t.Kind() == reflect.Pointer {
+		if tok == nil {
+			return nil
+		}
+		t = t.Elem()
+	}
 	mismatch := func() error {
 		return fmt.Errorf("%s: want %s, got %s", where, describeType(t), describeToken(tok))
 	}

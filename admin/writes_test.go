@@ -217,6 +217,27 @@ func TestPostNodeStats(t *testing.T) {
 	}
 }
 
+func TestPostPressure(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	var got struct{ Pressure float64 }
+	decode(t, e.post("/nodes/1/pressure", `{"pressure": 0.75}`), http.StatusOK, &got)
+	if p, _ := e.reg.View().Pressure(1); got.Pressure != 0.75 || p != 0.75 {
+		t.Errorf("answered %+v, recorded %v", got, p)
+	}
+	requireRejected(t, e, []badRequest{
+		{name: "unknown node", path: "/nodes/99/pressure", body: `{"pressure": 0.5}`, status: http.StatusNotFound, want: "unknown node"},
+		{name: "missing", path: "/nodes/1/pressure", body: `{}`, status: http.StatusBadRequest, want: "pressure is required"},
+		{name: "null", path: "/nodes/1/pressure", body: `{"pressure": null}`, status: http.StatusBadRequest, want: "pressure is required"},
+		{name: "above 1", path: "/nodes/1/pressure", body: `{"pressure": 1.5}`, status: http.StatusBadRequest, want: "not in [0, 1]"},
+		{name: "negative", path: "/nodes/1/pressure", body: `{"pressure": -0.1}`, status: http.StatusBadRequest, want: "not in [0, 1]"},
+		{name: "a string", path: "/nodes/1/pressure", body: `{"pressure": "high"}`, status: http.StatusBadRequest, want: "malformed JSON"},
+	})
+	if p, _ := e.reg.View().Pressure(1); p != 0.75 {
+		t.Errorf("bad requests changed the pressure to %v", p)
+	}
+}
+
 func TestPostClusterVersion(t *testing.T) {
 	e := newEnv(t)
 	requireRejected(t, e, []badRequest{
@@ -342,6 +363,7 @@ var writes = []struct{ method, path, body string }{
 	{path: "/shards", body: `{"shards": [{"start": "", "node": 1}]}`},
 	{path: "/stats", body: `{"stats": [{"shard": 1, "keys": 1}]}`},
 	{path: "/nodes/1/stats", body: `{"capacity": 1}`},
+	{path: "/nodes/1/pressure", body: `{"pressure": 0.5}`},
 	{path: "/pause"},
 	{path: "/pause", body: `{"ttl": "10m"}`},
 	{path: "/resume"},
@@ -369,7 +391,7 @@ func needsV3(path string) bool {
 // soft reports whether a write is of soft, per-server state: applied where
 // it is received, never forwarded.
 func soft(path string) bool {
-	return path == "/stats" || path == "/nodes/1/stats"
+	return path == "/stats" || path == "/nodes/1/stats" || path == "/nodes/1/pressure"
 }
 
 func method(m string) string {

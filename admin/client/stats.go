@@ -56,6 +56,17 @@ func (c *Client) ReportNodeStats(ctx context.Context, node placement.NodeID, cap
 	return c.everyServer(func(server string) error { return c.once(ctx, server, cl) })
 }
 
+// ReportPressure sends node's foreground pressure, from 0 (idle) to 1
+// (saturated), to every server (POST /nodes/{id}/pressure): the planner
+// narrows the node's move windows by it (see
+// placement.ShardRegistry.ReportPressure). It is soft state that holds
+// until the next report, so report it again as it changes, and 0 once it
+// eases.
+func (c *Client) ReportPressure(ctx context.Context, node placement.NodeID, pressure float64) error {
+	cl := call{method: http.MethodPost, path: fmt.Sprintf("/nodes/%d/pressure", node), body: map[string]float64{"pressure": pressure}}
+	return c.everyServer(func(server string) error { return c.once(ctx, server, cl) })
+}
+
 // once makes cl at server, one try.
 func (c *Client) once(ctx context.Context, server string, cl call) error {
 	body, err := encode(cl.body)
@@ -88,11 +99,15 @@ func (c *Client) everyServer(send func(server string) error) error {
 	return errors.Join(errs...)
 }
 
-// Report is what one heartbeat sends: the node's capacity (when Node is
-// not 0) and its shards' stats.
+// Report is what one heartbeat sends: the node's capacity and, when
+// Pressure is set, its foreground pressure (when Node is not 0), and its
+// shards' stats.
 type Report struct {
 	Node     placement.NodeID
 	Capacity uint64
+	// Pressure, if not nil, is sent with ReportPressure; nil sends none,
+	// leaving what the servers hold.
+	Pressure *float64
 	Shards   []ShardStats
 }
 
@@ -114,6 +129,9 @@ func (c *Client) Heartbeat(ctx context.Context, interval time.Duration, report f
 		var errs []error
 		if r.Node != 0 {
 			errs = append(errs, c.ReportNodeStats(ctx, r.Node, r.Capacity))
+			if r.Pressure != nil {
+				errs = append(errs, c.ReportPressure(ctx, r.Node, *r.Pressure))
+			}
 		}
 		errs = append(errs, c.ReportStats(ctx, r.Shards))
 		if err := errors.Join(errs...); err != nil && ctx.Err() == nil {

@@ -97,3 +97,43 @@ func TestReportProgressToEveryServer(t *testing.T) {
 		}
 	}
 }
+
+// Pressure goes to every server once, and a heartbeat sends it only when
+// its Report has one.
+func TestReportPressureToEveryServer(t *testing.T) {
+	ok := newStub(t, reply(http.StatusOK, `{}`))
+	behind := newStub(t, reply(http.StatusNotFound, `{"error": "report pressure for node 4: unknown node"}`))
+	cl := quickClient(t, ok.URL, behind.URL)
+	err := cl.ReportPressure(context.Background(), 4, 0.75)
+	if err == nil || !strings.Contains(err.Error(), behind.URL) || strings.Contains(err.Error(), ok.URL) {
+		t.Errorf("error %v, want it to name %s only", err, behind.URL)
+	}
+	want := []string{`POST /nodes/4/pressure {"pressure":0.75}`}
+	for _, s := range []*stub{ok, behind} {
+		if got := s.requests(); !slices.Equal(got, want) {
+			t.Errorf("%s got %q, want %q", s.URL, got, want)
+		}
+	}
+
+	hb := newStub(t, reply(http.StatusOK, `{}`))
+	cl = quickClient(t, hb.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	half, rounds := 0.5, 0
+	_ = cl.Heartbeat(ctx, time.Millisecond, func() client.Report {
+		rounds++
+		r := client.Report{Node: 4, Capacity: 1}
+		switch rounds {
+		case 2:
+			r.Pressure = &half
+		case 3:
+			cancel() // this round sends nothing
+		}
+		return r
+	}, func(error) {})
+	got := slices.DeleteFunc(hb.requests(), func(s string) bool { return !strings.Contains(s, "/nodes/4/") })
+	want = []string{`POST /nodes/4/stats {"capacity":1}`, `POST /nodes/4/stats {"capacity":1}`, `POST /nodes/4/pressure {"pressure":0.5}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("heartbeat sent %q, want %q", got, want)
+	}
+}

@@ -16,6 +16,14 @@ func (s *Scheduler) ExplainNode(id NodeID) (NodeExplanation, error) {
 	return c.ExplainNode(v, id)
 }
 
+// Churn is Coordinator.Churn on this server's map, with the policy its
+// ticks plan with and its clock: the churn budget and rebalancing windows
+// as its next plan would find them.
+func (s *Scheduler) Churn() ChurnState {
+	v, c, _ := s.planner()
+	return c.Churn(v)
+}
+
 // Forecast is f.Forecast on this server's map, with the policy and the
 // limit its ticks plan with (the replicated ones, or its Config's), its
 // tick interval and its clock, for the fields of f left zero.

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ukehi/placement"
 )
@@ -85,6 +86,35 @@ type statusBody struct {
 	FormatVersionMax uint64 `json:"format_version_max"`
 	// Raft is raft's own Stats(): state, indexes, the configuration.
 	Raft map[string]string `json:"raft"`
+	// Churn is the churn budget and rebalancing windows as this server's
+	// next plan would find them (placement.ChurnState).
+	Churn churnBody `json:"churn"`
+}
+
+// churnBody is placement.ChurnState in /status: "at" (RFC 3339, omitted
+// when the planner has no clock yet), bytes and shards moved in the hour
+// with those in flight, the budgets ("allowed_bytes", "allowed_shards",
+// 0 when off, and "bytes_limited", "shards_limited"), "spent", and
+// "open": whether the time is within the rebalancing windows.
+type churnBody struct {
+	At            string `json:"at,omitempty"`
+	Bytes         uint64 `json:"bytes"`
+	Shards        int    `json:"shards"`
+	AllowedBytes  uint64 `json:"allowed_bytes"`
+	AllowedShards int    `json:"allowed_shards"`
+	BytesLimited  bool   `json:"bytes_limited"`
+	ShardsLimited bool   `json:"shards_limited"`
+	Spent         bool   `json:"spent"`
+	Open          bool   `json:"open"`
+}
+
+func churnOf(c placement.ChurnState) churnBody {
+	b := churnBody{Bytes: c.Bytes, Shards: c.Shards, AllowedBytes: c.AllowedBytes, AllowedShards: c.AllowedShards,
+		BytesLimited: c.BytesLimited, ShardsLimited: c.ShardsLimited, Spent: c.Spent(), Open: c.Open}
+	if !c.At.IsZero() {
+		b.At = c.At.Format(time.RFC3339)
+	}
+	return b
 }
 
 func (h *handler) getStatus(w http.ResponseWriter, _ *http.Request) {
@@ -102,6 +132,7 @@ func (h *handler) getStatus(w http.ResponseWriter, _ *http.Request) {
 		PauseUntil:       pauseOf(h.opts.Registry.View().Pause()).Until,
 		FormatVersion:    h.opts.Registry.View().FormatVersion(),
 		FormatVersionMax: placement.FormatVersion,
+		Churn:            churnOf(h.opts.Scheduler.Churn()),
 	}
 	if h.opts.AdminURL != nil && id != "" {
 		body.LeaderAdmin = h.opts.AdminURL(id)

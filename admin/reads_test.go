@@ -148,6 +148,28 @@ func TestGetStatus(t *testing.T) {
 	}
 }
 
+// /status shows the churn budget: what moved in the hour (a move in
+// flight counts) against what the replicated policy allows.
+func TestGetStatusChurn(t *testing.T) {
+	e := newEnv(t)
+	e.seedShards(t)
+	p := placement.DefaultPolicy()
+	p.ChurnShardsPerHour = 0.5
+	e.apply(t, placement.SetFormatVersion{Version: placement.FormatVersion},
+		placement.SetPolicy{Policy: p, MaxActionsPerTick: 5})
+	var got client.Status
+	decode(t, e.do(http.MethodGet, "/status", "", ""), http.StatusOK, &got)
+	if c := got.Churn; c.Shards != 0 || !c.ShardsLimited || c.BytesLimited || c.AllowedShards != 1 || c.Spent || !c.Open {
+		t.Errorf("churn before a move %+v", c)
+	}
+	s, _ := e.reg.View().Shard(1)
+	e.apply(t, placement.PlaceTransfer{Shard: 1, Epoch: s.Epoch, From: 1, To: 3})
+	decode(t, e.do(http.MethodGet, "/status", "", ""), http.StatusOK, &got)
+	if c := got.Churn; c.Shards != 1 || !c.Spent {
+		t.Errorf("churn with a move in flight %+v", c)
+	}
+}
+
 func TestGetMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	sink, err := metricsprom.NewPrometheusSinkFrom(metricsprom.PrometheusOpts{Registerer: reg})

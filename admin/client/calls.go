@@ -102,6 +102,29 @@ type Status struct {
 	FormatVersionMax uint64 `json:"format_version_max"`
 	// Raft is raft's own Stats() on that server.
 	Raft map[string]string `json:"raft"`
+	// Churn is the churn budget and rebalancing windows as that server's
+	// next plan would find them.
+	Churn Churn `json:"churn"`
+}
+
+// Churn is placement.ChurnState as GET /status reports it.
+type Churn struct {
+	// At is the time the hour ends (RFC 3339), or "" when the server's
+	// planner has no clock yet.
+	At string `json:"at"`
+	// Bytes and Shards are what moved in the hour, with the moves in
+	// flight; AllowedBytes and AllowedShards the budgets (0 when off, see
+	// BytesLimited and ShardsLimited).
+	Bytes         uint64 `json:"bytes"`
+	Shards        int    `json:"shards"`
+	AllowedBytes  uint64 `json:"allowed_bytes"`
+	AllowedShards int    `json:"allowed_shards"`
+	BytesLimited  bool   `json:"bytes_limited"`
+	ShardsLimited bool   `json:"shards_limited"`
+	// Spent reports a set budget used up; Open whether the time is
+	// within the rebalancing windows (always, with none).
+	Spent bool `json:"spent"`
+	Open  bool `json:"open"`
 }
 
 // Status returns the status of the server the client prefers (the one

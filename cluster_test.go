@@ -3,6 +3,7 @@ package placement_test
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -178,6 +179,14 @@ func TestClusterIsolatedLeaderStopsProposing(t *testing.T) {
 	c.Isolate(old)
 	// The old leader steps down once it cannot reach a quorum.
 	require.NoError(t, placementtest.WaitFor(settle, func() bool { ok, _ := c.Servers[old].Node.Leader(); return !ok }))
+	// Entries committed before the cut may still be on their way to its
+	// FSM (raft hands them over asynchronously); once they are in, its
+	// commit index cannot move while it is cut off. Its last committed
+	// entry is a placement command: it proposed transfers until the cut.
+	require.NoError(t, placementtest.WaitFor(settle, func() bool {
+		commit, err := strconv.ParseUint(c.Servers[old].Raft.Stats()["commit_index"], 10, 64)
+		return err == nil && c.Servers[old].Registry.View().Index() >= commit
+	}))
 	stepped := len(log.transfers(old))
 	survivor := (old + 1) % 3
 	require.NoError(t, placementtest.WaitFor(settle, func() bool { return balanced(c, survivor, placement.DefaultPolicy()) }))

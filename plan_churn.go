@@ -10,9 +10,15 @@ import (
 // moved in the last ChurnWindow, and what is allowed.
 //
 // The registry's record of recent moves keeps the log time of each shard's
-// last move and the node it left, not why it moved, so the budget counts
-// every transfer it holds, drains and re-homing included: they use the
-// budget but are never held by it. A move counts from the log time it
+// last move and the node it left. A move out of a node that was not up
+// when it completed (a drain, or re-homing from a lost node) is not
+// counted, nor is a move in flight out of a node that is not up now:
+// drains and re-homing neither use the budget nor are held by it. (A
+// rebalancing move whose source began to drain before it completed counts
+// as the drain's; a drain of a shard that rebalancing moved within the
+// hour counts in that move's stead; a replica that restored a snapshot,
+// which does not say, counts every move in it.) A move counts from the
+// log time it
 // completed, and a move in flight counts until then, so the budget
 // survives a change of leader. A completed move counts at its shard's
 // bytes when it completed, as the registry knew them (the stats are soft
@@ -89,8 +95,10 @@ func (pl *planner) churnState(now int64) ChurnState {
 	used := done.bytes + float64(done.unsized)*pl.proj.meanBytes
 	out.Shards = done.shards
 	s.moves.Ascend(func(m moveItem) bool {
-		used += pl.proj.sizeOf(m.rec)
-		out.Shards++
+		if s.nodeUp(m.from) {
+			used += pl.proj.sizeOf(m.rec)
+			out.Shards++
+		}
 		return true
 	})
 	out.Bytes = uint64(math.Ceil(used))

@@ -198,7 +198,7 @@ type Policy struct {
 	// bytes of all shards (see ChurnState for how they are counted). Once
 	// it is spent, rebalancing plans no transfer (SkipChurnBudget) until
 	// moves age out of the hour; drains, re-homing, splits and merges are
-	// never held by it. Zero turns it off (the default). A budget below
+	// never held by it, and drains and re-homing are not counted. Zero turns it off (the default). A budget below
 	// one shard's bytes stops rebalancing. Needs format version 6 when it
 	// differs from the default.
 	ChurnBytesPerHour float64

@@ -203,13 +203,30 @@ func TestQuietHoursAndChurnPlan(t *testing.T) {
 	require.Contains(t, p.Skipped, placement.Skip{Reason: placement.SkipChurnBudget})
 	requireVerdicts(t, c, reg.View(), 3, placement.SkipChurnBudget)
 
-	// A drain is never held, even with the budget spent.
+	// A drain is never held, even with the budget spent, and spends none
+	// of it, in flight or done.
 	require.NoError(t, reg.ApplyAt(placement.SetNodeState{Node: 1, State: placement.NodeDraining}, later))
 	p = c.Plan(reg.View(), 10)
 	require.NotEmpty(t, p.Commands)
 	for _, why := range p.Reasons {
 		require.Equal(t, placement.PhaseDrain, why.Phase)
 	}
+	for _, cmd := range p.Commands {
+		require.NoError(t, reg.ApplyAt(cmd, later))
+	}
+	require.Equal(t, 2, c.Churn(reg.View()).Shards, "drains in flight")
+	for _, cmd := range p.Commands {
+		pt := cmd.(placement.PlaceTransfer)
+		require.NoError(t, reg.ApplyAt(placement.CompleteTransfer{Shard: pt.Shard, Epoch: pt.Epoch + 1, To: pt.To}, later))
+	}
+	require.Equal(t, 2, c.Churn(reg.View()).Shards, "drains done")
+	// A replica restored from a snapshot, which does not say which moves
+	// were drains, counts them all.
+	var snap bytes.Buffer
+	require.NoError(t, reg.View().WriteSnapshot(&snap))
+	restored := placement.NewShardRegistry()
+	require.NoError(t, restored.ReadSnapshot(&snap))
+	require.Equal(t, 2+len(p.Commands), c.Churn(restored.View()).Shards)
 
 	// An hour after the moves completed, the budget is back.
 	c.SetClock(t0.Add(time.Minute+time.Hour), time.Time{})

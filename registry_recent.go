@@ -38,6 +38,10 @@ type recentItem struct {
 	// the churn budget.
 	bytes uint64
 	sized bool
+	// drain is set when the node the shard left was not up when the move
+	// completed: a drain, or re-homing from a lost node, which the churn
+	// budget does not count (see ChurnState).
+	drain bool
 }
 
 // recentMinute sums the entries whose log time falls in one minute. The
@@ -90,8 +94,12 @@ func (r *recentMoves) remove(it recentItem) {
 	r.count(it, -1)
 }
 
-// count adds it to its minute's sums (sign 1) or takes it out (-1).
+// count adds it to its minute's sums (sign 1) or takes it out (-1); a
+// drain is in no sum.
 func (r *recentMoves) count(it recentItem, sign int) {
+	if it.drain {
+		return
+	}
 	m, _ := r.byMinute.Get(recentMinute{minute: it.at / int64(time.Minute)})
 	m.minute = it.at / int64(time.Minute)
 	m.shards += sign
@@ -123,8 +131,8 @@ func (c *churnSum) addItem(it recentItem) {
 	}
 }
 
-// since sums the entries of log time at or after from: those of from's
-// minute one by one, the later minutes by their sums.
+// since sums the entries of log time at or after from, but drains: those
+// of from's minute one by one, the later minutes by their sums.
 func (r *recentMoves) since(from int64) churnSum {
 	from = max(from, 1) // every entry's time is positive
 	next := (from/int64(time.Minute) + 1) * int64(time.Minute)
@@ -133,7 +141,9 @@ func (r *recentMoves) since(from int64) churnSum {
 		if it.at >= next {
 			return false
 		}
-		sum.addItem(it)
+		if !it.drain {
+			sum.addItem(it)
+		}
 		return true
 	})
 	r.byMinute.AscendGreaterOrEqual(recentMinute{minute: next / int64(time.Minute)}, func(m recentMinute) bool {
@@ -162,7 +172,14 @@ func (r *recentMoves) tick(at int64) { r.last = max(r.last, at) }
 // record notes that a shard moved (it: its ID, log time, source and
 // size), and drops the entries more than MaxMoveCooldown older than the
 // newest.
+//
+// A drain that replaces a counted move of the last ChurnWindow is counted
+// in its stead (at its own, later time), so that no rebalancing move of
+// the hour drops out of the churn budget's count.
 func (r *recentMoves) record(it recentItem) {
+	if old, ok := r.byID.Get(recentItem{id: it.id}); ok && it.drain && !old.drain && it.at-old.at < int64(ChurnWindow) {
+		it.drain = false
+	}
 	r.forget(it.id)
 	r.insert(it)
 	r.tick(it.at)
@@ -190,8 +207,15 @@ func (r *recentMoves) len() int { return r.byID.Len() }
 // entry of log time at, from format version 5 and when the time is known.
 func (s *state) recordMove(r *shardRec, at int64, from NodeID) {
 	if s.formatVersion >= versionStable && at > 0 {
-		s.recent.record(recentItem{id: r.ID, at: at, from: from, bytes: r.bytes, sized: r.known})
+		s.recent.record(recentItem{id: r.ID, at: at, from: from, bytes: r.bytes, sized: r.known, drain: !s.nodeUp(from)})
 	}
+}
+
+// nodeUp reports whether node id is in s and up: a move out of a node
+// that is not is a drain or a re-homing.
+func (s *state) nodeUp(id NodeID) bool {
+	i := s.nodeIndex(id)
+	return i >= 0 && s.nodes[i].State == NodeUp
 }
 
 // tickClock advances the recent moves' clock to an entry's log time, from

@@ -665,8 +665,8 @@ func (s *state) decodeRecent(d *decoder) {
 			return
 		}
 		prev = id
-		// A snapshot carries no sizes: the churn budget counts these
-		// moves at the mean size.
+		// A snapshot carries no sizes, nor whether a move was a drain:
+		// the churn budget counts each of these moves, at the mean size.
 		s.recent.insert(recentItem{id: id, at: int64(at), from: from})
 	}
 }

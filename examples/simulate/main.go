@@ -14,9 +14,14 @@
 // (CompleteTransfer) at the end of the tick in which its copy ends, so the
 // next plan finds it done. Meanwhile the planner counts it as made and
 // keeps each node within its windows (Policy.MaxInflightPerNode and
-// MaxInflightBytesPerNode). As the Scheduler does, a move in flight for
-// Policy.MoveTimeout is aborted. A run that goes until the plan is empty
-// also waits for every move in flight to complete. With -instant the run
+// MaxInflightBytesPerNode). The host reports each copy's progress every
+// tick (ShardRegistry.ReportProgress) and, as the Scheduler does, a move
+// is aborted once Policy.MoveTimeout has passed since its copied bytes
+// last grew (with no progress reported, MoveTimeout plus its bytes at
+// Policy.MinCopyRate after it began). The planner's clock is the tick's
+// time (Coordinator.SetClock). A run that goes until the plan is empty
+// also waits for every move in flight to complete, and does not end on a
+// plan held by quiet hours or the churn budget. With -instant the run
 // uses Policy.InstantMoves: each move completes in the tick it begins and
 // no window applies, which reproduces the runs (and the charts) from
 // before moves took time.
@@ -247,6 +252,9 @@ func runOne(sc scenario, stream uint64, o options, w io.Writer) (result, error) 
 	cfg := placement.DefaultConfig()
 	cfg.MaxActionsPerTick = o.MaxActions
 	cfg.TickInterval = o.Interval
+	if sc.interval > 0 {
+		cfg.TickInterval = sc.interval
+	}
 	cfg.InstantMoves = o.Instant
 	if sc.tune != nil {
 		sc.tune(&cfg.Policy)

@@ -47,6 +47,10 @@ type scenario struct {
 	// moves and bytes in flight into the focus node against the windows;
 	// the shard count chart is then written with the suffix "-counts".
 	flightChart bool
+	// charts, when set, makes the scenario's own charts, its main chart
+	// (suffix "") among them; the shard count chart is then written with
+	// the suffix "-counts".
+	charts func(*sim, scenario) []chartFile
 }
 
 var scenarios = []scenario{
@@ -89,6 +93,7 @@ var scenarios = []scenario{
 	noiseScenario(),
 	fewShards(),
 	fewShardsBimodal(),
+	throttledScenario(),
 }
 
 // bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run

@@ -324,8 +324,10 @@ type result struct {
 	// Plans is how many plans the run made (ticks and the extra plan of
 	// the tick the noise began), for the plan time.
 	Plans int
-	// Samples are every tick's samples, tick 0 first.
+	// Samples are every tick's samples, tick 0 first, and Moves every
+	// transfer begun, in order, with how it ended.
 	Samples                            []sample
+	Moves                              []transferRec
 	FirstImbalance, FinalImbalance     float64
 	MaxImbalance, MeanImbalance        float64
 	ShardsStart, ShardsPeak, ShardsEnd int
@@ -571,6 +573,13 @@ func (s *sim) ended(f flight, at time.Time, aborted bool) {
 	s.transfers[f.rec].aborted = aborted
 }
 
+// noProgressDeadline is how long a move of the given bytes may be in
+// flight with no progress reported: MoveTimeout plus the bytes at
+// MinCopyRate.
+func noProgressDeadline(p placement.Policy, bytes uint64) time.Duration {
+	return p.MoveTimeout + time.Duration(float64(bytes)/float64(p.MinCopyRate)*float64(time.Second))
+}
+
 // expire first reports, as the host copying them would, the bytes each
 // copy in flight has copied by now (ShardRegistry.ReportProgress; a host
 // that reports no sizes reports none), then aborts, as the leader's
@@ -614,8 +623,7 @@ func (s *sim) expire() error {
 			if st, ok := v.Stats(m.Shard); ok {
 				bytes = st.Bytes
 			}
-			allowance := s.policy.MoveTimeout + time.Duration(float64(bytes)/float64(s.policy.MinCopyRate)*float64(time.Second))
-			late = now.Sub(m.Began) >= allowance
+			late = now.Sub(m.Began) >= noProgressDeadline(s.policy, bytes)
 		}
 		if late {
 			aborts = append(aborts, placement.AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
@@ -771,6 +779,11 @@ func (s *sim) checkPlan(v placement.View, p placement.Plan) error {
 		return nil
 	}
 	if !p.Rebalancing && p.MinBytes == 0 {
+		return nil
+	}
+	if heldBy(p).quiet && p.MinBytes == 0 {
+		// Quiet hours: no rebalancing phase ran, so the plan, though
+		// still rebalancing, reports no bound to check.
 		return nil
 	}
 	bytes, share := s.projectedUpBytes(v, p)
@@ -1139,7 +1152,7 @@ func (s *sim) finish() {
 		sum += smp.imbalance
 	}
 	r.MeanImbalance = sum / float64(len(s.samples))
-	r.Samples = s.samples
+	r.Samples, r.Moves = s.samples, s.transfers
 	w := s.policy.MaxInflightBytesPerNode
 	window := func(moves int, b uint64) {
 		r.PeakMoves, r.PeakBytes = max(r.PeakMoves, moves), max(r.PeakBytes, b)

@@ -123,8 +123,12 @@ func legendSwatch(b *strings.Builder, y int, fill, label string) {
 
 // throttledXTitle is the x axis title of both charts.
 func (s *sim) throttledXTitle() string {
-	return fmt.Sprintf("UTC time of day (%v ticks; moves copy at %s MiB/s, into and out of node %d at %s MiB/s)",
-		s.interval, mibs(s.bandwidth), thSlow, mibs(s.nodeRate[thSlow]))
+	tick := s.interval.String()
+	if s.interval%time.Minute == 0 {
+		tick = fmt.Sprintf("%d-minute", s.interval/time.Minute)
+	}
+	return fmt.Sprintf("UTC time of day (%s ticks; moves copy at %s MiB/s, into and out of node %d at %s MiB/s)",
+		tick, mibs(s.bandwidth), thSlow, mibs(s.nodeRate[thSlow]))
 }
 
 // throttledFlight renders the bytes in flight into and out of each node,
@@ -151,9 +155,9 @@ func (s *sim) throttledFlight(sc scenario, t throttled) []byte {
 		moves       func(smp sample, i int) int
 		bytes       func(smp sample, i int) uint64
 	}{
-		{"GiB in flight into, a tick", "inflight-in",
+		{"GiB in flight in", "inflight-in",
 			func(smp sample, i int) int { return smp.movesIn[i] }, func(smp sample, i int) uint64 { return smp.bytesIn[i] }},
-		{"GiB in flight out of, a tick", "inflight-out",
+		{"GiB in flight out", "inflight-out",
 			func(smp sample, i int) int { return smp.movesOut[i] }, func(smp sample, i int) uint64 { return smp.bytesOut[i] }},
 	}
 	for p, d := range dirs {

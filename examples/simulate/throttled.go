@@ -112,15 +112,17 @@ type throttled struct {
 	churnOff int
 	// quietBegun counts the transfers begun outside the windows.
 	quietBegun int
-	// window is the rate's byte window (rate × MoveTimeout) each way;
+	// windowIn and windowOut are the rates' byte windows into and out of
+	// a node (ReceiveBytesPerSecond and SendBytesPerSecond × MoveTimeout);
 	// rateOver counts the samples, nodes and directions with more bytes
-	// than it in flight in more than one move, and peakMulti is the most
-	// bytes in flight in more than one move. lone are the transfers
-	// larger than the window, which the planner lets through alone.
-	window    uint64
-	rateOver  int
-	peakMulti uint64
-	lone      []transferRec
+	// than the window in flight in more than one move, and peakMulti is
+	// the most bytes in flight in more than one move. lone are the
+	// transfers larger than a window, which the planner lets through
+	// alone.
+	windowIn, windowOut uint64
+	rateOver            int
+	peakMulti           uint64
+	lone                []transferRec
 	// bigMoves are the 64 GiB shard's transfers.
 	bigMoves []transferRec
 	// heldQuiet, heldBudget and heldRate count the plans held back by
@@ -143,7 +145,8 @@ func (s *sim) recountThrottled() throttled {
 			t.quietBegun++
 		}
 	}
-	t.window = uint64(float64(pol.SendBytesPerSecond) * pol.MoveTimeout.Seconds())
+	t.windowIn = uint64(float64(pol.ReceiveBytesPerSecond) * pol.MoveTimeout.Seconds())
+	t.windowOut = uint64(float64(pol.SendBytesPerSecond) * pol.MoveTimeout.Seconds())
 	for _, smp := range s.samples {
 		at := s.timeOf(smp.tick)
 		all, big := s.churnRecount(at)
@@ -156,12 +159,12 @@ func (s *sim) recountThrottled() throttled {
 		}
 		for i := range smp.nodes {
 			for _, d := range []struct {
-				moves int
-				bytes uint64
-			}{{smp.movesIn[i], smp.bytesIn[i]}, {smp.movesOut[i], smp.bytesOut[i]}} {
+				moves         int
+				bytes, window uint64
+			}{{smp.movesIn[i], smp.bytesIn[i], t.windowIn}, {smp.movesOut[i], smp.bytesOut[i], t.windowOut}} {
 				if d.moves > 1 {
 					t.peakMulti = max(t.peakMulti, d.bytes)
-					if d.bytes > t.window {
+					if d.bytes > d.window {
 						t.rateOver++
 					}
 				}
@@ -181,7 +184,7 @@ func (s *sim) recountThrottled() throttled {
 		}
 	}
 	for _, tr := range s.transfers {
-		if tr.bytes > t.window {
+		if tr.bytes > min(t.windowIn, t.windowOut) {
 			t.lone = append(t.lone, tr)
 		}
 	}
@@ -233,7 +236,8 @@ func rebalanceOpen(p placement.Policy, t time.Time) bool {
 func (s *sim) timeOf(tick int) time.Time { return clockStart.Add(time.Duration(tick) * s.interval) }
 
 // checkThrottled checks each limit against the recount: no transfer begun
-// in quiet hours; the bytes that count in the churn budget within it in
+// in quiet hours (no node drains or is lost here, so every transfer is
+// rebalancing's); the bytes that count in the churn budget within it in
 // every hour (and Coordinator.Churn saying the same); the bytes in flight
 // into and out of every node within the rate's window unless one move
 // alone; the 64 GiB shard moved, in flight longer than MoveTimeout, and
@@ -271,15 +275,16 @@ func checkThrottled(s *sim) error {
 	for _, l := range t.lone {
 		lone = append(lone, fmt.Sprintf("%s out of node %d and into node %d", gib(float64(l.bytes)), l.from, l.to))
 	}
-	s.note("rate window %s MiB/s × MoveTimeout %v = %s a node each way: most in flight in more than one move %s; alone above it: %s; %d plans held by a rate (SkipRateLimit)",
-		mibs(float64(pol.SendBytesPerSecond)), pol.MoveTimeout, gib(float64(t.window)), gib(float64(t.peakMulti)), orNone(lone), t.heldRate)
+	s.note("rate windows (Receive/SendBytesPerSecond %s/%s MiB/s × MoveTimeout %v): %s into a node, %s out of it; most in flight in more than one move %s; alone above them: %s; %d plans held by a rate (SkipRateLimit)",
+		mibs(float64(pol.ReceiveBytesPerSecond)), mibs(float64(pol.SendBytesPerSecond)), pol.MoveTimeout,
+		gib(float64(t.windowIn)), gib(float64(t.windowOut)), gib(float64(t.peakMulti)), orNone(lone), t.heldRate)
 
 	s.target(t.quietBegun == 0, "no transfer begun outside the rebalancing windows: %d of %d", t.quietBegun, r.Transfers)
 	s.target(t.peakHour <= t.allowed, "bytes counted in the churn budget ≤ %s in every hour: most %s", gib(float64(t.allowed)), gib(float64(t.peakHour)))
 	s.target(t.churnOff == 0, "Coordinator.Churn's bytes = the recount in every tick: %d differ", t.churnOff)
 	s.target(t.rateOver == 0 && r.MovesOver == 0,
-		"bytes in flight into and out of every node ≤ the rate window %s unless one move alone, moves ≤ MaxInflightPerNode %d, every tick: %d and %d over",
-		gib(float64(t.window)), pol.MaxInflightPerNode, t.rateOver, r.MovesOver)
+		"bytes in flight into and out of every node ≤ its rate window unless one move alone, moves ≤ MaxInflightPerNode %d, every tick: %d and %d over",
+		pol.MaxInflightPerNode, t.rateOver, r.MovesOver)
 	bigOK := len(t.bigMoves) > 0
 	for _, b := range t.bigMoves {
 		bigOK = bigOK && !b.aborted && !b.ended.IsZero() && b.ended.Sub(b.began) > pol.MoveTimeout

@@ -139,31 +139,30 @@ func (s *sim) throttledFlight(sc scenario, t throttled) []byte {
 	pol := s.policy
 	a := s.timeAxis()
 	ids, index := s.nodeIDs()
-	window := float64(t.window) / (1 << 30)
 	var b strings.Builder
 	chartHeader(&b, fmt.Sprintf("%s: bytes in flight per node against the rates' window, by time of day", sc.name), sc.about)
 	text(&b, plotL, 70, "start", `fill="#555555"`, fmt.Sprintf(
-		"window: %s MiB/s × MoveTimeout %v = %s a node each way · most in two or more moves %s · %d plans held by a rate",
-		mibs(float64(pol.SendBytesPerSecond)), pol.MoveTimeout, gib(float64(t.window)), gib(float64(t.peakMulti)), t.heldRate))
+		"windows: rate × MoveTimeout %v = %s in, %s out · most in two or more moves %s · %d plans held by a rate",
+		pol.MoveTimeout, gib(float64(t.windowIn)), gib(float64(t.windowOut)), gib(float64(t.peakMulti)), t.heldRate))
 
 	// The y scale of both in-flight panels: the window and what was in
 	// flight in more than one move, with room; a lone move above it is
 	// drawn along the top.
-	hi := 1.25 * math.Max(window, float64(t.peakMulti)/(1<<30))
+	hi := 1.25 * float64(max(t.windowIn, t.windowOut, t.peakMulti)) / (1 << 30)
 	dirs := []struct {
 		axis, class string
-		moves       func(smp sample, i int) int
+		window      uint64
 		bytes       func(smp sample, i int) uint64
 	}{
-		{"GiB in flight in", "inflight-in",
-			func(smp sample, i int) int { return smp.movesIn[i] }, func(smp sample, i int) uint64 { return smp.bytesIn[i] }},
-		{"GiB in flight out", "inflight-out",
-			func(smp sample, i int) int { return smp.movesOut[i] }, func(smp sample, i int) uint64 { return smp.bytesOut[i] }},
+		{"GiB in flight in", "inflight-in", t.windowIn,
+			func(smp sample, i int) uint64 { return smp.bytesIn[i] }},
+		{"GiB in flight out", "inflight-out", t.windowOut,
+			func(smp sample, i int) uint64 { return smp.bytesOut[i] }},
 	}
 	for p, d := range dirs {
 		top, bottom := flightPanels[p][0], flightPanels[p][1]
 		y, yTop := a.panel(&b, s, top, bottom, hi, d.axis)
-		hlimit(&b, "limit", y(window), "#e15759", "7 4")
+		hlimit(&b, "limit", y(float64(d.window)/(1<<30)), "#e15759", "7 4")
 		for k, id := range ids {
 			values := make([]float64, len(s.samples))
 			for j, smp := range s.samples {
@@ -185,10 +184,15 @@ func (s *sim) throttledFlight(sc scenario, t throttled) []byte {
 		legendRow(&b, int(flightPanels[0][0])+8+18*k, palette[k%len(palette)], width(id == sc.focus), dash(k), label)
 	}
 	row := int(flightPanels[1][0]) + 8
-	legendRow(&b, row, "#e15759", "1.2", ` stroke-dasharray="7 4"`, "rate window "+gib(float64(t.window)))
-	text(&b, legendX, row+18, "start", `font-size="11" fill="#555555"`, "Send/ReceiveBytesPerSecond")
-	text(&b, legendX, row+32, "start", `font-size="11" fill="#555555"`, "× MoveTimeout")
-	legendSwatch(&b, row+54, "#e9e9f2", "quiet hours")
+	windows := gib(float64(t.windowIn))
+	if t.windowOut != t.windowIn {
+		windows += " in, " + gib(float64(t.windowOut)) + " out"
+	}
+	legendRow(&b, row, "#e15759", "1.2", ` stroke-dasharray="7 4"`, "rate window "+windows)
+	for k, line := range []string{"ReceiveBytesPerSecond (in),", "SendBytesPerSecond (out)", "× MoveTimeout"} {
+		text(&b, legendX, row+18+14*k, "start", `font-size="11" fill="#555555"`, line)
+	}
+	legendSwatch(&b, row+74, "#e9e9f2", "quiet hours")
 
 	// The 64 GiB shard's copy.
 	top, bottom := flightPanels[2][0], flightPanels[2][1]

@@ -177,13 +177,12 @@ type flight struct {
 }
 
 // transferRec is a transfer the run began: its shard, nodes and bytes (the
-// truth when it began), the tick and time it began, and when it ended (by
-// a CompleteTransfer, or aborted; zero while in flight).
+// truth when it began), when it began, and when it ended (by a
+// CompleteTransfer, or aborted; zero while in flight).
 type transferRec struct {
 	shard    placement.ShardID
 	from, to placement.NodeID
 	bytes    uint64
-	tick     int
 	began    time.Time
 	ended    time.Time
 	aborted  bool
@@ -709,7 +708,7 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 				s.left[c.Shard][c.From] = true
 			}
 			transfers++
-			s.transfers = append(s.transfers, transferRec{shard: c.Shard, from: c.From, to: c.To, bytes: w.bytes, tick: s.tick, began: now})
+			s.transfers = append(s.transfers, transferRec{shard: c.Shard, from: c.From, to: c.To, bytes: w.bytes, began: now})
 			if !s.policy.InstantMoves {
 				rate := s.copyRate(c.From, c.To)
 				s.flights[c.Shard] = flight{bytes: w.bytes, began: now, rate: rate,

@@ -72,11 +72,12 @@ func (a timeAxis) shadeQuiet(b *strings.Builder, s *sim, top, bottom float64) {
 
 // steps draws values over the samples as a step line (each held until the
 // next sample), clipped at clip: a stretch above it is drawn along the top
-// and labelled with its largest value.
+// and labelled with its largest value. The in-flight panels clip above
+// what two or more moves ever held, so such a stretch is one move.
 func (a timeAxis) steps(b *strings.Builder, s *sim, y func(float64) float64, clip float64, values []float64, attrs string) {
 	var pts []string
 	over, peak := -1, 0.0
-	flush := func(k int) {
+	flush := func() {
 		if over >= 0 {
 			text(b, int(math.Round(a.x(s.minutes(s.samples[over].tick))))+4, int(math.Round(y(clip)))+13, "start",
 				`font-size="11" fill="#333333"`, fmt.Sprintf("↑ %s, one move alone, off the scale", gib(peak*(1<<30))))
@@ -91,7 +92,7 @@ func (a timeAxis) steps(b *strings.Builder, s *sim, y func(float64) float64, cli
 			}
 			peak = math.Max(peak, v)
 		} else {
-			flush(k)
+			flush()
 		}
 		yv := y(math.Min(v, clip))
 		pts = append(pts, point(a.x(s.minutes(smp.tick)), yv))
@@ -99,7 +100,7 @@ func (a timeAxis) steps(b *strings.Builder, s *sim, y func(float64) float64, cli
 			pts = append(pts, point(a.x(s.minutes(s.samples[k+1].tick)), yv))
 		}
 	}
-	flush(len(s.samples))
+	flush()
 	fmt.Fprintf(b, `<polyline fill="none"%s stroke-linejoin="round" points="%s"/>`+"\n", attrs, strings.Join(pts, " "))
 }
 
@@ -109,7 +110,7 @@ func (a timeAxis) vline(b *strings.Builder, class string, m, top, bottom float64
 		class, num(a.x(m)), num(top), num(a.x(m)), num(bottom), color, dash)
 }
 
-// hline draws a horizontal limit across the plot at y.
+// hlimit draws a horizontal limit across the plot at y.
 func hlimit(b *strings.Builder, class string, y float64, color, dash string) {
 	fmt.Fprintf(b, `<line class="%s" x1="%d" y1="%s" x2="%d" y2="%s" stroke="%s" stroke-width="1.2" stroke-dasharray="%s"/>`+"\n",
 		class, plotL, num(y), plotR, num(y), color, dash)

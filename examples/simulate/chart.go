@@ -86,6 +86,10 @@ func (s *sim) charts(sc scenario) []chartFile {
 		out = append(out, chartFile{suffix: "", svg: s.flightChart(sc)})
 		counts = "-counts"
 	}
+	if sc.charts != nil {
+		out = append(out, sc.charts(s, sc)...)
+		counts = "-counts"
+	}
 	target := func(amount func(smp sample) []float64) func(sample, int) float64 {
 		return func(smp sample, i int) float64 {
 			total := 0.0
@@ -571,6 +575,12 @@ func (s *sim) nodeIDs() ([]placement.NodeID, func(sample, placement.NodeID) (int
 // panel draws a panel's grid, frame, tick labels and axis title. The x tick
 // labels go under every panel; yDecimals is the y labels' precision.
 func panel(b *strings.Builder, x, y func(float64) float64, xStep, yStep, xMax, yMax float64, yDecimals int, label string) {
+	panelWith(b, x, y, xStep, yStep, xMax, yMax, yDecimals, label, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
+}
+
+// panelWith is panel with the x tick labels that xLabel makes.
+func panelWith(b *strings.Builder, x, y func(float64) float64, xStep, yStep, xMax, yMax float64, yDecimals int, label string,
+	xLabel func(float64) string) {
 	top, bottom := y(yMax), y(0)
 	for v := 0.0; v <= yMax+yStep/2; v += yStep {
 		fmt.Fprintf(b, `<line x1="%d" y1="%s" x2="%d" y2="%s" stroke="#e6e6e6"/>`+"\n", plotL, num(y(v)), plotR, num(y(v)))
@@ -581,7 +591,7 @@ func panel(b *strings.Builder, x, y func(float64) float64, xStep, yStep, xMax, y
 			break
 		}
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#e6e6e6"/>`+"\n", num(x(v)), num(top), num(x(v)), num(bottom))
-		text(b, int(math.Round(x(v))), int(bottom)+16, "middle", `fill="#444444"`, strconv.FormatFloat(v, 'f', 0, 64))
+		text(b, int(math.Round(x(v))), int(bottom)+16, "middle", `fill="#444444"`, xLabel(v))
 	}
 	fmt.Fprintf(b, `<rect x="%d" y="%s" width="%d" height="%s" fill="none" stroke="#888888"/>`+"\n",
 		plotL, num(top), plotR-plotL, num(bottom-top))

@@ -57,6 +57,9 @@ func printForecast(w io.Writer, s *sim) {
 	if fc.blind {
 		note = " (the workload changes during the run: the forecast cannot know)"
 	}
+	if len(s.nodeRate) > 0 {
+		note += " (the forecast copies every move at the bandwidth: it cannot know a node is slower)"
+	}
 	// A count-only host reports no sizes, so the forecast knows none; the
 	// run counts the workload's truth.
 	bytes := gib(float64(fc.res.BytesMoved))

@@ -14,9 +14,14 @@
 // (CompleteTransfer) at the end of the tick in which its copy ends, so the
 // next plan finds it done. Meanwhile the planner counts it as made and
 // keeps each node within its windows (Policy.MaxInflightPerNode and
-// MaxInflightBytesPerNode). As the Scheduler does, a move in flight for
-// Policy.MoveTimeout is aborted. A run that goes until the plan is empty
-// also waits for every move in flight to complete. With -instant the run
+// MaxInflightBytesPerNode). The host reports each copy's progress every
+// tick (ShardRegistry.ReportProgress) and, as the Scheduler does, a move
+// is aborted once Policy.MoveTimeout has passed since its copied bytes
+// last grew (with no progress reported, MoveTimeout plus its bytes at
+// Policy.MinCopyRate after it began). The planner's clock is the tick's
+// time (Coordinator.SetClock). A run that goes until the plan is empty
+// also waits for every move in flight to complete, and does not end on a
+// plan held by quiet hours or the churn budget. With -instant the run
 // uses Policy.InstantMoves: each move completes in the tick it begins and
 // no window applies, which reproduces the runs (and the charts) from
 // before moves took time.
@@ -82,6 +87,31 @@
 //     shows the moves and bytes in flight into node 9 each tick against
 //     the windows, and node 9's bytes; its count chart is windows-counts.svg.
 //
+// And one puts the impact limits to work on moves that copy for hours:
+//
+//   - throttled: 6 nodes with 644 shards of 1.5–2.5 GiB, node 1 also
+//     holding a 64 GiB shard (SplitBytes raised over it), node 5 copying at
+//     6 MiB/s into and out of it (the others at the bandwidth), with
+//     Policy.SendBytesPerSecond and ReceiveBytesPerSecond 10 MiB/s (a
+//     window of 5.86 GiB a node each way with MoveTimeout 10 minutes;
+//     MaxInflightBytesPerNode off), ChurnBytesPerHour 0.1 and
+//     RebalanceWindows 00:00–01:00 and 03:00–24:00 UTC. Its ticks are a
+//     minute from midnight (-interval does not apply). It fails unless,
+//     recounted from the transfers the run made, no transfer began in the
+//     quiet hours, the bytes that count in the churn budget (in flight, or
+//     completed within the hour) stayed within it in every hour, with
+//     Coordinator.Churn saying the same, and the bytes in flight into and
+//     out of every node within the rates' window unless one move alone;
+//     the 64 GiB shard moved and completed, never aborted, though it copied
+//     longer than its deadline without progress reports; the run settled
+//     within the stop band; and each limit held some plan back. Its
+//     charts, over the time of day with the quiet hours shaded:
+//     throttled.svg, the bytes in flight into and out of each node against
+//     the window, and the 64 GiB shard's copy against MoveTimeout and that
+//     deadline; throttled-churn.svg, the bytes in the budget's hour against
+//     the budget, with the transfers begun and what held each plan back.
+//     Its count chart is throttled-counts.svg.
+//
 // Three more measure today's planner and check nothing: their "measure:"
 // lines are figures, not verdicts.
 //
@@ -115,13 +145,15 @@
 // (CountTolerance), the byte spread against ImbalanceThreshold and
 // StopBand, the load spread against LoadThreshold and LoadStopBand. The
 // same flags give byte-identical output. The README's charts are made
-// with -instant (windows.svg and noise-moved.svg without):
+// with -instant (windows.svg, noise-moved.svg and the throttled charts
+// without):
 //
 //	go run ./examples/simulate -instant -scenario add-empty-node -quiet -out docs
 //
 //	go run ./examples/simulate
 //	go run ./examples/simulate -scenario add-empty-node -quiet -out /tmp
 //	go run ./examples/simulate -scenario windows -out docs
+//	go run ./examples/simulate -scenario throttled -quiet -out docs
 //	go run ./examples/simulate -scenario noise -noise 1 -quiet -out /tmp
 //	go run ./examples/simulate -scenario few-shards -timing -quiet -out /tmp
 package main
@@ -186,7 +218,7 @@ func main() {
 	flag.Uint64Var(&o.Seed, "seed", o.Seed, "seed for the workloads' random numbers")
 	flag.BoolVar(&o.Quiet, "quiet", false, "print only the summaries")
 	flag.StringVar(&o.Out, "out", o.Out, `directory for the SVG charts ("" writes none)`)
-	flag.DurationVar(&o.Interval, "interval", o.Interval, "simulated time a tick stands for (Config.TickInterval)")
+	flag.DurationVar(&o.Interval, "interval", o.Interval, "simulated time a tick stands for (Config.TickInterval; the throttled scenario ticks a minute)")
 	mibs := flag.Float64("bandwidth", o.Bandwidth/mib, "MiB a second each move copies, in simulated time")
 	flag.DurationVar(&o.MoveDelay, "move-delay", o.MoveDelay, "how long a move takes where the host reports no sizes")
 	flag.BoolVar(&o.Instant, "instant", false, "moves complete at once (Policy.InstantMoves): no move time, no windows")
@@ -247,6 +279,9 @@ func runOne(sc scenario, stream uint64, o options, w io.Writer) (result, error) 
 	cfg := placement.DefaultConfig()
 	cfg.MaxActionsPerTick = o.MaxActions
 	cfg.TickInterval = o.Interval
+	if sc.interval > 0 {
+		cfg.TickInterval = sc.interval
+	}
 	cfg.InstantMoves = o.Instant
 	if sc.tune != nil {
 		sc.tune(&cfg.Policy)
@@ -360,9 +395,13 @@ func printSummary(w io.Writer, s *sim) {
 	if s.policy.InstantMoves {
 		fmt.Fprintf(w, "  moves: instant (Policy.InstantMoves), %d completed as they began\n", r.Completed)
 	} else {
+		bytesWindow := gib(float64(s.policy.MaxInflightBytesPerNode))
+		if s.policy.MaxInflightBytesPerNode == 0 {
+			bytesWindow = "no byte window"
+		}
 		fmt.Fprintf(w, "  moves: %d begun, %d completed, %d aborted, %d still in flight; a node's most in flight %d moves, %s (windows %d, %s); %d plans held back by a window\n",
 			r.Transfers, r.Completed, r.Aborted, r.InFlight, r.PeakMoves, gib(float64(r.PeakBytes)),
-			s.policy.MaxInflightPerNode, gib(float64(s.policy.MaxInflightBytesPerNode)), r.WindowPlans)
+			s.policy.MaxInflightPerNode, bytesWindow, r.WindowPlans)
 	}
 	if r.RebalancePlans > 0 {
 		if s.countOnly {

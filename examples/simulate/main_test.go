@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ukehi/placement"
 )
@@ -365,7 +366,7 @@ func TestSameFlagsSameOutput(t *testing.T) {
 	}
 	out1, charts1 := runAll()
 	out2, charts2 := runAll()
-	for _, name := range []string{"windows", "noise", "few-shards", "few-shards-bimodal"} {
+	for _, name := range []string{"windows", "noise", "few-shards", "few-shards-bimodal", "throttled"} {
 		if !strings.Contains(out1, "summary "+name+":") {
 			t.Errorf("the %s scenario did not run", name)
 		}
@@ -557,5 +558,124 @@ func TestFewShards(t *testing.T) {
 					strings.Join(figures, "\n  "), strings.Join(again.Notes, "\n  "))
 			}
 		})
+	}
+}
+
+// TestThrottled: the impact limits hold in the throttled scenario,
+// recounted here from the run's transfers and samples, and each of them
+// held the planner back. No transfer begins in the quiet hours
+// (01:00–03:00 UTC), and transfers resume at 03:00. In every tick the
+// bytes of the transfers that count in the churn budget (each from its
+// start to an hour after it completed) are within a tenth of all bytes,
+// equal to Coordinator.Churn's, and come within a small shard of it; the
+// bytes in flight into and out of every node in two or more moves are
+// within 10 MiB/s × MoveTimeout, and come within a small shard of it. The
+// 64 GiB shard moves into the slow node 5 and completes, never aborted,
+// in flight longer than MoveTimeout plus its bytes at MinCopyRate: only
+// its progress reports kept it. The run settles within the stop band, and
+// both charts draw what they say.
+func TestThrottled(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, "throttled", dir)
+	pol := placement.DefaultPolicy()
+	quiet := func(at time.Time) bool {
+		m := at.UTC().Hour()*60 + at.UTC().Minute()
+		return m >= 60 && m < 180
+	}
+	const small = thSmallHi
+
+	resumed := false
+	var big []transferRec
+	for _, m := range r.Moves {
+		if quiet(m.began) {
+			t.Errorf("shard %d: transfer begun at %s, in the quiet hours", m.shard, m.began.Format("15:04"))
+		}
+		resumed = resumed || m.began.UTC().Hour() >= 3
+		if m.bytes == thBig {
+			big = append(big, m)
+		}
+	}
+	if !resumed {
+		t.Error("no transfer begun after the quiet hours")
+	}
+
+	total := sum(float64s(r.Samples[0].bytes))
+	allowed := uint64(0.1 * total)
+	window := uint64(10 * mib * pol.MoveTimeout.Seconds())
+	var peakHour, peakMulti uint64
+	heldBudget, heldRate, heldQuiet := 0, 0, 0
+	for _, smp := range r.Samples[1:] {
+		at := clockStart.Add(time.Duration(smp.tick) * thInterval)
+		var hour uint64
+		for _, m := range r.Moves {
+			if !m.began.After(at) && (m.ended.IsZero() || at.Before(m.ended.Add(time.Hour))) {
+				hour += m.bytes
+			}
+		}
+		if hour > allowed {
+			t.Errorf("%s: %d bytes count in the churn budget's hour, budget %d", at.Format("15:04"), hour, allowed)
+		}
+		if smp.churn.Bytes != hour || smp.churn.AllowedBytes != allowed {
+			t.Errorf("%s: Coordinator.Churn %d of %d bytes, recount %d of %d", at.Format("15:04"),
+				smp.churn.Bytes, smp.churn.AllowedBytes, hour, allowed)
+		}
+		peakHour = max(peakHour, hour)
+		for i, n := range smp.nodes {
+			for _, d := range [][2]uint64{{uint64(smp.movesIn[i]), smp.bytesIn[i]}, {uint64(smp.movesOut[i]), smp.bytesOut[i]}} {
+				if d[0] > 1 {
+					peakMulti = max(peakMulti, d[1])
+					if d[1] > window {
+						t.Errorf("%s: node %d has %d bytes in flight in %d moves, window %d", at.Format("15:04"), n.ID, d[1], d[0], window)
+					}
+				}
+			}
+		}
+		if smp.held.budget {
+			heldBudget++
+		}
+		if smp.held.rate {
+			heldRate++
+		}
+		if smp.held.quiet && smp.byteSpread > pol.StopBand {
+			heldQuiet++
+		}
+	}
+	if peakHour+small <= allowed || heldBudget == 0 {
+		t.Errorf("the churn budget bound nothing: at most %d of %d bytes in an hour, %d plans held", peakHour, allowed, heldBudget)
+	}
+	if peakMulti+small <= window || heldRate == 0 {
+		t.Errorf("the rates bound nothing: at most %d bytes in flight in two or more moves, window %d, %d plans held", peakMulti, window, heldRate)
+	}
+	if heldQuiet == 0 {
+		t.Error("no plan held by quiet hours while the bytes were out of the stop band")
+	}
+
+	if len(big) != 1 {
+		t.Fatalf("the 64 GiB shard moved %d times, want once", len(big))
+	}
+	b := big[0]
+	limit := pol.MoveTimeout + time.Duration(float64(thBig)/float64(pol.MinCopyRate)*float64(time.Second))
+	if b.to != thSlow || b.aborted || b.ended.IsZero() || b.ended.Sub(b.began) <= limit {
+		t.Errorf("64 GiB shard: to node %d, %s to %s, aborted %v; want into node %d, completed, in flight over %v",
+			b.to, b.began.Format("15:04"), b.ended.Format("15:04"), b.aborted, thSlow, limit)
+	}
+	if !r.Settled || r.Aborted != 0 || r.Completed != r.Transfers || r.FinalSample.byteSpread > pol.StopBand {
+		t.Errorf("settled %v, %d of %d moves completed, %d aborted, byte spread %.3f",
+			r.Settled, r.Completed, r.Transfers, r.Aborted, r.FinalSample.byteSpread)
+	}
+
+	for name, want := range map[string][]string{
+		"throttled.svg":       {"inflight-in", "inflight-out", "limit", "quiet", "big-copied", "move-timeout", "deadline"},
+		"throttled-churn.svg": {"churn", "churn-reported", "churn-big", "limit", "quiet", "begun", "held-budget", "held-quiet", "held-rate"},
+	} {
+		classes := chartClasses(t, filepath.Join(dir, name))
+		for _, c := range want {
+			if classes[c] == 0 {
+				t.Errorf("%s has no %q element", name, c)
+			}
+		}
+	}
+	if got, want := chartNodes(t, filepath.Join(dir, "throttled-counts.svg")), []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(got, want) {
+		t.Errorf("throttled-counts.svg has node polylines %q, want %q", got, want)
 	}
 }

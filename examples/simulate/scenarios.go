@@ -39,10 +39,18 @@ type scenario struct {
 	// tune, when set, changes the policy the scenario runs with (after
 	// the flags have set theirs).
 	tune func(*placement.Policy)
+	// interval, when set, is the simulated time of the scenario's tick,
+	// whatever -interval says: a scenario timed by the time of day needs
+	// longer ticks than the default.
+	interval time.Duration
 	// flightChart makes the scenario's main chart (named after it) the
 	// moves and bytes in flight into the focus node against the windows;
 	// the shard count chart is then written with the suffix "-counts".
 	flightChart bool
+	// charts, when set, makes the scenario's own charts, its main chart
+	// (suffix "") among them; the shard count chart is then written with
+	// the suffix "-counts".
+	charts func(*sim, scenario) []chartFile
 }
 
 var scenarios = []scenario{
@@ -85,6 +93,7 @@ var scenarios = []scenario{
 	noiseScenario(),
 	fewShards(),
 	fewShardsBimodal(),
+	throttledScenario(),
 }
 
 // bootstrap adds nodes 1..len(perNode) and gives node i+1 a contiguous run

@@ -55,16 +55,19 @@ func keyed(k uint64) work { return work{keys: k, bytes: k * bytesPerKey} }
 
 // sim is one scenario's run: a registry at format version 3 (two-phase
 // transfers), the pure planner and the workload's truth, advanced a tick
-// (one scheduler interval of simulated time) at a time. Each tick it aborts
-// the moves in flight past Policy.MoveTimeout, plans, applies every planned
+// (one scheduler interval of simulated time) at a time. Each tick it
+// reports the progress of every copy in flight and aborts the moves past
+// their deadline, as the Scheduler does (see expire), plans on a clock set
+// to the tick's time (Coordinator.SetClock), applies every planned
 // command at the tick's time (a rejection is a bug: nothing else changes
 // the map between planning and applying), completes the moves whose copy
 // ends by the next tick (CompleteTransfer), lets the workload change,
 // and reports every shard's stats (and every node's capacity), so a stats
 // report is one tick of the merge embargo's clock.
 //
-// A move's copy takes its bytes over the bandwidth (the fixed move delay
-// where the host reports no sizes): a PlaceTransfer applied at tick k
+// A move's copy takes its bytes over the bandwidth, or over the rate of a
+// slow node it leaves or enters (nodeRate), whichever is lower (the fixed
+// move delay where the host reports no sizes): a PlaceTransfer applied at tick k
 // whose copy ends at or before tick k+d is completed at the end of tick
 // k+d−1, so the plan of tick k+d finds it done. With Policy.InstantMoves
 // each PlaceTransfer is completed at once, as the Scheduler proposes it.
@@ -84,6 +87,11 @@ type sim struct {
 	delay     time.Duration
 	// flights are the moves in flight, by shard: what this host copies.
 	flights map[placement.ShardID]flight
+	// nodeRate caps, in bytes a second, the copies into and out of a
+	// node (a slow node); a node not in it copies at the bandwidth.
+	nodeRate map[placement.NodeID]float64
+	// transfers are the transfers begun, in order, with how each ended.
+	transfers []transferRec
 	// focus is the scenario's focus node, whose peaks in flight the
 	// summary reports.
 	focus placement.NodeID
@@ -126,8 +134,12 @@ type sim struct {
 	// left holds, for each shard, the nodes it left during the noisy
 	// phase: a transfer back to one is a back-move.
 	left map[placement.ShardID]map[placement.NodeID]bool
-	// tickMoved is the bytes transferred in the current tick.
+	// tickMoved is the bytes transferred in the current tick, tickHeld
+	// what held the tick's plan back, and tickChurn the churn budget once
+	// the tick's plan is applied (with a budget set).
 	tickMoved uint64
+	tickHeld  held
+	tickChurn placement.ChurnState
 	// planTime and planMax are the wall-clock time of every plan and the
 	// longest, measured only with opts.Timing.
 	planTime, planMax time.Duration
@@ -150,10 +162,37 @@ type moved struct {
 }
 
 // flight is a move in flight: its bytes (the shard's when it began, which
-// the planner saw as its stats) and when its copy ends.
+// the planner saw as its stats), when it began, the rate it copies at and
+// when its copy ends; the bytes its copy last reported copied
+// (ShardRegistry.ReportProgress) and when that figure last grew (zero:
+// never reported); and its record in sim.transfers.
 type flight struct {
-	bytes uint64
-	due   time.Time
+	bytes  uint64
+	began  time.Time
+	rate   float64
+	due    time.Time
+	copied uint64
+	grew   time.Time
+	rec    int
+}
+
+// transferRec is a transfer the run began: its shard, nodes and bytes (the
+// truth when it began), when it began, and when it ended (by a
+// CompleteTransfer, or aborted; zero while in flight).
+type transferRec struct {
+	shard    placement.ShardID
+	from, to placement.NodeID
+	bytes    uint64
+	began    time.Time
+	ended    time.Time
+	aborted  bool
+}
+
+// held is what held a plan back, from its Plan.Skipped: quiet hours
+// (SkipQuietHours), the churn budget (SkipChurnBudget), a node's copy rate
+// (SkipRateLimit) and an in-flight window (SkipInflightWindow).
+type held struct {
+	quiet, budget, rate, window bool
 }
 
 // sample is the map's shape after a tick (tick 0: before the first).
@@ -182,6 +221,11 @@ type sample struct {
 	// moved is the bytes transferred in the tick (the truth at the time
 	// of each transfer).
 	moved uint64
+	// held is what held the tick's plan back, and churn is
+	// Coordinator.Churn once the tick's plan is applied, where a churn
+	// budget is set (else zero).
+	held  held
+	churn placement.ChurnState
 }
 
 // result is a scenario's summary.
@@ -279,8 +323,10 @@ type result struct {
 	// Plans is how many plans the run made (ticks and the extra plan of
 	// the tick the noise began), for the plan time.
 	Plans int
-	// Samples are every tick's samples, tick 0 first.
+	// Samples are every tick's samples, tick 0 first, and Moves every
+	// transfer begun, in order, with how it ended.
 	Samples                            []sample
+	Moves                              []transferRec
 	FirstImbalance, FinalImbalance     float64
 	MaxImbalance, MeanImbalance        float64
 	ShardsStart, ShardsPeak, ShardsEnd int
@@ -320,6 +366,7 @@ func newSim(cfg placement.Config, o options, stream uint64, log io.Writer) *sim 
 		bandwidth: o.Bandwidth,
 		delay:     o.MoveDelay,
 		flights:   map[placement.ShardID]flight{},
+		nodeRate:  map[placement.NodeID]float64{},
 		capacity:  map[placement.NodeID]uint64{},
 		work:      map[placement.ShardID]work{},
 		splitAt:   map[placement.ShardID]int{},
@@ -342,7 +389,9 @@ func (s *sim) apply(cmds ...placement.Command) error {
 
 // run ticks until the scenario is done: for sc.ticks ticks, or, when that
 // is zero, until the first tick after sc.minTicks that finds the plan
-// empty and no move in flight (or the tick after sc.settleBy, if set).
+// empty, not held by quiet hours or the churn budget (it would then only
+// be waiting for a window or for moves to age out of the hour), and no
+// move in flight (or the tick after sc.settleBy, if set).
 // With sc.noisy, that point instead begins the noisy phase, which runs
 // sc.noisy ticks.
 func (s *sim) run(sc scenario) error {
@@ -362,7 +411,8 @@ func (s *sim) run(sc scenario) error {
 		}
 		v := s.reg.View()
 		p := s.plan(v)
-		settled := len(p.Commands) == 0 && v.MoveCount() == 0 && s.tick > sc.minTicks
+		h := heldBy(p)
+		settled := len(p.Commands) == 0 && v.MoveCount() == 0 && s.tick > sc.minTicks && !h.quiet && !h.budget
 		if sc.ticks == 0 && s.noiseFrom == 0 && (settled || (sc.settleBy > 0 && s.tick > sc.settleBy)) {
 			s.res.Settled = settled
 			if sc.noisy == 0 {
@@ -386,21 +436,22 @@ func (s *sim) run(sc scenario) error {
 			}
 		}
 		s.rebalancing = p.Rebalancing
-		windowed := false
 		for _, sk := range p.Skipped {
-			switch sk.Reason {
-			case placement.SkipRecentlySplit:
+			if sk.Reason == placement.SkipRecentlySplit {
 				s.deferred[sk.Shard] = true
-			case placement.SkipInflightWindow:
-				windowed = true
 			}
 		}
-		if windowed {
+		h = heldBy(p)
+		if h.window {
 			s.res.WindowPlans++
 		}
+		s.tickHeld = h
 		splits, merges, transfers, err := s.applyPlan(v, p)
 		if err != nil {
 			return err
+		}
+		if s.policy.ChurnBytesPerHour > 0 || s.policy.ChurnShardsPerHour > 0 {
+			s.tickChurn = s.coord.Churn(s.reg.View())
 		}
 		flying := s.inflight()
 		completed, err := s.completeDue()
@@ -422,9 +473,29 @@ func (s *sim) run(sc scenario) error {
 	}
 }
 
-// plan plans once, timing the plan with opts.Timing.
+// heldBy returns what held p back.
+func heldBy(p placement.Plan) held {
+	var h held
+	for _, sk := range p.Skipped {
+		switch sk.Reason {
+		case placement.SkipQuietHours:
+			h.quiet = true
+		case placement.SkipChurnBudget:
+			h.budget = true
+		case placement.SkipRateLimit:
+			h.rate = true
+		case placement.SkipInflightWindow:
+			h.window = true
+		}
+	}
+	return h
+}
+
+// plan plans once at the tick's time (the clock the Scheduler gives the
+// planner every tick), timing the plan with opts.Timing.
 func (s *sim) plan(v placement.View) placement.Plan {
 	s.res.Plans++
+	s.coord.SetClock(s.now(), time.Time{})
 	if !s.opts.Timing {
 		return s.coord.Plan(v, s.limit)
 	}
@@ -439,13 +510,26 @@ func (s *sim) plan(v placement.View) placement.Plan {
 // now is the simulated time of the current tick.
 func (s *sim) now() time.Time { return clockStart.Add(time.Duration(s.tick) * s.interval) }
 
-// copyTime is how long copying a shard of b bytes takes: b over the
-// bandwidth, or the fixed delay where the host reports no sizes.
-func (s *sim) copyTime(b uint64) time.Duration {
+// copyRate is the bytes a second at which a move from one node to another
+// copies: the bandwidth, or the rate of a slow node among the two if
+// lower.
+func (s *sim) copyRate(from, to placement.NodeID) float64 {
+	r := s.bandwidth
+	for _, n := range []placement.NodeID{from, to} {
+		if nr, ok := s.nodeRate[n]; ok {
+			r = math.Min(r, nr)
+		}
+	}
+	return r
+}
+
+// copyTime is how long copying a shard of b bytes at rate takes, or the
+// fixed delay where the host reports no sizes.
+func (s *sim) copyTime(b uint64, rate float64) time.Duration {
 	if s.countOnly {
 		return s.delay
 	}
-	return time.Duration(math.Ceil(float64(b) / s.bandwidth * float64(time.Second)))
+	return time.Duration(math.Ceil(float64(b) / rate * float64(time.Second)))
 }
 
 // completeDue completes, in shard order, the moves whose copy ends by the
@@ -462,36 +546,94 @@ func (s *sim) completeDue() (int, error) {
 			done = append(done, placement.CompleteTransfer{Shard: m.Shard, Epoch: m.Epoch})
 		}
 	}
-	for id := range s.flights {
+	for id, f := range s.flights {
 		if !held[id] {
+			s.ended(f, s.now(), true)
 			delete(s.flights, id)
 			s.res.Aborted++
 		}
 	}
 	for _, c := range done {
-		if err := s.reg.ApplyAt(c, s.flights[c.Shard].due); err != nil {
+		f := s.flights[c.Shard]
+		if err := s.reg.ApplyAt(c, f.due); err != nil {
 			return 0, fmt.Errorf("bug: tick %d: %v rejected: %w", s.tick, c, err)
 		}
+		s.ended(f, f.due, false)
 		delete(s.flights, c.Shard)
 	}
 	s.res.Completed += len(done)
 	return len(done), nil
 }
 
-// expire aborts, as the leader's Scheduler does before it plans, the moves
-// in flight for Policy.MoveTimeout or longer, at most MaxActionsPerTick of
-// them.
+// ended records how a transfer in flight ended: at the time given, by a
+// CompleteTransfer or aborted.
+func (s *sim) ended(f flight, at time.Time, aborted bool) {
+	s.transfers[f.rec].ended = at
+	s.transfers[f.rec].aborted = aborted
+}
+
+// noProgressDeadline is how long a move of the given bytes may be in
+// flight with no progress reported: MoveTimeout plus the bytes at
+// MinCopyRate.
+func noProgressDeadline(p placement.Policy, bytes uint64) time.Duration {
+	return p.MoveTimeout + time.Duration(float64(bytes)/float64(p.MinCopyRate)*float64(time.Second))
+}
+
+// expire first reports, as the host copying them would, the bytes each
+// copy in flight has copied by now (ShardRegistry.ReportProgress; a host
+// that reports no sizes reports none), then aborts, as the leader's
+// Scheduler does before it plans, at most MaxActionsPerTick of the moves
+// past their deadline (Policy.MoveTimeout): a move whose copy reported
+// progress once MoveTimeout has passed since its copied bytes last grew,
+// any other once MoveTimeout plus its shard's reported bytes at
+// Policy.MinCopyRate has passed since it began. The leader never changes
+// here, so the rules for a move begun under another leader do not apply.
 func (s *sim) expire() error {
 	now := s.now()
+	v := s.reg.View()
+	for m := range v.Moves() {
+		f, ok := s.flights[m.Shard]
+		if !ok || s.countOnly {
+			continue
+		}
+		copied := f.bytes
+		if d := now.Sub(f.began); d < f.due.Sub(f.began) {
+			copied = min(f.bytes, uint64(f.rate*d.Seconds()))
+		}
+		if copied > f.copied {
+			if err := s.reg.ReportProgress(m, copied); err != nil {
+				return fmt.Errorf("bug: tick %d: progress of shard %d: %w", s.tick, m.Shard, err)
+			}
+			f.copied, f.grew = copied, now
+			s.flights[m.Shard] = f
+		}
+	}
 	var aborts []placement.AbortTransfer
-	for m := range s.reg.View().Moves() {
-		if now.Sub(m.Began) >= s.policy.MoveTimeout && len(aborts) < s.limit {
+	for m := range v.Moves() {
+		if len(aborts) == s.limit {
+			break
+		}
+		f := s.flights[m.Shard]
+		var late bool
+		if !f.grew.IsZero() {
+			late = now.Sub(f.grew) >= s.policy.MoveTimeout
+		} else {
+			var bytes uint64
+			if st, ok := v.Stats(m.Shard); ok {
+				bytes = st.Bytes
+			}
+			late = now.Sub(m.Began) >= noProgressDeadline(s.policy, bytes)
+		}
+		if late {
 			aborts = append(aborts, placement.AbortTransfer{Shard: m.Shard, Epoch: m.Epoch})
 		}
 	}
 	for _, c := range aborts {
 		if err := s.reg.ApplyAt(c, now); err != nil {
 			return fmt.Errorf("bug: tick %d: %v rejected: %w", s.tick, c, err)
+		}
+		if f, ok := s.flights[c.Shard]; ok {
+			s.ended(f, now, true)
 		}
 		delete(s.flights, c.Shard)
 		s.res.Aborted++
@@ -566,10 +708,14 @@ func (s *sim) applyPlan(v placement.View, p placement.Plan) (splits, merges, tra
 				s.left[c.Shard][c.From] = true
 			}
 			transfers++
+			s.transfers = append(s.transfers, transferRec{shard: c.Shard, from: c.From, to: c.To, bytes: w.bytes, began: now})
 			if !s.policy.InstantMoves {
-				s.flights[c.Shard] = flight{bytes: w.bytes, due: now.Add(s.copyTime(w.bytes))}
+				rate := s.copyRate(c.From, c.To)
+				s.flights[c.Shard] = flight{bytes: w.bytes, began: now, rate: rate,
+					due: now.Add(s.copyTime(w.bytes, rate)), rec: len(s.transfers) - 1}
 				continue
 			}
+			s.transfers[len(s.transfers)-1].ended = now
 			// As the Scheduler proposes it: the completion in the same
 			// entry as the move.
 			done := placement.CompleteTransfer{Shard: c.Shard, Epoch: c.Epoch + 1}
@@ -632,6 +778,11 @@ func (s *sim) checkPlan(v placement.View, p placement.Plan) error {
 		return nil
 	}
 	if !p.Rebalancing && p.MinBytes == 0 {
+		return nil
+	}
+	if heldBy(p).quiet && p.MinBytes == 0 {
+		// Quiet hours: no rebalancing phase ran, so the plan, though
+		// still rebalancing, reports no bound to check.
 		return nil
 	}
 	bytes, share := s.projectedUpBytes(v, p)
@@ -730,8 +881,9 @@ func (s *sim) inflight() inFlight {
 // over it, and prints the tick's line.
 func (s *sim) record(tick, splits, merges, transfers, completed int, f inFlight) {
 	v := s.reg.View()
-	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount(), moved: s.tickMoved}
-	s.tickMoved = 0
+	smp := sample{tick: tick, nodes: v.Nodes(), imbalance: placement.Imbalance(v), shards: v.ShardCount(), moved: s.tickMoved,
+		held: s.tickHeld, churn: s.tickChurn}
+	s.tickMoved, s.tickHeld, s.tickChurn = 0, held{}, placement.ChurnState{}
 	smp.bytes, smp.load = s.nodeSums(v, smp.nodes)
 	n := len(smp.nodes)
 	smp.movesIn, smp.movesOut = make([]int, n), make([]int, n)
@@ -999,7 +1151,7 @@ func (s *sim) finish() {
 		sum += smp.imbalance
 	}
 	r.MeanImbalance = sum / float64(len(s.samples))
-	r.Samples = s.samples
+	r.Samples, r.Moves = s.samples, s.transfers
 	w := s.policy.MaxInflightBytesPerNode
 	window := func(moves int, b uint64) {
 		r.PeakMoves, r.PeakBytes = max(r.PeakMoves, moves), max(r.PeakBytes, b)

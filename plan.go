@@ -56,9 +56,9 @@ type Plan struct {
 	// transfers that would bring the up nodes' shard counts (after this
 	// plan's splits and merges) into the stop band, counts weighed by
 	// capacity (see "Move-optimal counts" in the package documentation);
-	// zero when not rebalancing, when balancing bytes, or when the
-	// rebalancing phases did not run (quiet hours, a spent churn budget:
-	// Rebalancing stays as it was).
+	// zero when not rebalancing, when balancing bytes, or when quiet
+	// hours keep the rebalancing phases from running (Rebalancing stays as
+	// it was).
 	MinMoves int
 	// MinBytes is, when rebalancing bytes, the lower bound on the bytes
 	// that must move to put every up node at its capacity share of the
@@ -66,8 +66,8 @@ type Plan struct {
 	// total × capacityᵢ / Σ capacity, taken on the projection after the
 	// plan's earlier commands (drains, and transfers that bring cold
 	// neighbours together; splits and merges change no node's bytes).
-	// Zero when not rebalancing, when balancing counts, or when the
-	// rebalancing phases did not run (quiet hours, a spent churn budget).
+	// Zero when not rebalancing, when balancing counts, or when quiet
+	// hours keep the rebalancing phases from running.
 	MinBytes uint64
 }
 

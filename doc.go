@@ -515,8 +515,8 @@
 // replicated record of recent moves (their completion log times) and the
 // moves in flight, against the Coordinator's clock ([Coordinator.SetClock]),
 // so a new leader sees what its predecessor spent. Moves out of a node
-// that is not up (drains, re-homing from a lost node) are not counted
-// (see [ChurnState] for the edge cases); while a budget is set,
+// being emptied (drains, re-homing from a lost node) are not counted (see
+// [ChurnState] for the edge cases); while a budget is set,
 // rebalancing moves no shard that moved within the hour, so no move is
 // hidden behind a later one of the same shard. Once a
 // transfer would exceed it the rebalancing phases stop (SkipChurnBudget);

@@ -10,24 +10,31 @@ import (
 // moved in the last ChurnWindow, and what is allowed.
 //
 // The registry's record of recent moves keeps the log time of each shard's
-// last move and the node it left. A move out of a node that was not up
-// when it completed (a drain, or re-homing from a lost node) is not
-// counted, nor is a move in flight out of a node that is not up now:
-// drains and re-homing neither use the budget nor are held by it. (A
-// rebalancing move whose source began to drain before it completed counts
-// as the drain's; a drain of a shard that rebalancing moved within the
-// hour counts in that move's stead; a replica that restored a snapshot,
-// which does not say, counts every move in it.) A move counts from the
-// log time it
+// last move and the node it left. A move counts from the log time it
 // completed, and a move in flight counts until then, so the budget
-// survives a change of leader. A completed move counts at its shard's
-// bytes when it completed, as the registry knew them (the stats are soft
-// state: a replica that restored a snapshot, which carries no stats,
-// counts the moves in it at the mean known size, as it does a shard of
-// unknown size); a move in flight counts at its shard's bytes now. Counting
-// costs the same however many shards moved. While a budget is set, rebalancing does
-// not move a shard that moved within the hour, so a shard's record is
-// never overwritten by another rebalancing move within it.
+// survives a change of leader. A move out of a node being emptied
+// (draining, lost, or since removed) is not counted, when it completed or
+// while in flight: drains and re-homing neither use the budget nor are
+// held by it. A move out of a down node counts: rebalancing moves out of
+// it stay in flight.
+//
+// A completed move counts at its shard's bytes when it completed, as the
+// registry knew them; a move in flight at its shard's bytes now. Counting
+// reads the moves of one partial minute, at most 60 per-minute sums, and
+// the moves in flight, whatever the number of moves in the hour. While a
+// budget is set, rebalancing does not move a shard that moved within the
+// hour, so a shard's record is never overwritten by another rebalancing
+// move within it.
+//
+// The record is approximate where it cannot know more:
+//   - a rebalancing move whose source began to drain before the move
+//     completed counts as the drain's;
+//   - a drain of a shard that rebalancing moved within the hour counts in
+//     that move's stead, at the drain's time and size;
+//   - a merge forgets the merged-away shard's move;
+//   - a replica that restored a snapshot, which carries neither stats nor
+//     why a shard moved, counts every move in it, at the mean known size
+//     (as it does a shard of unknown size).
 type ChurnState struct {
 	// At is the time the hour ends: the Coordinator's clock (SetClock),
 	// never behind the newest log time the view applied.
@@ -95,7 +102,7 @@ func (pl *planner) churnState(now int64) ChurnState {
 	used := done.bytes + float64(done.unsized)*pl.proj.meanBytes
 	out.Shards = done.shards
 	s.moves.Ascend(func(m moveItem) bool {
-		if s.nodeUp(m.from) {
+		if !s.emptying(m.from) {
 			used += pl.proj.sizeOf(m.rec)
 			out.Shards++
 		}

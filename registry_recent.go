@@ -38,9 +38,10 @@ type recentItem struct {
 	// the churn budget.
 	bytes uint64
 	sized bool
-	// drain is set when the node the shard left was not up when the move
-	// completed: a drain, or re-homing from a lost node, which the churn
-	// budget does not count (see ChurnState).
+	// drain is set when the node the shard left was being emptied
+	// (draining, lost or removed) when the move completed: a drain, or
+	// re-homing from a lost node, which the churn budget does not count
+	// (see ChurnState).
 	drain bool
 }
 
@@ -174,8 +175,8 @@ func (r *recentMoves) tick(at int64) { r.last = max(r.last, at) }
 // newest.
 //
 // A drain that replaces a counted move of the last ChurnWindow is counted
-// in its stead (at its own, later time), so that no rebalancing move of
-// the hour drops out of the churn budget's count.
+// in its stead (at its own, later time), so that a drain does not hide a
+// rebalancing move of the hour from the churn budget.
 func (r *recentMoves) record(it recentItem) {
 	if old, ok := r.byID.Get(recentItem{id: it.id}); ok && it.drain && !old.drain && it.at-old.at < int64(ChurnWindow) {
 		it.drain = false
@@ -207,15 +208,17 @@ func (r *recentMoves) len() int { return r.byID.Len() }
 // entry of log time at, from format version 5 and when the time is known.
 func (s *state) recordMove(r *shardRec, at int64, from NodeID) {
 	if s.formatVersion >= versionStable && at > 0 {
-		s.recent.record(recentItem{id: r.ID, at: at, from: from, bytes: r.bytes, sized: r.known, drain: !s.nodeUp(from)})
+		s.recent.record(recentItem{id: r.ID, at: at, from: from, bytes: r.bytes, sized: r.known, drain: s.emptying(from)})
 	}
 }
 
-// nodeUp reports whether node id is in s and up: a move out of a node
-// that is not is a drain or a re-homing.
-func (s *state) nodeUp(id NodeID) bool {
+// emptying reports whether node id is being emptied: draining, lost, or
+// no longer in s (removed once empty), so that a move out of it is a
+// drain or a re-homing. A down node is not: rebalancing moves out of it
+// stay in flight and count.
+func (s *state) emptying(id NodeID) bool {
 	i := s.nodeIndex(id)
-	return i >= 0 && s.nodes[i].State == NodeUp
+	return i < 0 || s.nodes[i].State == NodeDraining || s.nodes[i].State == NodeLost
 }
 
 // tickClock advances the recent moves' clock to an entry's log time, from

@@ -83,10 +83,13 @@ func (w *windows) refuses(f flight, moves int, limit, b float64) bool {
 }
 
 // moveCap is node i's move limit: MaxInflightPerNode narrowed by its
-// pressure.
+// pressure, rounded down. The product is nudged up by far less than a
+// move before rounding, so that float error (5 × (1 − 0.8) is
+// 0.9999999999999998) does not take away a move that exact arithmetic
+// leaves.
 func (w *windows) moveCap(i int) int {
 	if p := w.nodes[i].pressure; p > 0 {
-		return int(float64(w.maxMoves) * (1 - p))
+		return int(float64(w.maxMoves)*(1-p) + 1e-9)
 	}
 	return w.maxMoves
 }

@@ -93,3 +93,18 @@ func TestWindowsNoByteLimit(t *testing.T) {
 	require.False(t, w.outFull(0))
 	require.Equal(t, noRefusal, w.admits(0, 1, 1e18))
 }
+
+// TestPressureMoveCap: a pressed node's move limit is MaxInflightPerNode ×
+// (1 − pressure) rounded down as exact arithmetic would, for pressures in
+// hundredths: float error (5 × (1 − 0.8) = 0.9999999999999998) takes no
+// move away.
+func TestPressureMoveCap(t *testing.T) {
+	for _, max := range []int{1, 2, 3, 4, 5, 7, 10, 20, 100, 1000} {
+		for hundredths := 0; hundredths <= 100; hundredths++ {
+			nodes := []nodeRec{{Node: Node{ID: 1, State: NodeUp}, pressure: float64(hundredths) / 100}}
+			w := newWindows(Policy{MaxInflightPerNode: max}, true, nodes, getScratch())
+			want := max * (100 - hundredths) / 100
+			require.Equal(t, want, w.moveCap(0), "max %d, pressure %d%%", max, hundredths)
+		}
+	}
+}

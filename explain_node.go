@@ -61,7 +61,8 @@ type NodeAmounts struct {
 // HeldShard is one shard of a node being drained, and why it has not
 // moved: SkipShardMoving (MovingTo names the target), SkipNodeNotUp (the
 // node is down: its shards wait for it), SkipInflightWindow (every up
-// node's window, or the node's own, is full: see FullWindows),
+// node's window, or the node's own, is full: see FullWindows; or
+// SkipRateLimit or SkipPressure when that limit alone fills them),
 // SkipNoTarget (no node is up) or SkipLimitReached (a destination has
 // room: it waits its turn, the drain moving a plan's limit at a time).
 type HeldShard struct {
@@ -156,12 +157,18 @@ func heldShard(pl *planner, r *shardRec, i int) HeldShard {
 		h.Reason = SkipNoTarget
 		return h
 	}
+	// The windows hold it for the limit they name alike (a full out
+	// window, or every destination's for one reason), else generically.
 	ex := &explainer{pl: pl, r: r, o: i}
-	h.Reason = SkipInflightWindow
 	for _, d := range pl.proj.upNodes() {
-		if ex.windows(d) == 0 {
+		switch w := ex.windows(d); {
+		case w == 0:
 			h.Reason = SkipLimitReached
-			break
+			return h
+		case h.Reason == 0:
+			h.Reason = w
+		case h.Reason != w:
+			h.Reason = SkipInflightWindow
 		}
 	}
 	return h

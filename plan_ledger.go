@@ -16,8 +16,10 @@ type ledger struct {
 	budget int
 	out    Plan
 	used   map[ShardID]bool
-	// windowed is set once a window held a move back.
-	windowed       bool
+	// windowed is the reason windows held moves back (SkipInflightWindow,
+	// SkipRateLimit or SkipPressure when all held for that one;
+	// SkipInflightWindow when they held for several), 0 while none did.
+	windowed       SkipReason
 	windowReported []bool           // nodes already reported as SkipInflightWindow
 	hotSkipped     map[ShardID]bool // hot shards already reported
 	// cool is the cool-down (Policy.MoveCooldown), in force while a
@@ -134,7 +136,9 @@ func (l *ledger) left() int { return l.limit - len(l.out.Commands) }
 // skip records a reason. The second pass reports nothing the first did,
 // and does not report the shards the first pass planned.
 func (l *ledger) skip(s Skip) {
-	if (l.second || s.Reason == SkipChurnBudget) && (s.Reason == SkipInPlan || slices.Contains(l.out.Skipped, s)) {
+	once := l.second || s.Reason == SkipChurnBudget || s.Reason == SkipInflightWindow ||
+		s.Reason == SkipRateLimit || s.Reason == SkipPressure
+	if once && (s.Reason == SkipInPlan || slices.Contains(l.out.Skipped, s)) {
 		return
 	}
 	l.out.Skipped = append(l.out.Skipped, s)
@@ -228,7 +232,13 @@ func (l *ledger) taken(id ShardID) bool {
 // windowSkip reports, once per node, that a window held a move back, for
 // the given reason (SkipInflightWindow, SkipRateLimit or SkipPressure).
 func (l *ledger) windowSkip(i int, reason SkipReason) {
-	l.windowed = true
+	switch l.windowed {
+	case 0:
+		l.windowed = reason
+	case reason:
+	default:
+		l.windowed = SkipInflightWindow
+	}
 	if l.windowReported == nil {
 		l.windowReported = make([]bool, len(l.s.nodes))
 	}
@@ -238,12 +248,13 @@ func (l *ledger) windowSkip(i int, reason SkipReason) {
 	}
 }
 
-// capSkip is the reason a phase stopped at a node's limit: its window, the
-// churn budget once it refused a transfer, or its per-plan cap.
+// capSkip is the reason a phase stopped at a node's limit: its window (as
+// windowed names it), the churn budget once it refused a transfer, or its
+// per-plan cap.
 func (l *ledger) capSkip() Skip {
 	switch {
-	case l.windowed:
-		return Skip{Reason: SkipInflightWindow}
+	case l.windowed != 0:
+		return Skip{Reason: l.windowed}
 	case slices.Contains(l.out.Skipped, Skip{Reason: SkipChurnBudget}):
 		return Skip{Reason: SkipChurnBudget} // the budget, not a cap, held the phase
 	}

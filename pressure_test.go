@@ -69,9 +69,22 @@ func TestPressureNarrowsWindows(t *testing.T) {
 	require.Contains(t, plan.Skipped, placement.Skip{Reason: placement.SkipPressure, Node: 1})
 	requireVerdicts(t, c, reg.View(), 5, placement.SkipPressure)
 
-	// A pressed node's drain waits too, and goes on once it eases.
+	// A pressed node's drain waits too, held for the pressure alone (in
+	// the plan and in ExplainNode), and goes on once it eases.
 	require.NoError(t, reg.ApplyAt(placement.SetNodeState{Node: 1, State: placement.NodeDraining}, t0))
-	require.Empty(t, c.Plan(reg.View(), 10).Commands)
+	plan = c.Plan(reg.View(), 10)
+	require.Empty(t, plan.Commands)
+	require.NotEmpty(t, plan.Skipped)
+	for _, sk := range plan.Skipped {
+		require.NotEqual(t, placement.SkipInflightWindow, sk.Reason, "%v", plan.Skipped)
+	}
+	require.Contains(t, plan.Skipped, placement.Skip{Reason: placement.SkipPressure, Node: 1})
+	nx, err = c.ExplainNode(reg.View(), 1)
+	require.NoError(t, err)
+	require.NotEmpty(t, nx.Held)
+	for _, h := range nx.Held {
+		require.Equal(t, placement.SkipPressure, h.Reason, "%+v", h)
+	}
 	require.NoError(t, reg.ReportPressure(1, 0.3))
 	out, _ = transfersByNode(c.Plan(reg.View(), 10))
 	require.Equal(t, 2, out[1], "drain at pressure 0.3: 4 × 0.7 rounded down")

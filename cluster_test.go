@@ -3,7 +3,6 @@ package placement_test
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -180,13 +179,9 @@ func TestClusterIsolatedLeaderStopsProposing(t *testing.T) {
 	// The old leader steps down once it cannot reach a quorum.
 	require.NoError(t, placementtest.WaitFor(settle, func() bool { ok, _ := c.Servers[old].Node.Leader(); return !ok }))
 	// Entries committed before the cut may still be on their way to its
-	// FSM (raft hands them over asynchronously); once they are in, its
-	// commit index cannot move while it is cut off. Its last committed
-	// entry is a placement command: it proposed transfers until the cut.
-	require.NoError(t, placementtest.WaitFor(settle, func() bool {
-		commit, err := strconv.ParseUint(c.Servers[old].Raft.Stats()["commit_index"], 10, 64)
-		return err == nil && c.Servers[old].Registry.View().Index() >= commit
-	}))
+	// FSM; once they are in, its commit index cannot move while it is cut
+	// off.
+	require.NoError(t, placementtest.WaitFor(settle, c.Servers[old].FSMCaughtUp))
 	stepped := len(log.transfers(old))
 	survivor := (old + 1) % 3
 	require.NoError(t, placementtest.WaitFor(settle, func() bool { return balanced(c, survivor, placement.DefaultPolicy()) }))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,4 +421,26 @@ func (c *Cluster) SnapshotIDs(i int) ([]string, error) {
 		ids[k] = m.ID
 	}
 	return ids, nil
+}
+
+// FSMCaughtUp reports whether the server's FSM has applied every placement
+// entry its raft has committed. Raft hands committed entries to the FSM
+// asynchronously, and not every entry reaches it (a barrier, a no-op, a
+// configuration), so the FSM's index alone does not tell: FSMCaughtUp
+// looks for a command entry committed after it.
+func (s *Server) FSMCaughtUp() bool {
+	commit, err := strconv.ParseUint(s.Raft.Stats()["commit_index"], 10, 64)
+	if err != nil {
+		return false
+	}
+	for i := commit; i > s.Registry.View().Index(); i-- {
+		var l raft.Log
+		if err := s.logs.GetLog(i, &l); err != nil {
+			return true // compacted: a snapshot the FSM restored holds it
+		}
+		if l.Type == raft.LogCommand {
+			return false
+		}
+	}
+	return true
 }

@@ -13,7 +13,7 @@ import (
 // limits' cost is counting the hour's moves and checking each rebalancing
 // transfer. Reproduce with
 //
-//	go test -run '^$' -bench BenchmarkPlanImpactLimits -benchtime 50x .
+//	go test -run '^$' -bench BenchmarkPlanImpactLimits -benchtime 300x .
 func BenchmarkPlanImpactLimits(b *testing.B) {
 	sz := benchSize{100_000, 100}
 	reg := benchMovesRegistry(b, sz)

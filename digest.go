@@ -19,7 +19,8 @@ func (d Digest) String() string { return hex.EncodeToString(d[:]) }
 // states and the log time of each state, shards with their ranges, owners
 // and epochs, moves in flight, the next-ID counter, the format version,
 // the rebalancing flags, the pause, the policy and the recent moves. Soft
-// stats (ReportStats, ReportNodeStats) and Index are not part of it. The
+// stats (ReportStats, ReportNodeStats, ReportPressure, ReportProgress) and
+// Index are not part of it. The
 // snapshot of a map is one byte string (every map has exactly one
 // encoding, see the format in registry_snapshot.go), so a map restored
 // from a snapshot has the digest of the map that wrote it.

@@ -547,7 +547,8 @@
 // move count allows one. Re-homing from a lost node is exempt on the lost node's
 // side, as for the windows. A move held only by the narrowing is
 // SkipPressure, in plans and in Explain; ExplainNode shows the pressure.
-// It acts through the windows, so not under Policy.InstantMoves. Pressure
+// It acts through the windows, so not under Policy.InstantMoves nor below
+// format version 3 (moves there complete at once). Pressure
 // is soft state like the stats: not replicated, forgotten on a restore,
 // held until the next report; a host reports it to every server that may
 // lead, and again (0) when it eases.

@@ -198,8 +198,9 @@ type Policy struct {
 	// bytes of all shards (see ChurnState for how they are counted). Once
 	// it is spent, rebalancing plans no transfer (SkipChurnBudget) until
 	// moves age out of the hour; drains, re-homing, splits and merges are
-	// never held by it, and drains and re-homing are not counted. Zero turns it off (the default). A budget below
-	// one shard's bytes stops rebalancing. Needs format version 6 when it
+	// never held by it, and drains and re-homing are not counted. Zero
+	// turns it off (the default). A budget below one shard's bytes stops
+	// rebalancing. Needs format version 6 when it
 	// differs from the default.
 	ChurnBytesPerHour float64
 

@@ -8,9 +8,11 @@ import (
 )
 
 // recentMoves is the log time of each shard's last move and the node it
-// left, for the cool-down (Policy.MoveCooldown) and the rule that
-// rebalancing never sends a shard back to the node it left within a day: replicated, since every replica applies
-// the same entries with the same times, and in snapshots from version 4.
+// left, for the cool-down (Policy.MoveCooldown), the rule that rebalancing
+// never sends a shard back to the node it left within a day, and the
+// churn budget: replicated, since every replica applies the same entries
+// with the same times, and in snapshots from version 4 (but for the soft
+// size and drain marks the churn budget reads).
 // A move is recorded once its shard has its new owner (a CompleteTransfer,
 // or a PlaceTransfer that completes at once) and only from format version
 // 5, whose snapshots carry it, so a replica restored from a snapshot and

@@ -14,7 +14,8 @@
 //	                         bytes and load, min moves and bytes, the commands
 //	                         with the reason for each in words, skip reasons
 //	GET  /status             raft role, term, leader, format versions
-//	                         (the cluster's and this build's newest), raft's stats
+//	                         (the cluster's and this build's newest), raft's
+//	                         stats, the churn budget ("churn")
 //	GET  /policy             the Policy and max_actions_per_tick planned with,
 //	                         and whether they are replicated (PUT /policy)
 //	GET  /metrics            Prometheus text (go-metrics' Prometheus sink)

@@ -478,7 +478,7 @@ func BenchmarkPlan(b *testing.B) {
 					b.ReportAllocs()
 					b.ResetTimer()
 					for b.Loop() {
-						benchSinkPlan = c.preview(v, limit)
+						benchSinkPlan = c.preview(v, limit, nil)
 					}
 					b.ReportMetric(float64(len(benchSinkPlan.Commands)), "cmds")
 				})

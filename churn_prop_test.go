@@ -155,6 +155,11 @@ func TestChurnBudgetAndQuietHours(t *testing.T) {
 			}
 			c.SetClock(now, time.Time{})
 			before := g.View()
+			// The Scheduler's gauges read the budget from the plan's own
+			// set-up: the same as Churn.
+			var fromPlan ChurnState
+			c.preview(before, 8, &fromPlan)
+			require.Equal(t, c.Churn(before), fromPlan)
 			p := c.Plan(before, 8)
 			// Every move of the last round completed: what is in flight
 			// now is this plan's.

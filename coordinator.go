@@ -74,7 +74,7 @@ func (c *Coordinator) Resume(v View) {
 // out bytes relative to capacity (shard counts when no stats are known)
 // and load. A limit below 1 plans nothing.
 func (c *Coordinator) Plan(v View, limit int) Plan {
-	p := c.preview(v, limit)
+	p := c.preview(v, limit, nil)
 	c.adopt(p)
 	return p
 }
@@ -88,11 +88,16 @@ func (c *Coordinator) adopt(p Plan) {
 }
 
 // preview is Plan without updating the hysteresis flags or the settled
-// phases: it leaves those it would set in c.pending, for adopt.
-func (c *Coordinator) preview(v View, limit int) Plan {
+// phases: it leaves those it would set in c.pending, for adopt. If churn
+// is not nil it also sets *churn to what Churn would return, from the same
+// set-up.
+func (c *Coordinator) preview(v View, limit int, churn *ChurnState) Plan {
 	pl := c.start(v, limit)
 	defer scratchPool.Put(pl.sc)
 	s := pl.s
+	if churn != nil {
+		*churn = pl.churnState(c.clock(s))
+	}
 	if limit < 1 {
 		pl.led.skip(Skip{Reason: SkipLimitReached})
 		c.pending = c.settled // nothing was planned: nothing changed

@@ -346,7 +346,7 @@ func (fc *forecast) waiting(v View, plan Plan) bool {
 	free.RebalanceWindows = [MaxRebalanceWindows]TimeOfDayRange{}
 	c := *fc.coord
 	c.policy = free
-	return len(c.preview(v, fc.limit).Commands) > 0
+	return len(c.preview(v, fc.limit, nil).Commands) > 0
 }
 
 // chores declares lost the nodes down past DownTimeout and aborts the

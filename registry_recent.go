@@ -180,10 +180,12 @@ func (r *recentMoves) tick(at int64) { r.last = max(r.last, at) }
 // in its stead (at its own, later time), so that a drain does not hide a
 // rebalancing move of the hour from the churn budget.
 func (r *recentMoves) record(it recentItem) {
-	if old, ok := r.byID.Get(recentItem{id: it.id}); ok && it.drain && !old.drain && it.at-old.at < int64(ChurnWindow) {
-		it.drain = false
+	if old, ok := r.byID.Get(recentItem{id: it.id}); ok {
+		if it.drain && !old.drain && it.at-old.at < int64(ChurnWindow) {
+			it.drain = false
+		}
+		r.remove(old)
 	}
-	r.forget(it.id)
 	r.insert(it)
 	r.tick(it.at)
 	horizon := r.last - int64(MaxMoveCooldown)

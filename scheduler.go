@@ -161,7 +161,7 @@ func (s *Scheduler) now() time.Time {
 // advancing the planner's hysteresis. It works on any server, leader or not.
 func (s *Scheduler) DryRun() Plan {
 	view, c, limit := s.planner()
-	return c.preview(view, limit)
+	return c.preview(view, limit, nil)
 }
 
 // planner returns the map, a copy of the planner as the next tick would
@@ -236,11 +236,14 @@ func (s *Scheduler) Tick(ctx context.Context) (TickReport, error) {
 		s.current.Store(true)
 	}
 	lead.coord.SetClock(s.now(), lead.elected)
-	plan := lead.coord.preview(view, limit)
+	// The churn gauges are read from the plan's own set-up, while a
+	// budget is set.
 	var churn ChurnState
+	var churnOut *ChurnState
 	if pol.churnOn() {
-		churn = lead.coord.Churn(view)
+		churnOut = &churn
 	}
+	plan := lead.coord.preview(view, limit, churnOut)
 	s.coordMu.Unlock()
 	mark := SetRebalancing{Bytes: plan.Rebalancing, Load: plan.RebalancingLoad}
 	// Recorded only once the cluster reads format version 2; before that
